@@ -17,8 +17,8 @@ type Hub struct {
 
 	closed atomic.Bool
 
-	channels chanIndex               // SUBSCRIBE
-	shards   chanIndex               // SSUBSCRIBE
+	channels chanIndex              // SUBSCRIBE
+	shards   chanIndex              // SSUBSCRIBE
 	patterns atomic.Pointer[patSet] // PSUBSCRIBE
 
 	// mu serialises every change to the tables above and to the subscriptions' registration
@@ -36,9 +36,9 @@ type Hub struct {
 }
 
 type hubCounters struct {
-	published, delivered   atomic.Uint64
+	published, delivered    atomic.Uint64
 	droppedSlow, droppedOld atomic.Uint64
-	disconnects            atomic.Uint64
+	disconnects             atomic.Uint64
 }
 
 // New returns a Hub with the given options; nil means Redis's defaults. It starts no

@@ -34,10 +34,10 @@ type Subscription struct {
 	mu        sync.Mutex
 	q         []Message // q[qhead:] are buffered, oldest first
 	qhead     int
-	bytes     int64     // frame bytes in q[qhead:]
-	softSince time.Time // when bytes went over the soft limit; zero while under it
-	waiting   bool      // a reader is parked on notify
-	err       error     // why the subscription ended; nil while open
+	bytes     int64         // frame bytes in q[qhead:]
+	softSince time.Time     // when bytes went over the soft limit; zero while under it
+	waiting   bool          // a reader is parked on notify
+	err       error         // why the subscription ended; nil while open
 	space     chan struct{} // closed and replaced when room is made, for Block publishers
 	notify    chan struct{} // capacity 1: wakes a parked reader
 	done      chan struct{} // closed when err is set
