@@ -1,0 +1,84 @@
+package store_test
+
+import (
+	"encoding/binary"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tribusmq/tribus/store"
+)
+
+// benchStore opens a fresh bbolt store with fsync on, as a broker would run.
+func benchStore(b *testing.B) *store.Store {
+	b.Helper()
+	s, err := store.Open(filepath.Join(b.TempDir(), "tribus.db"), nil)
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// reportCommits reports how many commits (fsyncs) each Update cost: 1 for serial writers, far
+// less under group commit.
+func reportCommits(b *testing.B, s *store.Store) {
+	st := s.Stats()
+	b.ReportMetric(float64(st.Commits)/float64(b.N), "commits/op")
+}
+
+func BenchmarkStore_UpdateSerial(b *testing.B) {
+	s := benchStore(b)
+	value := make([]byte, 64)
+	key := make([]byte, 8)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		binary.BigEndian.PutUint64(key, uint64(i))
+		err := s.Update(func(tx *store.Tx) error { return tx.Bucket(store.BucketLog).Put(key, value) })
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCommits(b, s)
+}
+
+func BenchmarkStore_UpdateParallel(b *testing.B) {
+	s := benchStore(b)
+	value := make([]byte, 64)
+	var next atomic.Uint64
+	b.SetParallelism(16) // writers per CPU: a broker has many publishers waiting on confirms
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		key := make([]byte, 8)
+		for pb.Next() {
+			binary.BigEndian.PutUint64(key, next.Add(1))
+			err := s.Update(func(tx *store.Tx) error { return tx.Bucket(store.BucketLog).Put(key, value) })
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportCommits(b, s)
+}
+
+func BenchmarkStore_UpdateParallelMemory(b *testing.B) {
+	s := store.OpenMemory()
+	b.Cleanup(func() { _ = s.Close() })
+	value := make([]byte, 64)
+	var next atomic.Uint64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		key := make([]byte, 8)
+		for pb.Next() {
+			binary.BigEndian.PutUint64(key, next.Add(1))
+			err := s.Update(func(tx *store.Tx) error { return tx.Bucket(store.BucketLog).Put(key, value) })
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportCommits(b, s)
+}

@@ -1,0 +1,178 @@
+package store
+
+import (
+	"bytes"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket is a sorted map from byte keys to byte values, with nested buckets beside the values.
+// A key names either a value or a nested bucket, never both. A Bucket is valid only while its
+// [Tx] is, and not after it or a parent is deleted.
+type Bucket struct {
+	tx *Tx
+	bb *bolt.Bucket // set on the bbolt backend
+	mb *memBucket   // set on the memory backend
+}
+
+// Get returns the value of key, or nil if there is none or key names a nested bucket. An empty
+// value comes back as a non-nil empty slice. The returned slice belongs to the store: it is
+// valid only until the transaction ends, and must not be modified.
+func (b *Bucket) Get(key []byte) []byte {
+	if b.tx.closed {
+		return nil
+	}
+	if b.bb != nil {
+		return b.bb.Get(key)
+	}
+	return b.mb.values[string(key)]
+}
+
+// Put sets key to value. It keeps neither slice: the caller may reuse both once Put returns.
+// It fails with [ErrReadOnly] in View, [ErrInvalidKey], [ErrValueTooLarge], or
+// [ErrIncompatible] if key names a nested bucket.
+func (b *Bucket) Put(key, value []byte) error {
+	if err := b.tx.writeCheck(); err != nil {
+		return err
+	}
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if int64(len(value)) > MaxValueSize {
+		return ErrValueTooLarge
+	}
+	v := bytes.Clone(value)
+	if v == nil {
+		v = []byte{}
+	}
+	if b.bb != nil {
+		// bbolt keeps a reference to the value until commit; v is ours alone.
+		return mapError(b.bb.Put(key, v))
+	}
+	return b.mb.put(b.tx.mtx, string(key), v)
+}
+
+// Delete removes key. A missing key is not an error. It fails with [ErrReadOnly] in View and
+// [ErrIncompatible] if key names a nested bucket.
+func (b *Bucket) Delete(key []byte) error {
+	if err := b.tx.writeCheck(); err != nil {
+		return err
+	}
+	if b.bb != nil {
+		return mapError(b.bb.Delete(key))
+	}
+	return b.mb.delete(b.tx.mtx, string(key))
+}
+
+// ForEach calls fn for each value in ascending byte order of keys, skipping nested buckets
+// (see [Bucket.ForEachBucket]), and stops at the first error fn returns, which it returns.
+// k and v are valid only until the transaction ends. fn must not modify the bucket.
+func (b *Bucket) ForEach(fn func(k, v []byte) error) error {
+	return b.Seek(nil, func(k, v []byte) (bool, error) {
+		return true, fn(k, v)
+	})
+}
+
+// Seek calls fn for each value whose key is >= from, in ascending byte order of keys, skipping
+// nested buckets, until fn returns more == false or an error, which Seek returns. A nil or
+// empty from starts at the first key. k and v are valid only until the transaction ends.
+// fn must not modify the bucket.
+func (b *Bucket) Seek(from []byte, fn func(k, v []byte) (more bool, err error)) error {
+	if b.tx.closed {
+		return ErrTxClosed
+	}
+	if b.mb != nil {
+		return b.mb.seek(from, fn)
+	}
+	c := b.bb.Cursor()
+	for k, v := c.Seek(from); k != nil; k, v = c.Next() {
+		if v == nil { // a nested bucket
+			continue
+		}
+		more, err := fn(k, v)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// ForEachBucket calls fn with the name of each nested bucket, in ascending byte order, and
+// stops at the first error fn returns, which it returns. fn must not modify the bucket.
+func (b *Bucket) ForEachBucket(fn func(name []byte) error) error {
+	if b.tx.closed {
+		return ErrTxClosed
+	}
+	if b.mb != nil {
+		return b.mb.forEachBucket(fn)
+	}
+	return b.bb.ForEachBucket(fn)
+}
+
+// NextSequence increments the bucket's sequence and returns it; the first call returns 1.
+// The increment is rolled back with the transaction. It fails with [ErrReadOnly] in View.
+func (b *Bucket) NextSequence() (uint64, error) {
+	if err := b.tx.writeCheck(); err != nil {
+		return 0, err
+	}
+	if b.bb != nil {
+		n, err := b.bb.NextSequence()
+		return n, mapError(err)
+	}
+	return b.mb.nextSequence(b.tx.mtx), nil
+}
+
+// Bucket returns the nested bucket name, or nil if there is none.
+func (b *Bucket) Bucket(name string) *Bucket {
+	if b.tx.closed {
+		return nil
+	}
+	if b.bb != nil {
+		bb := b.bb.Bucket([]byte(name))
+		if bb == nil {
+			return nil
+		}
+		return &Bucket{tx: b.tx, bb: bb}
+	}
+	mb := b.mb.subs[name]
+	if mb == nil {
+		return nil
+	}
+	return &Bucket{tx: b.tx, mb: mb}
+}
+
+// CreateBucketIfNotExists returns the nested bucket name, creating it if needed. It fails with
+// [ErrReadOnly] in View, [ErrInvalidKey], or [ErrIncompatible] if name holds a value.
+func (b *Bucket) CreateBucketIfNotExists(name string) (*Bucket, error) {
+	if err := b.tx.writeCheck(); err != nil {
+		return nil, err
+	}
+	if err := checkKey([]byte(name)); err != nil {
+		return nil, err
+	}
+	if b.bb != nil {
+		bb, err := b.bb.CreateBucketIfNotExists([]byte(name))
+		if err != nil {
+			return nil, mapError(err)
+		}
+		return &Bucket{tx: b.tx, bb: bb}, nil
+	}
+	mb, err := b.mb.createBucket(b.tx.mtx, name)
+	if err != nil {
+		return nil, err
+	}
+	return &Bucket{tx: b.tx, mb: mb}, nil
+}
+
+// DeleteBucket deletes the nested bucket name with everything in it. It fails with
+// [ErrNotFound] if there is none, [ErrIncompatible] if name holds a value, and [ErrReadOnly] in
+// View.
+func (b *Bucket) DeleteBucket(name string) error {
+	if err := b.tx.writeCheck(); err != nil {
+		return err
+	}
+	if b.bb != nil {
+		return mapError(b.bb.DeleteBucket([]byte(name)))
+	}
+	return b.mb.deleteBucket(b.tx.mtx, name)
+}

@@ -1,0 +1,64 @@
+// Package store is the durable state of a tribus broker: bbolt behind a small API. Engines keep
+// declarations, durable messages and committed offsets here. An in-memory broker uses the
+// memory backend of the same API, which never touches disk.
+//
+// # Basics
+//
+// [Open] opens (or creates) a bbolt file; [OpenMemory] returns a store with no file. Both start
+// with one top-level bucket per engine ([BucketExchange], [BucketLog], [BucketPubSub]) plus
+// [BucketMeta], which holds the schema version under [SchemaKey]. A file whose version is not
+// [SchemaVersion] is refused with [ErrSchemaVersion].
+//
+// All access goes through transactions: [Store.Update] for writes, [Store.View] for reads.
+// Buckets are addressed by a path of names, tx.Bucket("exchange", "queues", "q1"); inside a
+// bucket, keys are ordered by their bytes, so [Bucket.ForEach] and [Bucket.Seek] walk them in
+// ascending order. Encode numbers big-endian to make byte order numeric order.
+//
+// # Concurrency
+//
+// A [Store] is safe for concurrent use; a [Tx] and its [Bucket] values are not, and live only
+// while the function they were handed to runs.
+//
+// On the bbolt backend the committer goroutine, started by Open and ended by Close, owns the
+// bbolt read-write transaction: it is the only goroutine that writes. Update queues its
+// function and waits; each round the committer takes every function queued so far (at most
+// [Options.MaxBatch]), runs them one after another in one transaction, commits once and answers
+// every caller. Meanwhile new calls queue for the next round, so a lone writer pays exactly one
+// commit and never waits for a batch window, while many writers share each fsync. View runs in
+// the caller's goroutine on a read-only snapshot, concurrently with other Views and with commits.
+//
+// On the memory backend there is no goroutine: Update runs its function in the caller's
+// goroutine holding the store's write lock, and View holds its read lock, so a View sees either
+// all of an Update or none of it.
+//
+// Functions given to Update or View must not call methods of the same Store: Update waits for
+// the committer (or the write lock) that is running them, and so would deadlock.
+//
+// # Durability
+//
+// When Update returns nil on the bbolt backend, the transaction is committed and fsynced: it
+// survives a process crash and power loss. With [Options.NoSync] the fsync is skipped; a
+// process crash still loses nothing, but an operating-system crash or power loss can lose
+// transactions Update reported as committed, and can corrupt the file. When Update returns an
+// error, nothing its function wrote is kept. The memory backend keeps nothing past Close.
+//
+// # Time
+//
+// The package starts no timers. Open waits at most [Options.LockTimeout] for the file lock.
+// Update blocks until its round commits; under load that is one commit's latency plus the
+// round queued ahead of it, bounded by MaxBatch.
+//
+// # Caveats
+//
+// On the bbolt backend a function given to Update may run more than once: when another
+// function in its round fails or panics, the transaction is rolled back and the others run
+// again in a new one. Such a function must depend only on tx, and any effect outside tx must be
+// safe to repeat. A function sees the writes of those that ran before it in the same round,
+// exactly as if the Update calls had run one after another.
+//
+// A slice returned by [Bucket.Get], or passed to a ForEach or Seek callback, belongs to the
+// store and is valid only until the transaction ends; copy it to keep it. [Bucket.Put] copies
+// its arguments.
+//
+// ForEach and Seek report values only; nested buckets are listed by [Bucket.ForEachBucket].
+package store

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// Top-level buckets, one per engine plus meta. Open and OpenMemory create them; engines nest
+// their own buckets inside.
+const (
+	// BucketMeta holds store-wide keys such as [SchemaKey].
+	BucketMeta = "meta"
+	// BucketExchange belongs to the exchange router: declarations and durable messages.
+	BucketExchange = "exchange"
+	// BucketLog belongs to the commit log: topic configs and committed offsets.
+	BucketLog = "log"
+	// BucketPubSub belongs to the pub/sub hub.
+	BucketPubSub = "pubsub"
+)
+
+// topBuckets lists the buckets created at open, in creation order.
+var topBuckets = []string{BucketMeta, BucketExchange, BucketLog, BucketPubSub}
+
+// SchemaKey is the key in [BucketMeta] whose value is the schema version as a 4-byte
+// big-endian uint32.
+const SchemaKey = "schema"
+
+// SchemaVersion is the layout version this build writes into new files and accepts in existing
+// ones. Any other version is refused with [ErrSchemaVersion], never guessed.
+const SchemaVersion = 1
+
+// Defaults for the zero value of [Options] fields.
+const (
+	// DefaultLockTimeout is used when [Options.LockTimeout] is zero.
+	DefaultLockTimeout = 100 * time.Millisecond
+	// DefaultMaxBatch is used when [Options.MaxBatch] is zero.
+	DefaultMaxBatch = 1000
+)
+
+// Options configures [Open]. The zero value, and a nil *Options, mean defaults.
+// OpenMemory takes none: it has no file, and nothing to tune.
+type Options struct {
+	// NoSync skips the fsync after each commit (bbolt's NoSync). Default false.
+	// A commit then reaches only the operating system's page cache: a process crash
+	// (kill -9) loses nothing, but an OS crash or power loss can lose transactions that
+	// Update reported as committed and can leave the file corrupt. Use it for tests and bulk
+	// loads that can be redone, never for data a caller was told is durable.
+	NoSync bool
+
+	// LockTimeout is how long Open waits for the file's lock when another handle holds it,
+	// before failing with ErrLocked. Zero means DefaultLockTimeout (100ms); negative is invalid.
+	LockTimeout time.Duration
+
+	// MaxBatch caps how many Update functions share one transaction (one fsync), which bounds
+	// the latency of a round. Zero means DefaultMaxBatch (1000); negative is invalid; 1 turns
+	// group commit off.
+	MaxBatch int
+
+	// OpenFile opens the database file, for fault-injection tests (bbolt's Options.OpenFile).
+	// Nil means os.OpenFile.
+	OpenFile func(name string, flag int, perm os.FileMode) (*os.File, error)
+}
+
+// withDefaults returns a copy of o (nil allowed) with zero fields replaced by defaults, or an
+// error if a field is out of range.
+func (o *Options) withDefaults() (Options, error) {
+	var out Options
+	if o != nil {
+		out = *o
+	}
+	if out.LockTimeout < 0 {
+		return out, fmt.Errorf("tribus/store: Options.LockTimeout is negative (%v)", out.LockTimeout)
+	}
+	if out.MaxBatch < 0 {
+		return out, fmt.Errorf("tribus/store: Options.MaxBatch is negative (%d)", out.MaxBatch)
+	}
+	if out.LockTimeout == 0 {
+		out.LockTimeout = DefaultLockTimeout
+	}
+	if out.MaxBatch == 0 {
+		out.MaxBatch = DefaultMaxBatch
+	}
+	return out, nil
+}

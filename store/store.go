@@ -1,0 +1,234 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Store is the durable state of a broker: a bbolt file ([Open]) or its in-memory stand-in
+// ([OpenMemory]) behind one API. It is safe for concurrent use; see the package documentation
+// for who owns what.
+type Store struct {
+	path string
+	db   *bolt.DB // nil for the memory backend
+	mem  *memDB   // nil for the bbolt backend
+
+	maxBatch int
+
+	// mu guards queue and the writes to closing. The committer goroutine waits on cond.
+	mu      sync.Mutex
+	cond    sync.Cond
+	queue   []*batch
+	closing atomic.Bool   // set once, by Close; read without mu by View
+	done    chan struct{} // closed when the committer goroutine has exited
+
+	// beforeCommit, if set, runs on the committer goroutine just before each commit.
+	// Tests set it (export_test.go) before the first Update.
+	beforeCommit func()
+
+	updates atomic.Uint64
+	commits atomic.Uint64
+	failed  atomic.Uint64
+}
+
+// Stats counts what a [Store] has done since it was opened.
+type Stats struct {
+	// Updates is the number of Update calls whose function succeeded and was committed.
+	Updates uint64
+	// Commits is the number of transactions committed; on the bbolt backend, the number of
+	// fsyncs (unless NoSync). Updates/Commits is the group-commit factor.
+	Commits uint64
+	// Failed is the number of Update calls that returned an error: their function failed or
+	// panicked, or the commit itself failed.
+	Failed uint64
+}
+
+// Open opens the bbolt file at path, creating it (mode 0600) and any missing parent
+// directories (mode 0700) if needed, and starts the goroutine that commits updates.
+// A new file gets the top-level buckets and [SchemaVersion]; an existing file must carry
+// SchemaVersion, or Open fails with [ErrSchemaVersion] and leaves it untouched. If another
+// handle holds the file, Open fails with [ErrLocked] after [Options.LockTimeout].
+// The caller must call [Store.Close].
+func Open(path string, opts *Options) (*Store, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return nil, errors.New("tribus/store: Open needs a file path; use OpenMemory for no file")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("tribus/store: %w", err)
+	}
+	bopts := *bolt.DefaultOptions
+	bopts.Timeout = o.LockTimeout
+	bopts.NoSync = o.NoSync
+	bopts.OpenFile = o.OpenFile
+	db, err := bolt.Open(path, 0o600, &bopts)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s)", mapError(err), path)
+	}
+	if err := db.Update(func(btx *bolt.Tx) error { return initSchema(&Tx{btx: btx, writable: true}) }); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{path: path, db: db, maxBatch: o.MaxBatch, done: make(chan struct{})}
+	s.cond.L = &s.mu
+	go s.commitLoop(nil)
+	return s, nil
+}
+
+// OpenMemory returns a Store that keeps everything in memory: no file, no goroutine, and
+// nothing survives [Store.Close]. It starts with the same buckets and schema version as a new
+// file, so code and tests run unchanged on either backend.
+func OpenMemory() *Store {
+	s := &Store{mem: newMemDB()}
+	tx := &Tx{mem: s.mem, mtx: &memTx{}, writable: true}
+	if err := initSchema(tx); err != nil {
+		panic("tribus/store: initialising the memory backend: " + err.Error())
+	}
+	return s
+}
+
+// initSchema creates the top-level buckets and writes SchemaVersion into a new store, and checks
+// the version of an existing one. A store is new when it has no top-level bucket at all.
+func initSchema(tx *Tx) error {
+	meta := tx.Bucket(BucketMeta)
+	if meta == nil {
+		if !tx.isEmpty() {
+			return fmt.Errorf("%w: file has buckets but no %q bucket, this build knows %d",
+				ErrSchemaVersion, BucketMeta, SchemaVersion)
+		}
+		for _, name := range topBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		var v [4]byte
+		binary.BigEndian.PutUint32(v[:], SchemaVersion)
+		return tx.Bucket(BucketMeta).Put([]byte(SchemaKey), v[:])
+	}
+	raw := meta.Get([]byte(SchemaKey))
+	switch {
+	case raw == nil:
+		return fmt.Errorf("%w: file has none, this build knows %d", ErrSchemaVersion, SchemaVersion)
+	case len(raw) != 4:
+		return fmt.Errorf("%w: file has malformed %x, this build knows %d", ErrSchemaVersion, raw, SchemaVersion)
+	}
+	if got := binary.BigEndian.Uint32(raw); got != SchemaVersion {
+		return fmt.Errorf("%w: file has %d, this build knows %d", ErrSchemaVersion, got, SchemaVersion)
+	}
+	for _, name := range topBuckets {
+		if tx.Bucket(name) == nil {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Path returns the file path given to [Open], or "" for a memory store.
+func (s *Store) Path() string { return s.path }
+
+// Stats returns the counters so far. It is safe to call at any time, also after Close.
+func (s *Store) Stats() Stats {
+	return Stats{Updates: s.updates.Load(), Commits: s.commits.Load(), Failed: s.failed.Load()}
+}
+
+// Update runs fn in a read-write transaction and returns once that transaction is committed
+// (and, on the bbolt backend without NoSync, fsynced), or with the error fn returned, in which
+// case nothing fn wrote is kept. A panic in fn is returned as [ErrPanic].
+//
+// On the bbolt backend, concurrent calls are group committed: fn runs on the committer
+// goroutine, in one transaction together with every other fn queued meanwhile, and all of them
+// share one commit. fn sees the writes of fns that ran before it in the same transaction, as
+// if the calls ran one after another. If another fn of the round fails, fn is run again in a
+// fresh transaction, so fn may run more than once and must depend only on tx.
+//
+// fn must not call methods of s (that deadlocks) and must not keep tx, its buckets or the
+// slices they return after it returns. Update returns [ErrClosed] once Close has begun.
+func (s *Store) Update(fn func(tx *Tx) error) error {
+	if s.mem != nil {
+		return s.memUpdate(fn)
+	}
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	b, i := s.enqueue(fn)
+	s.cond.Signal()
+	s.mu.Unlock()
+	<-b.done
+	return b.errs[i]
+}
+
+// View runs fn in a read-only transaction on a consistent snapshot, in the caller's goroutine,
+// and returns fn's error. Writes through tx fail with [ErrReadOnly]. Views run concurrently
+// with each other and, on the bbolt backend, with commits. A panic in fn propagates to the
+// caller after the transaction is released. fn must not keep tx, its buckets or the slices they
+// return after it returns. View returns [ErrClosed] once Close has begun.
+func (s *Store) View(fn func(tx *Tx) error) error {
+	if s.mem != nil {
+		return s.mem.view(fn)
+	}
+	if s.closing.Load() {
+		return ErrClosed
+	}
+	var fnErr error
+	err := s.db.View(func(btx *bolt.Tx) error {
+		tx := &Tx{btx: btx}
+		defer tx.close()
+		fnErr = fn(tx)
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return mapError(err)
+}
+
+// Close waits for every queued Update to be answered and for the committer goroutine to exit,
+// then closes the file, waiting for Views still running. It is idempotent: later calls, like
+// every other method, return [ErrClosed]. Close must not be called from inside Update or View.
+func (s *Store) Close() error {
+	if s.mem != nil {
+		return s.mem.close()
+	}
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closing.Store(true)
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	<-s.done
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("tribus/store: %w", err)
+	}
+	return nil
+}
+
+// memUpdate is Update for the memory backend: fn runs in the caller's goroutine under the write
+// lock, one commit per successful call.
+func (s *Store) memUpdate(fn func(tx *Tx) error) error {
+	ran, err := s.mem.update(fn)
+	switch {
+	case !ran:
+	case err != nil:
+		s.failed.Add(1)
+	default:
+		s.updates.Add(1)
+		s.commits.Add(1)
+	}
+	return err
+}

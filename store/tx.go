@@ -1,0 +1,133 @@
+package store
+
+import (
+	bolt "go.etcd.io/bbolt"
+)
+
+// Tx is a transaction, handed to the function given to [Store.Update] (read-write) or
+// [Store.View] (read-only). It is valid only until that function returns and must not be used
+// from more than one goroutine.
+//
+// Buckets are addressed by a path of names from the top: tx.Bucket("exchange", "queues", "q1").
+type Tx struct {
+	btx      *bolt.Tx // set on the bbolt backend
+	mem      *memDB   // set on the memory backend
+	mtx      *memTx   // the memory backend's undo log; nil in View
+	writable bool
+	closed   bool
+}
+
+// Writable reports whether tx was handed out by Update.
+func (tx *Tx) Writable() bool { return tx.writable }
+
+func (tx *Tx) close() { tx.closed = true }
+
+// Bucket returns the bucket at path, or nil if path is empty or any bucket along it is missing.
+func (tx *Tx) Bucket(path ...string) *Bucket {
+	if len(path) == 0 || tx.closed {
+		return nil
+	}
+	b := tx.top(path[0])
+	for _, name := range path[1:] {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket(name)
+	}
+	return b
+}
+
+// CreateBucketIfNotExists returns the bucket at path, creating it and any missing parents.
+// It fails with [ErrReadOnly] in View, [ErrInvalidKey] for an empty path or name, and
+// [ErrIncompatible] if a name along path holds a value.
+func (tx *Tx) CreateBucketIfNotExists(path ...string) (*Bucket, error) {
+	if err := tx.writeCheck(); err != nil {
+		return nil, err
+	}
+	if len(path) == 0 {
+		return nil, ErrInvalidKey
+	}
+	b, err := tx.createTop(path[0])
+	for _, name := range path[1:] {
+		if err != nil {
+			return nil, err
+		}
+		b, err = b.CreateBucketIfNotExists(name)
+	}
+	return b, err
+}
+
+// DeleteBucket deletes the bucket at path with everything in it. It fails with [ErrNotFound] if
+// the bucket or a parent is missing, [ErrIncompatible] if the last name holds a value, and
+// [ErrReadOnly] in View. Handles to the deleted bucket or its children must not be used after.
+func (tx *Tx) DeleteBucket(path ...string) error {
+	if err := tx.writeCheck(); err != nil {
+		return err
+	}
+	if len(path) == 0 {
+		return ErrInvalidKey
+	}
+	last := path[len(path)-1]
+	if len(path) > 1 {
+		parent := tx.Bucket(path[:len(path)-1]...)
+		if parent == nil {
+			return ErrNotFound
+		}
+		return parent.DeleteBucket(last)
+	}
+	if tx.btx != nil {
+		return mapError(tx.btx.DeleteBucket([]byte(last)))
+	}
+	return tx.memRoot().DeleteBucket(last)
+}
+
+// top returns the top-level bucket name, or nil.
+func (tx *Tx) top(name string) *Bucket {
+	if tx.btx == nil {
+		return tx.memRoot().Bucket(name)
+	}
+	bb := tx.btx.Bucket([]byte(name))
+	if bb == nil {
+		return nil
+	}
+	return &Bucket{tx: tx, bb: bb}
+}
+
+// createTop returns the top-level bucket name, creating it if needed.
+func (tx *Tx) createTop(name string) (*Bucket, error) {
+	if tx.btx == nil {
+		return tx.memRoot().CreateBucketIfNotExists(name)
+	}
+	if err := checkKey([]byte(name)); err != nil {
+		return nil, err
+	}
+	bb, err := tx.btx.CreateBucketIfNotExists([]byte(name))
+	if err != nil {
+		return nil, mapError(err)
+	}
+	return &Bucket{tx: tx, bb: bb}, nil
+}
+
+// memRoot returns the memory backend's root, the bucket whose children are the top-level
+// buckets.
+func (tx *Tx) memRoot() *Bucket { return &Bucket{tx: tx, mb: tx.mem.root} }
+
+// isEmpty reports whether the store has no top-level bucket at all.
+func (tx *Tx) isEmpty() bool {
+	if tx.btx == nil {
+		return len(tx.mem.root.subs) == 0
+	}
+	k, _ := tx.btx.Cursor().First()
+	return k == nil
+}
+
+// writeCheck returns the error a write through tx must fail with, if any.
+func (tx *Tx) writeCheck() error {
+	switch {
+	case tx.closed:
+		return ErrTxClosed
+	case !tx.writable:
+		return ErrReadOnly
+	}
+	return nil
+}
