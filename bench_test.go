@@ -1,0 +1,110 @@
+package tribus_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tribusmq/tribus"
+	"github.com/tribusmq/tribus/pubsub"
+)
+
+// BenchmarkPubSub_1to1 is one publisher and one subscriber with 128-byte payloads; msgs/s is
+// end to end, from the first publish until the subscriber has read the last message.
+func BenchmarkPubSub_1to1(b *testing.B) { benchFanout(b, 1) }
+
+// BenchmarkPubSub_1to4 is one publisher and four subscribers; msgs/s counts deliveries.
+func BenchmarkPubSub_1to4(b *testing.B) { benchFanout(b, 4) }
+
+func benchFanout(b *testing.B, readers int) {
+	hub, err := pubsub.New(&pubsub.Options{Limits: pubsub.Limits{MaxBytes: -1, SoftBytes: -1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer hub.Close()
+	var wg sync.WaitGroup
+	counts := make([]int, readers)
+	for r := range readers {
+		s, err := hub.Subscribe("bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		wg.Go(func() {
+			got := 0 // a local count: neighbouring counts[r] would share a cache line
+			for {
+				m, err := s.Next(context.Background())
+				if err != nil || m.Payload == nil {
+					counts[r] = got
+					return
+				}
+				got++
+			}
+		})
+	}
+	payload := make([]byte, 128)
+	b.ReportAllocs()
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		hub.Publish("bench", payload)
+		n++
+	}
+	hub.Publish("bench", nil) // tells the readers to stop
+	wg.Wait()
+	elapsed := time.Since(start)
+	for _, c := range counts {
+		if c != n {
+			b.Fatalf("a reader got %d of %d", c, n)
+		}
+	}
+	b.ReportMetric(float64(n*readers)/elapsed.Seconds(), "msgs/s")
+}
+
+// BenchmarkBroker_Startup is what one unit test pays: Open, subscribe, publish, receive, Close.
+func BenchmarkBroker_Startup(b *testing.B) {
+	b.Run("memory", func(b *testing.B) { benchStartup(b, func() string { return "" }) })
+	b.Run("durable", func(b *testing.B) {
+		root := b.TempDir()
+		i := 0
+		benchStartup(b, func() string {
+			i++
+			return root + "/" + time.Now().Format("150405") + "-" + itoa(i)
+		})
+	})
+}
+
+func benchStartup(b *testing.B, dir func() string) {
+	ctx := context.Background()
+	payload := []byte("hello")
+	b.ReportAllocs()
+	for b.Loop() {
+		br, err := tribus.Open(dir(), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := br.Hub().Subscribe("c")
+		if err != nil {
+			b.Fatal(err)
+		}
+		br.Hub().Publish("c", payload)
+		if _, err := s.Next(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := br.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func itoa(i int) string {
+	var buf [20]byte
+	n := len(buf)
+	for {
+		n--
+		buf[n] = byte('0' + i%10)
+		if i /= 10; i == 0 {
+			return string(buf[n:])
+		}
+	}
+}

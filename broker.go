@@ -1,0 +1,84 @@
+package tribus
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/tribusmq/tribus/pubsub"
+	"github.com/tribusmq/tribus/store"
+)
+
+// Broker is one embedded tribus: the engines and the store they share. Open it once per
+// process and directory, and Close it when done. A Broker is safe for concurrent use.
+type Broker struct {
+	dir  string
+	opts Options
+
+	lock  *os.File     // dir/LOCK, nil in memory
+	store *store.Store // dir/tribus.db, or the in-memory backend
+	hub   *pubsub.Hub
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// Open starts a broker. With dir == "" it lives in memory and never touches the file system;
+// otherwise its durable state is kept in dir (created 0700 if missing) as dir/tribus.db. A
+// directory another open Broker holds is refused at once with [ErrLocked]. opts may be nil.
+//
+// Open starts no goroutine for an in-memory broker; a durable one owns one store committer,
+// which Close stops.
+func Open(dir string, opts *Options) (*Broker, error) {
+	o := opts.withDefaults()
+	hub, err := pubsub.New(&o.PubSub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	b := &Broker{dir: dir, opts: o, hub: hub}
+	if dir == "" {
+		b.store = store.OpenMemory()
+		return b, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
+	}
+	if b.lock, err = lockDir(dir); err != nil {
+		return nil, err
+	}
+	b.store, err = store.Open(filepath.Join(dir, "tribus.db"), &store.Options{NoSync: o.NoSync})
+	if err != nil {
+		unlockDir(b.lock)
+		if errors.Is(err, store.ErrLocked) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+		}
+		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
+	}
+	o.Logger.Debug("tribus: opened", "dir", dir)
+	return b, nil
+}
+
+// Dir returns the directory the broker keeps its state in, or "" for an in-memory broker.
+func (b *Broker) Dir() string { return b.dir }
+
+// Hub returns the Redis-style pub/sub hub. After Close it returns the closed hub, whose every
+// call returns an error for which errors.Is(err, [ErrClosed]) holds.
+func (b *Broker) Hub() *pubsub.Hub { return b.hub }
+
+// Close shuts every engine down, waits for every goroutine the broker started, flushes and
+// closes its files, and releases the directory lock. It is idempotent: later calls return nil.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	errs := []error{b.hub.Close(), b.store.Close()}
+	if b.lock != nil {
+		errs = append(errs, unlockDir(b.lock))
+	}
+	return errors.Join(errs...)
+}

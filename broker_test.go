@@ -1,0 +1,148 @@
+package tribus_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tribusmq/tribus"
+	"github.com/tribusmq/tribus/internal/leakcheck"
+	"github.com/tribusmq/tribus/pubsub"
+	"github.com/tribusmq/tribus/store"
+)
+
+// forEachMode runs body against an in-memory broker and a durable one in a temp dir.
+func forEachMode(t *testing.T, body func(t *testing.T, dir string)) {
+	t.Run("memory", func(t *testing.T) { body(t, "") })
+	t.Run("durable", func(t *testing.T) { body(t, t.TempDir()) })
+}
+
+func TestBroker_OpenPublishReceiveClose(t *testing.T) {
+	forEachMode(t, func(t *testing.T, dir string) {
+		leakcheck.Check(t)
+		b, err := tribus.Open(dir, nil)
+		require.NoError(t, err)
+		assert.Equal(t, dir, b.Dir())
+		s, err := b.Hub().Subscribe("order:notifications")
+		require.NoError(t, err)
+		assert.Equal(t, 1, b.Hub().Publish("order:notifications", []byte("shipped")))
+		m, err := s.Next(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, "shipped", string(m.Payload))
+		require.NoError(t, b.Close())
+	})
+}
+
+func TestBroker_CloseIsIdempotentAndLaterCallsFail(t *testing.T) {
+	forEachMode(t, func(t *testing.T, dir string) {
+		leakcheck.Check(t)
+		b, err := tribus.Open(dir, nil)
+		require.NoError(t, err)
+		s, err := b.Hub().Subscribe("x")
+		require.NoError(t, err)
+		require.NoError(t, b.Close())
+		require.NoError(t, b.Close())
+
+		_, err = b.Hub().Subscribe("x")
+		assert.ErrorIs(t, err, tribus.ErrClosed)
+		_, err = b.Hub().PublishContext(context.Background(), "x", nil)
+		assert.ErrorIs(t, err, tribus.ErrClosed)
+		_, err = s.Next(context.Background())
+		assert.ErrorIs(t, err, tribus.ErrClosed, "an engine's ErrClosed is the broker's ErrClosed")
+		assert.ErrorIs(t, err, pubsub.ErrClosed)
+	})
+}
+
+func TestBroker_InMemoryTouchesNoDisk(t *testing.T) {
+	wd := t.TempDir()
+	t.Chdir(wd)
+	b, err := tribus.Open("", nil)
+	require.NoError(t, err)
+	b.Hub().Publish("x", nil)
+	require.NoError(t, b.Close())
+	entries, err := os.ReadDir(wd)
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+}
+
+func TestBroker_SecondOpenOfSameDirFailsFast(t *testing.T) {
+	leakcheck.Check(t)
+	dir := t.TempDir()
+	b, err := tribus.Open(dir, nil)
+	require.NoError(t, err)
+	_, err = tribus.Open(dir, nil)
+	require.ErrorIs(t, err, tribus.ErrLocked)
+	assert.Contains(t, err.Error(), dir)
+
+	// The refused Open changed nothing: the first broker still works and the dir reopens.
+	s, err := b.Hub().Subscribe("x")
+	require.NoError(t, err)
+	assert.Equal(t, 1, b.Hub().Publish("x", nil))
+	require.NoError(t, s.Close())
+	require.NoError(t, b.Close())
+	b2, err := tribus.Open(dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, b2.Close())
+}
+
+func TestBroker_FilePermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data", "tribus")
+	b, err := tribus.Open(dir, nil)
+	require.NoError(t, err)
+	defer b.Close()
+	for path, want := range map[string]os.FileMode{
+		dir:                             0o700 | os.ModeDir,
+		filepath.Join(dir, "tribus.db"): 0o600,
+		filepath.Join(dir, "LOCK"):      0o600,
+	} {
+		fi, err := os.Stat(path)
+		require.NoError(t, err)
+		assert.Equal(t, want, fi.Mode(), path)
+	}
+}
+
+func TestBroker_UnknownSchemaVersionIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	b, err := tribus.Open(dir, nil)
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+
+	st, err := store.Open(filepath.Join(dir, "tribus.db"), nil)
+	require.NoError(t, err)
+	require.NoError(t, st.Update(func(tx *store.Tx) error {
+		return tx.Bucket(store.BucketMeta).Put([]byte(store.SchemaKey), []byte{0, 0, 0, 99})
+	}))
+	require.NoError(t, st.Close())
+
+	_, err = tribus.Open(dir, nil)
+	require.ErrorIs(t, err, store.ErrSchemaVersion)
+	_, err = tribus.Open(dir, nil)
+	require.ErrorIs(t, err, store.ErrSchemaVersion, "the refused Open released the directory lock")
+}
+
+func TestBroker_InvalidOptions(t *testing.T) {
+	_, err := tribus.Open("", &tribus.Options{PubSub: pubsub.Options{Limits: pubsub.Limits{MaxMessages: -1}}})
+	assert.ErrorIs(t, err, tribus.ErrInvalidOptions)
+	assert.ErrorIs(t, err, pubsub.ErrInvalidOptions)
+
+	dir := t.TempDir()
+	_, err = tribus.Open(dir, &tribus.Options{PubSub: pubsub.Options{Limits: pubsub.Limits{Policy: 42}}})
+	assert.ErrorIs(t, err, tribus.ErrInvalidOptions)
+	entries, _ := os.ReadDir(dir)
+	assert.Empty(t, entries, "invalid options change nothing on disk")
+}
+
+func TestBroker_OptionsReachTheHub(t *testing.T) {
+	b, err := tribus.Open("", &tribus.Options{PubSub: pubsub.Options{Limits: pubsub.Limits{MaxMessages: 1}}})
+	require.NoError(t, err)
+	defer b.Close()
+	s, err := b.Hub().Subscribe("x")
+	require.NoError(t, err)
+	b.Hub().Publish("x", nil)
+	b.Hub().Publish("x", nil)
+	assert.ErrorIs(t, s.Err(), pubsub.ErrSlowSubscriber)
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tribusmq/tribus"
+	"github.com/tribusmq/tribus/pubsub"
+)
+
+// demo tells the seed scenario of every engine that exists, on one in-memory broker.
+func demo(ctx context.Context, w io.Writer) error {
+	b, err := tribus.Open("", nil)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return demoPubSub(ctx, w, b.Hub())
+}
+
+// statusChange is the Redis scenario's message.
+type statusChange struct {
+	OrderID   string `json:"order_id"`
+	Event     string `json:"event"`
+	NewStatus string `json:"new_status"`
+}
+
+// demoPubSub is the Redis scenario: live order-status notifications on channel
+// order:notifications, at-most-once.
+func demoPubSub(ctx context.Context, w io.Writer, hub *pubsub.Hub) error {
+	const channel = "order:notifications"
+	fmt.Fprintln(w, "== pub/sub (Redis model): live order notifications, at-most-once ==")
+
+	web, err := hub.Subscribe(channel)
+	if err != nil {
+		return err
+	}
+	defer web.Close()
+	mobile, err := hub.Subscribe(channel)
+	if err != nil {
+		return err
+	}
+	audit, err := hub.PSubscribe("order:*")
+	if err != nil {
+		return err
+	}
+	defer audit.Close()
+	fmt.Fprintf(w, "subscribers: web and mobile on %q, audit on pattern %q\n", channel, "order:*")
+
+	publish := func(status string) (int, error) {
+		payload, err := json.Marshal(statusChange{OrderID: "ORD-123", Event: "status_change", NewStatus: status})
+		if err != nil {
+			return 0, err
+		}
+		n := hub.Publish(channel, payload)
+		fmt.Fprintf(w, "PUBLISH %s %s -> %d %s\n", channel, payload, n, plural(n, "receiver"))
+		return n, nil
+	}
+	say := func(who string, s *pubsub.Subscription) error {
+		m, err := s.Next(ctx)
+		if err != nil {
+			return err
+		}
+		var ev statusChange
+		if err := json.Unmarshal(m.Payload, &ev); err != nil {
+			return err
+		}
+		via := "channel " + m.Channel
+		if m.Pattern != "" {
+			via = "pattern " + m.Pattern
+		}
+		fmt.Fprintf(w, "  %-6s (%s): Order %s is now %s\n", who, via, ev.OrderID, ev.NewStatus)
+		return nil
+	}
+
+	if _, err := publish("shipped"); err != nil {
+		return err
+	}
+	for _, r := range []struct {
+		who string
+		s   *pubsub.Subscription
+	}{{"web", web}, {"mobile", mobile}, {"audit", audit}} {
+		if err := say(r.who, r.s); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintln(w, "mobile disconnects; audit unsubscribes from its pattern")
+	mobile.Close()
+	if _, err := audit.PUnsubscribe(); err != nil {
+		return err
+	}
+	if _, err := publish("out_for_delivery"); err != nil {
+		return err
+	}
+	if err := say("web", web); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "  mobile missed it: no queue, no replay")
+
+	web.Close()
+	fmt.Fprintln(w, "web disconnects too; nobody is listening now")
+	n, err := publish("delivered")
+	if err != nil {
+		return err
+	}
+	if n != 0 {
+		return fmt.Errorf("publish with no subscriber reached %d receivers", n)
+	}
+	late, err := hub.Subscribe(channel)
+	if err != nil {
+		return err
+	}
+	defer late.Close()
+	fmt.Fprintf(w, "a subscriber that joins afterwards has %d messages waiting: the update is lost\n", late.Buffered())
+	st := hub.Stats()
+	fmt.Fprintf(w, "stats: %d published, %d delivered, %d dropped\n\n", st.Published, st.Delivered, st.DroppedSlow+st.DroppedOldest)
+	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}

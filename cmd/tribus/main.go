@@ -1,0 +1,71 @@
+// Command tribus runs the tribus demo and small tools around an embedded broker.
+//
+// Usage:
+//
+//	tribus demo      run the seed scenario of each engine, in memory
+//	tribus version   print the version
+//	tribus help      print this help
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	"github.com/tribusmq/tribus"
+)
+
+const usage = `tribus: an embedded message broker with RabbitMQ, Kafka and Redis semantics
+
+Usage:
+  tribus demo      run the seed scenario of each engine on an in-memory broker
+  tribus version   print the version
+  tribus help      print this help
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command and returns the process exit code: 0 on success, 1 when the command
+// failed, 2 for a usage error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "demo":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "tribus demo: unexpected argument %q\n\n%s", args[1], usage)
+			return 2
+		}
+		if err := demo(ctx, stdout); err != nil {
+			fmt.Fprintf(stderr, "tribus demo: %v\n", err)
+			return 1
+		}
+		return 0
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "tribus %s\n", version())
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "tribus: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+// version is the module version when built from a tagged module, else the source's Version.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range bi.Deps {
+			if dep.Path == "github.com/tribusmq/tribus" && dep.Version != "" && dep.Version != "(devel)" {
+				return dep.Version
+			}
+		}
+	}
+	return tribus.Version
+}
