@@ -2,9 +2,13 @@ package tribus_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/tribusmq/tribus"
 	"github.com/tribusmq/tribus/pubsub"
@@ -69,8 +73,32 @@ func BenchmarkBroker_Startup(b *testing.B) {
 		i := 0
 		benchStartup(b, func() string {
 			i++
-			return root + "/" + time.Now().Format("150405") + "-" + itoa(i)
+			return filepath.Join(root, itoa(i))
 		})
+	})
+	// The floor a durable broker stands on, measured in the same run: a new bbolt file in a
+	// new directory, one Update, Close.
+	b.Run("bbolt-baseline", func(b *testing.B) {
+		root := b.TempDir()
+		i := 0
+		for b.Loop() {
+			i++
+			dir := filepath.Join(root, itoa(i))
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				b.Fatal(err)
+			}
+			db, err := bolt.Open(filepath.Join(dir, "x.db"), 0o600, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := db.Update(func(tx *bolt.Tx) error {
+				_, err := tx.CreateBucketIfNotExists([]byte("meta"))
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
+			db.Close()
+		}
 	})
 }
 
