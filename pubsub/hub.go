@@ -103,31 +103,26 @@ func (h *Hub) PublishContext(ctx context.Context, channel string, payload []byte
 	}
 	if ps := h.patterns.Load(); len(ps.list) > 0 && err == nil {
 		m := Message{Kind: KindPMessage, Channel: channel, Payload: payload}
+		// With an entry, its cache says which patterns match; without one, each pattern is
+		// tried in turn, as Redis does for every publish.
+		pats, filter := ps.list, true
 		if e != nil {
 			c := e.pats.Load()
 			if c == nil || c.set != ps {
 				c = &patCache{set: ps, matched: ps.matching(channel)}
 				e.pats.Store(c)
 			}
-			for _, p := range c.matched {
-				m.Pattern = p.pattern
-				k, perr := deliverAll(ctx, p.subs, &m)
-				if n += k; perr != nil {
-					err = perr
-					break
-				}
+			pats, filter = c.matched, false
+		}
+		for _, p := range pats {
+			if filter && !p.match(channel) {
+				continue
 			}
-		} else {
-			for _, p := range ps.list {
-				if !p.match(channel) {
-					continue
-				}
-				m.Pattern = p.pattern
-				k, perr := deliverAll(ctx, p.subs, &m)
-				if n += k; perr != nil {
-					err = perr
-					break
-				}
+			m.Pattern = p.pattern
+			k, perr := deliverAll(ctx, p.subs, &m)
+			if n += k; perr != nil {
+				err = perr
+				break
 			}
 		}
 	}

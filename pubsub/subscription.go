@@ -203,38 +203,17 @@ func (s *Subscription) add(k Kind, names []string) ([]Reply, error) {
 	if len(names) == 0 {
 		return nil, ErrArity
 	}
-	if err := s.lockHub(); err != nil {
-		return nil, err
-	}
-	h := s.hub
-	defer h.mu.Unlock()
-	set := s.set(k)
-	replies := make([]Reply, len(names))
-	var ps *patSet
-	for i, name := range names {
-		if _, held := set[name]; !held {
-			set[name] = struct{}{}
-			switch k {
-			case KindSubscribe:
-				h.channels.update(name, adding(s))
-			case KindSSubscribe:
-				h.shards.update(name, adding(s))
-			case KindPSubscribe:
-				if ps == nil {
-					ps = h.patterns.Load()
-				}
-				ps = ps.with(name, adding(s))
-			}
-		}
-		replies[i] = Reply{Kind: k, Name: name, Count: s.countLocked(k)}
-	}
-	if ps != nil {
-		h.patterns.Store(ps)
-	}
-	return replies, nil
+	return s.change(k, names, adding(s))
 }
 
 func (s *Subscription) remove(k Kind, names []string) ([]Reply, error) {
+	return s.change(k, names, removing(s))
+}
+
+// change adds (edit = adding(s)) or removes (edit = removing(s)) the names of kind k, and
+// returns one reply per name. No name on a removal means every name s holds of that kind, or a
+// single nil reply when it holds none (R9).
+func (s *Subscription) change(k Kind, names []string, edit func([]*Subscription) []*Subscription) ([]Reply, error) {
 	if err := s.lockHub(); err != nil {
 		return nil, err
 	}
@@ -249,21 +228,26 @@ func (s *Subscription) remove(k Kind, names []string) ([]Reply, error) {
 			names = append(names, name)
 		}
 	}
+	subscribing := k == KindSubscribe || k == KindPSubscribe || k == KindSSubscribe
 	replies := make([]Reply, len(names))
 	var ps *patSet
 	for i, name := range names {
-		if _, held := set[name]; held {
-			delete(set, name)
+		if _, held := set[name]; held != subscribing {
+			if subscribing {
+				set[name] = struct{}{}
+			} else {
+				delete(set, name)
+			}
 			switch k {
-			case KindUnsubscribe:
-				h.channels.update(name, removing(s))
-			case KindSUnsubscribe:
-				h.shards.update(name, removing(s))
-			case KindPUnsubscribe:
+			case KindSubscribe, KindUnsubscribe:
+				h.channels.update(name, edit)
+			case KindSSubscribe, KindSUnsubscribe:
+				h.shards.update(name, edit)
+			default:
 				if ps == nil {
 					ps = h.patterns.Load()
 				}
-				ps = ps.with(name, removing(s))
+				ps = ps.with(name, edit)
 			}
 		}
 		replies[i] = Reply{Kind: k, Name: name, Count: s.countLocked(k)}
