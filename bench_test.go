@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/tribusmq/tribus"
+	"github.com/tribusmq/tribus/exchange"
 	"github.com/tribusmq/tribus/pubsub"
 )
 
@@ -135,4 +136,71 @@ func itoa(i int) string {
 			return string(buf[n:])
 		}
 	}
+}
+
+// BenchmarkExchange_TopicAck is publish → topic exchange (100 bindings) → one queue → a
+// consumer with prefetch 100 and manual acks, in memory; msgs/s is end to end.
+func BenchmarkExchange_TopicAck(b *testing.B) {
+	r, err := exchange.New(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	pub, _ := r.NewSession()
+	sub, _ := r.NewSession()
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	must(pub.ExchangeDeclare("orders", exchange.Topic, exchange.ExchangeOptions{}))
+	_, err = pub.QueueDeclare("order_notifications", exchange.QueueOptions{})
+	must(err)
+	_, err = pub.QueueDeclare("elsewhere", exchange.QueueOptions{})
+	must(err)
+	must(pub.QueueBind("order_notifications", "orders", "order.*", nil))
+	for i := range 99 {
+		must(pub.QueueBind("elsewhere", "orders", "audit.region"+itoa(i)+".#", nil))
+	}
+	c, err := sub.Consume("order_notifications", exchange.ConsumeOptions{Prefetch: 100})
+	must(err)
+	done := make(chan int)
+	go func() {
+		n := 0
+		for {
+			d, err := c.Next(context.Background())
+			if err != nil {
+				done <- n
+				return
+			}
+			if d.Body == nil {
+				_ = d.Ack()
+				done <- n
+				return
+			}
+			if err := d.Ack(); err != nil {
+				b.Error(err)
+			}
+			n++
+		}
+	}()
+	msg := exchange.Publishing{ContentType: "application/json", Body: make([]byte, 128)}
+	ctx := context.Background()
+	b.ReportAllocs()
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		if _, err := pub.Publish(ctx, "orders", "order.created", false, msg); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	_, err = pub.Publish(ctx, "orders", "order.created", false, exchange.Publishing{}) // the end marker
+	must(err)
+	got := <-done
+	elapsed := time.Since(start)
+	if got != n {
+		b.Fatalf("consumed %d of %d", got, n)
+	}
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "msgs/s")
 }

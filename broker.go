@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/tribusmq/tribus/exchange"
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
 )
@@ -17,9 +18,10 @@ type Broker struct {
 	dir  string
 	opts Options
 
-	lock  *os.File     // dir/LOCK, nil in memory
-	store *store.Store // dir/tribus.db, or the in-memory backend
-	hub   *pubsub.Hub
+	lock   *os.File     // dir/LOCK, nil in memory
+	store  *store.Store // dir/tribus.db, or the in-memory backend
+	hub    *pubsub.Hub
+	router *exchange.Router
 
 	mu     sync.Mutex
 	closed bool
@@ -37,7 +39,11 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
-	b := &Broker{dir: dir, opts: o, hub: hub}
+	router, err := exchange.New(&exchange.Options{Observer: o.ExchangeObserver, Logger: o.Logger.With("engine", "exchange")})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	b := &Broker{dir: dir, opts: o, hub: hub, router: router}
 	if dir == "" {
 		b.store = store.OpenMemory()
 		return b, nil
@@ -67,6 +73,10 @@ func (b *Broker) Dir() string { return b.dir }
 // call returns an error for which errors.Is(err, [ErrClosed]) holds.
 func (b *Broker) Hub() *pubsub.Hub { return b.hub }
 
+// Router returns the RabbitMQ-style exchange router. After Close it returns the closed router,
+// whose every call returns an error for which errors.Is(err, [ErrClosed]) holds.
+func (b *Broker) Router() *exchange.Router { return b.router }
+
 // Close shuts every engine down, waits for every goroutine the broker started, flushes and
 // closes its files, and releases the directory lock. It is idempotent: later calls return nil.
 func (b *Broker) Close() error {
@@ -76,7 +86,7 @@ func (b *Broker) Close() error {
 		return nil
 	}
 	b.closed = true
-	errs := []error{b.hub.Close(), b.store.Close()}
+	errs := []error{b.router.Close(), b.hub.Close(), b.store.Close()}
 	if b.lock != nil {
 		errs = append(errs, unlockDir(b.lock))
 	}

@@ -3,6 +3,7 @@ package tribus
 import (
 	"log/slog"
 
+	"github.com/tribusmq/tribus/exchange"
 	"github.com/tribusmq/tribus/pubsub"
 )
 
@@ -16,6 +17,11 @@ type Options struct {
 	// slow-subscriber policy. The zero value is Redis's `client-output-buffer-limit pubsub
 	// 32mb 8mb 60` with disconnection.
 	PubSub pubsub.Options
+
+	// ExchangeObserver, if set, receives every lifecycle event of the exchange router
+	// (routed, delivered, acked, requeued, dead-lettered, expired, dropped...). It is called
+	// synchronously and must be quick. nil costs nothing.
+	ExchangeObserver func(exchange.Event)
 
 	// NoSync skips fsync on the durable store. A process crash loses nothing, but a power
 	// loss or kernel crash can lose what was acknowledged, or corrupt the store. Default

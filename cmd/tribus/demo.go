@@ -20,6 +20,9 @@ func demo(ctx context.Context, w io.Writer) error {
 	defer b.Close()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	if err := demoExchange(ctx, w, b.Router()); err != nil {
+		return err
+	}
 	return demoPubSub(ctx, w, b.Hub())
 }
 

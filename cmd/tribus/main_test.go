@@ -31,6 +31,20 @@ func TestRun_Commands(t *testing.T) {
 	}
 }
 
+func TestDemo_ExchangeStory(t *testing.T) {
+	var out bytes.Buffer
+	assert.Equal(t, 0, run(context.Background(), []string{"demo"}, &out, &out))
+	for _, want := range []string{
+		"confirm #1 ack=true",
+		"notify USR-456 about ORD-123 (1 items): ack",
+		"ORD-124 has a negative total: nack",
+		"x-death queue=order_notifications reason=rejected count=1 exchange=orders routing-keys=[order.created]",
+		"order_notifications: 0 ready, 0 unacked, 2 delivered, 1 acked, 1 dead-lettered",
+	} {
+		assert.Contains(t, out.String(), want)
+	}
+}
+
 func TestDemo_PubSubStory(t *testing.T) {
 	var out bytes.Buffer
 	assert.Equal(t, 0, run(context.Background(), []string{"demo"}, &out, &out))

@@ -1,0 +1,171 @@
+package exchange
+
+import (
+	"time"
+)
+
+// death is one entry of a message's x-death history (§1.4), kept by the router: a client's own
+// x-death header is never read (RabbitMQ 4.x).
+type death struct {
+	queue              string
+	reason             string
+	count              int64
+	time               time.Time // the first death for this {queue, reason}
+	exchange           string
+	routingKeys        []string
+	originalExpiration string
+}
+
+// deadLetter sends messages that left their queues unacked to their queues' dead-letter
+// exchanges (A40–A46), or counts them dropped. Deaths caused on the way (a full target queue)
+// are handled in turn. Callers hold no lock.
+func (r *Router) deadLetter(items []dead, now time.Time) {
+	for len(items) > 0 {
+		var next []dead
+		for _, it := range items {
+			next = r.deadLetterOne(it, now, next)
+		}
+		items = next
+	}
+}
+
+func (r *Router) deadLetterOne(it dead, now time.Time, out []dead) []dead {
+	q, m := it.q, it.m
+	if r.obs != nil && it.reason == reasonExpired {
+		r.emit(Event{Kind: EventExpired, Time: now, Queue: q.name, MessageID: m.c.pub.MessageID})
+	}
+	if !q.cfg.hasDLX {
+		q.mu.Lock()
+		q.countDrop(it.reason)
+		q.mu.Unlock()
+		return out
+	}
+	c := deadContent(m, q, it.reason, now)
+	keys := []string{c.routingKey}
+	if !q.cfg.hasDLRK {
+		// Without an override the copy is routed by all its original keys, BCC included,
+		// though x-death does not list BCC (§1.3b).
+		keys = append(append(keys, senderKeys(c.pub.Headers, "CC")...), m.c.bcc...)
+	}
+	r.mu.RLock()
+	dlx := r.exchanges[q.cfg.dlx]
+	var targets []*queue
+	if dlx != nil {
+		var rs routeSet
+		r.route(&rs, dlx, keys, c.pub.Headers)
+		targets = rs.queues
+	}
+	r.mu.RUnlock()
+	q.mu.Lock()
+	if dlx == nil {
+		q.countDrop("no-dlx") // A42: silently dropped
+		q.mu.Unlock()
+		return out
+	}
+	q.stats.deadLettered++
+	q.mu.Unlock()
+	if r.obs != nil {
+		r.emit(Event{Kind: EventDeadLettered, Time: now, Queue: q.name, Exchange: c.exchange, RoutingKey: c.routingKey,
+			Reason: it.reason, MessageID: c.pub.MessageID})
+	}
+	for _, t := range targets {
+		if cycles(c, t) {
+			continue
+		}
+		_, out = t.enqueue(c, now, out)
+	}
+	return out
+}
+
+// cycles reports whether delivering c to t would close a dead-letter cycle that RabbitMQ
+// drops: the message already died in t and no death on its way was a rejection (A45).
+func cycles(c *content, t *queue) bool {
+	been := false
+	for _, d := range c.deaths {
+		if d.reason == reasonRejected {
+			return false
+		}
+		if d.queue == t.name {
+			been = true
+		}
+	}
+	return been
+}
+
+// deadContent makes the dead-lettered copy of m leaving q for reason: x-death updated (§1.4),
+// expiration removed and recorded (A44), BCC removed, and CC removed when a dead-letter routing
+// key replaces the routing key.
+func deadContent(m *qmsg, q *queue, reason string, now time.Time) *content {
+	old := m.c
+	c := &content{pub: old.pub, exchange: q.cfg.dlx, routingKey: old.routingKey, size: old.size, ttl: -1}
+	if q.cfg.hasDLRK {
+		c.routingKey = q.cfg.dlrk
+	}
+	c.pub.Expiration = ""
+
+	deaths := make([]death, 0, len(old.deaths)+1)
+	found := -1
+	for i, d := range old.deaths {
+		if d.queue == q.name && d.reason == reason {
+			found = i
+		}
+	}
+	if found >= 0 {
+		d := old.deaths[found]
+		d.count++
+		deaths = append(deaths, d)
+		for i, d := range old.deaths {
+			if i != found {
+				deaths = append(deaths, d)
+			}
+		}
+	} else {
+		deaths = append(deaths, death{queue: q.name, reason: reason, count: 1, time: now,
+			exchange: old.exchange, routingKeys: old.routingKeys, originalExpiration: old.pub.Expiration})
+		deaths = append(deaths, old.deaths...)
+	}
+	c.deaths = deaths
+
+	h := old.pub.Headers.clone()
+	if h == nil {
+		h = Table{}
+	}
+	delete(h, "BCC")
+	if q.cfg.hasDLRK {
+		delete(h, "CC")
+	}
+	xdeath := make([]any, len(deaths))
+	for i, d := range deaths {
+		keys := make([]any, len(d.routingKeys))
+		for j, k := range d.routingKeys {
+			keys[j] = k
+		}
+		e := Table{
+			"queue":        d.queue,
+			"reason":       d.reason,
+			"count":        d.count,
+			"time":         d.time.Truncate(time.Second),
+			"exchange":     d.exchange,
+			"routing-keys": keys,
+		}
+		if d.originalExpiration != "" {
+			e["original-expiration"] = d.originalExpiration
+		}
+		xdeath[i] = e
+	}
+	h["x-death"] = xdeath
+	if len(old.deaths) == 0 { // set at the first death, never changed after (A43)
+		h["x-first-death-queue"] = q.name
+		h["x-first-death-reason"] = reason
+		h["x-first-death-exchange"] = old.exchange
+	}
+	h["x-last-death-queue"] = q.name
+	h["x-last-death-reason"] = reason
+	h["x-last-death-exchange"] = old.exchange
+	c.pub.Headers = h
+	c.routingKeys = []string{c.routingKey}
+	if !q.cfg.hasDLRK {
+		c.routingKeys = append(c.routingKeys, senderKeys(h, "CC")...)
+	}
+	return c
+}

@@ -1,0 +1,79 @@
+package exchange
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tribusmq/tribus/internal/sentinel"
+)
+
+// The sentinels below are AMQP 0-9-1 reply codes; [ReplyCode] maps an error back to its code,
+// so a future wire front door is a table lookup. An error that closes an AMQP channel also
+// closes the [Session] it happened on; the text says why, as RabbitMQ's close reason does.
+var (
+	// ErrClosed is returned by every call on a closed Router or Session.
+	// errors.Is(err, tribus.ErrClosed) holds for it.
+	ErrClosed = fmt.Errorf("tribus/exchange: %w", sentinel.ErrClosed)
+
+	// ErrNotFound (404 NOT_FOUND): the exchange or queue does not exist.
+	ErrNotFound = errors.New("tribus/exchange: NOT_FOUND")
+
+	// ErrPreconditionFailed (406 PRECONDITION_FAILED): a redeclaration that differs from the
+	// existing entity, an argument of the wrong type or value, an unknown or already-settled
+	// delivery tag, a delete with if-unused or if-empty that does not hold.
+	ErrPreconditionFailed = errors.New("tribus/exchange: PRECONDITION_FAILED")
+
+	// ErrResourceLocked (405 RESOURCE_LOCKED): an exclusive queue used from another session's
+	// connection, or a consumer refused by an exclusive consumer.
+	ErrResourceLocked = errors.New("tribus/exchange: RESOURCE_LOCKED")
+
+	// ErrAccessRefused (403 ACCESS_REFUSED): a reserved `amq.` name, or a publish to an
+	// internal exchange.
+	ErrAccessRefused = errors.New("tribus/exchange: ACCESS_REFUSED")
+
+	// ErrInvalidOptions is returned by [New] for options out of range.
+	ErrInvalidOptions = errors.New("tribus/exchange: invalid options")
+)
+
+// ReplyCode returns the AMQP reply code of err: 404, 406, 405, 403, 312 for a
+// [*ReturnedError], 504 (CHANNEL_ERROR) for ErrClosed, 0 for nil and 541 (INTERNAL_ERROR)
+// otherwise.
+func ReplyCode(err error) int {
+	var ret *ReturnedError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ret):
+		return ret.ReplyCode
+	case errors.Is(err, ErrNotFound):
+		return 404
+	case errors.Is(err, ErrPreconditionFailed):
+		return 406
+	case errors.Is(err, ErrResourceLocked):
+		return 405
+	case errors.Is(err, ErrAccessRefused):
+		return 403
+	case errors.Is(err, ErrClosed):
+		return 504
+	}
+	return 541
+}
+
+// ReturnedError is the error [Session.Publish] returns for a mandatory message that reached no
+// queue: RabbitMQ's basic.return with 312 NO_ROUTE (A14). The publish itself succeeded (in
+// confirm mode it is acked, after the return: A17) and the session stays open.
+type ReturnedError struct {
+	ReplyCode  int    // 312
+	ReplyText  string // "NO_ROUTE"
+	Exchange   string
+	RoutingKey string
+	Message    Publishing
+}
+
+func (e *ReturnedError) Error() string {
+	return fmt.Sprintf("tribus/exchange: message returned: %d %s (exchange %q, routing key %q)",
+		e.ReplyCode, e.ReplyText, e.Exchange, e.RoutingKey)
+}
+
+// ErrCommandInvalid (503 COMMAND_INVALID): an unknown exchange type.
+var ErrCommandInvalid = errors.New("tribus/exchange: COMMAND_INVALID")

@@ -1,0 +1,64 @@
+package exchange
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// QueueInfo describes a queue at one moment.
+type QueueInfo struct {
+	Name       string
+	Durable    bool
+	Exclusive  bool
+	AutoDelete bool
+	Args       Table // as declared, typed options merged in
+
+	Ready     int // messages ready for delivery: what message-count reports (A24)
+	Unacked   int // delivered and not yet settled
+	Consumers int
+
+	Published    uint64 // messages that reached the queue (refused ones included)
+	Delivered    uint64 // deliveries, pushed and fetched, redeliveries included
+	Acked        uint64 // acknowledged, or delivered with auto-ack
+	Redelivered  uint64 // deliveries with the redelivered flag
+	DeadLettered uint64 // sent to the dead-letter exchange
+	// Dropped counts messages that left without a dead-letter exchange to take them, by
+	// reason: rejected, expired, maxlen, delivery_limit, reject-publish (refused at the door),
+	// no-dlx (the dead-letter exchange did not exist, A42).
+	Dropped map[string]uint64
+}
+
+func (q *queue) info() QueueInfo {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return QueueInfo{Name: q.name, Durable: q.durable, Exclusive: q.exclusive, AutoDelete: q.autoDelete,
+		Args: q.args.clone(), Ready: q.st.ready, Unacked: q.unacked, Consumers: len(q.consumers),
+		Published: q.stats.published, Delivered: q.stats.delivered, Acked: q.stats.acked,
+		Redelivered: q.stats.redelivered, DeadLettered: q.stats.deadLettered, Dropped: maps.Clone(q.stats.dropped)}
+}
+
+// QueueInfo returns the named queue's state, or ErrNotFound.
+func (r *Router) QueueInfo(name string) (QueueInfo, error) {
+	r.mu.RLock()
+	q := r.queues[name]
+	r.mu.RUnlock()
+	if q == nil {
+		return QueueInfo{}, fmt.Errorf("%w: no queue '%s'", ErrNotFound, name)
+	}
+	return q.info(), nil
+}
+
+// Queues returns the names of every queue, sorted.
+func (r *Router) Queues() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Sorted(maps.Keys(r.queues))
+}
+
+// Exchanges returns the names of every exchange, the default "" included, sorted.
+func (r *Router) Exchanges() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Sorted(maps.Keys(r.exchanges))
+}

@@ -1,0 +1,57 @@
+package exchange
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Options configures a [Router]. The zero value (and nil) is valid.
+type Options struct {
+	// Observer, if set, is called synchronously for every lifecycle event; see [Event]. It
+	// must be quick and must not call back into the Router. nil costs nothing.
+	Observer func(Event)
+	// Logger receives notices (a queue expired, a session closed by an error). nil discards.
+	Logger *slog.Logger
+}
+
+// EventKind names a step in a message's or a queue's life.
+type EventKind uint8
+
+// The events an observer receives.
+const (
+	EventRouted       EventKind = iota + 1 // published and routed; Queues lists where (maybe none)
+	EventReturned                          // mandatory and unroutable: basic.return 312
+	EventDelivered                         // pushed to a consumer or fetched with Get
+	EventAcked                             // acknowledged (or delivered with auto-ack)
+	EventNacked                            // nacked or rejected without requeue
+	EventRequeued                          // returned to its queue: nack, reject, cancel or close
+	EventDeadLettered                      // dead-lettered; Reason says why
+	EventExpired                           // expired at the head of its queue (A31)
+	EventDropped                           // dropped; Reason: maxlen, reject-publish, delivery_limit, no-dlx
+	EventQueueDeleted                      // a queue was deleted (explicitly, auto-delete, x-expires, exclusive owner closed)
+)
+
+var eventNames = [...]string{"", "routed", "returned", "delivered", "acked", "nacked", "requeued",
+	"dead-lettered", "expired", "dropped", "queue-deleted"}
+
+// String returns the event's name.
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) {
+		return eventNames[k]
+	}
+	return "unknown"
+}
+
+// Event is one lifecycle event. Fields that do not apply are zero.
+type Event struct {
+	Kind        EventKind
+	Time        time.Time
+	Exchange    string
+	RoutingKey  string
+	Queue       string   // the queue the event happened in
+	Queues      []string // EventRouted: the queues reached; owned by the observer
+	DeliveryTag uint64
+	Redelivered bool
+	Reason      string // dead-letter or drop reason
+	MessageID   string
+}

@@ -1,0 +1,72 @@
+package exchange
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+var routeSets = sync.Pool{New: func() any { return new(routeSet) }}
+
+// publish routes msg from the named exchange and enqueues it. It returns the number of queues
+// reached and whether every one of them accepted it (false: a reject-publish queue was full,
+// A19).
+func (r *Router) publish(exName, key string, msg Publishing) (int, bool, error) {
+	if err := msg.Headers.Validate(); err != nil {
+		return 0, false, err
+	}
+	ttl, err := parseExpiration(msg.Expiration)
+	if err != nil {
+		return 0, false, err
+	}
+	c := &content{pub: msg, exchange: exName, routingKey: key, size: int64(len(msg.Body)), ttl: ttl}
+	cc := senderKeys(msg.Headers, "CC")
+	c.bcc = senderKeys(msg.Headers, "BCC")
+	if _, ok := msg.Headers["BCC"]; ok {
+		c.pub.Headers = msg.Headers.clone()
+		delete(c.pub.Headers, "BCC") // A12; a table left empty stays a table (§1.3b)
+	}
+	c.routingKeys = append([]string{key}, cc...)
+	keys := c.routingKeys
+	if len(c.bcc) > 0 {
+		keys = append(append([]string(nil), keys...), c.bcc...)
+	}
+
+	rs := routeSets.Get().(*routeSet)
+	defer func() {
+		rs.reset()
+		routeSets.Put(rs)
+	}()
+	r.mu.RLock()
+	ex := r.exchanges[exName]
+	if ex == nil {
+		r.mu.RUnlock()
+		return 0, false, fmt.Errorf("%w: no exchange '%s'", ErrNotFound, exName)
+	}
+	if ex.internal {
+		r.mu.RUnlock()
+		return 0, false, fmt.Errorf("%w: cannot publish to internal exchange '%s'", ErrAccessRefused, exName)
+	}
+	r.route(rs, ex, keys, msg.Headers)
+	r.mu.RUnlock()
+
+	now := time.Now()
+	if r.obs != nil {
+		names := make([]string, len(rs.queues))
+		for i, q := range rs.queues {
+			names[i] = q.name
+		}
+		r.emit(Event{Kind: EventRouted, Time: now, Exchange: exName, RoutingKey: key, Queues: names, MessageID: msg.MessageID})
+	}
+	accepted := true
+	var out []dead
+	for _, q := range rs.queues {
+		var ok bool
+		if ok, out = q.enqueue(c, now, out); !ok {
+			accepted = false
+		}
+	}
+	n := len(rs.queues)
+	r.deadLetter(out, now)
+	return n, accepted, nil
+}

@@ -1,0 +1,448 @@
+package exchange
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// queue is the shell around a queueState: its consumers, unacked count, timers and stats.
+type queue struct {
+	r          *Router
+	name       string
+	durable    bool
+	exclusive  bool
+	autoDelete bool
+	owner      *Session // the declaring session of an exclusive queue
+	args       Table    // as declared, for equivalence checks and QueueInfo
+	cfg        queueConfig
+
+	inbound []*binding // bindings to this queue; guarded by Router.mu
+
+	// mu guards everything below. It is taken after Router.mu and before Session.pendMu and
+	// Consumer.mu.
+	mu          sync.Mutex
+	st          *queueState
+	consumers   []*Consumer // in registration order
+	rr          int         // round-robin cursor into consumers (A57)
+	unacked     int
+	hadConsumer bool
+	deleted     bool
+	expiryTimer *time.Timer // fires when the head expires
+	expiryAt    time.Time
+	unusedTimer *time.Timer // x-expires (A32)
+	lastUsed    time.Time
+	stats       queueCounters
+}
+
+type queueCounters struct {
+	published, delivered, acked, redelivered, deadLettered uint64
+	dropped                                                map[string]uint64
+}
+
+func newQueue(r *Router, name string, o QueueOptions, args Table, cfg queueConfig) *queue {
+	return &queue{r: r, name: name, durable: o.Durable, exclusive: o.Exclusive, autoDelete: o.AutoDelete,
+		args: args, cfg: cfg, st: newQueueState(cfg), lastUsed: time.Now()}
+}
+
+// checkOwner refuses an exclusive queue to every session but its owner (A22).
+func (q *queue) checkOwner(s *Session) error {
+	if q.exclusive && q.owner != s {
+		return fmt.Errorf("%w: cannot obtain exclusive access to locked queue '%s'", ErrResourceLocked, q.name)
+	}
+	return nil
+}
+
+// equivalent checks a redeclaration against the queue (A20, §1.3b).
+func (q *queue) equivalent(o QueueOptions, args Table) error {
+	if o.Exclusive && !q.exclusive {
+		return fmt.Errorf("%w: cannot obtain exclusive access to locked queue '%s'", ErrResourceLocked, q.name)
+	}
+	if o.Durable != q.durable || o.Exclusive != q.exclusive || o.AutoDelete != q.autoDelete {
+		return fmt.Errorf("%w: inequivalent arg 'durable/exclusive/auto_delete' for queue '%s'", ErrPreconditionFailed, q.name)
+	}
+	for _, k := range knownQueueArgs {
+		a, inOld := q.args[k]
+		b, inNew := args[k]
+		if inOld != inNew || (inOld && !valuesEqual(a, b)) {
+			return fmt.Errorf("%w: inequivalent arg '%s' for queue '%s': received %v but current is %v",
+				ErrPreconditionFailed, k, q.name, b, a)
+		}
+	}
+	return nil
+}
+
+// touch records a use of the queue for x-expires: a redeclaration or a Get (A32).
+func (q *queue) touch() {
+	q.mu.Lock()
+	q.lastUsed = time.Now()
+	q.armUnusedLocked()
+	q.mu.Unlock()
+}
+
+// dead is a message leaving a queue unacked, for the dead-letter step outside the locks.
+type dead struct {
+	q      *queue
+	m      *qmsg
+	reason string
+}
+
+// enqueue is one routed message arriving. It reports false if the queue refused it
+// (reject-publish, A35), and returns the messages that died on the way.
+func (q *queue) enqueue(c *content, now time.Time, out []dead) (bool, []dead) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.deleted {
+		return true, out
+	}
+	q.stats.published++
+	if q.cfg.overflow != DropHead && q.st.full(c.size) {
+		m := q.st.newMessage(c, now)
+		q.countDrop("reject-publish")
+		if q.cfg.overflow == RejectPublishDLX {
+			out = append(out, dead{q, m, reasonMaxLen})
+		}
+		return false, out
+	}
+	m := q.st.newMessage(c, now)
+	if !m.expiresAt.IsZero() && !now.Before(m.expiresAt) {
+		// TTL 0: it lives only if a consumer can take it at once (A30).
+		if q.st.ready == 0 {
+			if cons := q.nextConsumerLocked(); cons != nil {
+				q.deliverLocked(cons, m, now)
+				return true, out
+			}
+		}
+		return true, append(out, dead{q, m, reasonExpired})
+	}
+	for _, d := range q.st.push(m) {
+		out = append(out, dead{q, d, reasonMaxLen})
+	}
+	out = q.dispatchLocked(now, out)
+	q.armExpiryLocked()
+	return true, out
+}
+
+// dispatchLocked pushes ready messages to consumers with room, round-robin (A57), dropping
+// expired heads on the way (A31).
+func (q *queue) dispatchLocked(now time.Time, out []dead) []dead {
+	var expired []*qmsg
+	for q.st.ready > 0 {
+		c := q.nextConsumerLocked()
+		if c == nil {
+			break
+		}
+		var m *qmsg
+		m, expired = q.st.take(now, expired[:0])
+		for _, e := range expired {
+			out = append(out, dead{q, e, reasonExpired})
+		}
+		if m == nil {
+			if !c.autoAck {
+				c.s.release(c)
+			}
+			break
+		}
+		q.deliverLocked(c, m, now)
+	}
+	return out
+}
+
+// nextConsumerLocked picks the consumer for the next message and reserves its room: the next
+// one round-robin among those of the highest priority that have room; under single active
+// consumer, only the first (A37). It returns nil if none has room.
+func (q *queue) nextConsumerLocked() *Consumer {
+	n := len(q.consumers)
+	if n == 0 {
+		return nil
+	}
+	if q.cfg.singleActive {
+		c := q.consumers[0]
+		if c.reserveLocked() {
+			return c
+		}
+		return nil
+	}
+	best := -1
+	for i := range n {
+		c := q.consumers[(q.rr+i)%n]
+		if c.hasRoomLocked() && (best < 0 || c.priority > q.consumers[best].priority) {
+			best = (q.rr + i) % n
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	c := q.consumers[best]
+	if !c.reserveLocked() {
+		return nil
+	}
+	q.rr = (best + 1) % n
+	return c
+}
+
+// deliverLocked hands m to c, whose room is reserved.
+func (q *queue) deliverLocked(c *Consumer, m *qmsg, now time.Time) {
+	d := q.newDelivery(c.s, m, c.tag)
+	q.stats.delivered++
+	if m.redelivered {
+		q.stats.redelivered++
+	}
+	if c.autoAck {
+		q.stats.acked++
+	} else {
+		q.unacked++
+		c.inflight++
+		c.s.track(d, &pending{q: q, m: m, c: c, slot: true})
+	}
+	if q.r.obs != nil {
+		q.r.emit(Event{Kind: EventDelivered, Time: now, Queue: q.name, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
+			DeliveryTag: d.DeliveryTag, Redelivered: d.Redelivered, MessageID: d.MessageID})
+		if c.autoAck {
+			q.r.emit(Event{Kind: EventAcked, Time: now, Queue: q.name, DeliveryTag: d.DeliveryTag, MessageID: d.MessageID})
+		}
+	}
+	c.push(d)
+}
+
+// newDelivery makes the Delivery of m for session s, with the next delivery tag (A47).
+func (q *queue) newDelivery(s *Session, m *qmsg, consumerTag string) *Delivery {
+	d := &Delivery{Publishing: m.c.pub, DeliveryTag: s.nextTag(), Redelivered: m.redelivered,
+		Exchange: m.c.exchange, RoutingKey: m.c.routingKey, ConsumerTag: consumerTag}
+	if q.cfg.deliveryLimit >= 0 && m.deliveryCount > 0 {
+		h := d.Headers.clone()
+		if h == nil {
+			h = Table{}
+		}
+		h["x-delivery-count"] = m.deliveryCount // A38
+		d.Headers = h
+	}
+	return d
+}
+
+// get is basic.get (A24, A56, A58): the head, without regard to prefetch, or nil.
+func (q *queue) get(s *Session, autoAck bool, now time.Time) (*Delivery, []dead, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.deleted {
+		return nil, nil, fmt.Errorf("%w: no queue '%s'", ErrNotFound, q.name)
+	}
+	q.lastUsed = now
+	q.armUnusedLocked()
+	var out []dead
+	m, expired := q.st.take(now, nil)
+	for _, e := range expired {
+		out = append(out, dead{q, e, reasonExpired})
+	}
+	defer q.armExpiryLocked()
+	if m == nil {
+		return nil, out, nil
+	}
+	d := q.newDelivery(s, m, "")
+	d.MessageCount = q.st.ready
+	q.stats.delivered++
+	if m.redelivered {
+		q.stats.redelivered++
+	}
+	if autoAck {
+		q.stats.acked++
+	} else {
+		q.unacked++
+		s.track(d, &pending{q: q, m: m})
+	}
+	if q.r.obs != nil {
+		q.r.emit(Event{Kind: EventDelivered, Time: now, Queue: q.name, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
+			DeliveryTag: d.DeliveryTag, Redelivered: d.Redelivered, MessageID: d.MessageID})
+	}
+	return d, out, nil
+}
+
+// settle applies an ack, nack or reject of one delivery of this queue. countFailure says
+// whether a requeue counts toward the delivery limit (A39).
+func (q *queue) settle(p *pending, op settleOp, requeue, countFailure bool, now time.Time, out []dead) []dead {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if p.c != nil {
+		p.c.inflight--
+	}
+	if q.deleted {
+		return out
+	}
+	q.unacked--
+	switch {
+	case op == settleAck:
+		q.stats.acked++
+	case requeue:
+		out = q.requeueLocked(p.m, countFailure, now, out)
+	default:
+		out = append(out, dead{q, p.m, reasonRejected})
+	}
+	out = q.dispatchLocked(now, out)
+	q.armExpiryLocked()
+	return out
+}
+
+// requeueLocked puts m back in its original position, or dead-letters it past the delivery
+// limit (A38).
+func (q *queue) requeueLocked(m *qmsg, countFailure bool, now time.Time, out []dead) []dead {
+	if countFailure && q.cfg.deliveryLimit >= 0 {
+		m.deliveryCount++
+		if m.deliveryCount > q.cfg.deliveryLimit {
+			return append(out, dead{q, m, reasonDeliveryLimit})
+		}
+	}
+	if q.r.obs != nil {
+		q.r.emit(Event{Kind: EventRequeued, Time: now, Queue: q.name, MessageID: m.c.pub.MessageID})
+	}
+	for _, d := range q.st.requeue(m) {
+		out = append(out, dead{q, d, reasonMaxLen})
+	}
+	return out
+}
+
+// armExpiryLocked makes the expiry timer fire when the head expires, if it does.
+func (q *queue) armExpiryLocked() {
+	at := q.st.nextExpiry()
+	if at.IsZero() || q.deleted {
+		return
+	}
+	if q.expiryTimer != nil && !q.expiryAt.IsZero() && !q.expiryAt.After(at) {
+		return // already due no later than that
+	}
+	if q.expiryTimer != nil {
+		q.expiryTimer.Stop()
+	}
+	q.expiryAt = at
+	q.expiryTimer = q.r.afterFunc(time.Until(at), q.expire)
+}
+
+// expire runs when the head's expiry is due: it drops expired heads and re-arms.
+func (q *queue) expire() {
+	q.mu.Lock()
+	q.expiryTimer, q.expiryAt = nil, time.Time{}
+	if q.deleted {
+		q.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	var out []dead
+	for _, m := range q.st.expireHead(now, nil) {
+		out = append(out, dead{q, m, reasonExpired})
+	}
+	out = q.dispatchLocked(now, out)
+	q.armExpiryLocked()
+	q.mu.Unlock()
+	q.r.deadLetter(out, now)
+}
+
+// armUnusedLocked schedules the x-expires deletion for when the queue will have been unused
+// for that long, if it has no consumers (A32).
+func (q *queue) armUnusedLocked() {
+	if q.cfg.expires < 0 || q.deleted {
+		return
+	}
+	if q.unusedTimer != nil {
+		q.unusedTimer.Stop()
+		q.unusedTimer = nil
+	}
+	if len(q.consumers) > 0 {
+		return
+	}
+	due := q.lastUsed.Add(time.Duration(q.cfg.expires) * time.Millisecond)
+	q.unusedTimer = q.r.afterFunc(time.Until(due), func() {
+		q.r.removeQueueIf(q, func() bool {
+			return len(q.consumers) == 0 && !time.Now().Before(due) && !q.lastUsed.Add(time.Duration(q.cfg.expires)*time.Millisecond).After(time.Now())
+		})
+	})
+}
+
+func (q *queue) stopTimersLocked() {
+	if q.expiryTimer != nil {
+		q.expiryTimer.Stop()
+		q.expiryTimer = nil
+	}
+	if q.unusedTimer != nil {
+		q.unusedTimer.Stop()
+		q.unusedTimer = nil
+	}
+}
+
+// delete marks the queue deleted, cancels its consumers and discards its ready messages. The
+// caller holds Router.mu and has removed the queue from the topology.
+func (q *queue) delete() int {
+	q.mu.Lock()
+	q.deleted = true
+	q.stopTimersLocked()
+	n := q.st.purge()
+	consumers := q.consumers
+	q.consumers = nil
+	q.mu.Unlock()
+	for _, c := range consumers {
+		c.end(ErrConsumerCancelled)
+	}
+	return n
+}
+
+func (q *queue) countDrop(reason string) {
+	if q.stats.dropped == nil {
+		q.stats.dropped = make(map[string]uint64)
+	}
+	q.stats.dropped[reason]++
+	if q.r.obs != nil {
+		q.r.emit(Event{Kind: EventDropped, Queue: q.name, Reason: reason})
+	}
+}
+
+// addConsumer registers c (A59: an exclusive consumer needs an empty list and blocks others).
+func (q *queue) addConsumer(c *Consumer, now time.Time) ([]dead, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.deleted {
+		return nil, fmt.Errorf("%w: no queue '%s'", ErrNotFound, q.name)
+	}
+	if c.exclusive && len(q.consumers) > 0 {
+		return nil, fmt.Errorf("%w: queue '%s' in exclusive use", ErrAccessRefused, q.name)
+	}
+	if len(q.consumers) > 0 && q.consumers[0].exclusive {
+		return nil, fmt.Errorf("%w: queue '%s' in exclusive use", ErrAccessRefused, q.name)
+	}
+	if c.exclusive && q.cfg.singleActive {
+		return nil, fmt.Errorf("%w: exclusive consume is unavailable on single active consumer queue '%s'", ErrResourceLocked, q.name)
+	}
+	q.consumers = append(q.consumers, c)
+	q.hadConsumer = true
+	q.armUnusedLocked()
+	out := q.dispatchLocked(now, nil)
+	q.armExpiryLocked()
+	return out, nil
+}
+
+// removeConsumer unregisters c and reports whether the queue should now auto-delete (A23).
+func (q *queue) removeConsumer(c *Consumer, now time.Time) (autoDelete bool, out []dead) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := -1
+	for j, have := range q.consumers {
+		if have == c {
+			i = j
+		}
+	}
+	if i < 0 {
+		return false, nil
+	}
+	q.consumers = append(q.consumers[:i:i], q.consumers[i+1:]...)
+	if q.rr > i {
+		q.rr--
+	}
+	if len(q.consumers) > 0 {
+		q.rr %= len(q.consumers)
+	} else {
+		q.rr = 0
+	}
+	q.lastUsed = now
+	q.armUnusedLocked()
+	// Under single active consumer the next one takes over at once (A37).
+	out = q.dispatchLocked(now, nil)
+	q.armExpiryLocked()
+	return q.autoDelete && q.hadConsumer && len(q.consumers) == 0, out
+}

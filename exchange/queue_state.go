@@ -1,0 +1,228 @@
+package exchange
+
+import (
+	"container/heap"
+	"time"
+)
+
+// This file is the queue's pure core: the ready messages in order, TTL, length limits and
+// requeue positions. It has no locks, goroutines or clocks; callers pass now and act on what it
+// returns (queue.go is the shell).
+
+// qmsg is one message in one queue.
+type qmsg struct {
+	c   *content
+	seq uint64 // enqueue order in this queue; a requeue returns the message to this position
+	// expiresAt is when the message expires in this queue, zero for never. A requeue keeps it
+	// (A29).
+	expiresAt     time.Time
+	level         int // priority level, 0 for a queue without x-max-priority
+	redelivered   bool
+	deliveryCount int64 // failed deliveries counted toward x-delivery-limit (A38, A39)
+}
+
+func (m *qmsg) expired(now time.Time) bool {
+	return !m.expiresAt.IsZero() && !now.Before(m.expiresAt)
+}
+
+// Why a message left a queue without being acked.
+const (
+	reasonRejected      = "rejected"
+	reasonExpired       = "expired"
+	reasonMaxLen        = "maxlen"
+	reasonDeliveryLimit = "delivery_limit"
+)
+
+// seqHeap orders requeued messages by their original position.
+type seqHeap []*qmsg
+
+func (h seqHeap) Len() int           { return len(h) }
+func (h seqHeap) Less(i, j int) bool { return h[i].seq < h[j].seq }
+func (h seqHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *seqHeap) Push(x any)        { *h = append(*h, x.(*qmsg)) }
+func (h *seqHeap) Pop() any {
+	old := *h
+	m := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return m
+}
+
+// level holds the ready messages of one priority. Messages that were never delivered sit in
+// fifo in enqueue order; requeued ones go to returned, ordered by seq. A requeued message was
+// taken from the head, so it is older than everything in fifo: the union is in seq order with
+// returned first.
+type level struct {
+	returned seqHeap
+	fifo     []*qmsg
+	head     int // fifo[head:] are ready
+}
+
+func (l *level) len() int { return len(l.returned) + len(l.fifo) - l.head }
+
+func (l *level) peek() *qmsg {
+	if len(l.returned) > 0 {
+		return l.returned[0]
+	}
+	if l.head < len(l.fifo) {
+		return l.fifo[l.head]
+	}
+	return nil
+}
+
+func (l *level) pop() *qmsg {
+	if len(l.returned) > 0 {
+		return heap.Pop(&l.returned).(*qmsg)
+	}
+	m := l.fifo[l.head]
+	l.fifo[l.head] = nil
+	l.head++
+	if l.head == len(l.fifo) {
+		l.fifo, l.head = l.fifo[:0], 0
+	} else if l.head > 1024 && l.head*2 > len(l.fifo) {
+		n := copy(l.fifo, l.fifo[l.head:])
+		clear(l.fifo[n:])
+		l.fifo, l.head = l.fifo[:n], 0
+	}
+	return m
+}
+
+// queueState is the ready part of a queue and its limits.
+type queueState struct {
+	cfg     queueConfig
+	levels  []level // index = priority level; one level without x-max-priority
+	ready   int
+	bytes   int64 // body bytes of ready messages (A33)
+	nextSeq uint64
+}
+
+func newQueueState(cfg queueConfig) *queueState {
+	return &queueState{cfg: cfg, levels: make([]level, cfg.maxPriority+1)}
+}
+
+// newMessage makes the queue's copy of c, arriving at now.
+func (s *queueState) newMessage(c *content, now time.Time) *qmsg {
+	s.nextSeq++
+	m := &qmsg{c: c, seq: s.nextSeq}
+	if ttl := s.ttl(c); ttl >= 0 {
+		m.expiresAt = now.Add(time.Duration(ttl) * time.Millisecond)
+	}
+	if s.cfg.maxPriority > 0 {
+		m.level = min(int(c.pub.Priority), s.cfg.maxPriority) // above the maximum counts as it (A36)
+	}
+	return m
+}
+
+// ttl is the message's TTL in this queue in ms, the lower of the queue's and its own (A28), or
+// -1 for none.
+func (s *queueState) ttl(c *content) int64 {
+	switch {
+	case s.cfg.messageTTL < 0:
+		return c.ttl
+	case c.ttl < 0:
+		return s.cfg.messageTTL
+	}
+	return min(s.cfg.messageTTL, c.ttl)
+}
+
+// full reports whether one more message of size bytes would go over a length limit.
+func (s *queueState) full(size int64) bool {
+	return (s.cfg.maxLength >= 0 && int64(s.ready)+1 > s.cfg.maxLength) ||
+		(s.cfg.maxLengthBytes >= 0 && s.bytes+size > s.cfg.maxLengthBytes)
+}
+
+func (s *queueState) over() bool {
+	return (s.cfg.maxLength >= 0 && int64(s.ready) > s.cfg.maxLength) ||
+		(s.cfg.maxLengthBytes >= 0 && s.bytes > s.cfg.maxLengthBytes)
+}
+
+// push appends m at the tail and, under drop-head, returns the messages dropped from the head
+// to get back under the limits (A34). Under the reject modes the caller checks full first.
+func (s *queueState) push(m *qmsg) (dropped []*qmsg) {
+	l := &s.levels[m.level]
+	l.fifo = append(l.fifo, m)
+	s.ready++
+	s.bytes += m.c.size
+	return s.trim()
+}
+
+// requeue returns m to its original position (A50, A51), redelivered. The head may then be over
+// a drop-head limit, and the requeued message, back at the head, is the one dropped (§1.3b).
+func (s *queueState) requeue(m *qmsg) (dropped []*qmsg) {
+	m.redelivered = true
+	heap.Push(&s.levels[m.level].returned, m)
+	s.ready++
+	s.bytes += m.c.size
+	return s.trim()
+}
+
+func (s *queueState) trim() (dropped []*qmsg) {
+	if s.cfg.overflow != DropHead {
+		return nil
+	}
+	for s.over() && s.ready > 0 {
+		dropped = append(dropped, s.popHead())
+	}
+	return dropped
+}
+
+// peek returns the head: the oldest message of the highest non-empty priority, or nil.
+func (s *queueState) peek() *qmsg {
+	for i := len(s.levels) - 1; i >= 0; i-- {
+		if m := s.levels[i].peek(); m != nil {
+			return m
+		}
+	}
+	return nil
+}
+
+func (s *queueState) popHead() *qmsg {
+	for i := len(s.levels) - 1; i >= 0; i-- {
+		if s.levels[i].len() > 0 {
+			m := s.levels[i].pop()
+			s.ready--
+			s.bytes -= m.c.size
+			return m
+		}
+	}
+	return nil
+}
+
+// expireHead removes expired messages from the head. Only the head is checked: an expired
+// message behind a live one stays, counted, until it reaches the head (A31).
+func (s *queueState) expireHead(now time.Time, into []*qmsg) []*qmsg {
+	for m := s.peek(); m != nil && m.expired(now); m = s.peek() {
+		into = append(into, s.popHead())
+	}
+	return into
+}
+
+// take removes and returns the head for delivery, dropping expired messages before it and,
+// once it is taken, those that became the head behind it (§1.3b, A31 refined), so that a
+// basic.get-ok's message count already excludes them. expired collects what was dropped.
+func (s *queueState) take(now time.Time, expired []*qmsg) (*qmsg, []*qmsg) {
+	expired = s.expireHead(now, expired)
+	m := s.popHead()
+	if m != nil {
+		expired = s.expireHead(now, expired)
+	}
+	return m, expired
+}
+
+// nextExpiry is when the head expires, zero if it never does or the queue is empty.
+func (s *queueState) nextExpiry() time.Time {
+	if m := s.peek(); m != nil {
+		return m.expiresAt
+	}
+	return time.Time{}
+}
+
+// purge removes every ready message and returns how many there were.
+func (s *queueState) purge() int {
+	n := s.ready
+	for i := range s.levels {
+		s.levels[i] = level{}
+	}
+	s.ready, s.bytes = 0, 0
+	return n
+}

@@ -1,0 +1,388 @@
+package exchange
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Router is a RabbitMQ-style broker in process: exchanges, queues, bindings, consumers and
+// dead-lettering with AMQP 0-9-1 semantics. Work through a [Session] (an AMQP channel), or
+// through the Router's own convenience methods, which use a session of the router's that
+// errors never close.
+//
+// A Router is safe for concurrent use. Close it when done.
+type Router struct {
+	obs    func(Event)
+	logger *slog.Logger
+
+	// mu guards the topology: exchanges, queues and every binding. Publishers hold it for
+	// reading while they route. Lock order: Router.mu, then queue.mu, then the leaf locks
+	// (Session.pendMu, Consumer.mu).
+	mu        sync.RWMutex
+	exchanges map[string]*exchange
+	queues    map[string]*queue
+
+	// life guards closed and the timer callbacks in flight (wg), so Close can wait for them.
+	life   sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+
+	sessMu   sync.Mutex
+	sessions map[*Session]struct{}
+	def      *Session // the convenience methods' session, created on first use
+}
+
+// New returns a Router with the default exchange and amq.direct, amq.fanout, amq.topic,
+// amq.headers and amq.match declared (A4). opts may be nil. It starts no goroutine: timers
+// (TTL, x-expires) run only while something is scheduled.
+func New(opts *Options) (*Router, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	r := &Router{
+		obs:       o.Observer,
+		logger:    o.Logger,
+		exchanges: make(map[string]*exchange),
+		queues:    make(map[string]*queue),
+		sessions:  make(map[*Session]struct{}),
+	}
+	if r.logger == nil {
+		r.logger = slog.New(slog.DiscardHandler)
+	}
+	for name, kind := range map[string]Kind{
+		"": Direct, "amq.direct": Direct, "amq.fanout": Fanout, "amq.topic": Topic,
+		"amq.headers": Headers, "amq.match": Headers,
+	} {
+		r.exchanges[name] = newExchange(name, kind, ExchangeOptions{Durable: true})
+	}
+	return r, nil
+}
+
+// Close closes every session (requeueing their unacked deliveries, as a broker shutting down
+// would before it stopped), stops every timer and waits for timer callbacks in flight. Later
+// calls return ErrClosed. Close is idempotent and returns nil.
+func (r *Router) Close() error {
+	if r == nil {
+		return nil
+	}
+	r.sessMu.Lock()
+	sessions := make([]*Session, 0, len(r.sessions))
+	for s := range r.sessions {
+		sessions = append(sessions, s)
+	}
+	r.sessMu.Unlock()
+	for _, s := range sessions {
+		s.closeWith(ErrClosed)
+	}
+	r.life.Lock()
+	if r.closed {
+		r.life.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.life.Unlock()
+	r.mu.Lock()
+	for _, q := range r.queues {
+		q.mu.Lock()
+		q.stopTimersLocked()
+		q.mu.Unlock()
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+	return nil
+}
+
+func (r *Router) isClosed() bool {
+	r.life.Lock()
+	defer r.life.Unlock()
+	return r.closed
+}
+
+// afterFunc is time.AfterFunc whose callback does nothing once the router is closed, and which
+// Close waits for while it runs.
+func (r *Router) afterFunc(d time.Duration, fn func()) *time.Timer {
+	return time.AfterFunc(d, func() {
+		r.life.Lock()
+		if r.closed {
+			r.life.Unlock()
+			return
+		}
+		r.wg.Add(1)
+		r.life.Unlock()
+		defer r.wg.Done()
+		fn()
+	})
+}
+
+func (r *Router) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	r.obs(e)
+}
+
+// NewSession opens a session: an AMQP channel on its own connection. Exclusive queues it
+// declares belong to it (A22).
+func (r *Router) NewSession() (*Session, error) {
+	if r.isClosed() {
+		return nil, ErrClosed
+	}
+	s := newSession(r, false)
+	r.sessMu.Lock()
+	defer r.sessMu.Unlock()
+	if r.isClosed() {
+		return nil, ErrClosed
+	}
+	r.sessions[s] = struct{}{}
+	return s, nil
+}
+
+// defaultSession is the session behind the Router's convenience methods; errors never close it.
+func (r *Router) defaultSession() (*Session, error) {
+	r.sessMu.Lock()
+	defer r.sessMu.Unlock()
+	if r.isClosed() {
+		return nil, ErrClosed
+	}
+	if r.def == nil {
+		r.def = newSession(r, true)
+		r.sessions[r.def] = struct{}{}
+	}
+	return r.def, nil
+}
+
+func (r *Router) forget(s *Session) {
+	r.sessMu.Lock()
+	delete(r.sessions, s)
+	r.sessMu.Unlock()
+}
+
+// --- exchanges
+
+func (r *Router) declareExchange(name string, kind Kind, o ExchangeOptions) error {
+	if err := checkName("exchange", name); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.isClosed() {
+		return ErrClosed
+	}
+	ex := r.exchanges[name]
+	if o.Passive {
+		if ex == nil {
+			return fmt.Errorf("%w: no exchange '%s'", ErrNotFound, name)
+		}
+		return nil
+	}
+	if name == "" || (strings.HasPrefix(name, "amq.") && ex == nil) {
+		return fmt.Errorf("%w: exchange name '%s' contains reserved prefix 'amq.'", ErrAccessRefused, name)
+	}
+	switch kind {
+	case Direct, Fanout, Topic, Headers:
+	default:
+		return fmt.Errorf("%w: unknown exchange type '%s'", ErrCommandInvalid, kind)
+	}
+	if err := o.Args.Validate(); err != nil {
+		return err
+	}
+	if ae, ok := o.Args["alternate-exchange"]; ok && o.AlternateExchange == "" {
+		s, isStr := asString(ae)
+		if !isStr {
+			return fmt.Errorf("%w: invalid arg 'alternate-exchange' of type %T", ErrPreconditionFailed, ae)
+		}
+		o.AlternateExchange = s
+	}
+	if ex != nil {
+		if ex.kind != kind || ex.durable != o.Durable || ex.autoDelete != o.AutoDelete || ex.internal != o.Internal {
+			return fmt.Errorf("%w: inequivalent arg for exchange '%s': declared as %s durable=%t auto_delete=%t internal=%t",
+				ErrPreconditionFailed, name, ex.kind, ex.durable, ex.autoDelete, ex.internal)
+		}
+		return nil
+	}
+	r.exchanges[name] = newExchange(name, kind, o)
+	return nil
+}
+
+func (r *Router) deleteExchange(name string, ifUnused bool) error {
+	if name == "" || strings.HasPrefix(name, "amq.") {
+		return fmt.Errorf("%w: cannot delete exchange '%s'", ErrAccessRefused, name)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ex := r.exchanges[name]
+	if ex == nil {
+		return nil // deleting a missing exchange succeeds in RabbitMQ 3.x and 4.x
+	}
+	if ifUnused && len(ex.bindings) > 0 {
+		return fmt.Errorf("%w: exchange '%s' in use", ErrPreconditionFailed, name)
+	}
+	r.removeExchangeLocked(ex)
+	return nil
+}
+
+// removeExchangeLocked deletes ex and every binding it is the source or destination of.
+func (r *Router) removeExchangeLocked(ex *exchange) {
+	delete(r.exchanges, ex.name)
+	for _, b := range append([]*binding(nil), ex.bindings...) {
+		r.unbindLocked(b)
+	}
+	for _, b := range append([]*binding(nil), ex.inbound...) {
+		r.unbindLocked(b)
+	}
+}
+
+// --- queues
+
+// declareQueue is queue.declare for session s (the owner of an exclusive queue).
+func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInfo, error) {
+	if err := checkName("queue", name); err != nil {
+		return QueueInfo{}, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.isClosed() {
+		return QueueInfo{}, ErrClosed
+	}
+	q := r.queues[name]
+	if o.Passive {
+		if q == nil {
+			return QueueInfo{}, fmt.Errorf("%w: no queue '%s'", ErrNotFound, name)
+		}
+		if err := q.checkOwner(s); err != nil {
+			return QueueInfo{}, err
+		}
+		q.touch()
+		return q.info(), nil
+	}
+	if strings.HasPrefix(name, "amq.") {
+		return QueueInfo{}, fmt.Errorf("%w: queue name '%s' contains reserved prefix 'amq.'", ErrAccessRefused, name)
+	}
+	args, err := o.args()
+	if err != nil {
+		return QueueInfo{}, err
+	}
+	cfg, err := parseQueueArgs(args)
+	if err != nil {
+		return QueueInfo{}, err
+	}
+	if cfg.quorum && (o.Exclusive || !o.Durable || o.AutoDelete) {
+		return QueueInfo{}, fmt.Errorf("%w: a quorum queue must be durable, not exclusive and not auto-delete", ErrPreconditionFailed)
+	}
+	if o.Exclusive {
+		o.Durable = false // a durable exclusive queue is a transient exclusive queue (A26)
+	}
+	if q != nil {
+		if err := q.checkOwner(s); err != nil {
+			return QueueInfo{}, err
+		}
+		if err := q.equivalent(o, args); err != nil {
+			return QueueInfo{}, err
+		}
+		q.touch()
+		return q.info(), nil
+	}
+	if name == "" {
+		name = serverName()
+	}
+	q = newQueue(r, name, o, args, cfg)
+	if o.Exclusive {
+		q.owner = s
+		s.ownQueue(q)
+	}
+	r.queues[name] = q
+	q.mu.Lock()
+	q.armUnusedLocked()
+	q.mu.Unlock()
+	return q.info(), nil
+}
+
+// serverName makes a name for a server-named queue, in RabbitMQ's amq.gen- form (A21).
+func serverName() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "amq.gen-" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// lookupQueue returns the queue name for session s, or why s cannot use it.
+func (r *Router) lookupQueue(s *Session, name string) (*queue, error) {
+	r.mu.RLock()
+	q := r.queues[name]
+	r.mu.RUnlock()
+	if q == nil {
+		return nil, fmt.Errorf("%w: no queue '%s'", ErrNotFound, name)
+	}
+	if err := q.checkOwner(s); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+func (r *Router) deleteQueue(s *Session, name string, ifUnused, ifEmpty bool) (int, error) {
+	r.mu.Lock()
+	q := r.queues[name]
+	if q == nil {
+		r.mu.Unlock()
+		return 0, nil // deleting a missing queue succeeds, as in RabbitMQ
+	}
+	if err := q.checkOwner(s); err != nil {
+		r.mu.Unlock()
+		return 0, err
+	}
+	q.mu.Lock()
+	if ifUnused && len(q.consumers) > 0 {
+		q.mu.Unlock()
+		r.mu.Unlock()
+		return 0, fmt.Errorf("%w: queue '%s' in use", ErrPreconditionFailed, name)
+	}
+	if ifEmpty && q.st.ready > 0 {
+		q.mu.Unlock()
+		r.mu.Unlock()
+		return 0, fmt.Errorf("%w: queue '%s' not empty", ErrPreconditionFailed, name)
+	}
+	q.mu.Unlock()
+	n := r.removeQueueLocked(q)
+	r.mu.Unlock()
+	return n, nil
+}
+
+// removeQueueLocked deletes q: its bindings go, its consumers are cancelled by the server, its
+// ready messages are discarded (never dead-lettered, A46). It returns how many were ready.
+func (r *Router) removeQueueLocked(q *queue) int {
+	if r.queues[q.name] == q {
+		delete(r.queues, q.name)
+	}
+	for _, b := range append([]*binding(nil), q.inbound...) {
+		r.unbindLocked(b)
+	}
+	n := q.delete()
+	if q.owner != nil {
+		q.owner.disownQueue(q)
+	}
+	if r.obs != nil {
+		r.emit(Event{Kind: EventQueueDeleted, Queue: q.name})
+	}
+	return n
+}
+
+// removeQueueIf deletes q if cond still holds with the topology locked; auto-delete and
+// x-expires use it after deciding outside the lock.
+func (r *Router) removeQueueIf(q *queue, cond func() bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.queues[q.name] != q {
+		return
+	}
+	q.mu.Lock()
+	ok := cond()
+	q.mu.Unlock()
+	if ok {
+		r.removeQueueLocked(q)
+	}
+}

@@ -1,0 +1,480 @@
+package exchange
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tribusmq/tribus/internal/sentinel"
+)
+
+// ErrNotAllowed (530 NOT_ALLOWED): a consumer tag already used on the session.
+var ErrNotAllowed = errors.New("tribus/exchange: NOT_ALLOWED")
+
+// Session plays an AMQP channel on its own connection: it numbers deliveries (A47) and
+// publishes in confirm mode (A16), holds the unacked deliveries of its consumers and Gets, and
+// owns the exclusive queues it declares (A22). An error that would close an AMQP channel closes
+// the session, as RabbitMQ closes the channel: later calls return that error. Closing it
+// requeues its unacked deliveries in their original positions (A51) and deletes its exclusive
+// queues.
+//
+// A Session is safe for concurrent use; publishes on one session are serialised, like frames
+// on a channel.
+type Session struct {
+	r       *Router
+	lenient bool // the Router's own session: errors do not close it
+
+	tags     atomic.Uint64 // last delivery tag
+	global   atomic.Int64  // session-wide prefetch (basic.qos global=true), 0 = unlimited
+	inflight atomic.Int64  // unacked deliveries counted against global
+
+	// mu guards the session's state below.
+	mu        sync.Mutex
+	err       error // why the session closed; nil while open
+	prefetch  int   // basic.qos global=false: the default for new consumers
+	consumers map[string]*Consumer
+	owned     []*queue
+
+	// pubMu serialises publishes, so confirm numbers and callbacks follow publish order.
+	pubMu     sync.Mutex
+	confirm   bool
+	pubSeq    uint64
+	onReturn  func(*ReturnedError)
+	onConfirm func(Confirmation)
+
+	// pendMu guards pending: the unacked deliveries by tag. A leaf lock.
+	pendMu  sync.Mutex
+	pending map[uint64]*pending
+}
+
+// pending is one unacked delivery.
+type pending struct {
+	q *queue
+	m *qmsg
+	c *Consumer // nil for Get
+	d *Delivery
+	// slot says the delivery holds a slot of the session-wide prefetch (Get's do not, A56).
+	slot bool
+}
+
+type settleOp uint8
+
+const (
+	settleAck settleOp = iota
+	settleNack
+	settleReject
+)
+
+func newSession(r *Router, lenient bool) *Session {
+	return &Session{r: r, lenient: lenient, consumers: make(map[string]*Consumer), pending: make(map[uint64]*pending)}
+}
+
+func (s *Session) nextTag() uint64 { return s.tags.Add(1) }
+
+func (s *Session) hasRoom() bool {
+	g := s.global.Load()
+	return g == 0 || s.inflight.Load() < g
+}
+
+// reserve takes one slot of the session-wide prefetch, if there is one.
+func (s *Session) reserve() bool {
+	g := s.global.Load()
+	for {
+		n := s.inflight.Load()
+		if g != 0 && n >= g {
+			return false
+		}
+		if s.inflight.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// release gives back a slot taken by reserve that no unacked delivery holds.
+func (s *Session) release(*Consumer) { s.inflight.Add(-1) }
+
+// track records an unacked delivery.
+func (s *Session) track(d *Delivery, p *pending) {
+	d.session = s
+	p.d = d
+	s.pendMu.Lock()
+	s.pending[d.DeliveryTag] = p
+	s.pendMu.Unlock()
+}
+
+// state returns the error the session closed with, or nil.
+func (s *Session) state() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Err returns nil while the session is open, else why it closed: [ErrClosed] after Close, or
+// the channel error that closed it.
+func (s *Session) Err() error { return s.state() }
+
+// fail closes the session with a channel error (unless it is the Router's own session) and
+// returns err.
+func (s *Session) fail(err error) error {
+	if !s.lenient && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrPreconditionFailed) ||
+		errors.Is(err, ErrResourceLocked) || errors.Is(err, ErrAccessRefused) ||
+		errors.Is(err, ErrCommandInvalid) || errors.Is(err, ErrNotAllowed)) {
+		s.closeWith(err)
+	}
+	return err
+}
+
+// do runs op unless the session is closed, closing it if op fails with a channel error.
+func (s *Session) do(op func() error) error {
+	if err := s.state(); err != nil {
+		return err
+	}
+	if err := op(); err != nil {
+		return s.fail(err)
+	}
+	return nil
+}
+
+// Close closes the session: its consumers are cancelled, its unacked deliveries go back to
+// their queues in their original positions with redelivered set (A51), and its exclusive
+// queues are deleted. Close is idempotent and returns nil.
+func (s *Session) Close() error {
+	s.closeWith(ErrClosed)
+	return nil
+}
+
+func (s *Session) closeWith(reason error) {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return
+	}
+	if reason != ErrClosed {
+		reason = fmt.Errorf("%w (session closed)", reason)
+	}
+	s.err = reason
+	consumers := make([]*Consumer, 0, len(s.consumers))
+	for _, c := range s.consumers {
+		consumers = append(consumers, c)
+	}
+	clear(s.consumers)
+	owned := s.owned
+	s.owned = nil
+	s.mu.Unlock()
+
+	for _, c := range consumers {
+		c.detach()
+		c.endWith(reason, true)
+	}
+	s.pendMu.Lock()
+	ps := make([]*pending, 0, len(s.pending))
+	for _, p := range s.pending {
+		ps = append(ps, p)
+	}
+	clear(s.pending)
+	s.pendMu.Unlock()
+	slices.SortFunc(ps, func(a, b *pending) int { return cmpU64(a.d.DeliveryTag, b.d.DeliveryTag) })
+	now := time.Now()
+	var out []dead
+	for _, p := range ps {
+		p.d.once.Do(func() error { return nil })
+		out = p.q.settle(p, settleNack, true, true, now, out) // a connection loss counts (A39)
+		if p.slot {
+			s.inflight.Add(-1)
+		}
+	}
+	s.r.deadLetter(out, now)
+	for _, q := range owned {
+		s.r.removeQueueIf(q, func() bool { return true })
+	}
+	s.r.forget(s)
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *Session) ownQueue(q *queue) {
+	s.mu.Lock()
+	s.owned = append(s.owned, q)
+	s.mu.Unlock()
+}
+
+func (s *Session) disownQueue(q *queue) {
+	s.mu.Lock()
+	s.owned = remove(s.owned, q)
+	s.mu.Unlock()
+}
+
+func (s *Session) forgetConsumer(c *Consumer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.consumers[c.tag] != c {
+		return false
+	}
+	delete(s.consumers, c.tag)
+	return true
+}
+
+func unknownTag(tag uint64) error {
+	return fmt.Errorf("%w: unknown delivery tag %d (%w)", ErrPreconditionFailed, tag, sentinel.ErrAlreadySettled)
+}
+
+// settle acks, nacks or rejects tag, or with multiple every outstanding tag up to it (tag 0
+// with multiple means all, A48).
+func (s *Session) settle(tag uint64, multiple bool, op settleOp, requeue bool) error {
+	if err := s.state(); err != nil {
+		return err
+	}
+	s.pendMu.Lock()
+	var ps []*pending
+	if multiple {
+		for t, p := range s.pending {
+			if tag == 0 || t <= tag {
+				ps = append(ps, p)
+				delete(s.pending, t)
+			}
+		}
+		if len(ps) == 0 && tag != 0 {
+			s.pendMu.Unlock()
+			return s.fail(unknownTag(tag))
+		}
+		slices.SortFunc(ps, func(a, b *pending) int { return cmpU64(a.d.DeliveryTag, b.d.DeliveryTag) })
+	} else {
+		p, ok := s.pending[tag]
+		if !ok {
+			s.pendMu.Unlock()
+			return s.fail(unknownTag(tag))
+		}
+		delete(s.pending, tag)
+		ps = append(ps, p)
+	}
+	s.pendMu.Unlock()
+
+	now := time.Now()
+	var out []dead
+	for _, p := range ps {
+		p.d.once.Do(func() error { return nil })
+		out = p.q.settle(p, op, requeue, op == settleReject, now, out)
+		if p.slot {
+			s.inflight.Add(-1)
+		}
+		if s.r.obs != nil {
+			kind := EventAcked
+			switch {
+			case op != settleAck && !requeue:
+				kind = EventNacked
+			case op != settleAck:
+				kind = EventRequeued
+			}
+			if kind != EventRequeued { // the queue reports requeues itself
+				s.r.emit(Event{Kind: kind, Time: now, Queue: p.q.name, DeliveryTag: p.d.DeliveryTag, MessageID: p.d.MessageID})
+			}
+		}
+	}
+	s.r.deadLetter(out, now)
+	return nil
+}
+
+// Ack acknowledges delivery tag, or with multiple every outstanding tag up to and including
+// it (A48). An unknown or already-settled tag is ErrPreconditionFailed and closes the session
+// (A49).
+func (s *Session) Ack(tag uint64, multiple bool) error {
+	return s.settle(tag, multiple, settleAck, false)
+}
+
+// Nack rejects tag (or every outstanding tag up to it, with multiple); with requeue the messages
+// go back to their original positions (A50), else they are dead-lettered or discarded.
+func (s *Session) Nack(tag uint64, multiple, requeue bool) error {
+	return s.settle(tag, multiple, settleNack, requeue)
+}
+
+// Reject is basic.reject of one tag; see [Delivery.Reject].
+func (s *Session) Reject(tag uint64, requeue bool) error {
+	return s.settle(tag, false, settleReject, requeue)
+}
+
+// Qos is basic.qos: with global false, prefetch applies to each consumer started on the session
+// afterwards; with global true, to all the session's consumers together. Both may be set, and
+// both then apply (A55). 0 means unlimited (A54).
+func (s *Session) Qos(prefetch int, global bool) error {
+	if prefetch < 0 {
+		return s.fail(fmt.Errorf("%w: negative prefetch %d", ErrPreconditionFailed, prefetch))
+	}
+	if err := s.state(); err != nil {
+		return err
+	}
+	if global {
+		s.global.Store(int64(prefetch))
+		return nil
+	}
+	s.mu.Lock()
+	s.prefetch = prefetch
+	s.mu.Unlock()
+	return nil
+}
+
+// Consume is basic.consume on queue.
+func (s *Session) Consume(queue string, o ConsumeOptions) (*Consumer, error) {
+	if err := s.state(); err != nil {
+		return nil, err
+	}
+	if o.Prefetch < 0 {
+		return nil, s.fail(fmt.Errorf("%w: negative prefetch %d", ErrPreconditionFailed, o.Prefetch))
+	}
+	if err := o.Args.Validate(); err != nil {
+		return nil, s.fail(err)
+	}
+	if v, ok := o.Args["x-priority"]; ok && o.Priority == 0 {
+		n, isInt := asInt64(v)
+		if !isInt {
+			return nil, s.fail(fmt.Errorf("%w: invalid arg 'x-priority' of type %T", ErrPreconditionFailed, v))
+		}
+		o.Priority = int(n)
+	}
+	q, err := s.r.lookupQueue(s, queue)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	c := &Consumer{s: s, q: q, tag: o.Tag, autoAck: o.AutoAck, exclusive: o.Exclusive, prefetch: o.Prefetch,
+		priority: o.Priority, notify: make(chan struct{}, 1), done: make(chan struct{})}
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return nil, s.err
+	}
+	if c.prefetch == 0 {
+		c.prefetch = s.prefetch
+	}
+	if c.tag == "" {
+		c.tag = "amq.ctag-" + randomID()
+	}
+	if _, dup := s.consumers[c.tag]; dup {
+		s.mu.Unlock()
+		return nil, s.fail(fmt.Errorf("%w: attempt to reuse consumer tag '%s'", ErrNotAllowed, c.tag))
+	}
+	s.consumers[c.tag] = c
+	s.mu.Unlock()
+	now := time.Now()
+	out, err := q.addConsumer(c, now)
+	if err != nil {
+		s.forgetConsumer(c)
+		return nil, s.fail(err)
+	}
+	s.r.deadLetter(out, now)
+	return c, nil
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Get is basic.get: the head of queue, or nil when it is empty (get-empty, A58). Prefetch does
+// not apply (A56). Without autoAck the delivery must be settled like a pushed one.
+func (s *Session) Get(queue string, autoAck bool) (*Delivery, error) {
+	if err := s.state(); err != nil {
+		return nil, err
+	}
+	q, err := s.r.lookupQueue(s, queue)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	now := time.Now()
+	d, out, err := q.get(s, autoAck, now)
+	s.r.deadLetter(out, now)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	return d, nil
+}
+
+// Confirm puts the session in confirm mode (confirm.select): from now on its publishes are
+// numbered 1, 2, 3, … and each is confirmed once, with an ack or a nack (A16).
+func (s *Session) Confirm() error {
+	if err := s.state(); err != nil {
+		return err
+	}
+	s.pubMu.Lock()
+	s.confirm = true
+	s.pubMu.Unlock()
+	return nil
+}
+
+// NotifyReturn sets a function called with every mandatory message that could not be routed,
+// before the publish's confirmation (A17). It runs on the publishing goroutine.
+func (s *Session) NotifyReturn(fn func(*ReturnedError)) {
+	s.pubMu.Lock()
+	s.onReturn = fn
+	s.pubMu.Unlock()
+}
+
+// NotifyConfirm sets a function called with every confirmation in confirm mode, in publish
+// order, on the publishing goroutine.
+func (s *Session) NotifyConfirm(fn func(Confirmation)) {
+	s.pubMu.Lock()
+	s.onConfirm = fn
+	s.pubMu.Unlock()
+}
+
+// Confirmation is the broker's settlement of one publish in confirm mode (A16).
+type Confirmation struct {
+	DeliveryTag uint64 // the publish's number on its session, from 1
+	Ack         bool   // false: nacked, because a reject-publish queue was full (A19)
+}
+
+// Publish sends msg to exchange with routing key key and returns once it is routed and
+// enqueued. In confirm mode the Confirmation says whether the broker took it; outside it is
+// zero. A mandatory message that reaches no queue also returns a [*ReturnedError] (reply 312,
+// A14), after which the session stays open. Publishing to a missing exchange is ErrNotFound
+// and closes the session (A6); to an internal exchange, ErrAccessRefused. ctx is for
+// waiting on durable storage; an in-memory publish never waits.
+func (s *Session) Publish(ctx context.Context, exchange, key string, mandatory bool, msg Publishing) (Confirmation, error) {
+	if err := ctx.Err(); err != nil {
+		return Confirmation{}, err
+	}
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	if err := s.state(); err != nil {
+		return Confirmation{}, err
+	}
+	queues, accepted, err := s.r.publish(exchange, key, msg)
+	if err != nil {
+		return Confirmation{}, s.fail(err)
+	}
+	var conf Confirmation
+	if s.confirm {
+		s.pubSeq++
+		conf = Confirmation{DeliveryTag: s.pubSeq, Ack: accepted}
+	}
+	var ret *ReturnedError
+	if mandatory && queues == 0 {
+		ret = &ReturnedError{ReplyCode: 312, ReplyText: "NO_ROUTE", Exchange: exchange, RoutingKey: key, Message: msg}
+		if s.r.obs != nil {
+			s.r.emit(Event{Kind: EventReturned, Exchange: exchange, RoutingKey: key, MessageID: msg.MessageID})
+		}
+		if s.onReturn != nil {
+			s.onReturn(ret)
+		}
+	}
+	if s.confirm && s.onConfirm != nil {
+		s.onConfirm(conf)
+	}
+	if ret != nil {
+		return conf, ret
+	}
+	return conf, nil
+}
