@@ -172,7 +172,7 @@ func (c *Consumer) Cancel() error {
 
 // detach removes c from its queue and auto-deletes the queue if that was its last consumer.
 func (c *Consumer) detach() {
-	now := time.Now()
+	var now time.Time
 	autoDelete, out := c.q.removeConsumer(c, now)
 	c.s.r.deadLetter(out, now)
 	if autoDelete {

@@ -31,6 +31,9 @@ func (r *Router) deadLetter(items []dead, now time.Time) {
 
 func (r *Router) deadLetterOne(it dead, now time.Time, out []dead) []dead {
 	q, m := it.q, it.m
+	if now.IsZero() {
+		now = time.Now()
+	}
 	if r.obs != nil && it.reason == reasonExpired {
 		r.emit(Event{Kind: EventExpired, Time: now, Queue: q.name, MessageID: m.c.pub.MessageID})
 	}
@@ -121,7 +124,7 @@ func deadContent(m *qmsg, q *queue, reason string, now time.Time) *content {
 		}
 	} else {
 		deaths = append(deaths, death{queue: q.name, reason: reason, count: 1, time: now,
-			exchange: old.exchange, routingKeys: old.routingKeys, originalExpiration: old.pub.Expiration})
+			exchange: old.exchange, routingKeys: old.routingKeys(), originalExpiration: old.pub.Expiration})
 		deaths = append(deaths, old.deaths...)
 	}
 	c.deaths = deaths
@@ -163,9 +166,11 @@ func deadContent(m *qmsg, q *queue, reason string, now time.Time) *content {
 	h["x-last-death-reason"] = reason
 	h["x-last-death-exchange"] = old.exchange
 	c.pub.Headers = h
-	c.routingKeys = []string{c.routingKey}
-	if !q.cfg.hasDLRK {
-		c.routingKeys = append(c.routingKeys, senderKeys(h, "CC")...)
-	}
 	return c
+}
+
+// routingKeys are the message's routing key plus its CC keys, without BCC: what x-death
+// records (§1.4). A dead-letter routing key removed CC, so it is then the key alone.
+func (c *content) routingKeys() []string {
+	return append([]string{c.routingKey}, senderKeys(c.pub.Headers, "CC")...)
 }

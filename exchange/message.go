@@ -56,6 +56,7 @@ type Delivery struct {
 
 	session *Session // nil for auto-ack deliveries
 	once    settle.Once
+	pend    pending // what its session tracks while it is unacked
 }
 
 // Ack acknowledges the delivery: the queue forgets the message.
@@ -88,8 +89,6 @@ type content struct {
 	pub        Publishing
 	exchange   string
 	routingKey string
-	// routingKeys are the routing key plus CC, without BCC: what x-death records (§1.4).
-	routingKeys []string
 	size        int64 // body bytes, what x-max-length-bytes counts (A33)
 	// ttl is the per-message expiration in ms, or -1 without one.
 	ttl int64

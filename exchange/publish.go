@@ -26,17 +26,13 @@ func (r *Router) publish(exName, key string, msg Publishing) (int, bool, error) 
 		c.pub.Headers = msg.Headers.clone()
 		delete(c.pub.Headers, "BCC") // A12; a table left empty stays a table (§1.3b)
 	}
-	c.routingKeys = append([]string{key}, cc...)
-	keys := c.routingKeys
-	if len(c.bcc) > 0 {
-		keys = append(append([]string(nil), keys...), c.bcc...)
-	}
-
 	rs := routeSets.Get().(*routeSet)
 	defer func() {
 		rs.reset()
 		routeSets.Put(rs)
 	}()
+	keys := append(append(append(rs.keys[:0], key), cc...), c.bcc...)
+	rs.keys = keys
 	r.mu.RLock()
 	ex := r.exchanges[exName]
 	if ex == nil {
@@ -50,8 +46,9 @@ func (r *Router) publish(exName, key string, msg Publishing) (int, bool, error) 
 	r.route(rs, ex, keys, msg.Headers)
 	r.mu.RUnlock()
 
-	now := time.Now()
+	var now time.Time // each queue reads the clock if it needs it
 	if r.obs != nil {
+		now = time.Now()
 		names := make([]string, len(rs.queues))
 		for i, q := range rs.queues {
 			names[i] = q.name

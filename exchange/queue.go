@@ -32,7 +32,10 @@ type queue struct {
 	expiryAt    time.Time
 	unusedTimer *time.Timer // x-expires (A32)
 	lastUsed    time.Time
-	stats       queueCounters
+	// timed is set once the queue may hold a message that expires; until then it reads no
+	// clock, which is most of what an untimed publish → ack round costs otherwise.
+	timed bool
+	stats queueCounters
 }
 
 type queueCounters struct {
@@ -42,7 +45,16 @@ type queueCounters struct {
 
 func newQueue(r *Router, name string, o QueueOptions, args Table, cfg queueConfig) *queue {
 	return &queue{r: r, name: name, durable: o.Durable, exclusive: o.Exclusive, autoDelete: o.AutoDelete,
-		args: args, cfg: cfg, st: newQueueState(cfg), lastUsed: time.Now()}
+		args: args, cfg: cfg, st: newQueueState(cfg), lastUsed: time.Now(), timed: cfg.messageTTL >= 0}
+}
+
+// clock returns now, or the current time when now is zero and the queue needs one: for expiry
+// or for x-expires. Callers that did not read the clock pass zero. Callers hold mu.
+func (q *queue) clock(now time.Time) time.Time {
+	if now.IsZero() && (q.timed || q.cfg.expires >= 0) {
+		return time.Now()
+	}
+	return now
 }
 
 // checkOwner refuses an exclusive queue to every session but its owner (A22).
@@ -95,6 +107,10 @@ func (q *queue) enqueue(c *content, now time.Time, out []dead) (bool, []dead) {
 	if q.deleted {
 		return true, out
 	}
+	if c.ttl >= 0 {
+		q.timed = true
+	}
+	now = q.clock(now)
 	q.stats.published++
 	if q.cfg.overflow != DropHead && q.st.full(c.size) {
 		m := q.st.newMessage(c, now)
@@ -193,7 +209,8 @@ func (q *queue) deliverLocked(c *Consumer, m *qmsg, now time.Time) {
 	} else {
 		q.unacked++
 		c.inflight++
-		c.s.track(d, &pending{q: q, m: m, c: c, slot: true})
+		d.pend = pending{q: q, m: m, c: c, slot: true}
+		c.s.track(d, &d.pend)
 	}
 	if q.r.obs != nil {
 		q.r.emit(Event{Kind: EventDelivered, Time: now, Queue: q.name, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
@@ -227,6 +244,7 @@ func (q *queue) get(s *Session, autoAck bool, now time.Time) (*Delivery, []dead,
 	if q.deleted {
 		return nil, nil, fmt.Errorf("%w: no queue '%s'", ErrNotFound, q.name)
 	}
+	now = q.clock(now)
 	q.lastUsed = now
 	q.armUnusedLocked()
 	var out []dead
@@ -248,7 +266,8 @@ func (q *queue) get(s *Session, autoAck bool, now time.Time) (*Delivery, []dead,
 		q.stats.acked++
 	} else {
 		q.unacked++
-		s.track(d, &pending{q: q, m: m})
+		d.pend = pending{q: q, m: m}
+		s.track(d, &d.pend)
 	}
 	if q.r.obs != nil {
 		q.r.emit(Event{Kind: EventDelivered, Time: now, Queue: q.name, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
@@ -269,6 +288,7 @@ func (q *queue) settle(p *pending, op settleOp, requeue, countFailure bool, now 
 		return out
 	}
 	q.unacked--
+	now = q.clock(now)
 	switch {
 	case op == settleAck:
 		q.stats.acked++
@@ -409,6 +429,7 @@ func (q *queue) addConsumer(c *Consumer, now time.Time) ([]dead, error) {
 	if c.exclusive && q.cfg.singleActive {
 		return nil, fmt.Errorf("%w: exclusive consume is unavailable on single active consumer queue '%s'", ErrResourceLocked, q.name)
 	}
+	now = q.clock(now)
 	q.consumers = append(q.consumers, c)
 	q.hadConsumer = true
 	q.armUnusedLocked()
@@ -439,6 +460,7 @@ func (q *queue) removeConsumer(c *Consumer, now time.Time) (autoDelete bool, out
 	} else {
 		q.rr = 0
 	}
+	now = q.clock(now)
 	q.lastUsed = now
 	q.armUnusedLocked()
 	// Under single active consumer the next one takes over at once (A37).

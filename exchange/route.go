@@ -6,6 +6,7 @@ type routeSet struct {
 	queues  []*queue
 	visited []*exchange
 	seen    map[*queue]struct{} // used instead of a scan once queues grows
+	keys    []string            // scratch for the routing keys, reused with the set
 }
 
 func (rs *routeSet) addQueue(q *queue) {
@@ -45,6 +46,7 @@ func (rs *routeSet) reset() {
 	clear(rs.queues)
 	rs.queues = rs.queues[:0]
 	clear(rs.visited)
+	clear(rs.keys)
 	rs.visited = rs.visited[:0]
 	rs.seen = nil
 }

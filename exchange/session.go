@@ -180,7 +180,7 @@ func (s *Session) closeWith(reason error) {
 	clear(s.pending)
 	s.pendMu.Unlock()
 	slices.SortFunc(ps, func(a, b *pending) int { return cmpU64(a.d.DeliveryTag, b.d.DeliveryTag) })
-	now := time.Now()
+	var now time.Time // each queue reads the clock if it needs it
 	var out []dead
 	for _, p := range ps {
 		p.d.once.Do(func() error { return nil })
@@ -263,7 +263,7 @@ func (s *Session) settle(tag uint64, multiple bool, op settleOp, requeue bool) e
 	}
 	s.pendMu.Unlock()
 
-	now := time.Now()
+	var now time.Time // each queue reads the clock if it needs it
 	var out []dead
 	for _, p := range ps {
 		p.d.once.Do(func() error { return nil })
@@ -367,7 +367,7 @@ func (s *Session) Consume(queue string, o ConsumeOptions) (*Consumer, error) {
 	}
 	s.consumers[c.tag] = c
 	s.mu.Unlock()
-	now := time.Now()
+	var now time.Time
 	out, err := q.addConsumer(c, now)
 	if err != nil {
 		s.forgetConsumer(c)
@@ -393,7 +393,7 @@ func (s *Session) Get(queue string, autoAck bool) (*Delivery, error) {
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	now := time.Now()
+	var now time.Time
 	d, out, err := q.get(s, autoAck, now)
 	s.r.deadLetter(out, now)
 	if err != nil {
