@@ -89,7 +89,7 @@ type content struct {
 	pub        Publishing
 	exchange   string
 	routingKey string
-	size        int64 // body bytes, what x-max-length-bytes counts (A33)
+	size       int64 // body bytes, what x-max-length-bytes counts (A33)
 	// ttl is the per-message expiration in ms, or -1 without one.
 	ttl int64
 	// bcc are the BCC keys, removed from the headers but still used to route a dead-lettered
