@@ -35,7 +35,7 @@ var (
 	ErrInvalidOptions = errors.New("tribus/exchange: invalid options")
 )
 
-// ReplyCode returns the AMQP reply code of err: 404, 406, 405, 403, 312 for a
+// ReplyCode returns the AMQP reply code of err: 404, 406, 405, 403, 503, 530, 312 for a
 // [*ReturnedError], 504 (CHANNEL_ERROR) for ErrClosed, 0 for nil and 541 (INTERNAL_ERROR)
 // otherwise.
 func ReplyCode(err error) int {
@@ -53,6 +53,10 @@ func ReplyCode(err error) int {
 		return 405
 	case errors.Is(err, ErrAccessRefused):
 		return 403
+	case errors.Is(err, ErrCommandInvalid):
+		return 503
+	case errors.Is(err, ErrNotAllowed):
+		return 530
 	case errors.Is(err, ErrClosed):
 		return 504
 	}
