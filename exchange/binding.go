@@ -3,6 +3,7 @@ package exchange
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // dest is a binding's destination: a queue or an exchange (exchange-to-exchange, A9).
@@ -39,6 +40,9 @@ type exchange struct {
 	topic      *topicTrie[dest]
 	topicCount map[topicPair]int // bindings per (key, dest): the trie holds each pair once
 	headers    []*binding
+
+	// Counters, updated by publishers holding Router.mu for reading.
+	published, routed, unroutable atomic.Uint64
 }
 
 type topicPair struct {

@@ -38,6 +38,34 @@ func (q *queue) info() QueueInfo {
 		Redelivered: q.stats.redelivered, DeadLettered: q.stats.deadLettered, Dropped: maps.Clone(q.stats.dropped)}
 }
 
+// ExchangeInfo describes an exchange at one moment.
+type ExchangeInfo struct {
+	Name              string
+	Kind              Kind
+	Durable           bool
+	AutoDelete        bool
+	Internal          bool
+	AlternateExchange string
+	Bindings          int // bindings with this exchange as the source
+
+	Published  uint64 // messages published to it directly
+	Routed     uint64 // of those, reaching at least one queue (alternate exchanges included)
+	Unroutable uint64 // of those, reaching none
+}
+
+// ExchangeInfo returns the named exchange's state, or ErrNotFound.
+func (r *Router) ExchangeInfo(name string) (ExchangeInfo, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	ex := r.exchanges[name]
+	if ex == nil {
+		return ExchangeInfo{}, fmt.Errorf("%w: no exchange '%s'", ErrNotFound, name)
+	}
+	return ExchangeInfo{Name: ex.name, Kind: ex.kind, Durable: ex.durable, AutoDelete: ex.autoDelete,
+		Internal: ex.internal, AlternateExchange: ex.ae, Bindings: len(ex.bindings),
+		Published: ex.published.Load(), Routed: ex.routed.Load(), Unroutable: ex.unroutable.Load()}, nil
+}
+
 // QueueInfo returns the named queue's state, or ErrNotFound.
 func (r *Router) QueueInfo(name string) (QueueInfo, error) {
 	r.mu.RLock()

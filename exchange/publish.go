@@ -44,6 +44,12 @@ func (r *Router) publish(exName, key string, msg Publishing) (int, bool, error) 
 		return 0, false, fmt.Errorf("%w: cannot publish to internal exchange '%s'", ErrAccessRefused, exName)
 	}
 	r.route(rs, ex, keys, msg.Headers)
+	ex.published.Add(1)
+	if len(rs.queues) > 0 {
+		ex.routed.Add(1)
+	} else {
+		ex.unroutable.Add(1)
+	}
 	r.mu.RUnlock()
 
 	var now time.Time // each queue reads the clock if it needs it

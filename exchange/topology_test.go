@@ -4,11 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tribusmq/tribus/exchange"
+	"github.com/tribusmq/tribus/internal/leakcheck"
 )
 
 func TestE2E_A9_RoutesThroughDestinationTypeOneCopyCycleSafe(t *testing.T) {
@@ -262,4 +264,46 @@ func TestRouter_ConvenienceMethodsAndClose(t *testing.T) {
 	assert.ErrorIs(t, err, exchange.ErrClosed)
 	_, err = c.Next(context.Background())
 	assert.ErrorIs(t, err, exchange.ErrClosed)
+}
+
+func TestStats_QueueAndExchangeCounters(t *testing.T) {
+	r := newRouter(t)
+	s := newSession(t, r)
+	require.NoError(t, s.ExchangeDeclare("orders", exchange.Topic, exchange.ExchangeOptions{}))
+	declareQueue(t, s, "q", exchange.QueueOptions{MaxLength: 2})
+	require.NoError(t, s.QueueBind("q", "orders", "order.*", nil))
+	for _, k := range []string{"order.a", "order.b", "order.c", "other"} {
+		publish(t, s, "orders", k, k)
+	}
+	d, _ := s.Get("q", false)
+	require.NoError(t, d.Nack(true))
+	d, _ = s.Get("q", false)
+	require.NoError(t, d.Ack())
+	ex, err := r.ExchangeInfo("orders")
+	require.NoError(t, err)
+	assert.Equal(t, exchange.ExchangeInfo{Name: "orders", Kind: exchange.Topic, Bindings: 1, Published: 4, Routed: 3, Unroutable: 1}, ex)
+	q, err := r.QueueInfo("q")
+	require.NoError(t, err)
+	assert.Equal(t, 1, q.Ready)
+	assert.Equal(t, uint64(3), q.Published)
+	assert.Equal(t, uint64(2), q.Delivered)
+	assert.Equal(t, uint64(1), q.Redelivered)
+	assert.Equal(t, uint64(1), q.Acked)
+	assert.Equal(t, map[string]uint64{"maxlen": 1}, q.Dropped)
+	_, err = r.ExchangeInfo("nope")
+	assert.ErrorIs(t, err, exchange.ErrNotFound)
+}
+
+func TestRouter_NoGoroutineLeftAfterClose(t *testing.T) {
+	leakcheck.Check(t)
+	r, err := exchange.New(nil)
+	require.NoError(t, err)
+	s, _ := r.NewSession()
+	_, err = s.QueueDeclare("ttl", exchange.QueueOptions{MessageTTL: time.Hour, Expires: 2 * time.Hour})
+	require.NoError(t, err)
+	publish(t, s, "", "ttl", "x")
+	c, err := s.Consume("ttl", exchange.ConsumeOptions{})
+	require.NoError(t, err)
+	go func() { _, _ = c.Next(context.Background()) }()
+	require.NoError(t, r.Close())
 }
