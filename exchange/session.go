@@ -14,6 +14,10 @@ import (
 	"github.com/tribusmq/tribus/internal/sentinel"
 )
 
+// DefaultUser is the user every session is authenticated as, RabbitMQ's default "guest": a
+// publish whose UserID is set to anything else is refused (A64).
+const DefaultUser = "guest"
+
 // ErrNotAllowed (530 NOT_ALLOWED): a consumer tag already used on the session.
 var ErrNotAllowed = errors.New("tribus/exchange: NOT_ALLOWED")
 
@@ -28,7 +32,8 @@ var ErrNotAllowed = errors.New("tribus/exchange: NOT_ALLOWED")
 // on a channel.
 type Session struct {
 	r       *Router
-	lenient bool // the Router's own session: errors do not close it
+	lenient bool   // the Router's own session: errors do not close it
+	user    string // the connection's user, which a publish's user-id must equal (A64)
 
 	tags     atomic.Uint64 // last delivery tag
 	global   atomic.Int64  // session-wide prefetch (basic.qos global=true), 0 = unlimited
@@ -72,7 +77,7 @@ const (
 )
 
 func newSession(r *Router, lenient bool) *Session {
-	return &Session{r: r, lenient: lenient, consumers: make(map[string]*Consumer), pending: make(map[uint64]*pending)}
+	return &Session{r: r, lenient: lenient, user: DefaultUser, consumers: make(map[string]*Consumer), pending: make(map[uint64]*pending)}
 }
 
 func (s *Session) nextTag() uint64 { return s.tags.Add(1) }
@@ -450,6 +455,10 @@ func (s *Session) Publish(ctx context.Context, exchange, key string, mandatory b
 	defer s.pubMu.Unlock()
 	if err := s.state(); err != nil {
 		return Confirmation{}, err
+	}
+	if msg.UserID != "" && msg.UserID != s.user {
+		return Confirmation{}, s.fail(fmt.Errorf("%w: user_id property set to '%s' but authenticated user was '%s'",
+			ErrPreconditionFailed, msg.UserID, s.user)) // A64
 	}
 	queues, accepted, err := s.r.publish(exchange, key, msg)
 	if err != nil {

@@ -307,3 +307,38 @@ func TestRouter_NoGoroutineLeftAfterClose(t *testing.T) {
 	go func() { _, _ = c.Next(context.Background()) }()
 	require.NoError(t, r.Close())
 }
+
+func TestUserID_A64_MustMatchSessionUser(t *testing.T) {
+	r := newRouter(t)
+	s := newSession(t, r)
+	declareQueue(t, s, "q", exchange.QueueOptions{})
+	publishMsg(t, s, "", "q", exchange.Publishing{UserID: exchange.DefaultUser})
+	_, err := s.Publish(context.Background(), "", "q", false, exchange.Publishing{UserID: "mallory"})
+	assert.ErrorIs(t, err, exchange.ErrPreconditionFailed)
+	assert.Error(t, s.Err(), "the channel is closed")
+	assert.Equal(t, 1, ready(t, r, "q"))
+	// Reference: A64, rabbitmq.com/docs/validated-user-id
+}
+
+func TestOrdering_A62_QueueKeepsPublicationOrderConsumersMaySeeOtherwise(t *testing.T) {
+	r := newRouter(t)
+	s := newSession(t, r)
+	declareQueue(t, s, "q", exchange.QueueOptions{})
+	for _, b := range []string{"1", "2", "3"} {
+		publish(t, s, "", "q", b)
+	}
+	c1, err := s.Consume("q", exchange.ConsumeOptions{Prefetch: 1})
+	require.NoError(t, err)
+	c2, err := s.Consume("q", exchange.ConsumeOptions{Prefetch: 1})
+	require.NoError(t, err)
+	d1, d2 := next(t, c1), next(t, c2)
+	require.NoError(t, d2.Ack())
+	seen := []string{string(d1.Body), string(d2.Body), string(next(t, c2).Body)}
+	require.NoError(t, d1.Nack(true)) // "1" goes back to the head of the queue...
+	require.NoError(t, c2.Cancel())
+	d := next(t, c1) // ...and is redelivered after "3" was seen
+	seen = append(seen, string(d.Body))
+	assert.Equal(t, []string{"1", "2", "3", "1"}, seen, "with requeues and several consumers, consumers see a different order")
+	assert.True(t, d.Redelivered)
+	// Reference: A62, rabbitmq.com/docs/queues#message-ordering
+}
