@@ -63,7 +63,7 @@ type QueueOptions struct {
 	DeadLetterRoutingKey string        // x-dead-letter-routing-key (A41)
 	MaxPriority          uint8         // x-max-priority, 1–255 (A36)
 	SingleActiveConsumer bool          // x-single-active-consumer (A37)
-	DeliveryLimit        int           // x-delivery-limit (A38); quorum queues default to 20
+	DeliveryLimit        int           // x-delivery-limit, quorum queues only (A38); default 20
 	QueueType            string        // x-queue-type: "classic" (default) or "quorum"
 
 	Args Table
@@ -240,6 +240,9 @@ func parseQueueArgs(t Table) (queueConfig, error) {
 		}
 	default:
 		return c, invalid("x-queue-type", qtype, "supported types are classic and quorum")
+	}
+	if !c.quorum {
+		c.deliveryLimit = -1 // x-delivery-limit is a quorum queue argument; classic queues ignore it
 	}
 	if c.hasDLRK && !c.hasDLX {
 		return c, invalid("x-dead-letter-routing-key", c.dlrk, "set without x-dead-letter-exchange")

@@ -81,18 +81,18 @@ func (r *Router) deadLetterOne(it dead, now time.Time, out []dead) []dead {
 }
 
 // cycles reports whether delivering c to t would close a dead-letter cycle that RabbitMQ
-// drops: the message already died in t and no death on its way was a rejection (A45).
+// drops: the message already died in t and no death since then, that one included, was a
+// rejection (A45). Deaths before the cycle do not count (rabbit_dead_letter:is_cycle).
 func cycles(c *content, t *queue) bool {
-	been := false
-	for _, d := range c.deaths {
+	for _, d := range c.deaths { // newest first
 		if d.reason == reasonRejected {
 			return false
 		}
 		if d.queue == t.name {
-			been = true
+			return true
 		}
 	}
-	return been
+	return false
 }
 
 // deadContent makes the dead-lettered copy of m leaving q for reason: x-death updated (§1.4),

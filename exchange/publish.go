@@ -19,19 +19,14 @@ func (r *Router) publish(exName, key string, msg Publishing) (int, bool, error) 
 	if err != nil {
 		return 0, false, err
 	}
-	c := &content{pub: msg, exchange: exName, routingKey: key, size: int64(len(msg.Body)), ttl: ttl}
 	cc := senderKeys(msg.Headers, "CC")
-	c.bcc = senderKeys(msg.Headers, "BCC")
-	if _, ok := msg.Headers["BCC"]; ok {
-		c.pub.Headers = msg.Headers.clone()
-		delete(c.pub.Headers, "BCC") // A12; a table left empty stays a table (§1.3b)
-	}
+	bcc := senderKeys(msg.Headers, "BCC")
 	rs := routeSets.Get().(*routeSet)
 	defer func() {
 		rs.reset()
 		routeSets.Put(rs)
 	}()
-	keys := append(append(append(rs.keys[:0], key), cc...), c.bcc...)
+	keys := append(append(append(rs.keys[:0], key), cc...), bcc...)
 	rs.keys = keys
 	r.mu.RLock()
 	ex := r.exchanges[exName]
@@ -60,6 +55,14 @@ func (r *Router) publish(exName, key string, msg Publishing) (int, bool, error) 
 			names[i] = q.name
 		}
 		r.emit(Event{Kind: EventRouted, Time: now, Exchange: exName, RoutingKey: key, Queues: names, MessageID: msg.MessageID})
+	}
+	if len(rs.queues) == 0 {
+		return 0, true, nil
+	}
+	c := &content{pub: msg, exchange: exName, routingKey: key, size: int64(len(msg.Body)), ttl: ttl, bcc: bcc}
+	if _, ok := msg.Headers["BCC"]; ok {
+		c.pub.Headers = msg.Headers.clone()
+		delete(c.pub.Headers, "BCC") // A12; a table left empty stays a table (§1.3b)
 	}
 	accepted := true
 	var out []dead

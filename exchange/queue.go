@@ -113,11 +113,11 @@ func (q *queue) enqueue(c *content, now time.Time, out []dead) (bool, []dead) {
 	now = q.clock(now)
 	q.stats.published++
 	if q.cfg.overflow != DropHead && q.st.full(c.size) {
-		m := q.st.newMessage(c, now)
-		q.countDrop("reject-publish")
 		if q.cfg.overflow == RejectPublishDLX {
-			out = append(out, dead{q, m, reasonMaxLen})
+			// Dead-lettered with reason maxlen; counted as dropped only if no DLX takes it.
+			return false, append(out, dead{q, q.st.newMessage(c, now), reasonMaxLen})
 		}
+		q.countDrop("reject-publish")
 		return false, out
 	}
 	m := q.st.newMessage(c, now)

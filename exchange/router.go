@@ -285,7 +285,9 @@ func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInf
 		if err := q.equivalent(o, args); err != nil {
 			return QueueInfo{}, err
 		}
-		q.touch()
+		if !q.cfg.quorum { // redeclaring renews the x-expires lease, except on quorum queues (A32)
+			q.touch()
+		}
 		return q.info(), nil
 	}
 	if name == "" {
