@@ -499,7 +499,7 @@ func TestProperties_A63_PassThroughUnchanged(t *testing.T) {
 	c, err := s.Consume("q", exchange.ConsumeOptions{Tag: "ctag"})
 	require.NoError(t, err)
 	d := next(t, c)
-	assert.Equal(t, msg, d.Publishing)
+	assert.Equal(t, msg, *d.Publishing)
 	assert.Equal(t, uint64(1), d.DeliveryTag)
 	assert.False(t, d.Redelivered)
 	assert.Equal(t, "", d.Exchange)

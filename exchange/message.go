@@ -40,11 +40,12 @@ type Publishing struct {
 }
 
 // Delivery is one message handed to a consumer or fetched with Get: the publishing and the
-// delivery metadata of A63. Unless it was delivered with auto-ack, it must be settled once with
+// delivery metadata of A63. The Publishing is shared by every delivery of the same message and
+// must be treated as read-only. Unless it was delivered with auto-ack, it must be settled once with
 // Ack, Nack or Reject; settling it twice is ErrPreconditionFailed ("unknown delivery tag"),
 // which also satisfies errors.Is(err, tribus.ErrAlreadySettled), and closes its session (A49).
 type Delivery struct {
-	Publishing
+	*Publishing
 	DeliveryTag uint64 // per session, from 1 (A47)
 	Redelivered bool
 	Exchange    string // the exchange it was published to ("" for the default exchange)

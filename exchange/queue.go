@@ -224,15 +224,16 @@ func (q *queue) deliverLocked(c *Consumer, m *qmsg, now time.Time) {
 
 // newDelivery makes the Delivery of m for session s, with the next delivery tag (A47).
 func (q *queue) newDelivery(s *Session, m *qmsg, consumerTag string) *Delivery {
-	d := &Delivery{Publishing: m.c.pub, DeliveryTag: s.nextTag(), Redelivered: m.redelivered,
+	d := &Delivery{Publishing: &m.c.pub, DeliveryTag: s.nextTag(), Redelivered: m.redelivered,
 		Exchange: m.c.exchange, RoutingKey: m.c.routingKey, ConsumerTag: consumerTag}
 	if q.cfg.deliveryLimit >= 0 && m.deliveryCount > 0 {
-		h := d.Headers.clone()
-		if h == nil {
-			h = Table{}
+		pub := m.c.pub // this delivery's own copy: its headers differ
+		pub.Headers = pub.Headers.clone()
+		if pub.Headers == nil {
+			pub.Headers = Table{}
 		}
-		h["x-delivery-count"] = m.deliveryCount // A38
-		d.Headers = h
+		pub.Headers["x-delivery-count"] = m.deliveryCount // A38
+		d.Publishing = &pub
 	}
 	return d
 }

@@ -1,6 +1,9 @@
 package exchange
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // topicTrie holds topic bindings: binding key → set of destinations. D is the destination
 // type, because a binding's destination is a queue or, for exchange-to-exchange bindings (A9),
@@ -27,7 +30,9 @@ type topicNode[D comparable] struct {
 	words map[string]*topicNode[D] // literal next words; never holds "*" or "#"
 	star  *topicNode[D]            // next word is `*`
 	hash  *topicNode[D]            // next word is `#`
-	dests map[D]struct{}           // destinations of the binding keys that end here
+	// dests are the destinations of the binding keys that end here. A slice, not a map: match
+	// ranges over it on every publish, and ranging over a map costs a random seed each time.
+	dests []D
 }
 
 // newTopicTrie returns an empty trie.
@@ -50,13 +55,10 @@ func (t *topicTrie[D]) add(bindingKey string, d D) bool {
 	for _, w := range splitTopicKey(bindingKey) {
 		n = n.childOrNew(w)
 	}
-	if _, ok := n.dests[d]; ok {
+	if slices.Contains(n.dests, d) {
 		return false
 	}
-	if n.dests == nil {
-		n.dests = make(map[D]struct{}, 1)
-	}
-	n.dests[d] = struct{}{}
+	n.dests = append(n.dests, d)
 	t.n++
 	return true
 }
@@ -128,10 +130,11 @@ func (n *topicNode[D]) empty() bool {
 // remove deletes (words, d) below n and prunes the nodes it empties on the way back up.
 func (n *topicNode[D]) remove(words []string, d D) bool {
 	if len(words) == 0 {
-		if _, ok := n.dests[d]; !ok {
+		i := slices.Index(n.dests, d)
+		if i < 0 {
 			return false
 		}
-		delete(n.dests, d)
+		n.dests = slices.Delete(n.dests, i, i+1)
 		if len(n.dests) == 0 {
 			n.dests = nil
 		}
@@ -206,7 +209,7 @@ func (m *topicMatcher[D]) word(pos int) (string, int) {
 // node matches the routing words from pos onwards against the bindings below n.
 func (m *topicMatcher[D]) node(n *topicNode[D], pos int) {
 	if pos == m.end {
-		for d := range n.dests {
+		for _, d := range n.dests {
 			m.visit(d)
 		}
 	} else {

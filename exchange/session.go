@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,7 +54,7 @@ type Session struct {
 
 	// pendMu guards pending: the unacked deliveries by tag. A leaf lock.
 	pendMu  sync.Mutex
-	pending map[uint64]*pending
+	pending pendingTags
 }
 
 // pending is one unacked delivery.
@@ -77,7 +76,7 @@ const (
 )
 
 func newSession(r *Router, lenient bool) *Session {
-	return &Session{r: r, lenient: lenient, user: DefaultUser, consumers: make(map[string]*Consumer), pending: make(map[uint64]*pending)}
+	return &Session{r: r, lenient: lenient, user: DefaultUser, consumers: make(map[string]*Consumer)}
 }
 
 func (s *Session) nextTag() uint64 { return s.tags.Add(1) }
@@ -109,7 +108,7 @@ func (s *Session) track(d *Delivery, p *pending) {
 	d.session = s
 	p.d = d
 	s.pendMu.Lock()
-	s.pending[d.DeliveryTag] = p
+	s.pending.add(d.DeliveryTag, p)
 	s.pendMu.Unlock()
 }
 
@@ -178,13 +177,8 @@ func (s *Session) closeWith(reason error) {
 		c.endWith(reason, true)
 	}
 	s.pendMu.Lock()
-	ps := make([]*pending, 0, len(s.pending))
-	for _, p := range s.pending {
-		ps = append(ps, p)
-	}
-	clear(s.pending)
+	ps := s.pending.takeUpTo(0, nil)
 	s.pendMu.Unlock()
-	slices.SortFunc(ps, func(a, b *pending) int { return cmpU64(a.d.DeliveryTag, b.d.DeliveryTag) })
 	var now time.Time // each queue reads the clock if it needs it
 	var out []dead
 	for _, p := range ps {
@@ -243,27 +237,21 @@ func (s *Session) settle(tag uint64, multiple bool, op settleOp, requeue bool) e
 	if err := s.state(); err != nil {
 		return err
 	}
+	var one [1]*pending // a single settle allocates nothing
+	ps := one[:0]
 	s.pendMu.Lock()
-	var ps []*pending
 	if multiple {
-		for t, p := range s.pending {
-			if tag == 0 || t <= tag {
-				ps = append(ps, p)
-				delete(s.pending, t)
-			}
-		}
+		ps = s.pending.takeUpTo(tag, ps)
 		if len(ps) == 0 && tag != 0 {
 			s.pendMu.Unlock()
 			return s.fail(unknownTag(tag))
 		}
-		slices.SortFunc(ps, func(a, b *pending) int { return cmpU64(a.d.DeliveryTag, b.d.DeliveryTag) })
 	} else {
-		p, ok := s.pending[tag]
-		if !ok {
+		p := s.pending.take(tag)
+		if p == nil {
 			s.pendMu.Unlock()
 			return s.fail(unknownTag(tag))
 		}
-		delete(s.pending, tag)
 		ps = append(ps, p)
 	}
 	s.pendMu.Unlock()

@@ -26,6 +26,9 @@ type Decimal struct {
 // Validate returns an error wrapping [ErrPreconditionFailed] naming the first field whose
 // value is not an AMQP field type.
 func (t Table) Validate() error {
+	if len(t) == 0 {
+		return nil
+	}
 	for k, v := range t {
 		if err := validateValue(v, 0); err != nil {
 			return fmt.Errorf("%w: field %q: %w", ErrPreconditionFailed, k, err)
