@@ -32,7 +32,7 @@
 //	pubsub/    Redis Pub/Sub         at-most-once       no storage: a message nobody is
 //	                                                    subscribed to, or that a cut-off
 //	                                                    subscriber had buffered, is gone
-//	exchange/  RabbitMQ (coming)     at-least-once      unacked deliveries are requeued and
+//	exchange/  RabbitMQ              at-least-once      unacked deliveries are requeued and
 //	                                                    redelivered; consumers must dedupe
 //	log/       Kafka (coming)        at-least-once,     uncommitted records are re-read;
 //	                                 effectively-once   transactions commit output and offsets
