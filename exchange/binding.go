@@ -2,7 +2,6 @@ package exchange
 
 import (
 	"fmt"
-	"strings"
 	"sync/atomic"
 )
 
@@ -234,6 +233,3 @@ func (r *Router) exchangeDest(name string) func() (dest, error) {
 		return dest{x: x}, nil
 	}
 }
-
-// isReserved reports whether name uses the amq. prefix RabbitMQ reserves (A11).
-func isReserved(name string) bool { return strings.HasPrefix(name, "amq.") }

@@ -99,5 +99,3 @@ type content struct {
 	// deaths is the x-death history, newest first (§1.4).
 	deaths []death
 }
-
-func (c *content) persistent() bool { return c.pub.DeliveryMode == Persistent }
