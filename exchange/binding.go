@@ -69,26 +69,14 @@ func (b *binding) same(o *binding) bool {
 // bind adds a binding from the exchange named src to d. The default exchange cannot be bound
 // (A4).
 func (r *Router) bind(s *Session, srcName string, d func() (dest, error), key string, args Table) error {
-	if srcName == "" {
-		return fmt.Errorf("%w: operation not permitted on the default exchange", ErrAccessRefused)
-	}
 	if err := args.Validate(); err != nil {
 		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	src := r.exchanges[srcName]
-	if src == nil {
-		return fmt.Errorf("%w: no exchange '%s'", ErrNotFound, srcName)
-	}
-	dst, err := d()
+	src, dst, err := r.bindingEndsLocked(s, srcName, d)
 	if err != nil {
 		return err
-	}
-	if dst.q != nil {
-		if err := dst.q.checkOwner(s); err != nil {
-			return err
-		}
 	}
 	b := &binding{src: src, dst: dst, key: key, args: args.clone()}
 	if src.kind == Headers {
@@ -125,25 +113,35 @@ func (r *Router) bind(s *Session, srcName string, d func() (dest, error), key st
 	return nil
 }
 
-// unbind removes the binding equal to (src, d, key, args); a missing one is not an error.
-func (r *Router) unbind(s *Session, srcName string, d func() (dest, error), key string, args Table) error {
+// bindingEndsLocked resolves a binding's source and destination for session s: the default
+// exchange cannot be a source (A4), both must exist, and an exclusive queue must be s's (A22).
+func (r *Router) bindingEndsLocked(s *Session, srcName string, d func() (dest, error)) (*exchange, dest, error) {
 	if srcName == "" {
-		return fmt.Errorf("%w: operation not permitted on the default exchange", ErrAccessRefused)
+		return nil, dest{}, fmt.Errorf("%w: operation not permitted on the default exchange", ErrAccessRefused)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	src := r.exchanges[srcName]
 	if src == nil {
-		return fmt.Errorf("%w: no exchange '%s'", ErrNotFound, srcName)
+		return nil, dest{}, fmt.Errorf("%w: no exchange '%s'", ErrNotFound, srcName)
 	}
 	dst, err := d()
 	if err != nil {
-		return err
+		return nil, dest{}, err
 	}
 	if dst.q != nil {
 		if err := dst.q.checkOwner(s); err != nil {
-			return err
+			return nil, dest{}, err
 		}
+	}
+	return src, dst, nil
+}
+
+// unbind removes the binding equal to (src, d, key, args); a missing one is not an error.
+func (r *Router) unbind(s *Session, srcName string, d func() (dest, error), key string, args Table) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	src, dst, err := r.bindingEndsLocked(s, srcName, d)
+	if err != nil {
+		return err
 	}
 	want := &binding{src: src, dst: dst, key: key, args: args}
 	for _, b := range src.bindings {
