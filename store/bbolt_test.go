@@ -165,3 +165,26 @@ func TestStore_Stats(t *testing.T) {
 	assert.Equal(t, store.Stats{Updates: 3, Commits: 3, Failed: 1}, s.Stats(),
 		"serial updates pay one commit each, and a failed one none")
 }
+
+func TestStore_SyncIntervalCommitsAndSurvivesReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tribus.db")
+	s, err := store.Open(path, &store.Options{SyncInterval: time.Millisecond})
+	require.NoError(t, err)
+	for i := range 20 {
+		require.NoError(t, s.Update(func(tx *store.Tx) error {
+			return tx.Bucket(store.BucketExchange).Put([]byte{byte(i)}, []byte("v"))
+		}))
+	}
+	require.NoError(t, s.Close())
+	s, err = store.Open(path, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.View(func(tx *store.Tx) error {
+		n := 0
+		err := tx.Bucket(store.BucketExchange).ForEach(func(k, v []byte) error { n++; return nil })
+		assert.Equal(t, 20, n)
+		return err
+	}))
+	_, err = store.Open(filepath.Join(t.TempDir(), "x.db"), &store.Options{SyncInterval: -1})
+	assert.Error(t, err)
+}

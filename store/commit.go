@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -138,6 +139,7 @@ func (s *Store) commitBatch(b *batch, btx **bolt.Tx) {
 			return
 		}
 		s.commits.Add(1)
+		s.scheduleSync()
 		s.updates.Add(uint64(len(b.live)))
 		b.live = b.live[:0]
 	}
@@ -166,4 +168,36 @@ func runFn(fn func(*Tx) error, tx *Tx) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// scheduleSync arranges the deferred fsync of Options.SyncInterval after a commit, unless one
+// is already scheduled.
+func (s *Store) scheduleSync() {
+	if s.syncInterval <= 0 {
+		return
+	}
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.syncTimer != nil {
+		return
+	}
+	s.syncWG.Add(1)
+	s.syncTimer = time.AfterFunc(s.syncInterval, func() {
+		defer s.syncWG.Done()
+		s.syncMu.Lock()
+		s.syncTimer = nil
+		s.syncMu.Unlock()
+		_ = s.db.Sync() // an error here resurfaces at the next sync or at Close
+	})
+}
+
+// stopSyncTimer cancels a scheduled fsync (Close does a final one) and waits for one running.
+func (s *Store) stopSyncTimer() {
+	s.syncMu.Lock()
+	if s.syncTimer != nil && s.syncTimer.Stop() {
+		s.syncTimer = nil
+		s.syncWG.Done()
+	}
+	s.syncMu.Unlock()
+	s.syncWG.Wait()
 }

@@ -48,6 +48,14 @@ type Options struct {
 	// loads that can be redone, never for data a caller was told is durable.
 	NoSync bool
 
+	// SyncInterval, when positive, replaces the fsync after every commit by one fsync at most
+	// SyncInterval after a commit (and one at Close). Commits are then acknowledged before they
+	// are on disk: a process crash loses nothing, but an OS crash or power loss can lose what
+	// was committed in the last SyncInterval (not corrupt the file: bbolt's meta pages keep the
+	// last synced state). Zero means an fsync per commit; negative is invalid. Ignored with
+	// NoSync.
+	SyncInterval time.Duration
+
 	// LockTimeout is how long Open waits for the file's lock when another handle holds it,
 	// before failing with ErrLocked. Zero means DefaultLockTimeout (100ms); negative is invalid.
 	LockTimeout time.Duration
@@ -68,6 +76,9 @@ func (o *Options) withDefaults() (Options, error) {
 	var out Options
 	if o != nil {
 		out = *o
+	}
+	if out.SyncInterval < 0 {
+		return out, fmt.Errorf("tribus/store: Options.SyncInterval is negative (%v)", out.SyncInterval)
 	}
 	if out.LockTimeout < 0 {
 		return out, fmt.Errorf("tribus/store: Options.LockTimeout is negative (%v)", out.LockTimeout)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -32,6 +33,13 @@ type Store struct {
 	// beforeCommit, if set, runs on the committer goroutine just before each commit.
 	// Tests set it (export_test.go) before the first Update.
 	beforeCommit func()
+
+	// syncInterval > 0 defers fsyncs to a timer (Options.SyncInterval); syncMu guards the timer,
+	// and syncWG waits for a running timer callback at Close.
+	syncInterval time.Duration
+	syncMu       sync.Mutex
+	syncTimer    *time.Timer
+	syncWG       sync.WaitGroup
 
 	updates atomic.Uint64
 	commits atomic.Uint64
@@ -69,7 +77,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	bopts := *bolt.DefaultOptions
 	bopts.Timeout = o.LockTimeout
-	bopts.NoSync = o.NoSync
+	bopts.NoSync = o.NoSync || o.SyncInterval > 0
 	bopts.OpenFile = o.OpenFile
 	db, err := bolt.Open(path, 0o600, &bopts)
 	if err != nil {
@@ -80,6 +88,9 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{path: path, db: db, maxBatch: o.MaxBatch, done: make(chan struct{})}
+	if !o.NoSync {
+		s.syncInterval = o.SyncInterval
+	}
 	s.cond.L = &s.mu
 	go s.commitLoop(nil)
 	return s, nil
@@ -159,16 +170,30 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 	if s.mem != nil {
 		return s.memUpdate(fn)
 	}
+	return s.Submit(fn)()
+}
+
+// Submit queues fn like [Store.Update] without waiting for it: the returned wait function
+// blocks until fn's transaction is committed and returns what Update would have. Submitted
+// functions commit in submission order, so a put submitted before a delete of the same key
+// is never undone by it. Everything submitted before Close is committed by Close.
+func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
+	if s.mem != nil {
+		err := s.memUpdate(fn)
+		return func() error { return err }
+	}
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
-		return ErrClosed
+		return func() error { return ErrClosed }
 	}
 	b, i := s.enqueue(fn)
 	s.cond.Signal()
 	s.mu.Unlock()
-	<-b.done
-	return b.errs[i]
+	return func() error {
+		<-b.done
+		return b.errs[i]
+	}
 }
 
 // View runs fn in a read-only transaction on a consistent snapshot, in the caller's goroutine,
@@ -212,6 +237,13 @@ func (s *Store) Close() error {
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	<-s.done
+	s.stopSyncTimer()
+	if s.syncInterval > 0 {
+		if err := s.db.Sync(); err != nil {
+			_ = s.db.Close()
+			return fmt.Errorf("tribus/store: sync: %w", err)
+		}
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("tribus/store: %w", err)
 	}

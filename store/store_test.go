@@ -471,3 +471,28 @@ func TestStore_View_SeesCommittedUpdatesOnly(t *testing.T) {
 
 // be encodes n big-endian, so byte order is numeric order.
 func be(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func TestStore_SubmitCommitsInOrder(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store.Store) {
+		var waits []func() error
+		for i := range 200 {
+			key := []byte("k")
+			val := []byte{byte(i)}
+			waits = append(waits, s.Submit(func(tx *store.Tx) error {
+				return tx.Bucket(store.BucketExchange).Put(key, val)
+			}))
+			if i%3 == 0 {
+				waits = append(waits, s.Submit(func(tx *store.Tx) error {
+					return tx.Bucket(store.BucketExchange).Delete(key)
+				}))
+			}
+		}
+		for _, w := range waits {
+			require.NoError(t, w())
+		}
+		require.NoError(t, s.View(func(tx *store.Tx) error {
+			assert.Equal(t, []byte{199}, tx.Bucket(store.BucketExchange).Get([]byte("k")), "the last submitted write wins")
+			return nil
+		}))
+	})
+}
