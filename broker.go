@@ -39,14 +39,18 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
-	router, err := exchange.New(&exchange.Options{Observer: o.ExchangeObserver, Logger: o.Logger.With("engine", "exchange")})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
-	}
-	b := &Broker{dir: dir, opts: o, hub: hub, router: router}
+	xopts := exchange.Options{Observer: o.ExchangeObserver, Logger: o.Logger.With("engine", "exchange")}
+	b := &Broker{dir: dir, opts: o, hub: hub}
 	if dir == "" {
 		b.store = store.OpenMemory()
+		if b.router, err = exchange.New(&xopts); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+		}
 		return b, nil
+	}
+	sopts, err := o.storeOptions()
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
@@ -54,12 +58,18 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if b.lock, err = lockDir(dir); err != nil {
 		return nil, err
 	}
-	b.store, err = store.Open(filepath.Join(dir, "tribus.db"), &store.Options{NoSync: o.NoSync})
+	b.store, err = store.Open(filepath.Join(dir, "tribus.db"), sopts)
 	if err != nil {
 		unlockDir(b.lock)
 		if errors.Is(err, store.ErrLocked) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
 		}
+		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
+	}
+	xopts.Store = b.store
+	if b.router, err = exchange.New(&xopts); err != nil {
+		b.store.Close()
+		unlockDir(b.lock)
 		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
 	}
 	o.Logger.Debug("tribus: opened", "dir", dir)

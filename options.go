@@ -1,10 +1,13 @@
 package tribus
 
 import (
+	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/tribusmq/tribus/exchange"
 	"github.com/tribusmq/tribus/pubsub"
+	"github.com/tribusmq/tribus/store"
 )
 
 // Options configures a [Broker]. The zero value, and nil, mean the defaults documented on each
@@ -23,10 +26,54 @@ type Options struct {
 	// synchronously and must be quick. nil costs nothing.
 	ExchangeObserver func(exchange.Event)
 
-	// NoSync skips fsync on the durable store. A process crash loses nothing, but a power
-	// loss or kernel crash can lose what was acknowledged, or corrupt the store. Default
-	// false (every commit is fsynced; concurrent commits share one fsync). Ignored in memory.
-	NoSync bool
+	// Sync says when durable writes reach the disk. Ignored in memory.
+	Sync SyncPolicy
+	// SyncInterval is the longest a commit waits for its fsync under SyncBatch; 0 means
+	// DefaultSyncInterval (10 ms).
+	SyncInterval time.Duration
+}
+
+// SyncPolicy says when the durable store fsyncs.
+type SyncPolicy uint8
+
+const (
+	// SyncAlways, the default, fsyncs every commit before anything in it is acknowledged (a
+	// publish confirmed, a declaration returned). Concurrent and pipelined writes share a commit
+	// and its fsync (group commit). Nothing acknowledged is lost to a process crash or a power
+	// loss.
+	SyncAlways SyncPolicy = iota
+	// SyncBatch acknowledges a commit before its fsync, which follows within SyncInterval. A
+	// process crash (kill -9) loses nothing, because the writes are in the operating system's
+	// page cache; a power loss or kernel crash can lose what was acknowledged in the last
+	// SyncInterval, but leaves the store consistent.
+	SyncBatch
+	// SyncNever leaves fsyncs to the operating system. A process crash loses nothing; a power
+	// loss or kernel crash can lose any amount of acknowledged data and can corrupt the store.
+	// For tests and data you can rebuild.
+	SyncNever
+)
+
+// DefaultSyncInterval is SyncBatch's interval when Options.SyncInterval is zero.
+const DefaultSyncInterval = 10 * time.Millisecond
+
+// storeOptions maps the sync policy onto the store.
+func (o *Options) storeOptions() (*store.Options, error) {
+	if o.SyncInterval < 0 {
+		return nil, fmt.Errorf("%w: SyncInterval %v is negative", ErrInvalidOptions, o.SyncInterval)
+	}
+	switch o.Sync {
+	case SyncAlways:
+		return &store.Options{}, nil
+	case SyncBatch:
+		every := o.SyncInterval
+		if every == 0 {
+			every = DefaultSyncInterval
+		}
+		return &store.Options{SyncInterval: every}, nil
+	case SyncNever:
+		return &store.Options{NoSync: true}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown sync policy %d", ErrInvalidOptions, o.Sync)
 }
 
 // withDefaults returns a copy of the options with defaults filled in. Each engine validates its

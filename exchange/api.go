@@ -49,7 +49,7 @@ func (s *Session) QueuePurge(name string) (int, error) {
 			return err
 		}
 		q.mu.Lock()
-		n = q.st.purge()
+		n = q.st.purge(q.forget)
 		q.mu.Unlock()
 		return nil
 	})

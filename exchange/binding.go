@@ -19,6 +19,8 @@ type binding struct {
 	key  string
 	args Table
 	hb   *headersBinding // compiled args, for a headers source
+	// storeKey is the binding's key in the store, nil unless both ends are durable.
+	storeKey []byte
 }
 
 // exchange is one exchange and its bindings as source. Guarded by Router.mu.
@@ -89,6 +91,16 @@ func (r *Router) bind(s *Session, srcName string, d func() (dest, error), key st
 			return nil // binding twice is a no-op
 		}
 	}
+	if err := r.saveBinding(b); err != nil {
+		return err
+	}
+	r.addBindingLocked(b)
+	return nil
+}
+
+// addBindingLocked puts b into its source's routing indexes. Callers hold r.mu.
+func (r *Router) addBindingLocked(b *binding) {
+	src, dst, key := b.src, b.dst, b.key
 	src.bindings = append(src.bindings, b)
 	src.everBound = true
 	if dst.q != nil {
@@ -110,7 +122,6 @@ func (r *Router) bind(s *Session, srcName string, d func() (dest, error), key st
 	case Headers:
 		src.headers = append(src.headers, b)
 	}
-	return nil
 }
 
 // bindingEndsLocked resolves a binding's source and destination for session s: the default
@@ -156,6 +167,7 @@ func (r *Router) unbind(s *Session, srcName string, d func() (dest, error), key 
 // unbindLocked removes b from every index, and deletes its source if that was an auto-delete
 // exchange's last binding (A10, including when the bound queue was deleted, §1.3b).
 func (r *Router) unbindLocked(b *binding) {
+	r.dropBinding(b)
 	src := b.src
 	src.bindings = remove(src.bindings, b)
 	if b.dst.q != nil {

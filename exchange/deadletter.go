@@ -31,6 +31,7 @@ func (r *Router) deadLetter(items []dead, now time.Time) {
 
 func (r *Router) deadLetterOne(it dead, now time.Time, out []dead) []dead {
 	q, m := it.q, it.m
+	q.forget(m)
 	if now.IsZero() {
 		now = time.Now()
 	}
@@ -75,7 +76,7 @@ func (r *Router) deadLetterOne(it dead, now time.Time, out []dead) []dead {
 		if cycles(c, t) {
 			continue
 		}
-		_, out = t.enqueue(c, now, out)
+		_, out, _ = t.enqueue(c, now, out, nil) // nobody waits for a dead letter's write
 	}
 	return out
 }

@@ -3,6 +3,8 @@ package exchange
 import (
 	"log/slog"
 	"time"
+
+	"github.com/tribusmq/tribus/store"
 )
 
 // Options configures a [Router]. The zero value (and nil) is valid.
@@ -10,6 +12,11 @@ type Options struct {
 	// Observer, if set, is called synchronously for every lifecycle event; see [Event]. It
 	// must be quick and must not call back into the Router. nil costs nothing.
 	Observer func(Event)
+	// Store, if set, keeps durable exchanges, queues and bindings and the persistent messages
+	// of durable queues (RabbitMQ's rules: delivery mode 2 into a durable queue), and New
+	// restores them. nil keeps everything in memory. The caller closes the store, after the
+	// Router.
+	Store *store.Store
 	// Logger receives notices (a queue expired, a session closed by an error). nil discards.
 	Logger *slog.Logger
 }

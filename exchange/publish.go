@@ -11,13 +11,14 @@ var routeSets = sync.Pool{New: func() any { return new(routeSet) }}
 // publish routes msg from the named exchange and enqueues it. It returns the number of queues
 // reached and whether every one of them accepted it (false: a reject-publish queue was full,
 // A19).
-func (r *Router) publish(exName, key string, msg Publishing) (int, bool, error) {
+// The waits are those of the persistent copies' store writes, for a publish confirm.
+func (r *Router) publish(exName, key string, msg Publishing) (int, bool, []func() error, error) {
 	if err := msg.Headers.Validate(); err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 	ttl, err := parseExpiration(msg.Expiration)
 	if err != nil {
-		return 0, false, err
+		return 0, false, nil, err
 	}
 	cc := senderKeys(msg.Headers, "CC")
 	bcc := senderKeys(msg.Headers, "BCC")
@@ -32,11 +33,11 @@ func (r *Router) publish(exName, key string, msg Publishing) (int, bool, error) 
 	ex := r.exchanges[exName]
 	if ex == nil {
 		r.mu.RUnlock()
-		return 0, false, fmt.Errorf("%w: no exchange '%s'", ErrNotFound, exName)
+		return 0, false, nil, fmt.Errorf("%w: no exchange '%s'", ErrNotFound, exName)
 	}
 	if ex.internal {
 		r.mu.RUnlock()
-		return 0, false, fmt.Errorf("%w: cannot publish to internal exchange '%s'", ErrAccessRefused, exName)
+		return 0, false, nil, fmt.Errorf("%w: cannot publish to internal exchange '%s'", ErrAccessRefused, exName)
 	}
 	r.route(rs, ex, keys, msg.Headers)
 	ex.published.Add(1)
@@ -57,7 +58,7 @@ func (r *Router) publish(exName, key string, msg Publishing) (int, bool, error) 
 		r.emit(Event{Kind: EventRouted, Time: now, Exchange: exName, RoutingKey: key, Queues: names, MessageID: msg.MessageID})
 	}
 	if len(rs.queues) == 0 {
-		return 0, true, nil
+		return 0, true, nil, nil
 	}
 	c := &content{pub: msg, exchange: exName, routingKey: key, size: int64(len(msg.Body)), ttl: ttl, bcc: bcc}
 	if _, ok := msg.Headers["BCC"]; ok {
@@ -66,13 +67,14 @@ func (r *Router) publish(exName, key string, msg Publishing) (int, bool, error) 
 	}
 	accepted := true
 	var out []dead
+	var waits []func() error
 	for _, q := range rs.queues {
 		var ok bool
-		if ok, out = q.enqueue(c, now, out); !ok {
+		if ok, out, waits = q.enqueue(c, now, out, waits); !ok {
 			accepted = false
 		}
 	}
 	n := len(rs.queues)
 	r.deadLetter(out, now)
-	return n, accepted, nil
+	return n, accepted, waits, nil
 }

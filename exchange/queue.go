@@ -3,6 +3,7 @@ package exchange
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +37,9 @@ type queue struct {
 	// clock, which is most of what an untimed publish → ack round costs otherwise.
 	timed bool
 	stats queueCounters
+
+	deliveredMark atomic.Uint64 // the highest stored position delivered (persist.go)
+	markPending   atomic.Bool   // a write of deliveredMark is queued
 }
 
 type queueCounters struct {
@@ -101,11 +105,13 @@ type dead struct {
 
 // enqueue is one routed message arriving. It reports false if the queue refused it
 // (reject-publish, A35), and returns the messages that died on the way.
-func (q *queue) enqueue(c *content, now time.Time, out []dead) (bool, []dead) {
+// A persistent message's store write is queued before the message becomes visible; its wait
+// is appended to waits.
+func (q *queue) enqueue(c *content, now time.Time, out []dead, waits []func() error) (bool, []dead, []func() error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.deleted {
-		return true, out
+		return true, out, waits
 	}
 	if c.ttl >= 0 {
 		q.timed = true
@@ -115,28 +121,34 @@ func (q *queue) enqueue(c *content, now time.Time, out []dead) (bool, []dead) {
 	if q.cfg.overflow != DropHead && q.st.full(c.size) {
 		if q.cfg.overflow == RejectPublishDLX {
 			// Dead-lettered with reason maxlen; counted as dropped only if no DLX takes it.
-			return false, append(out, dead{q, q.st.newMessage(c, now), reasonMaxLen})
+			return false, append(out, dead{q, q.st.newMessage(c, now), reasonMaxLen}), waits
 		}
 		q.countDrop("reject-publish")
-		return false, out
+		return false, out, waits
 	}
 	m := q.st.newMessage(c, now)
 	if !m.expiresAt.IsZero() && !now.Before(m.expiresAt) {
 		// TTL 0: it lives only if a consumer can take it at once (A30).
 		if q.st.ready == 0 {
 			if cons := q.nextConsumerLocked(); cons != nil {
+				if q.persistent(c) && !cons.autoAck {
+					waits = append(waits, q.storeLocked(m))
+				}
 				q.deliverLocked(cons, m, now)
-				return true, out
+				return true, out, waits
 			}
 		}
-		return true, append(out, dead{q, m, reasonExpired})
+		return true, append(out, dead{q, m, reasonExpired}), waits
+	}
+	if q.persistent(c) {
+		waits = append(waits, q.storeLocked(m))
 	}
 	for _, d := range q.st.push(m) {
 		out = append(out, dead{q, d, reasonMaxLen})
 	}
 	out = q.dispatchLocked(now, out)
 	q.armExpiryLocked()
-	return true, out
+	return true, out, waits
 }
 
 // dispatchLocked pushes ready messages to consumers with room, round-robin (A57), dropping
@@ -206,11 +218,13 @@ func (q *queue) deliverLocked(c *Consumer, m *qmsg, now time.Time) {
 	}
 	if c.autoAck {
 		q.stats.acked++
+		q.forget(m)
 	} else {
 		q.unacked++
 		c.inflight++
 		d.pend = pending{q: q, m: m, c: c, slot: true}
 		c.s.track(d, &d.pend)
+		q.markDeliveredLocked(m)
 	}
 	if q.r.obs != nil {
 		q.r.emit(Event{Kind: EventDelivered, Time: now, Queue: q.name, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
@@ -265,10 +279,12 @@ func (q *queue) get(s *Session, autoAck bool, now time.Time) (*Delivery, []dead,
 	}
 	if autoAck {
 		q.stats.acked++
+		q.forget(m)
 	} else {
 		q.unacked++
 		d.pend = pending{q: q, m: m}
 		s.track(d, &d.pend)
+		q.markDeliveredLocked(m)
 	}
 	if q.r.obs != nil {
 		q.r.emit(Event{Kind: EventDelivered, Time: now, Queue: q.name, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
@@ -293,6 +309,7 @@ func (q *queue) settle(p *pending, op settleOp, requeue, countFailure bool, now 
 	switch {
 	case op == settleAck:
 		q.stats.acked++
+		q.forget(p.m)
 	case requeue:
 		out = q.requeueLocked(p.m, countFailure, now, out)
 	default:
@@ -310,6 +327,9 @@ func (q *queue) requeueLocked(m *qmsg, countFailure bool, now time.Time, out []d
 		m.deliveryCount++
 		if m.deliveryCount > q.cfg.deliveryLimit {
 			return append(out, dead{q, m, reasonDeliveryLimit})
+		}
+		if m.stored {
+			q.storeLocked(m) // the count survives a restart
 		}
 	}
 	if q.r.obs != nil {
@@ -394,7 +414,7 @@ func (q *queue) delete() int {
 	q.mu.Lock()
 	q.deleted = true
 	q.stopTimersLocked()
-	n := q.st.purge()
+	n := q.st.purge(nil) // the store drops the whole queue
 	consumers := q.consumers
 	q.consumers = nil
 	q.mu.Unlock()

@@ -19,6 +19,7 @@ type qmsg struct {
 	level         int // priority level, 0 for a queue without x-max-priority
 	redelivered   bool
 	deliveryCount int64 // failed deliveries counted toward x-delivery-limit (A38, A39)
+	stored        bool  // a record of it is in the store (persist.go)
 }
 
 func (m *qmsg) expired(now time.Time) bool {
@@ -217,10 +218,20 @@ func (s *queueState) nextExpiry() time.Time {
 	return time.Time{}
 }
 
-// purge removes every ready message and returns how many there were.
-func (s *queueState) purge() int {
+// purge removes every ready message, passing each to gone if it is not nil, and returns how
+// many there were.
+func (s *queueState) purge(gone func(*qmsg)) int {
 	n := s.ready
 	for i := range s.levels {
+		if gone != nil {
+			l := &s.levels[i]
+			for _, m := range l.returned {
+				gone(m)
+			}
+			for _, m := range l.fifo[l.head:] {
+				gone(m)
+			}
+		}
 		s.levels[i] = level{}
 	}
 	s.ready, s.bytes = 0, 0

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tribusmq/tribus/store"
 )
 
 // Router is a RabbitMQ-style broker in process: exchanges, queues, bindings, consumers and
@@ -17,6 +19,7 @@ import (
 //
 // A Router is safe for concurrent use. Close it when done.
 type Router struct {
+	st     *store.Store // nil: in memory only
 	obs    func(Event)
 	logger *slog.Logger
 
@@ -46,6 +49,7 @@ func New(opts *Options) (*Router, error) {
 		o = *opts
 	}
 	r := &Router{
+		st:        o.Store,
 		obs:       o.Observer,
 		logger:    o.Logger,
 		exchanges: make(map[string]*exchange),
@@ -60,6 +64,17 @@ func New(opts *Options) (*Router, error) {
 		"amq.headers": Headers, "amq.match": Headers,
 	} {
 		r.exchanges[name] = newExchange(name, kind, ExchangeOptions{Durable: true})
+	}
+	if r.st != nil {
+		if err := r.recover(); err != nil {
+			return nil, fmt.Errorf("tribus/exchange: recovering from the store: %w", err)
+		}
+		for _, q := range r.queues {
+			q.mu.Lock()
+			q.armExpiryLocked()
+			q.armUnusedLocked()
+			q.mu.Unlock()
+		}
 	}
 	return r, nil
 }
@@ -206,7 +221,11 @@ func (r *Router) declareExchange(name string, kind Kind, o ExchangeOptions) erro
 		}
 		return nil
 	}
-	r.exchanges[name] = newExchange(name, kind, o)
+	ex = newExchange(name, kind, o)
+	if err := r.saveExchange(ex); err != nil {
+		return err
+	}
+	r.exchanges[name] = ex
 	return nil
 }
 
@@ -230,6 +249,7 @@ func (r *Router) deleteExchange(name string, ifUnused bool) error {
 // removeExchangeLocked deletes ex and every binding it is the source or destination of.
 func (r *Router) removeExchangeLocked(ex *exchange) {
 	delete(r.exchanges, ex.name)
+	r.dropExchange(ex)
 	for _, b := range append([]*binding(nil), ex.bindings...) {
 		r.unbindLocked(b)
 	}
@@ -294,6 +314,9 @@ func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInf
 		name = serverName()
 	}
 	q = newQueue(r, name, o, args, cfg)
+	if err := r.saveQueue(q); err != nil {
+		return QueueInfo{}, err
+	}
 	if o.Exclusive {
 		q.owner = s
 		s.ownQueue(q)
@@ -364,6 +387,7 @@ func (r *Router) removeQueueLocked(q *queue) int {
 		r.unbindLocked(b)
 	}
 	n := q.delete()
+	r.dropQueue(q)
 	if q.owner != nil {
 		q.owner.disownQueue(q)
 	}

@@ -448,9 +448,14 @@ func (s *Session) Publish(ctx context.Context, exchange, key string, mandatory b
 		return Confirmation{}, s.fail(fmt.Errorf("%w: user_id property set to '%s' but authenticated user was '%s'",
 			ErrPreconditionFailed, msg.UserID, s.user)) // A64
 	}
-	queues, accepted, err := s.r.publish(exchange, key, msg)
+	queues, accepted, waits, err := s.r.publish(exchange, key, msg)
 	if err != nil {
 		return Confirmation{}, s.fail(err)
+	}
+	for _, wait := range waits { // a persistent message is confirmed once it is on disk
+		if err := wait(); err != nil {
+			return Confirmation{}, fmt.Errorf("tribus/exchange: persisting the message: %w", err)
+		}
 	}
 	var conf Confirmation
 	if s.confirm {

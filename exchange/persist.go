@@ -1,0 +1,298 @@
+package exchange
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/tribusmq/tribus/store"
+)
+
+// Layout inside the store's exchange bucket:
+//
+//	exchanges/<name>          exchangeRecord
+//	queues/<name>             queueRecord
+//	bindings/<seq>            bindingRecord (both ends durable)
+//	messages/<queue>/<seq>    messageRecord, seq = the message's position, 8 bytes big-endian
+//	delivered/<queue>         the highest position delivered, 8 bytes big-endian
+//
+// Declarations are written synchronously (a declare returns once it is durable). Message
+// writes go through store.Submit: a put is queued before the message becomes visible, so any
+// later delete of it (an ack) commits after it, and deletes are not waited for.
+const (
+	bktExchanges = "exchanges"
+	bktQueues    = "queues"
+	bktBindings  = "bindings"
+	bktMessages  = "messages"
+	bktDelivered = "delivered"
+)
+
+func seqKey(seq uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], seq)
+	return k[:]
+}
+
+// persistent reports whether q stores c: a persistent message in a durable queue of a router
+// with a store.
+func (q *queue) persistent(c *content) bool {
+	return q.durable && q.r.st != nil && c.pub.DeliveryMode == Persistent
+}
+
+func (r *Router) update(fn func(tx *store.Tx) error) error {
+	if r.st == nil {
+		return nil
+	}
+	if err := r.st.Update(fn); err != nil {
+		return fmt.Errorf("tribus/exchange: store: %w", err)
+	}
+	return nil
+}
+
+func (r *Router) saveExchange(ex *exchange) error {
+	if !ex.durable || r.st == nil {
+		return nil
+	}
+	v := appendExchangeRecord(nil, &exchangeRecord{Name: ex.name, Kind: ex.kind, AutoDelete: ex.autoDelete,
+		Internal: ex.internal, AlternateExchange: ex.ae, Args: ex.args})
+	return r.update(func(tx *store.Tx) error {
+		return tx.Bucket(store.BucketExchange, bktExchanges).Put([]byte(ex.name), v)
+	})
+}
+
+func (r *Router) dropExchange(ex *exchange) {
+	if !ex.durable || r.st == nil {
+		return
+	}
+	r.st.Submit(func(tx *store.Tx) error {
+		return tx.Bucket(store.BucketExchange, bktExchanges).Delete([]byte(ex.name))
+	})
+}
+
+func (r *Router) saveQueue(q *queue) error {
+	if !q.durable || r.st == nil {
+		return nil
+	}
+	v := appendQueueRecord(nil, &queueRecord{Name: q.name, AutoDelete: q.autoDelete, Args: q.args})
+	return r.update(func(tx *store.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(store.BucketExchange, bktMessages, q.name); err != nil {
+			return err
+		}
+		return tx.Bucket(store.BucketExchange, bktQueues).Put([]byte(q.name), v)
+	})
+}
+
+// dropQueue forgets a deleted queue and every message it held.
+func (r *Router) dropQueue(q *queue) {
+	if !q.durable || r.st == nil {
+		return
+	}
+	r.st.Submit(func(tx *store.Tx) error {
+		if err := tx.Bucket(store.BucketExchange, bktQueues).Delete([]byte(q.name)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(store.BucketExchange, bktDelivered).Delete([]byte(q.name)); err != nil {
+			return err
+		}
+		if tx.Bucket(store.BucketExchange, bktMessages, q.name) != nil {
+			return tx.DeleteBucket(store.BucketExchange, bktMessages, q.name)
+		}
+		return nil
+	})
+}
+
+// saveBinding stores b if both its ends are durable.
+func (r *Router) saveBinding(b *binding) error {
+	if r.st == nil || !b.src.durable || (b.dst.q != nil && !b.dst.q.durable) || (b.dst.x != nil && !b.dst.x.durable) {
+		return nil
+	}
+	rec := &bindingRecord{Source: b.src.name, Key: b.key, Args: b.args}
+	if b.dst.q != nil {
+		rec.Destination = b.dst.q.name
+	} else {
+		rec.ToExchange, rec.Destination = true, b.dst.x.name
+	}
+	v := appendBindingRecord(nil, rec)
+	return r.update(func(tx *store.Tx) error {
+		bk := tx.Bucket(store.BucketExchange, bktBindings)
+		seq, err := bk.NextSequence()
+		if err != nil {
+			return err
+		}
+		b.storeKey = seqKey(seq)
+		return bk.Put(b.storeKey, v)
+	})
+}
+
+func (r *Router) dropBinding(b *binding) {
+	if b.storeKey == nil || r.st == nil {
+		return
+	}
+	key := b.storeKey
+	r.st.Submit(func(tx *store.Tx) error {
+		return tx.Bucket(store.BucketExchange, bktBindings).Delete(key)
+	})
+}
+
+// storeLocked queues the put of m, which q is about to make visible, and returns the wait for
+// its commit. Callers hold q.mu.
+func (q *queue) storeLocked(m *qmsg) func() error {
+	m.stored = true
+	v := appendMessageRecord(nil, q.record(m))
+	name, key := q.name, seqKey(m.seq)
+	return q.r.st.Submit(func(tx *store.Tx) error {
+		return tx.Bucket(store.BucketExchange, bktMessages, name).Put(key, v)
+	})
+}
+
+func (q *queue) record(m *qmsg) *messageRecord {
+	rec := &messageRecord{Pub: m.c.pub, Exchange: m.c.exchange, RoutingKey: m.c.routingKey, BCC: m.c.bcc,
+		Deaths: m.c.deaths, DeliveryCount: m.deliveryCount, Redelivered: m.redelivered}
+	if !m.expiresAt.IsZero() {
+		rec.ExpiresAt = m.expiresAt.UnixNano()
+	}
+	return rec
+}
+
+// forget queues the delete of a stored message that left q for good: acked, dead-lettered,
+// expired, dropped or purged. Nobody waits for it: if it is lost in a crash, the message comes
+// back, which at-least-once allows.
+func (q *queue) forget(m *qmsg) {
+	if !m.stored {
+		return
+	}
+	m.stored = false
+	name, key := q.name, seqKey(m.seq)
+	q.r.st.Submit(func(tx *store.Tx) error {
+		if b := tx.Bucket(store.BucketExchange, bktMessages, name); b != nil {
+			return b.Delete(key)
+		}
+		return nil // the queue was deleted meanwhile
+	})
+}
+
+// markDeliveredLocked records that m was delivered, so that after a restart it comes back
+// redelivered. Only the highest position is stored, and at most one write per queue is
+// queued at a time: it writes the mark current when it runs. Callers hold q.mu.
+func (q *queue) markDeliveredLocked(m *qmsg) {
+	if !m.stored || m.seq <= q.deliveredMark.Load() {
+		return
+	}
+	q.deliveredMark.Store(m.seq)
+	if q.markPending.Swap(true) {
+		return
+	}
+	name := q.name
+	q.r.st.Submit(func(tx *store.Tx) error {
+		q.markPending.Store(false)
+		return tx.Bucket(store.BucketExchange, bktDelivered).Put([]byte(name), seqKey(q.deliveredMark.Load()))
+	})
+}
+
+// recover loads the durable topology and messages from the store.
+func (r *Router) recover() error {
+	if err := r.st.Update(func(tx *store.Tx) error {
+		for _, name := range []string{bktExchanges, bktQueues, bktBindings, bktMessages, bktDelivered} {
+			if _, err := tx.CreateBucketIfNotExists(store.BucketExchange, name); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("tribus/exchange: store: %w", err)
+	}
+	now := time.Now()
+	return r.st.View(func(tx *store.Tx) error {
+		if err := tx.Bucket(store.BucketExchange, bktExchanges).ForEach(func(k, v []byte) error {
+			rec, err := decodeExchangeRecord(v)
+			if err != nil {
+				return fmt.Errorf("exchange %q: %w", k, err)
+			}
+			r.exchanges[rec.Name] = newExchange(rec.Name, rec.Kind, ExchangeOptions{Durable: true,
+				AutoDelete: rec.AutoDelete, Internal: rec.Internal, AlternateExchange: rec.AlternateExchange, Args: rec.Args})
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.Bucket(store.BucketExchange, bktQueues).ForEach(func(k, v []byte) error {
+			rec, err := decodeQueueRecord(v)
+			if err != nil {
+				return fmt.Errorf("queue %q: %w", k, err)
+			}
+			cfg, err := parseQueueArgs(rec.Args)
+			if err != nil {
+				return fmt.Errorf("queue %q: %w", k, err)
+			}
+			q := newQueue(r, rec.Name, QueueOptions{Durable: true, AutoDelete: rec.AutoDelete}, rec.Args, cfg)
+			r.queues[rec.Name] = q
+			return r.recoverMessages(tx, q, now)
+		}); err != nil {
+			return err
+		}
+		return tx.Bucket(store.BucketExchange, bktBindings).ForEach(func(k, v []byte) error {
+			rec, err := decodeBindingRecord(v)
+			if err != nil {
+				return fmt.Errorf("binding %x: %w", k, err)
+			}
+			src := r.exchanges[rec.Source]
+			d := dest{q: r.queues[rec.Destination]}
+			if rec.ToExchange {
+				d = dest{x: r.exchanges[rec.Destination]}
+			}
+			if src == nil || (d.q == nil && d.x == nil) {
+				return nil // an end was deleted and the binding's delete was lost: drop it
+			}
+			b := &binding{src: src, dst: d, key: rec.Key, args: rec.Args, storeKey: append([]byte(nil), k...)}
+			if src.kind == Headers {
+				if b.hb, err = compileHeadersBinding(rec.Args); err != nil {
+					return fmt.Errorf("binding %x: %w", k, err)
+				}
+			}
+			r.addBindingLocked(b)
+			return nil
+		})
+	})
+}
+
+// recoverMessages loads q's stored messages in their original order. Those at or below the
+// delivered mark come back redelivered; their expiry is the one they had (A29).
+func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
+	var mark uint64
+	if v := tx.Bucket(store.BucketExchange, bktDelivered).Get([]byte(q.name)); len(v) == 8 {
+		mark = binary.BigEndian.Uint64(v)
+	}
+	q.deliveredMark.Store(mark)
+	b := tx.Bucket(store.BucketExchange, bktMessages, q.name)
+	if b == nil {
+		return nil
+	}
+	err := b.ForEach(func(k, v []byte) error {
+		if len(k) != 8 {
+			return fmt.Errorf("queue %q: message key %x: %w", q.name, k, ErrCorrupt)
+		}
+		seq := binary.BigEndian.Uint64(k)
+		rec, err := decodeMessageRecord(v)
+		if err != nil {
+			return fmt.Errorf("queue %q: message %d: %w", q.name, seq, err)
+		}
+		c := &content{pub: rec.Pub, exchange: rec.Exchange, routingKey: rec.RoutingKey,
+			size: int64(len(rec.Pub.Body)), ttl: -1, bcc: rec.BCC, deaths: rec.Deaths}
+		m := &qmsg{c: c, seq: seq, deliveryCount: rec.DeliveryCount, stored: true,
+			redelivered: rec.Redelivered || seq <= mark}
+		if rec.ExpiresAt != 0 {
+			m.expiresAt = time.Unix(0, rec.ExpiresAt)
+			q.timed = true
+		}
+		if q.cfg.maxPriority > 0 {
+			m.level = min(int(c.pub.Priority), q.cfg.maxPriority)
+		}
+		q.st.push(m) // in key order, which is position order; no limits are applied on recovery
+		q.st.nextSeq = max(q.st.nextSeq, seq)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	q.lastUsed = now
+	return nil
+}

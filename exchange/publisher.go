@@ -1,0 +1,120 @@
+package exchange
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// Publisher pipelines publishes on a session in confirm mode, like an AMQP client with many
+// unconfirmed publishes in flight: Publish returns as soon as the message is routed and its
+// store write is queued, and onConfirm is called for each publish, in publish order, once it
+// is safe (persistent copies on disk). Concurrent publishers, pipelined publishes and acks all
+// share the store's group commit, so one fsync confirms many messages.
+//
+// At most window publishes are unconfirmed at once; Publish waits for room. A Publisher is
+// safe for concurrent use; Close it to wait for the last confirms.
+type Publisher struct {
+	s         *Session
+	onConfirm func(Confirmation)
+	sem       chan struct{}      // one token per unconfirmed publish
+	items     chan pendingReturn // to the confirmer, in publish order
+	done      chan struct{}      // closed when the confirmer has exited
+	closeOnce sync.Once
+	mu        sync.Mutex // guards closed against Publish
+	closed    bool
+}
+
+type pendingReturn struct {
+	seq   uint64
+	ack   bool
+	waits []func() error
+}
+
+// NewPublisher puts the session in confirm mode and returns a Publisher with at most window
+// unconfirmed publishes (window ≥ 1). onConfirm runs on the Publisher's own goroutine; it may
+// be nil.
+func (s *Session) NewPublisher(window int, onConfirm func(Confirmation)) (*Publisher, error) {
+	if window < 1 {
+		return nil, fmt.Errorf("%w: publisher window %d, want at least 1", ErrInvalidOptions, window)
+	}
+	if err := s.Confirm(); err != nil {
+		return nil, err
+	}
+	p := &Publisher{s: s, onConfirm: onConfirm, sem: make(chan struct{}, window),
+		items: make(chan pendingReturn, window), done: make(chan struct{})}
+	go p.confirmer()
+	return p, nil
+}
+
+// Publish routes and enqueues msg like [Session.Publish] and returns its confirm number without
+// waiting for the disk. A mandatory message that reaches no queue also returns a
+// [*ReturnedError], before its confirmation is delivered (A17). It waits while window publishes
+// are unconfirmed, until ctx ends.
+func (p *Publisher) Publish(ctx context.Context, exchange, key string, mandatory bool, msg Publishing) (uint64, error) {
+	select {
+	case p.sem <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		<-p.sem
+		return 0, ErrClosed
+	}
+	s := p.s
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	if err := s.state(); err != nil {
+		<-p.sem
+		return 0, err
+	}
+	queues, accepted, waits, err := s.r.publish(exchange, key, msg)
+	if err != nil {
+		<-p.sem
+		return 0, s.fail(err)
+	}
+	s.pubSeq++
+	seq := s.pubSeq
+	var ret error
+	if mandatory && queues == 0 {
+		r := &ReturnedError{ReplyCode: 312, ReplyText: "NO_ROUTE", Exchange: exchange, RoutingKey: key, Message: msg}
+		if s.onReturn != nil {
+			s.onReturn(r)
+		}
+		ret = r
+	}
+	p.items <- pendingReturn{seq: seq, ack: accepted, waits: waits}
+	return seq, ret
+}
+
+// confirmer waits for each publish's store writes in order and reports its confirmation.
+func (p *Publisher) confirmer() {
+	defer close(p.done)
+	for it := range p.items {
+		ack := it.ack
+		for _, wait := range it.waits {
+			if err := wait(); err != nil {
+				ack = false // not on disk: nack, as a broker does when it cannot store a message
+			}
+		}
+		if p.onConfirm != nil {
+			p.onConfirm(Confirmation{DeliveryTag: it.seq, Ack: ack})
+		}
+		<-p.sem
+	}
+}
+
+// Close waits until every publish has been confirmed and stops the Publisher; later Publish
+// calls return ErrClosed. It does not close the session. Close is idempotent.
+func (p *Publisher) Close() error {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		close(p.items)
+		p.mu.Unlock()
+	})
+	<-p.done
+	return nil
+}
