@@ -11,16 +11,20 @@ import (
 	"github.com/tribusmq/tribus/pubsub"
 )
 
-// demo tells the seed scenario of every engine that exists, on one in-memory broker.
-func demo(ctx context.Context, w io.Writer) error {
-	b, err := tribus.Open("", nil)
+// demo tells the seed scenario of every engine that exists, on one broker: in memory, or
+// durable in dir.
+func demo(ctx context.Context, w io.Writer, dir string) error {
+	b, err := tribus.Open(dir, nil)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	if dir != "" {
+		fmt.Fprintf(w, "durable broker in %s\n\n", dir)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := demoExchange(ctx, w, b.Router()); err != nil {
+	if err := demoExchange(ctx, w, b.Router(), dir != ""); err != nil {
 		return err
 	}
 	return demoPubSub(ctx, w, b.Hub())

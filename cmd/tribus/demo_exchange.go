@@ -25,7 +25,9 @@ type orderItem struct {
 // demoExchange is the RabbitMQ scenario: a topic exchange "orders", a queue
 // "order_notifications" consumed with manual acks, and a failed message that a nack sends to a
 // dead-letter queue with its x-death history.
-func demoExchange(ctx context.Context, w io.Writer, r *exchange.Router) error {
+// Durably, it first reports what an earlier run left unacked, and leaves one order unacked
+// itself.
+func demoExchange(ctx context.Context, w io.Writer, r *exchange.Router, durable bool) error {
 	fmt.Fprintln(w, "== exchange router (RabbitMQ model): order notifications, at-least-once ==")
 	s, err := r.NewSession()
 	if err != nil {
@@ -57,6 +59,21 @@ func demoExchange(ctx context.Context, w io.Writer, r *exchange.Router) error {
 		}
 	}
 	fmt.Fprintln(w, `topic exchange "orders" -> queue "order_notifications" (binding "order.*"), dead letters -> "orders.dlx" -> "order_notifications.dead"`)
+	if left, err := s.QueueDeclare("order_notifications", exchange.QueueOptions{Passive: true}); err != nil {
+		return err
+	} else if left.Ready > 0 {
+		fmt.Fprintf(w, "found %d message(s) an earlier run left unacked:\n", left.Ready)
+		for range left.Ready {
+			d, err := s.Get("order_notifications", false)
+			if err != nil || d == nil {
+				return fmt.Errorf("reading what the earlier run left: %v", err)
+			}
+			fmt.Fprintf(w, "  %s (redelivered=%t): ack\n", d.MessageID, d.Redelivered)
+			if err := d.Ack(); err != nil {
+				return err
+			}
+		}
+	}
 
 	publish := func(o order) error {
 		body, err := json.Marshal(o)
@@ -121,6 +138,18 @@ func demoExchange(ctx context.Context, w io.Writer, r *exchange.Router) error {
 		dl.MessageID, d0["queue"], d0["reason"], d0["count"], d0["exchange"], d0["routing-keys"])
 	if err := dl.Ack(); err != nil {
 		return err
+	}
+	if durable {
+		if err := publish(order{OrderID: "ORD-125", UserID: "USR-457", Total: 1500,
+			Items: []orderItem{{ProductID: "PROD-790", Quantity: 1}}}); err != nil {
+			return err
+		}
+		d, err := consumer.Next(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  consumer: tag %d %s received and not acked: the broker closes now, so the next run with --dir gets it back\n",
+			d.DeliveryTag, d.MessageID)
 	}
 	info, err := r.QueueInfo("order_notifications")
 	if err != nil {

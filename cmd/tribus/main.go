@@ -2,13 +2,14 @@
 //
 // Usage:
 //
-//	tribus demo      run the seed scenario of each engine, in memory
+//	tribus demo [--dir DIR]   run the seed scenario of each engine, in memory or in DIR
 //	tribus version   print the version
 //	tribus help      print this help
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,7 +21,8 @@ import (
 const usage = `tribus: an embedded message broker with RabbitMQ, Kafka and Redis semantics
 
 Usage:
-  tribus demo      run the seed scenario of each engine on an in-memory broker
+  tribus demo [--dir DIR]
+                   run the seed scenario of each engine, in memory or durably in DIR
   tribus version   print the version
   tribus help      print this help
 `
@@ -38,11 +40,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "demo":
-		if len(args) > 1 {
-			fmt.Fprintf(stderr, "tribus demo: unexpected argument %q\n\n%s", args[1], usage)
+		fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		dir := fs.String("dir", "", "keep the broker's state in `DIR` (durable); a second run finds what the first left")
+		if err := fs.Parse(args[1:]); err != nil {
+			fmt.Fprint(stderr, "\n"+usage)
 			return 2
 		}
-		if err := demo(ctx, stdout); err != nil {
+		if fs.NArg() > 0 {
+			fmt.Fprintf(stderr, "tribus demo: unexpected argument %q\n\n%s", fs.Arg(0), usage)
+			return 2
+		}
+		if err := demo(ctx, stdout, *dir); err != nil {
 			fmt.Fprintf(stderr, "tribus demo: %v\n", err)
 			return 1
 		}

@@ -59,3 +59,15 @@ func TestDemo_PubSubStory(t *testing.T) {
 		assert.Contains(t, out.String(), want)
 	}
 }
+
+func TestDemo_DirKeepsWhatWasLeftUnacked(t *testing.T) {
+	dir := t.TempDir()
+	var first, second bytes.Buffer
+	assert.Equal(t, 0, run(context.Background(), []string{"demo", "--dir", dir}, &first, &first))
+	assert.Contains(t, first.String(), "ORD-125 received and not acked")
+	assert.NotContains(t, first.String(), "earlier run")
+	assert.Equal(t, 0, run(context.Background(), []string{"demo", "--dir", dir}, &second, &second))
+	assert.Contains(t, second.String(), "found 1 message(s) an earlier run left unacked:\n  ORD-125 (redelivered=true): ack")
+	var errOut bytes.Buffer
+	assert.Equal(t, 2, run(context.Background(), []string{"demo", "--bogus"}, &errOut, &errOut))
+}
