@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -138,15 +139,24 @@ func (r *Router) dropBinding(b *binding) {
 // its commit. Callers hold q.mu.
 func (q *queue) storeLocked(m *qmsg) func() error {
 	m.stored = true
-	v := appendMessageRecord(nil, q.record(m))
+	rec := q.record(m)
+	v := appendMessageRecord(make([]byte, 0, 256+len(m.c.pub.Body)), &rec)
 	name, key := q.name, seqKey(m.seq)
+	handed := false // the committer goroutine is the only one to read and write it
 	return q.r.st.Submit(func(tx *store.Tx) error {
-		return tx.Bucket(store.BucketExchange, bktMessages, name).Put(key, v)
+		k, val := key, v
+		if handed {
+			// A function may run again (store.Update's contract) after bbolt was handed the
+			// slices by a transaction that rolled back; give it fresh ones.
+			k, val = bytes.Clone(key), bytes.Clone(v)
+		}
+		handed = true
+		return tx.Bucket(store.BucketExchange, bktMessages, name).PutOwned(k, val)
 	})
 }
 
-func (q *queue) record(m *qmsg) *messageRecord {
-	rec := &messageRecord{Pub: m.c.pub, Exchange: m.c.exchange, RoutingKey: m.c.routingKey, BCC: m.c.bcc,
+func (q *queue) record(m *qmsg) messageRecord {
+	rec := messageRecord{Pub: m.c.pub, Exchange: m.c.exchange, RoutingKey: m.c.routingKey, BCC: m.c.bcc,
 		Deaths: m.c.deaths, DeliveryCount: m.deliveryCount, Redelivered: m.redelivered}
 	if !m.expiresAt.IsZero() {
 		rec.ExpiresAt = m.expiresAt.UnixNano()

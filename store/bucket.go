@@ -52,6 +52,27 @@ func (b *Bucket) Put(key, value []byte) error {
 	return b.mb.put(b.tx.mtx, string(key), v)
 }
 
+// PutOwned is Put without the defensive copy: the caller hands key and value over and must not
+// modify them afterwards. For hot paths that build a fresh value for each write.
+func (b *Bucket) PutOwned(key, value []byte) error {
+	if err := b.tx.writeCheck(); err != nil {
+		return err
+	}
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if int64(len(value)) > MaxValueSize {
+		return ErrValueTooLarge
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	if b.bb != nil {
+		return mapError(b.bb.Put(key, value))
+	}
+	return b.mb.put(b.tx.mtx, string(key), value)
+}
+
 // Delete removes key. A missing key is not an error. It fails with [ErrReadOnly] in View and
 // [ErrIncompatible] if key names a nested bucket.
 func (b *Bucket) Delete(key []byte) error {
