@@ -223,8 +223,8 @@ func appendMessageRecord(b []byte, r *messageRecord) []byte {
 
 // decodeMessageRecord decodes a record written by appendMessageRecord. The result shares
 // nothing with b: the body is a fresh copy, and the strings and headers are cut from one copy
-// of the record without its body, which stays alive while any of them does. Errors wrap
-// [ErrCorrupt].
+// of the record without its body, which stays alive while any of them does. Times decode in
+// UTC (see appendTable). Errors wrap [ErrCorrupt].
 func decodeMessageRecord(b []byte) (messageRecord, error) {
 	var r messageRecord
 	d := decoder{b: b}
@@ -316,10 +316,7 @@ func appendValue(b []byte, v any, depth int) []byte {
 	case nil:
 		return append(b, tagVoid)
 	case bool:
-		if x {
-			return append(b, tagBool, 1)
-		}
-		return append(b, tagBool, 0)
+		return append(b, tagBool, flag(x, 1))
 	case int8:
 		return append(b, tagInt8, byte(x))
 	case uint8:

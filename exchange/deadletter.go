@@ -31,12 +31,16 @@ func (r *Router) deadLetter(items []dead, now time.Time) {
 
 func (r *Router) deadLetterOne(it dead, now time.Time, out []dead) []dead {
 	q, m := it.q, it.m
+	var old *content
+	if q.cfg.hasDLX {
+		old = q.content(m) // read back a paged-out message before its record goes
+	}
 	q.forget(m)
 	if now.IsZero() {
 		now = time.Now()
 	}
 	if r.obs != nil && it.reason == reasonExpired {
-		r.emit(Event{Kind: EventExpired, Time: now, Queue: q.name, MessageID: m.c.pub.MessageID})
+		r.emit(Event{Kind: EventExpired, Time: now, Queue: q.name, MessageID: m.messageID()})
 	}
 	if !q.cfg.hasDLX {
 		q.mu.Lock()
@@ -44,12 +48,12 @@ func (r *Router) deadLetterOne(it dead, now time.Time, out []dead) []dead {
 		q.mu.Unlock()
 		return out
 	}
-	c := deadContent(m, q, it.reason, now)
+	c := deadContent(old, q, it.reason, now)
 	keys := []string{c.routingKey}
 	if !q.cfg.hasDLRK {
 		// Without an override the copy is routed by all its original keys, BCC included,
 		// though x-death does not list BCC (§1.3b).
-		keys = append(append(keys, senderKeys(c.pub.Headers, "CC")...), m.c.bcc...)
+		keys = append(append(keys, senderKeys(c.pub.Headers, "CC")...), old.bcc...)
 	}
 	r.mu.RLock()
 	dlx := r.exchanges[q.cfg.dlx]
@@ -96,11 +100,10 @@ func cycles(c *content, t *queue) bool {
 	return false
 }
 
-// deadContent makes the dead-lettered copy of m leaving q for reason: x-death updated (§1.4),
+// deadContent makes the dead-lettered copy of a message (content old) leaving q for reason: x-death updated (§1.4),
 // expiration removed and recorded (A44), BCC removed, and CC removed when a dead-letter routing
 // key replaces the routing key.
-func deadContent(m *qmsg, q *queue, reason string, now time.Time) *content {
-	old := m.c
+func deadContent(old *content, q *queue, reason string, now time.Time) *content {
 	c := &content{pub: old.pub, exchange: q.cfg.dlx, routingKey: old.routingKey, size: old.size, ttl: -1}
 	if q.cfg.hasDLRK {
 		c.routingKey = q.cfg.dlrk

@@ -239,3 +239,45 @@ func TestPublisher_ConfirmsInOrderAfterStore(t *testing.T) {
 		assert.Equal(t, 5, ready(t, r, "q"))
 	})
 }
+
+func TestDurable_PagedOutMessagesAreReadBack(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *store.Store) {
+		open := func() *exchange.Router {
+			r, err := exchange.New(&exchange.Options{Store: st, MemoryBudget: 1}) // everything beyond one message pages out
+			require.NoError(t, err)
+			t.Cleanup(func() { r.Close() })
+			return r
+		}
+		r := open()
+		s := newSession(t, r)
+		require.NoError(t, s.ExchangeDeclare("dlx", exchange.Fanout, exchange.ExchangeOptions{Durable: true}))
+		declareQueue(t, s, "dlq", exchange.QueueOptions{Durable: true})
+		require.NoError(t, s.QueueBind("dlq", "dlx", "", nil))
+		declareQueue(t, s, "big", exchange.QueueOptions{Durable: true, DeadLetterExchange: "dlx", MaxPriority: 3})
+		for i := range 20 {
+			msg := persistent(string(rune('a' + i)))
+			msg.Headers = exchange.Table{"n": int32(i)}
+			msg.MessageID = string(rune('A' + i))
+			msg.Priority = uint8(i % 2)
+			publishMsg(t, s, "", "big", msg)
+		}
+		d, err := s.Get("big", false) // priority 1 first: "b"
+		require.NoError(t, err)
+		assert.Equal(t, "b", string(d.Body))
+		assert.Equal(t, int32(1), d.Headers["n"])
+		assert.Equal(t, "B", d.MessageID)
+		require.NoError(t, d.Nack(false)) // a paged-out message dead-letters with its content
+		dl, err := s.Get("dlq", true)
+		require.NoError(t, err)
+		assert.Equal(t, "b", string(dl.Body))
+		assert.Equal(t, "B", dl.MessageID)
+
+		r = restart(t, r, st)
+		r.Close()
+		r = open()
+		s = newSession(t, r)
+		got := bodies(t, s, "big")
+		assert.Equal(t, []string{"d", "f", "h", "j", "l", "n", "p", "r", "t", "a", "c", "e", "g", "i", "k", "m", "o", "q", "s"}, got,
+			"after a restart beyond the budget, only the index is loaded and the order holds")
+	})
+}

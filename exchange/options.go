@@ -17,6 +17,12 @@ type Options struct {
 	// restores them. nil keeps everything in memory. The caller closes the store, after the
 	// Router.
 	Store *store.Store
+	// MemoryBudget bounds the bytes of persistent messages of durable queues kept in memory.
+	// Beyond it, newly stored messages keep only a small index entry in memory (about 100
+	// bytes) and their content is read back from the store when delivered, like RabbitMQ's
+	// classic queues v2. 0 means DefaultMemoryBudget; negative means no limit. Ignored
+	// without a Store.
+	MemoryBudget int64
 	// Logger receives notices (a queue expired, a session closed by an error). nil discards.
 	Logger *slog.Logger
 }

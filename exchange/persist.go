@@ -138,9 +138,12 @@ func (r *Router) dropBinding(b *binding) {
 // storeLocked queues the put of m, which q is about to make visible, and returns the wait for
 // its commit. Callers hold q.mu.
 func (q *queue) storeLocked(m *qmsg) func() error {
+	if !m.stored && m.c != nil {
+		q.r.resident.Add(residentCost(m))
+	}
 	m.stored = true
 	rec := q.record(m)
-	v := appendMessageRecord(make([]byte, 0, 256+len(m.c.pub.Body)), &rec)
+	v := appendMessageRecord(make([]byte, 0, 256+len(rec.Pub.Body)), &rec)
 	name, key := q.name, seqKey(m.seq)
 	handed := false // the committer goroutine is the only one to read and write it
 	return q.r.st.Submit(func(tx *store.Tx) error {
@@ -156,8 +159,9 @@ func (q *queue) storeLocked(m *qmsg) func() error {
 }
 
 func (q *queue) record(m *qmsg) messageRecord {
-	rec := messageRecord{Pub: m.c.pub, Exchange: m.c.exchange, RoutingKey: m.c.routingKey, BCC: m.c.bcc,
-		Deaths: m.c.deaths, DeliveryCount: m.deliveryCount, Redelivered: m.redelivered}
+	c := q.content(m)
+	rec := messageRecord{Pub: c.pub, Exchange: c.exchange, RoutingKey: c.routingKey, BCC: c.bcc,
+		Deaths: c.deaths, DeliveryCount: m.deliveryCount, Redelivered: m.redelivered}
 	if !m.expiresAt.IsZero() {
 		rec.ExpiresAt = m.expiresAt.UnixNano()
 	}
@@ -172,6 +176,9 @@ func (q *queue) forget(m *qmsg) {
 		return
 	}
 	m.stored = false
+	if m.c != nil {
+		q.r.resident.Add(-residentCost(m))
+	}
 	name, key := q.name, seqKey(m.seq)
 	q.r.st.Submit(func(tx *store.Tx) error {
 		if b := tx.Bucket(store.BucketExchange, bktMessages, name); b != nil {
@@ -281,20 +288,28 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 			return fmt.Errorf("queue %q: message key %x: %w", q.name, k, ErrCorrupt)
 		}
 		seq := binary.BigEndian.Uint64(k)
-		rec, err := decodeMessageRecord(v)
+		// Within the memory budget the whole message is loaded; beyond it only the index
+		// entry, and the content is read back when delivered.
+		idx, err := decodeMessageIndex(v)
 		if err != nil {
 			return fmt.Errorf("queue %q: message %d: %w", q.name, seq, err)
 		}
-		c := &content{pub: rec.Pub, exchange: rec.Exchange, routingKey: rec.RoutingKey,
-			size: int64(len(rec.Pub.Body)), ttl: -1, bcc: rec.BCC, deaths: rec.Deaths}
-		m := &qmsg{c: c, seq: seq, deliveryCount: rec.DeliveryCount, stored: true,
-			redelivered: rec.Redelivered || seq <= mark}
-		if rec.ExpiresAt != 0 {
-			m.expiresAt = time.Unix(0, rec.ExpiresAt)
+		m := &qmsg{seq: seq, size: idx.BodySize, deliveryCount: idx.DeliveryCount, stored: true,
+			redelivered: idx.Redelivered || seq <= mark}
+		if !r.overBudget() {
+			rec, err := decodeMessageRecord(v)
+			if err != nil {
+				return fmt.Errorf("queue %q: message %d: %w", q.name, seq, err)
+			}
+			m.c = contentOf(&rec)
+			r.resident.Add(residentCost(m))
+		}
+		if idx.ExpiresAt != 0 {
+			m.expiresAt = time.Unix(0, idx.ExpiresAt)
 			q.timed = true
 		}
 		if q.cfg.maxPriority > 0 {
-			m.level = min(int(c.pub.Priority), q.cfg.maxPriority)
+			m.level = min(int(idx.Priority), q.cfg.maxPriority)
 		}
 		q.st.push(m) // in key order, which is position order; no limits are applied on recovery
 		q.st.nextSeq = max(q.st.nextSeq, seq)
@@ -305,4 +320,88 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 	}
 	q.lastUsed = now
 	return nil
+}
+
+// DefaultMemoryBudget is Options.MemoryBudget's default: 256 MiB of persistent messages in
+// memory across durable queues.
+const DefaultMemoryBudget = 256 << 20
+
+// residentCost is what a stored message's content is counted as against the memory budget:
+// its body plus an estimate of its properties and bookkeeping.
+func residentCost(m *qmsg) int64 { return m.size + 256 }
+
+func (r *Router) overBudget() bool { return r.budget >= 0 && r.resident.Load() > r.budget }
+
+// pendingWrite is a queued store write of a persistent message, for whoever confirms it. If q
+// is set, the message is paged out once the write is committed (only then can it be read back).
+type pendingWrite struct {
+	wait func() error
+	q    *queue
+	m    *qmsg
+}
+
+// done waits for the write and pages the message out if that was asked.
+func (w pendingWrite) done() error {
+	if err := w.wait(); err != nil {
+		return err
+	}
+	if w.q != nil {
+		w.q.pageOut(w.m)
+	}
+	return nil
+}
+
+// pageOut drops m's content from memory if it is still waiting in the queue; it is read back
+// from the store when delivered.
+func (q *queue) pageOut(m *qmsg) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if m.c != nil && m.stored && !q.deleted {
+		m.c = nil
+		q.r.resident.Add(-residentCost(m))
+	}
+}
+
+// content returns m's content, reading a paged-out message back from the store. A message
+// whose record cannot be read (the store failed or is corrupt) is returned with its body
+// replaced by nothing and its trouble logged: a delivery cannot fail.
+func (q *queue) content(m *qmsg) *content {
+	if m.c != nil {
+		return m.c
+	}
+	var c *content
+	err := q.r.st.View(func(tx *store.Tx) error {
+		b := tx.Bucket(store.BucketExchange, bktMessages, q.name)
+		if b == nil {
+			return fmt.Errorf("%w: no message bucket", ErrCorrupt)
+		}
+		v := b.Get(seqKey(m.seq))
+		if v == nil {
+			return fmt.Errorf("%w: record missing", ErrCorrupt)
+		}
+		rec, err := decodeMessageRecord(v)
+		if err != nil {
+			return err
+		}
+		c = contentOf(&rec)
+		return nil
+	})
+	if err != nil {
+		q.r.logger.Error("exchange: reading a paged-out message", "queue", q.name, "position", m.seq, "err", err)
+		return &content{ttl: -1}
+	}
+	return c
+}
+
+func contentOf(rec *messageRecord) *content {
+	return &content{pub: rec.Pub, exchange: rec.Exchange, routingKey: rec.RoutingKey,
+		size: int64(len(rec.Pub.Body)), ttl: -1, bcc: rec.BCC, deaths: rec.Deaths}
+}
+
+// messageID is m's message ID for an event, "" while it is paged out.
+func (m *qmsg) messageID() string {
+	if m.c == nil {
+		return ""
+	}
+	return m.c.pub.MessageID
 }

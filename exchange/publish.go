@@ -12,7 +12,7 @@ var routeSets = sync.Pool{New: func() any { return new(routeSet) }}
 // reached and whether every one of them accepted it (false: a reject-publish queue was full,
 // A19).
 // The waits are those of the persistent copies' store writes, for a publish confirm.
-func (r *Router) publish(exName, key string, msg Publishing) (int, bool, []func() error, error) {
+func (r *Router) publish(exName, key string, msg Publishing) (int, bool, []pendingWrite, error) {
 	if err := msg.Headers.Validate(); err != nil {
 		return 0, false, nil, err
 	}
@@ -67,7 +67,7 @@ func (r *Router) publish(exName, key string, msg Publishing) (int, bool, []func(
 	}
 	accepted := true
 	var out []dead
-	var waits []func() error
+	var waits []pendingWrite
 	for _, q := range rs.queues {
 		var ok bool
 		if ok, out, waits = q.enqueue(c, now, out, waits); !ok {

@@ -28,7 +28,7 @@ type Publisher struct {
 type pendingReturn struct {
 	seq   uint64
 	ack   bool
-	waits []func() error
+	waits []pendingWrite
 }
 
 // NewPublisher puts the session in confirm mode and returns a Publisher with at most window
@@ -94,8 +94,8 @@ func (p *Publisher) confirmer() {
 	defer close(p.done)
 	for it := range p.items {
 		ack := it.ack
-		for _, wait := range it.waits {
-			if err := wait(); err != nil {
+		for _, w := range it.waits {
+			if err := w.done(); err != nil {
 				ack = false // not on disk: nack, as a broker does when it cannot store a message
 			}
 		}

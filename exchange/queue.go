@@ -107,7 +107,7 @@ type dead struct {
 // (reject-publish, A35), and returns the messages that died on the way.
 // A persistent message's store write is queued before the message becomes visible; its wait
 // is appended to waits.
-func (q *queue) enqueue(c *content, now time.Time, out []dead, waits []func() error) (bool, []dead, []func() error) {
+func (q *queue) enqueue(c *content, now time.Time, out []dead, waits []pendingWrite) (bool, []dead, []pendingWrite) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.deleted {
@@ -132,7 +132,7 @@ func (q *queue) enqueue(c *content, now time.Time, out []dead, waits []func() er
 		if q.st.ready == 0 {
 			if cons := q.nextConsumerLocked(); cons != nil {
 				if q.persistent(c) && !cons.autoAck {
-					waits = append(waits, q.storeLocked(m))
+					waits = append(waits, pendingWrite{wait: q.storeLocked(m)})
 				}
 				q.deliverLocked(cons, m, now)
 				return true, out, waits
@@ -141,7 +141,11 @@ func (q *queue) enqueue(c *content, now time.Time, out []dead, waits []func() er
 		return true, append(out, dead{q, m, reasonExpired}), waits
 	}
 	if q.persistent(c) {
-		waits = append(waits, q.storeLocked(m))
+		w := pendingWrite{wait: q.storeLocked(m)}
+		if q.r.overBudget() {
+			w.q, w.m = q, m // paged out once the write is committed
+		}
+		waits = append(waits, w)
 	}
 	for _, d := range q.st.push(m) {
 		out = append(out, dead{q, d, reasonMaxLen})
@@ -236,12 +240,14 @@ func (q *queue) deliverLocked(c *Consumer, m *qmsg, now time.Time) {
 	c.push(d)
 }
 
-// newDelivery makes the Delivery of m for session s, with the next delivery tag (A47).
+// newDelivery makes the Delivery of m for session s, with the next delivery tag (A47). A
+// paged-out message is read back from the store.
 func (q *queue) newDelivery(s *Session, m *qmsg, consumerTag string) *Delivery {
-	d := &Delivery{Publishing: &m.c.pub, DeliveryTag: s.nextTag(), Redelivered: m.redelivered,
-		Exchange: m.c.exchange, RoutingKey: m.c.routingKey, ConsumerTag: consumerTag}
+	c := q.content(m)
+	d := &Delivery{Publishing: &c.pub, DeliveryTag: s.nextTag(), Redelivered: m.redelivered,
+		Exchange: c.exchange, RoutingKey: c.routingKey, ConsumerTag: consumerTag}
 	if q.cfg.deliveryLimit >= 0 && m.deliveryCount > 0 {
-		pub := m.c.pub // this delivery's own copy: its headers differ
+		pub := c.pub // this delivery's own copy: its headers differ
 		pub.Headers = pub.Headers.clone()
 		if pub.Headers == nil {
 			pub.Headers = Table{}
@@ -333,7 +339,7 @@ func (q *queue) requeueLocked(m *qmsg, countFailure bool, now time.Time, out []d
 		}
 	}
 	if q.r.obs != nil {
-		q.r.emit(Event{Kind: EventRequeued, Time: now, Queue: q.name, MessageID: m.c.pub.MessageID})
+		q.r.emit(Event{Kind: EventRequeued, Time: now, Queue: q.name, MessageID: m.messageID()})
 	}
 	for _, d := range q.st.requeue(m) {
 		out = append(out, dead{q, d, reasonMaxLen})

@@ -11,7 +11,10 @@ import (
 
 // qmsg is one message in one queue.
 type qmsg struct {
-	c   *content
+	// c is the message's content; nil while a stored message is paged out to the store
+	// (persist.go), when only this index entry stays in memory.
+	c    *content
+	size int64 // body bytes, what x-max-length-bytes counts (A33)
 	seq uint64 // enqueue order in this queue; a requeue returns the message to this position
 	// expiresAt is when the message expires in this queue, zero for never. A requeue keeps it
 	// (A29).
@@ -104,7 +107,7 @@ func newQueueState(cfg queueConfig) *queueState {
 // newMessage makes the queue's copy of c, arriving at now.
 func (s *queueState) newMessage(c *content, now time.Time) *qmsg {
 	s.nextSeq++
-	m := &qmsg{c: c, seq: s.nextSeq}
+	m := &qmsg{c: c, seq: s.nextSeq, size: c.size}
 	if ttl := s.ttl(c); ttl >= 0 {
 		m.expiresAt = now.Add(time.Duration(ttl) * time.Millisecond)
 	}
@@ -143,7 +146,7 @@ func (s *queueState) push(m *qmsg) (dropped []*qmsg) {
 	l := &s.levels[m.level]
 	l.fifo = append(l.fifo, m)
 	s.ready++
-	s.bytes += m.c.size
+	s.bytes += m.size
 	return s.trim()
 }
 
@@ -153,7 +156,7 @@ func (s *queueState) requeue(m *qmsg) (dropped []*qmsg) {
 	m.redelivered = true
 	heap.Push(&s.levels[m.level].returned, m)
 	s.ready++
-	s.bytes += m.c.size
+	s.bytes += m.size
 	return s.trim()
 }
 
@@ -182,7 +185,7 @@ func (s *queueState) popHead() *qmsg {
 		if s.levels[i].len() > 0 {
 			m := s.levels[i].pop()
 			s.ready--
-			s.bytes -= m.c.size
+			s.bytes -= m.size
 			return m
 		}
 	}

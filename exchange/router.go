@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tribusmq/tribus/store"
@@ -20,6 +21,9 @@ import (
 // A Router is safe for concurrent use. Close it when done.
 type Router struct {
 	st     *store.Store // nil: in memory only
+	budget int64        // Options.MemoryBudget resolved; <0 for none
+	// resident is the estimated bytes of stored messages whose content is in memory.
+	resident atomic.Int64
 	obs    func(Event)
 	logger *slog.Logger
 
@@ -50,11 +54,15 @@ func New(opts *Options) (*Router, error) {
 	}
 	r := &Router{
 		st:        o.Store,
+		budget:    o.MemoryBudget,
 		obs:       o.Observer,
 		logger:    o.Logger,
 		exchanges: make(map[string]*exchange),
 		queues:    make(map[string]*queue),
 		sessions:  make(map[*Session]struct{}),
+	}
+	if r.budget == 0 {
+		r.budget = DefaultMemoryBudget
 	}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)

@@ -452,8 +452,8 @@ func (s *Session) Publish(ctx context.Context, exchange, key string, mandatory b
 	if err != nil {
 		return Confirmation{}, s.fail(err)
 	}
-	for _, wait := range waits { // a persistent message is confirmed once it is on disk
-		if err := wait(); err != nil {
+	for _, w := range waits { // a persistent message is confirmed once it is on disk
+		if err := w.done(); err != nil {
 			return Confirmation{}, fmt.Errorf("tribus/exchange: persisting the message: %w", err)
 		}
 	}
