@@ -14,8 +14,8 @@ type qmsg struct {
 	// c is the message's content; nil while a stored message is paged out to the store
 	// (persist.go), when only this index entry stays in memory.
 	c    *content
-	size int64 // body bytes, what x-max-length-bytes counts (A33)
-	seq uint64 // enqueue order in this queue; a requeue returns the message to this position
+	size int64  // body bytes, what x-max-length-bytes counts (A33)
+	seq  uint64 // enqueue order in this queue; a requeue returns the message to this position
 	// expiresAt is when the message expires in this queue, zero for never. A requeue keeps it
 	// (A29).
 	expiresAt     time.Time

@@ -24,8 +24,8 @@ type Router struct {
 	budget int64        // Options.MemoryBudget resolved; <0 for none
 	// resident is the estimated bytes of stored messages whose content is in memory.
 	resident atomic.Int64
-	obs    func(Event)
-	logger *slog.Logger
+	obs      func(Event)
+	logger   *slog.Logger
 
 	// mu guards the topology: exchanges, queues and every binding. Publishers hold it for
 	// reading while they route. Lock order: Router.mu, then queue.mu, then the leaf locks
