@@ -348,7 +348,8 @@ func BenchmarkExchange_PersistentSync(b *testing.B) {
 
 // BenchmarkExchange_Reopen1M reopens a broker whose durable queue holds 1,000,000 persistent
 // messages (written once, untimed) and reports the time to reopen and the heap the broker
-// holds afterwards.
+// holds afterwards: with the default memory budget, and with a budget of 1 byte, where only
+// the index is in memory.
 func BenchmarkExchange_Reopen1M(b *testing.B) {
 	dir := b.TempDir()
 	br, err := tribus.Open(dir, &tribus.Options{Sync: tribus.SyncNever})
@@ -369,25 +370,32 @@ func BenchmarkExchange_Reopen1M(b *testing.B) {
 	if err := br.Close(); err != nil {
 		b.Fatal(err)
 	}
-	var heap uint64
-	for b.Loop() {
-		runtime.GC()
-		var before runtime.MemStats
-		runtime.ReadMemStats(&before)
-		br, err := tribus.Open(dir, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		runtime.GC()
-		var after runtime.MemStats
-		runtime.ReadMemStats(&after)
-		heap = after.HeapAlloc - before.HeapAlloc
-		if info, _ := br.Router().QueueInfo("jobs"); info.Ready != 1_000_000 {
-			b.Fatalf("reopened with %d messages", info.Ready)
-		}
-		_ = br.Close()
-		b.StartTimer()
+	for _, tc := range []struct {
+		name   string
+		budget int64
+	}{{"default-budget", 0}, {"index-only", 1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var heap uint64
+			for b.Loop() {
+				runtime.GC()
+				var before runtime.MemStats
+				runtime.ReadMemStats(&before)
+				br, err := tribus.Open(dir, &tribus.Options{MemoryBudget: tc.budget})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				runtime.GC()
+				var after runtime.MemStats
+				runtime.ReadMemStats(&after)
+				heap = after.HeapAlloc - before.HeapAlloc
+				if info, _ := br.Router().QueueInfo("jobs"); info.Ready != 1_000_000 {
+					b.Fatalf("reopened with %d messages", info.Ready)
+				}
+				_ = br.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(heap)/(1<<20), "MB-held")
+		})
 	}
-	b.ReportMetric(float64(heap)/(1<<20), "MB-held")
 }

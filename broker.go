@@ -66,7 +66,7 @@ func Open(dir string, opts *Options) (*Broker, error) {
 		}
 		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
 	}
-	xopts.Store = b.store
+	xopts.Store, xopts.MemoryBudget = b.store, o.MemoryBudget
 	if b.router, err = exchange.New(&xopts); err != nil {
 		b.store.Close()
 		unlockDir(b.lock)

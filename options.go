@@ -26,6 +26,12 @@ type Options struct {
 	// synchronously and must be quick. nil costs nothing.
 	ExchangeObserver func(exchange.Event)
 
+	// MemoryBudget bounds the bytes of persistent messages of durable queues that the exchange
+	// router keeps in memory; beyond it only a small index entry per message stays in memory
+	// and contents are read back from disk when delivered. 0 means
+	// exchange.DefaultMemoryBudget (256 MiB); negative means no limit. Ignored in memory.
+	MemoryBudget int64
+
 	// Sync says when durable writes reach the disk. Ignored in memory.
 	Sync SyncPolicy
 	// SyncInterval is the longest a commit waits for its fsync under SyncBatch; 0 means

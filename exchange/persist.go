@@ -162,9 +162,7 @@ func (q *queue) record(m *qmsg) messageRecord {
 	c := q.content(m)
 	rec := messageRecord{Pub: c.pub, Exchange: c.exchange, RoutingKey: c.routingKey, BCC: c.bcc,
 		Deaths: c.deaths, DeliveryCount: m.deliveryCount, Redelivered: m.redelivered}
-	if !m.expiresAt.IsZero() {
-		rec.ExpiresAt = m.expiresAt.UnixNano()
-	}
+	rec.ExpiresAt = m.expires
 	return rec
 }
 
@@ -305,11 +303,11 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 			r.resident.Add(residentCost(m))
 		}
 		if idx.ExpiresAt != 0 {
-			m.expiresAt = time.Unix(0, idx.ExpiresAt)
+			m.expires = idx.ExpiresAt
 			q.timed = true
 		}
 		if q.cfg.maxPriority > 0 {
-			m.level = min(int(idx.Priority), q.cfg.maxPriority)
+			m.level = uint8(min(int(idx.Priority), q.cfg.maxPriority))
 		}
 		q.st.push(m) // in key order, which is position order; no limits are applied on recovery
 		q.st.nextSeq = max(q.st.nextSeq, seq)

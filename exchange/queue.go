@@ -127,7 +127,7 @@ func (q *queue) enqueue(c *content, now time.Time, out []dead, waits []pendingWr
 		return false, out, waits
 	}
 	m := q.st.newMessage(c, now)
-	if !m.expiresAt.IsZero() && !now.Before(m.expiresAt) {
+	if m.expired(now) {
 		// TTL 0: it lives only if a consumer can take it at once (A30).
 		if q.st.ready == 0 {
 			if cons := q.nextConsumerLocked(); cons != nil {

@@ -9,24 +9,25 @@ import (
 // requeue positions. It has no locks, goroutines or clocks; callers pass now and act on what it
 // returns (queue.go is the shell).
 
-// qmsg is one message in one queue.
+// qmsg is one message in one queue: the index entry a queue keeps for it, kept small because
+// a long durable queue keeps one per message in memory even when the contents are paged out.
 type qmsg struct {
 	// c is the message's content; nil while a stored message is paged out to the store
-	// (persist.go), when only this index entry stays in memory.
-	c    *content
-	size int64  // body bytes, what x-max-length-bytes counts (A33)
-	seq  uint64 // enqueue order in this queue; a requeue returns the message to this position
-	// expiresAt is when the message expires in this queue, zero for never. A requeue keeps it
-	// (A29).
-	expiresAt     time.Time
-	level         int // priority level, 0 for a queue without x-max-priority
-	redelivered   bool
+	// (persist.go).
+	c   *content
+	seq uint64 // enqueue order in this queue; a requeue returns the message to this position
+	// expires is when the message expires in this queue, in Unix nanoseconds, 0 for never. A
+	// requeue keeps it (A29).
+	expires       int64
+	size          int64 // body bytes, what x-max-length-bytes counts (A33)
 	deliveryCount int64 // failed deliveries counted toward x-delivery-limit (A38, A39)
-	stored        bool  // a record of it is in the store (persist.go)
+	level         uint8 // priority level, 0 for a queue without x-max-priority
+	redelivered   bool
+	stored        bool // a record of it is in the store (persist.go)
 }
 
 func (m *qmsg) expired(now time.Time) bool {
-	return !m.expiresAt.IsZero() && !now.Before(m.expiresAt)
+	return m.expires != 0 && now.UnixNano() >= m.expires
 }
 
 // Why a message left a queue without being acked.
@@ -109,10 +110,10 @@ func (s *queueState) newMessage(c *content, now time.Time) *qmsg {
 	s.nextSeq++
 	m := &qmsg{c: c, seq: s.nextSeq, size: c.size}
 	if ttl := s.ttl(c); ttl >= 0 {
-		m.expiresAt = now.Add(time.Duration(ttl) * time.Millisecond)
+		m.expires = now.Add(time.Duration(ttl) * time.Millisecond).UnixNano()
 	}
 	if s.cfg.maxPriority > 0 {
-		m.level = min(int(c.pub.Priority), s.cfg.maxPriority) // above the maximum counts as it (A36)
+		m.level = uint8(min(int(c.pub.Priority), s.cfg.maxPriority)) // above the maximum counts as it (A36)
 	}
 	return m
 }
@@ -215,8 +216,8 @@ func (s *queueState) take(now time.Time, expired []*qmsg) (*qmsg, []*qmsg) {
 
 // nextExpiry is when the head expires, zero if it never does or the queue is empty.
 func (s *queueState) nextExpiry() time.Time {
-	if m := s.peek(); m != nil {
-		return m.expiresAt
+	if m := s.peek(); m != nil && m.expires != 0 {
+		return time.Unix(0, m.expires)
 	}
 	return time.Time{}
 }
