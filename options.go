@@ -29,7 +29,7 @@ type Options struct {
 	// MemoryBudget bounds the bytes of persistent messages of durable queues that the exchange
 	// router keeps in memory; beyond it only a small index entry per message stays in memory
 	// and contents are read back from disk when delivered. 0 means
-	// exchange.DefaultMemoryBudget (256 MiB); negative means no limit. Ignored in memory.
+	// exchange.DefaultMemoryBudget (128 MiB); negative means no limit. Ignored in memory.
 	MemoryBudget int64
 
 	// Sync says when durable writes reach the disk. Ignored in memory.

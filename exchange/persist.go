@@ -320,13 +320,13 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 	return nil
 }
 
-// DefaultMemoryBudget is Options.MemoryBudget's default: 256 MiB of persistent messages in
+// DefaultMemoryBudget is Options.MemoryBudget's default: 128 MiB of persistent messages in
 // memory across durable queues.
-const DefaultMemoryBudget = 256 << 20
+const DefaultMemoryBudget = 128 << 20
 
 // residentCost is what a stored message's content is counted as against the memory budget:
 // its body plus an estimate of its properties and bookkeeping.
-func residentCost(m *qmsg) int64 { return m.size + 256 }
+func residentCost(m *qmsg) int64 { return m.size + 512 }
 
 func (r *Router) overBudget() bool { return r.budget >= 0 && r.resident.Load() > r.budget }
 
