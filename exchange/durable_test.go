@@ -281,3 +281,19 @@ func TestDurable_PagedOutMessagesAreReadBack(t *testing.T) {
 			"after a restart beyond the budget, only the index is loaded and the order holds")
 	})
 }
+
+func TestDurable_CorruptRecordIsAClearError(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *store.Store) {
+		r := openDurable(t, st)
+		s := newSession(t, r)
+		declareQueue(t, s, "orders", exchange.QueueOptions{Durable: true})
+		publishMsg(t, s, "", "orders", persistent("ok"))
+		require.NoError(t, r.Close())
+		require.NoError(t, st.Update(func(tx *store.Tx) error {
+			return tx.Bucket(store.BucketExchange, "messages", "orders").Put([]byte{0, 0, 0, 0, 0, 0, 0, 9}, []byte{1, 4, 0xff})
+		}))
+		_, err := exchange.New(&exchange.Options{Store: st})
+		require.ErrorIs(t, err, exchange.ErrCorrupt)
+		assert.Contains(t, err.Error(), `queue "orders": message 9`)
+	})
+}
