@@ -47,8 +47,9 @@
 //
 // # Caveats
 //
-//   - In memory only for now: durable queues and persistent messages are kept like transient
-//     ones until the durability issue lands.
+//   - Without Options.Store everything is in memory. With one (tribus.Open(dir) gives one),
+//     durable declarations and persistent messages in durable queues survive restarts and
+//     crashes; see # Durability in package tribus.
 //   - A Publishing (headers and body included) is shared by every queue and delivery of the
 //     message: treat what you received as read-only.
 //   - No AMQP transactions, no consumer acknowledgement timeout, one user ("guest"); see
