@@ -5,11 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tribusmq/tribus"
+	"github.com/tribusmq/tribus/exchange"
 	"github.com/tribusmq/tribus/internal/leakcheck"
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
@@ -145,4 +147,29 @@ func TestBroker_OptionsReachTheHub(t *testing.T) {
 	b.Hub().Publish("x", nil)
 	b.Hub().Publish("x", nil)
 	assert.ErrorIs(t, s.Err(), pubsub.ErrSlowSubscriber)
+}
+
+func TestBroker_SyncPoliciesKeepWhatWasConfirmed(t *testing.T) {
+	for _, policy := range []tribus.SyncPolicy{tribus.SyncAlways, tribus.SyncBatch, tribus.SyncNever} {
+		dir := t.TempDir()
+		b, err := tribus.Open(dir, &tribus.Options{Sync: policy, SyncInterval: time.Millisecond})
+		require.NoError(t, err)
+		s, err := b.Router().NewSession()
+		require.NoError(t, err)
+		_, err = s.QueueDeclare("q", exchange.QueueOptions{Durable: true})
+		require.NoError(t, err)
+		_, err = s.Publish(context.Background(), "", "q", false, exchange.Publishing{DeliveryMode: exchange.Persistent, Body: []byte("kept")})
+		require.NoError(t, err)
+		require.NoError(t, b.Close())
+		b, err = tribus.Open(dir, nil)
+		require.NoError(t, err)
+		info, err := b.Router().QueueInfo("q")
+		require.NoError(t, err)
+		assert.Equal(t, 1, info.Ready, "policy %d", policy)
+		require.NoError(t, b.Close())
+	}
+	_, err := tribus.Open(t.TempDir(), &tribus.Options{Sync: 9})
+	assert.ErrorIs(t, err, tribus.ErrInvalidOptions)
+	_, err = tribus.Open(t.TempDir(), &tribus.Options{SyncInterval: -time.Second})
+	assert.ErrorIs(t, err, tribus.ErrInvalidOptions)
 }

@@ -51,9 +51,9 @@ type Options struct {
 	// SyncInterval, when positive, replaces the fsync after every commit by one fsync at most
 	// SyncInterval after a commit (and one at Close). Commits are then acknowledged before they
 	// are on disk: a process crash loses nothing, but an OS crash or power loss can lose what
-	// was committed in the last SyncInterval (not corrupt the file: bbolt's meta pages keep the
-	// last synced state). Zero means an fsync per commit; negative is invalid. Ignored with
-	// NoSync.
+	// was committed in the last SyncInterval and, since the operating system may write a
+	// commit's meta page before its data pages, can leave the file corrupt. Zero means an fsync
+	// per commit; negative is invalid. Ignored with NoSync.
 	SyncInterval time.Duration
 
 	// LockTimeout is how long Open waits for the file's lock when another handle holds it,
