@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/tribusmq/tribus/exchange"
+	tlog "github.com/tribusmq/tribus/log"
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
 )
@@ -22,6 +23,7 @@ type Broker struct {
 	store  *store.Store // dir/tribus.db, or the in-memory backend
 	hub    *pubsub.Hub
 	router *exchange.Router
+	log    *tlog.Log
 
 	mu     sync.Mutex
 	closed bool
@@ -45,6 +47,10 @@ func Open(dir string, opts *Options) (*Broker, error) {
 		b.store = store.OpenMemory()
 		if b.router, err = exchange.New(&xopts); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+		}
+		if b.log, err = tlog.Open("", &tlog.Options{Store: b.store, Logger: o.Logger.With("engine", "log")}); err != nil {
+			b.router.Close()
+			return nil, err
 		}
 		return b, nil
 	}
@@ -72,6 +78,14 @@ func Open(dir string, opts *Options) (*Broker, error) {
 		unlockDir(b.lock)
 		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
 	}
+	b.log, err = tlog.Open(filepath.Join(dir, "log"), &tlog.Options{Store: b.store, NoSync: o.Sync != SyncAlways,
+		Logger: o.Logger.With("engine", "log")})
+	if err != nil {
+		b.router.Close()
+		b.store.Close()
+		unlockDir(b.lock)
+		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
+	}
 	o.Logger.Debug("tribus: opened", "dir", dir)
 	return b, nil
 }
@@ -87,6 +101,10 @@ func (b *Broker) Hub() *pubsub.Hub { return b.hub }
 // whose every call returns an error for which errors.Is(err, [ErrClosed]) holds.
 func (b *Broker) Router() *exchange.Router { return b.router }
 
+// Log returns the Kafka-style commit log. After Close it returns the closed log, whose every
+// call returns an error for which errors.Is(err, [ErrClosed]) holds.
+func (b *Broker) Log() *tlog.Log { return b.log }
+
 // Close shuts every engine down, waits for every goroutine the broker started, flushes and
 // closes its files, and releases the directory lock. It is idempotent: later calls return nil.
 func (b *Broker) Close() error {
@@ -96,7 +114,7 @@ func (b *Broker) Close() error {
 		return nil
 	}
 	b.closed = true
-	errs := []error{b.router.Close(), b.hub.Close(), b.store.Close()}
+	errs := []error{b.router.Close(), b.log.Close(), b.hub.Close(), b.store.Close()}
 	if b.lock != nil {
 		errs = append(errs, unlockDir(b.lock))
 	}

@@ -1,0 +1,296 @@
+package log
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"sync"
+	"time"
+)
+
+// TopicPartition names one partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// OffsetReset is what a consumer does when its position is out of range or unknown
+// (auto.offset.reset, K13).
+type OffsetReset uint8
+
+const (
+	// ResetLatest, Kafka's default, moves to the end offset.
+	ResetLatest OffsetReset = iota
+	// ResetEarliest moves to the log start offset.
+	ResetEarliest
+	// ResetNone returns the out-of-range error from Poll.
+	ResetNone
+)
+
+// ConsumerOptions configure a standalone [Consumer] (one without a group).
+type ConsumerOptions struct {
+	// Reset applies to a newly assigned partition and to a position that fell out of range
+	// (K13). Default ResetLatest.
+	Reset OffsetReset
+	// MaxPollRecords caps one Poll (max.poll.records); 0 means 500.
+	MaxPollRecords int
+	// MaxWait is how long Poll waits for records when none is ready; 0 means 500 ms
+	// (fetch.max.wait.ms).
+	MaxWait time.Duration
+}
+
+// Consumer reads assigned partitions by position, like a Kafka consumer with manual
+// assignment: Poll returns records from each partition's position on and advances it; Seek
+// moves a position without committing anything (K15). It is safe for concurrent use.
+type Consumer struct {
+	l    *Log
+	opts ConsumerOptions
+
+	mu       sync.Mutex
+	assigned []TopicPartition
+	pos      map[TopicPartition]int64 // absent: not yet resolved by Reset
+	next     int                      // round-robin start among partitions
+}
+
+// NewConsumer returns a consumer with no partitions assigned.
+func (l *Log) NewConsumer(o ConsumerOptions) *Consumer {
+	if o.MaxPollRecords <= 0 {
+		o.MaxPollRecords = 500
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = 500 * time.Millisecond
+	}
+	return &Consumer{l: l, opts: o, pos: make(map[TopicPartition]int64)}
+}
+
+// Assign replaces the consumer's partitions. A partition keeps its position if it stays
+// assigned; a new one starts where Reset says, at the first Poll.
+func (c *Consumer) Assign(tps ...TopicPartition) error {
+	for _, tp := range tps {
+		if _, err := c.l.partition(tp.Topic, tp.Partition); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keep := make(map[TopicPartition]int64)
+	for _, tp := range tps {
+		if off, ok := c.pos[tp]; ok {
+			keep[tp] = off
+		}
+	}
+	c.assigned, c.pos = append([]TopicPartition(nil), tps...), keep
+	return nil
+}
+
+// Assignment returns the assigned partitions.
+func (c *Consumer) Assignment() []TopicPartition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]TopicPartition(nil), c.assigned...)
+}
+
+// Seek sets the position of an assigned partition: the next Poll reads from offset (K15). It
+// commits nothing. An out-of-range offset is handled at the next Poll by Reset.
+func (c *Consumer) Seek(tp TopicPartition, offset int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.isAssigned(tp) {
+		return fmt.Errorf("%w: %s-%d is not assigned", ErrUnknownTopic, tp.Topic, tp.Partition)
+	}
+	c.pos[tp] = offset
+	return nil
+}
+
+// SeekToBeginning moves the positions of tps (all assigned partitions if none) to their log
+// start offsets.
+func (c *Consumer) SeekToBeginning(tps ...TopicPartition) error { return c.seekTo(Earliest, tps) }
+
+// SeekToEnd moves the positions of tps (all assigned partitions if none) to their end offsets.
+func (c *Consumer) SeekToEnd(tps ...TopicPartition) error { return c.seekTo(Latest, tps) }
+
+// SeekToTime moves the positions of tps (all assigned if none) to the first offset whose
+// timestamp is at or after t (K16), or to the end offset when no record is that recent.
+func (c *Consumer) SeekToTime(t time.Time, tps ...TopicPartition) error {
+	return c.seekTo(t.UnixMilli(), tps)
+}
+
+func (c *Consumer) seekTo(spec int64, tps []TopicPartition) error {
+	if len(tps) == 0 {
+		tps = c.Assignment()
+	}
+	for _, tp := range tps {
+		off, _, err := c.l.ListOffsets(tp.Topic, tp.Partition, spec)
+		if err != nil {
+			return err
+		}
+		if off < 0 {
+			if off, _, err = c.l.ListOffsets(tp.Topic, tp.Partition, Latest); err != nil {
+				return err
+			}
+		}
+		if err := c.Seek(tp, off); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Position returns the offset the next Poll reads from for tp, resolving it by Reset if it is
+// not set yet.
+func (c *Consumer) Position(tp TopicPartition) (int64, error) {
+	c.mu.Lock()
+	off, ok := c.pos[tp]
+	assigned := c.isAssigned(tp)
+	c.mu.Unlock()
+	if !assigned {
+		return 0, fmt.Errorf("%w: %s-%d is not assigned", ErrUnknownTopic, tp.Topic, tp.Partition)
+	}
+	if ok {
+		return off, nil
+	}
+	return c.reset(tp)
+}
+
+func (c *Consumer) isAssigned(tp TopicPartition) bool {
+	for _, a := range c.assigned {
+		if a == tp {
+			return true
+		}
+	}
+	return false
+}
+
+// reset resolves tp's position by the Reset policy.
+func (c *Consumer) reset(tp TopicPartition) (int64, error) {
+	spec := Latest
+	switch c.opts.Reset {
+	case ResetEarliest:
+		spec = Earliest
+	case ResetNone:
+		return 0, fmt.Errorf("%w: no position for %s-%d and the reset policy is none", ErrOffsetOutOfRange, tp.Topic, tp.Partition)
+	}
+	off, _, err := c.l.ListOffsets(tp.Topic, tp.Partition, spec)
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	c.pos[tp] = off
+	c.mu.Unlock()
+	return off, nil
+}
+
+// Poll returns the next records of the assigned partitions, each partition's in offset order,
+// waiting up to MaxWait when none is ready, and advances the positions past them. It returns
+// an empty slice after the wait, ctx's error, or an *OffsetOutOfRangeError under ResetNone.
+func (c *Consumer) Poll(ctx context.Context) ([]Record, error) {
+	deadline := time.Now().Add(c.opts.MaxWait)
+	for {
+		recs, waits, err := c.pollOnce()
+		if err != nil || len(recs) > 0 {
+			return recs, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 || len(waits) == 0 {
+			return recs, nil
+		}
+		if err := waitAny(ctx, waits, left); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (c *Consumer) pollOnce() ([]Record, []<-chan struct{}, error) {
+	tps := c.Assignment()
+	var out []Record
+	var waits []<-chan struct{}
+	c.mu.Lock()
+	start := c.next
+	c.next++
+	c.mu.Unlock()
+	for i := range tps {
+		tp := tps[(start+i)%len(tps)]
+		room := c.opts.MaxPollRecords - len(out)
+		if room <= 0 {
+			break
+		}
+		p, err := c.l.partition(tp.Topic, tp.Partition)
+		if err != nil {
+			return out, nil, err
+		}
+		off, err := c.Position(tp)
+		if err != nil {
+			return out, nil, err
+		}
+		waits = append(waits, p.changed())
+		n := len(out)
+		out, err = p.read(off, 1<<20, room, out)
+		var oor *OffsetOutOfRangeError
+		if errors.As(err, &oor) {
+			if c.opts.Reset == ResetNone {
+				return out, nil, err
+			}
+			if _, err := c.reset(tp); err != nil {
+				return out, nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return out, nil, err
+		}
+		if len(out) > n {
+			c.mu.Lock()
+			if c.isAssigned(tp) {
+				c.pos[tp] = out[len(out)-1].Offset + 1
+			}
+			c.mu.Unlock()
+		}
+	}
+	return out, waits, nil
+}
+
+// waitAny waits until one of chs is closed, d passes, or ctx ends.
+func waitAny(ctx context.Context, chs []<-chan struct{}, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	done := make(chan struct{})
+	var once sync.Once
+	for _, ch := range chs {
+		go func() {
+			select {
+			case <-ch:
+				once.Do(func() { close(done) })
+			case <-ctx.Done():
+			}
+		}()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil
+		}
+		return ctx.Err()
+	}
+}
+
+// All iterates over the records Poll returns, one at a time; it ends after yielding the first
+// error.
+func (c *Consumer) All(ctx context.Context) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		for {
+			recs, err := c.Poll(ctx)
+			if err != nil {
+				yield(Record{}, err)
+				return
+			}
+			for _, r := range recs {
+				if !yield(r, nil) {
+					return
+				}
+			}
+		}
+	}
+}

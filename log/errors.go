@@ -1,0 +1,62 @@
+package log
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tribusmq/tribus/internal/sentinel"
+)
+
+// The sentinels of package log. Each names the Kafka error it stands for, so a future Kafka
+// front door maps them one to one.
+var (
+	// ErrClosed is returned by every call after [Log.Close]; errors.Is(err, tribus.ErrClosed)
+	// holds for it.
+	ErrClosed = fmt.Errorf("tribus/log: %w", sentinel.ErrClosed)
+
+	// ErrInvalidTopic (INVALID_TOPIC_EXCEPTION): a topic name breaking K1, colliding with an
+	// existing one (K2) or reserved (K8).
+	ErrInvalidTopic = errors.New("tribus/log: invalid topic")
+
+	// ErrTopicExists (TOPIC_ALREADY_EXISTS).
+	ErrTopicExists = errors.New("tribus/log: topic already exists")
+
+	// ErrUnknownTopic (UNKNOWN_TOPIC_OR_PARTITION): no such topic, or no such partition of it
+	// (K5).
+	ErrUnknownTopic = errors.New("tribus/log: unknown topic or partition")
+
+	// ErrInvalidConfig (INVALID_CONFIG): a topic configuration out of range, or a partition
+	// count that does not increase (K7).
+	ErrInvalidConfig = errors.New("tribus/log: invalid config")
+
+	// ErrOffsetOutOfRange (OFFSET_OUT_OF_RANGE) is what [*OffsetOutOfRangeError] matches.
+	ErrOffsetOutOfRange = errors.New("tribus/log: offset out of range")
+
+	// ErrRecordTooLarge (MESSAGE_TOO_LARGE): a batch over the topic's max.message.bytes.
+	ErrRecordTooLarge = errors.New("tribus/log: record too large")
+
+	// ErrOutOfOrderSequence (OUT_OF_ORDER_SEQUENCE_NUMBER): an idempotent producer's batch
+	// whose sequence does not follow the last one written (K40).
+	ErrOutOfOrderSequence = errors.New("tribus/log: out of order sequence number")
+
+	// ErrInvalidRecord (INVALID_RECORD): a record a topic refuses, such as a null key on a
+	// compacted topic (K36).
+	ErrInvalidRecord = errors.New("tribus/log: invalid record")
+)
+
+// OffsetOutOfRangeError reports a read below the log start offset or above the end (K32). It
+// matches [ErrOffsetOutOfRange] with errors.Is.
+type OffsetOutOfRangeError struct {
+	Topic     string
+	Partition int32
+	Offset    int64 // the offset asked for
+	Start     int64 // the log start offset
+	End       int64 // the log end offset (the next offset to be written)
+}
+
+func (e *OffsetOutOfRangeError) Error() string {
+	return fmt.Sprintf("tribus/log: offset %d out of range for %s-%d [%d, %d]", e.Offset, e.Topic, e.Partition, e.Start, e.End)
+}
+
+// Is makes errors.Is(err, ErrOffsetOutOfRange) hold.
+func (e *OffsetOutOfRangeError) Is(target error) bool { return target == ErrOffsetOutOfRange }

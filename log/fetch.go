@@ -1,0 +1,222 @@
+package log
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tribusmq/tribus/store"
+)
+
+// FetchOptions bound a fetch, like a Kafka Fetch request's limits.
+type FetchOptions struct {
+	// MaxBytes caps the batches read (at least one whole batch is returned, as Kafka does).
+	// 0 means 1 MiB (max.partition.fetch.bytes).
+	MaxBytes int
+	// MaxRecords caps the records returned; 0 means no cap.
+	MaxRecords int
+	// MaxWait is how long Fetch waits for a record when there is none at offset yet
+	// (fetch.max.wait.ms). 0 returns at once.
+	MaxWait time.Duration
+}
+
+// Fetch returns records of one partition from offset on, in offset order (K3), waiting up to
+// MaxWait for the first one to arrive. Reading below the log start offset or above the end is
+// an [*OffsetOutOfRangeError] (K32). Offsets need not be contiguous. The returned records own
+// their bytes.
+func (l *Log) Fetch(ctx context.Context, topicName string, partition int32, offset int64, o FetchOptions) ([]Record, error) {
+	p, err := l.partition(topicName, partition)
+	if err != nil {
+		return nil, err
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 1 << 20
+	}
+	var timer *time.Timer
+	for {
+		wait := p.changed()
+		recs, err := p.read(offset, o.MaxBytes, o.MaxRecords, nil)
+		if err != nil || len(recs) > 0 || o.MaxWait <= 0 {
+			return recs, err
+		}
+		if timer == nil {
+			timer = time.NewTimer(o.MaxWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-wait:
+		case <-timer.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Special timestamps of [Log.ListOffsets] (K17).
+const (
+	Latest       int64 = -1 // the end offset (high watermark)
+	Earliest     int64 = -2 // the log start offset
+	MaxTimestamp int64 = -3 // the offset of the record with the largest timestamp (KIP-734)
+)
+
+// ListOffsets answers Kafka's ListOffsets for one partition: with Latest or Earliest the end
+// or start offset; with MaxTimestamp the offset and timestamp of the record with the largest
+// timestamp; with a timestamp in Unix milliseconds (≥ 0) the first offset, in offset order,
+// whose timestamp is at or after it (K16), or offset -1 when there is none.
+func (l *Log) ListOffsets(topicName string, partition int32, ts int64) (offset int64, timestamp time.Time, err error) {
+	p, err := l.partition(topicName, partition)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	switch {
+	case ts == Latest:
+		return p.hw.Load(), time.Time{}, nil
+	case ts == Earliest:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.logStart, time.Time{}, nil
+	case ts == MaxTimestamp:
+		return p.maxTimestamp()
+	case ts < 0:
+		return 0, time.Time{}, fmt.Errorf("%w: unsupported ListOffsets timestamp %d", ErrInvalidConfig, ts)
+	}
+	return p.offsetForTime(ts)
+}
+
+// scan calls fn for every record below the high watermark from the segment at index i on,
+// until fn returns false.
+func (p *partition) scan(from int64, fn func(r *Record) bool) error {
+	for from < p.hw.Load() {
+		recs, err := p.read(from, 1<<20, 0, nil)
+		if err != nil {
+			var oor *OffsetOutOfRangeError
+			if errors.As(err, &oor) && oor.Offset < oor.Start {
+				from = oor.Start
+				continue
+			}
+			return err
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		for i := range recs {
+			if !fn(&recs[i]) {
+				return nil
+			}
+		}
+		from = recs[len(recs)-1].Offset + 1
+	}
+	return nil
+}
+
+func (p *partition) maxTimestamp() (int64, time.Time, error) {
+	p.mu.Lock()
+	start, best := p.logStart, int64(-1)
+	var bestSeg *segment
+	for _, s := range p.segs {
+		if s.largestTimestamp() > best {
+			best, bestSeg = s.largestTimestamp(), s
+		}
+	}
+	from := start
+	if bestSeg != nil {
+		from = max(start, bestSeg.baseOffset())
+	}
+	p.mu.Unlock()
+	if bestSeg == nil {
+		return -1, time.Time{}, nil
+	}
+	off, at := int64(-1), time.Time{}
+	err := p.scan(from, func(r *Record) bool {
+		if r.Timestamp.UnixMilli() == best {
+			off, at = r.Offset, r.Timestamp
+			return false
+		}
+		return true
+	})
+	return off, at, err
+}
+
+func (p *partition) offsetForTime(ts int64) (int64, time.Time, error) {
+	p.mu.Lock()
+	from := int64(-1)
+	for _, s := range p.segs {
+		if s.largestTimestamp() < ts {
+			continue // no record of this segment qualifies
+		}
+		off, err := s.findByTimestamp(ts)
+		if err != nil {
+			p.mu.Unlock()
+			return 0, time.Time{}, err
+		}
+		if off >= 0 {
+			from = max(off, p.logStart)
+			break
+		}
+	}
+	p.mu.Unlock()
+	if from < 0 {
+		return -1, time.Time{}, nil
+	}
+	off, at := int64(-1), time.Time{}
+	err := p.scan(from, func(r *Record) bool {
+		if r.Timestamp.UnixMilli() >= ts {
+			off, at = r.Offset, r.Timestamp
+			return false
+		}
+		return true
+	})
+	return off, at, err
+}
+
+// DeleteRecords moves a partition's log start offset forward to before (Kafka's
+// DeleteRecords): records below it can no longer be read, whole segments below it are
+// deleted, and offsets are never reused (K32). before must lie within [start, end].
+func (l *Log) DeleteRecords(topicName string, partition int32, before int64) error {
+	p, err := l.partition(topicName, partition)
+	if err != nil {
+		return err
+	}
+	hw := p.hw.Load()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if before < p.logStart || before > hw {
+		return &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: before, Start: p.logStart, End: hw}
+	}
+	if err := p.l.saveStart(p, before); err != nil {
+		return err
+	}
+	p.logStart = before
+	return p.dropSegmentsBelowLocked(before, time.Now())
+}
+
+const bktStarts = "starts"
+
+// saveStart and loadStart keep a log start offset that DeleteRecords moved inside a segment,
+// like Kafka's log-start-offset-checkpoint.
+func (l *Log) saveStart(p *partition, start int64) error {
+	key := []byte(p.name())
+	v := []byte(fmt.Sprint(start))
+	return l.st.Update(func(tx *store.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(store.BucketLog, bktStarts)
+		if err != nil {
+			return err
+		}
+		return b.Put(key, v)
+	})
+}
+
+func (l *Log) loadStart(p *partition) int64 {
+	var start int64 = -1
+	_ = l.st.View(func(tx *store.Tx) error {
+		if b := tx.Bucket(store.BucketLog, bktStarts); b != nil {
+			if v := b.Get([]byte(p.name())); v != nil {
+				fmt.Sscan(string(v), &start)
+			}
+		}
+		return nil
+	})
+	return start
+}

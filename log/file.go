@@ -1,0 +1,462 @@
+package log
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// segFile is what a segment needs from a file. The segment appends and never rewrites in
+// place, so a file needs no seek or positional write: one writer appends (and truncates only
+// to cut a torn or failed tail) while any number of readers use ReadAt on bytes below the size
+// they were told about.
+type segFile interface {
+	// ReadAt reads len(p) bytes at off, as [io.ReaderAt] does (n < len(p) only with an error,
+	// io.EOF at the end).
+	ReadAt(p []byte, off int64) (int, error)
+	// Write appends p at the end of the file, even after a Truncate.
+	Write(p []byte) (int, error)
+	// Truncate cuts (or zero-extends) the file to size bytes.
+	Truncate(size int64) error
+	// Sync makes what was written durable; a no-op in memory.
+	Sync() error
+	// Size is the file's length in bytes, kept by the handle so that it costs no system call.
+	Size() int64
+	// Close releases the handle; later calls fail with an error that wraps [fs.ErrClosed].
+	Close() error
+}
+
+// fileSystem opens, lists and removes the files of partition directories. It exists so that
+// the same segment code runs on disk ([osFS]), in memory ([newMemFS]) for an in-memory broker,
+// and under tests that wrap either one to inject faults. Names are paths as [filepath.Join]
+// builds them.
+type fileSystem interface {
+	// Open opens name read-write, creating it (empty) if it is missing; its directory must exist.
+	Open(name string) (segFile, error)
+	// List returns the names (not paths) of the regular files in dir, sorted.
+	List(dir string) ([]string, error)
+	// Remove deletes the file name; an error wrapping fs.ErrNotExist if there is none.
+	Remove(name string) error
+	// MkdirAll creates dir and its missing parents.
+	MkdirAll(dir string) error
+	// RemoveAll deletes dir and everything under it; nil if it does not exist.
+	RemoveAll(dir string) error
+	// SyncDir makes the creation and removal of names in dir durable (fsync of the directory,
+	// which POSIX requires before a new file is sure to survive a crash); a no-op in memory.
+	SyncDir(dir string) error
+}
+
+// Permissions of what osFS creates: the data is the user's messages, so nobody else reads it.
+const (
+	filePerm = 0o600
+	dirPerm  = 0o700
+)
+
+// osFS returns the file system of the operating system.
+func osFS() fileSystem { return diskFS{} }
+
+// diskFS is the [fileSystem] of real files.
+type diskFS struct{}
+
+func (diskFS) Open(name string) (segFile, error) {
+	// O_APPEND makes Write land at the end even after Truncate moved the end back, which is
+	// what segFile promises; without it the file offset would stay past the cut and leave a hole.
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_APPEND, filePerm)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	of := &osFile{f: f}
+	of.size.Store(st.Size())
+	return of, nil
+}
+
+func (diskFS) List(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+func (diskFS) Remove(name string) error   { return os.Remove(name) }
+func (diskFS) MkdirAll(dir string) error  { return os.MkdirAll(dir, dirPerm) }
+func (diskFS) RemoveAll(dir string) error { return os.RemoveAll(dir) }
+func (diskFS) SyncDir(dir string) error   { return syncDir(dir) }
+
+// syncDir fsyncs the directory dir.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// osFile is a real file whose size is tracked by the handle: segments ask for it on every
+// append and read, and a Stat each time would be a system call.
+type osFile struct {
+	f    *os.File
+	size atomic.Int64 // written by the one writer, read by readers
+}
+
+func (f *osFile) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p, off) }
+func (f *osFile) Size() int64                             { return f.size.Load() }
+func (f *osFile) Sync() error                             { return f.f.Sync() }
+func (f *osFile) Close() error                            { return f.f.Close() }
+
+func (f *osFile) Write(p []byte) (int, error) {
+	n, err := f.f.Write(p)
+	f.size.Add(int64(n))
+	return n, err
+}
+
+func (f *osFile) Truncate(size int64) error {
+	if err := f.f.Truncate(size); err != nil {
+		return err
+	}
+	f.size.Store(size)
+	return nil
+}
+
+// newMemFS returns an empty in-memory file system. It behaves as a POSIX one where the
+// segment code can tell: Open needs the directory to exist, a removed file stays readable
+// through handles opened before, and a closed handle fails. It is safe for concurrent use,
+// and each file for concurrent readers with one writer.
+func newMemFS() fileSystem {
+	return &memFS{dirs: map[string]bool{".": true, "/": true}, files: map[string]*memData{}}
+}
+
+// memFS keeps files as byte slices in a map. mu guards the maps; each file's bytes have their
+// own lock so that readers of one partition never wait for a writer of another.
+type memFS struct {
+	mu    sync.Mutex
+	dirs  map[string]bool
+	files map[string]*memData
+}
+
+// memData is the content of one in-memory file, shared by all its handles.
+type memData struct {
+	mu sync.RWMutex
+	b  []byte
+}
+
+func (m *memFS) Open(name string) (segFile, error) {
+	name = filepath.Clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dirs[filepath.Dir(name)] {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	if m.dirs[name] {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: errors.New("is a directory")}
+	}
+	d := m.files[name]
+	if d == nil {
+		d = &memData{}
+		m.files[name] = d
+	}
+	return &memFile{name: name, d: d}, nil
+}
+
+func (m *memFS) List(dir string) ([]string, error) {
+	dir = filepath.Clean(dir)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dirs[dir] {
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: fs.ErrNotExist}
+	}
+	var names []string
+	for name := range m.files {
+		if filepath.Dir(name) == dir {
+			names = append(names, filepath.Base(name))
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+func (m *memFS) Remove(name string) error {
+	name = filepath.Clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.files[name]; !ok {
+		return &fs.PathError{Op: "remove", Path: name, Err: fs.ErrNotExist}
+	}
+	delete(m.files, name)
+	return nil
+}
+
+func (m *memFS) MkdirAll(dir string) error {
+	dir = filepath.Clean(dir)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for d := dir; !m.dirs[d]; d = filepath.Dir(d) {
+		if _, ok := m.files[d]; ok {
+			return &fs.PathError{Op: "mkdir", Path: d, Err: errors.New("not a directory")}
+		}
+		m.dirs[d] = true
+	}
+	return nil
+}
+
+func (m *memFS) RemoveAll(dir string) error {
+	dir = filepath.Clean(dir)
+	prefix := dir + string(filepath.Separator)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for name := range m.files {
+		if name == dir || strings.HasPrefix(name, prefix) {
+			delete(m.files, name)
+		}
+	}
+	if dir == "." || dir == "/" {
+		return nil // the root stays, as it does on disk
+	}
+	for d := range m.dirs {
+		if d == dir || strings.HasPrefix(d, prefix) {
+			delete(m.dirs, d)
+		}
+	}
+	return nil
+}
+
+func (m *memFS) SyncDir(string) error { return nil }
+
+// memFile is one handle on a memData.
+type memFile struct {
+	name   string
+	d      *memData
+	closed atomic.Bool
+}
+
+// errIfClosed returns the error a closed *os.File gives, so both backends fail alike.
+func (f *memFile) errIfClosed(op string) error {
+	if f.closed.Load() {
+		return &fs.PathError{Op: op, Path: f.name, Err: fs.ErrClosed}
+	}
+	return nil
+}
+
+func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
+	if err := f.errIfClosed("read"); err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		return 0, &fs.PathError{Op: "read", Path: f.name, Err: errors.New("negative offset")}
+	}
+	f.d.mu.RLock()
+	defer f.d.mu.RUnlock()
+	if off >= int64(len(f.d.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, f.d.b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (f *memFile) Write(p []byte) (int, error) {
+	if err := f.errIfClosed("write"); err != nil {
+		return 0, err
+	}
+	f.d.mu.Lock()
+	f.d.b = append(f.d.b, p...)
+	f.d.mu.Unlock()
+	return len(p), nil
+}
+
+func (f *memFile) Truncate(size int64) error {
+	if err := f.errIfClosed("truncate"); err != nil {
+		return err
+	}
+	if size < 0 {
+		return &fs.PathError{Op: "truncate", Path: f.name, Err: errors.New("negative size")}
+	}
+	f.d.mu.Lock()
+	defer f.d.mu.Unlock()
+	if n := int64(len(f.d.b)); size <= n {
+		// Readers copy under the lock, so no one holds the cut bytes: reusing the array is safe.
+		f.d.b = f.d.b[:size]
+	} else {
+		f.d.b = append(f.d.b, make([]byte, size-n)...)
+	}
+	return nil
+}
+
+func (f *memFile) Sync() error { return f.errIfClosed("sync") }
+
+func (f *memFile) Size() int64 {
+	f.d.mu.RLock()
+	defer f.d.mu.RUnlock()
+	return int64(len(f.d.b))
+}
+
+func (f *memFile) Close() error {
+	if f.closed.Swap(true) {
+		return &fs.PathError{Op: "close", Path: f.name, Err: fs.ErrClosed}
+	}
+	return nil
+}
+
+// The formats of a segment's files, as Kafka writes them. The .log is whole batches back to
+// back, read through a [codec]. An index point is one entry in each index file.
+const (
+	offsetEntrySize = 8  // .index: relative offset int32 BE, position in the .log int32 BE
+	timeEntrySize   = 12 // .timeindex: timestamp int64 BE (ms), relative offset int32 BE
+
+	// scanChunk is how much of the .log a walk over batches reads at once, so that a walk
+	// over many small batches costs few reads.
+	scanChunk = 64 << 10
+)
+
+// offsetEntry decodes entry i of an .index.
+func offsetEntry(idx []byte, i int) (rel, pos int32) {
+	e := idx[i*offsetEntrySize:]
+	return int32(binary.BigEndian.Uint32(e)), int32(binary.BigEndian.Uint32(e[4:]))
+}
+
+// timeEntry decodes entry i of a .timeindex.
+func timeEntry(idx []byte, i int) (ts int64, rel int32) {
+	e := idx[i*timeEntrySize:]
+	return int64(binary.BigEndian.Uint64(e)), int32(binary.BigEndian.Uint32(e[8:]))
+}
+
+// validPoints returns how many leading index points are well-formed (both entries whole, the
+// first at position 0, offsets and positions strictly increasing, timestamps and their offsets
+// not decreasing, each time entry's offset before the next point) and, if not all, the suffix
+// of the file whose entry is wrong.
+func validPoints(off, tim []byte) (n int, bad string) {
+	n = min(len(off)/offsetEntrySize, len(tim)/timeEntrySize)
+	for i := range n {
+		rel, pos := offsetEntry(off, i)
+		ts, trel := timeEntry(tim, i)
+		var prel, ppos, ptrel int32 = -1, -1, -1
+		pts := int64(math.MinInt64)
+		if i > 0 {
+			prel, ppos = offsetEntry(off, i-1)
+			pts, ptrel = timeEntry(tim, i-1)
+		}
+		if rel <= prel || pos <= ppos || (i == 0 && pos != 0) {
+			return i, indexSuffix
+		}
+		if ts < pts || trel < max(ptrel, 0) || ptrel >= rel {
+			return i, timeIndexSuffix
+		}
+	}
+	return n, ""
+}
+
+// scanner returns a scanner of the .log's first limit bytes that reads at least chunk bytes
+// at a time.
+func (s *segment) scanner(limit int64, chunk int) *scanner {
+	return &scanner{f: s.log, c: &s.codec, limit: limit, chunk: chunk}
+}
+
+// scanner walks batches in a .log, buffering what it reads.
+type scanner struct {
+	f     segFile
+	c     *codec
+	limit int64  // it never reads at or past limit
+	chunk int    // minimum bytes per read
+	buf   []byte // the file's bytes [at, at+len(buf))
+	at    int64
+}
+
+// bytes returns the file's bytes [pos, pos+n), which the caller has checked lie below limit;
+// the slice is valid until the next call.
+func (sc *scanner) bytes(pos int64, n int) ([]byte, error) {
+	if pos >= sc.at && pos+int64(n) <= sc.at+int64(len(sc.buf)) {
+		return sc.buf[pos-sc.at : pos-sc.at+int64(n)], nil
+	}
+	m := int(min(int64(max(n, sc.chunk)), sc.limit-pos))
+	if cap(sc.buf) < m {
+		sc.buf = make([]byte, m)
+	}
+	sc.buf = sc.buf[:m]
+	if err := readFull(sc.f, sc.buf, pos); err != nil {
+		sc.buf = sc.buf[:0]
+		return nil, err
+	}
+	sc.at = pos
+	return sc.buf[:n], nil
+}
+
+// header describes the batch at pos from its header. ok is false, with a nil error, if no
+// header that parses, and whose batch ends by limit, starts there.
+func (sc *scanner) header(pos int64) (info batchInfo, ok bool, err error) {
+	hl := sc.c.headerLen
+	if pos < 0 || sc.limit-pos < int64(hl) {
+		return batchInfo{}, false, nil
+	}
+	h, err := sc.bytes(pos, hl)
+	if err != nil {
+		return batchInfo{}, false, err
+	}
+	info, herr := sc.c.header(h)
+	if herr != nil || info.Size < hl || int64(info.Size) > sc.limit-pos || info.LastOffset < info.BaseOffset {
+		return batchInfo{}, false, nil
+	}
+	return info, true, nil
+}
+
+// batch is header, and also validates the whole batch and checks that the validator agrees
+// with the header.
+func (sc *scanner) batch(pos int64) (info batchInfo, ok bool, err error) {
+	info, ok, err = sc.header(pos)
+	if !ok || err != nil {
+		return info, ok, err
+	}
+	b, err := sc.bytes(pos, info.Size)
+	if err != nil {
+		return batchInfo{}, false, err
+	}
+	if v, verr := sc.c.validate(b); verr != nil || v != info {
+		return batchInfo{}, false, nil
+	}
+	return info, true, nil
+}
+
+// readFull reads len(p) bytes at off.
+func readFull(f segFile, p []byte, off int64) error {
+	n, err := f.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// readAll returns the whole content of f.
+func readAll(f segFile) ([]byte, error) {
+	b := make([]byte, f.Size())
+	if err := readFull(f, b, 0); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

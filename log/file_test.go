@@ -1,0 +1,333 @@
+package log
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// forEachFS runs fn as a subtest on each file system, "mem" and "os", with a partition
+// directory that exists and is empty. Every file and segment test goes through it, so both
+// backends keep one contract (as nats-server runs each store test as Memory and File).
+func forEachFS(t *testing.T, fn func(t *testing.T, fsys fileSystem, dir string)) {
+	t.Helper()
+	t.Run("mem", func(t *testing.T) {
+		fsys := newMemFS()
+		dir := filepath.Join("data", "orders-0")
+		require.NoError(t, fsys.MkdirAll(dir))
+		fn(t, fsys, dir)
+	})
+	t.Run("os", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "orders-0")
+		fsys := osFS()
+		require.NoError(t, fsys.MkdirAll(dir))
+		fn(t, fsys, dir)
+	})
+}
+
+// faultFS wraps a file system and fails the writes, truncations and syncs its hook picks, as
+// a disk that fills up or goes away would; bbolt's Options.OpenFile serves the same purpose.
+type faultFS struct {
+	fileSystem
+	mu   sync.Mutex
+	hook func(op, name string, p []byte) (n int, err error) // a nil error lets the call through
+}
+
+// setHook installs hook (nil removes it).
+func (f *faultFS) setHook(hook func(op, name string, p []byte) (int, error)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hook = hook
+}
+
+func (f *faultFS) check(op, name string, p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hook == nil {
+		return 0, nil
+	}
+	return f.hook(op, name, p)
+}
+
+func (f *faultFS) Open(name string) (segFile, error) {
+	sf, err := f.fileSystem.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &faultFile{segFile: sf, fs: f, name: name}, nil
+}
+
+// faultFile is a file of a faultFS. A failed Write still writes the first n bytes, so tests
+// see the torn write a real short write leaves.
+type faultFile struct {
+	segFile
+	fs   *faultFS
+	name string
+}
+
+func (f *faultFile) Write(p []byte) (int, error) {
+	if n, err := f.fs.check("write", f.name, p); err != nil {
+		if n > 0 {
+			if _, werr := f.segFile.Write(p[:n]); werr != nil {
+				return 0, werr
+			}
+		}
+		return n, err
+	}
+	return f.segFile.Write(p)
+}
+
+func (f *faultFile) Truncate(size int64) error {
+	if _, err := f.fs.check("truncate", f.name, nil); err != nil {
+		return err
+	}
+	return f.segFile.Truncate(size)
+}
+
+func (f *faultFile) Sync() error {
+	if _, err := f.fs.check("sync", f.name, nil); err != nil {
+		return err
+	}
+	return f.segFile.Sync()
+}
+
+var errInjected = errors.New("injected fault")
+
+func TestFile_WriteReadTruncate(t *testing.T) {
+	forEachFS(t, func(t *testing.T, fsys fileSystem, dir string) {
+		name := filepath.Join(dir, "a.log")
+		f, err := fsys.Open(name)
+		require.NoError(t, err)
+		assert.Equal(t, int64(0), f.Size())
+
+		_, err = f.Write([]byte("hello, "))
+		require.NoError(t, err)
+		_, err = f.Write([]byte("world"))
+		require.NoError(t, err)
+		assert.Equal(t, int64(12), f.Size())
+
+		p := make([]byte, 5)
+		n, err := f.ReadAt(p, 7)
+		require.NoError(t, err)
+		assert.Equal(t, "world", string(p[:n]))
+		// A read past the end is short and says io.EOF, as io.ReaderAt requires.
+		n, err = f.ReadAt(p, 10)
+		assert.Equal(t, 2, n)
+		assert.ErrorIs(t, err, io.EOF)
+
+		// Write appends at the new end after a truncation, never past a hole.
+		require.NoError(t, f.Truncate(5))
+		_, err = f.Write([]byte("!"))
+		require.NoError(t, err)
+		assert.Equal(t, int64(6), f.Size())
+		require.NoError(t, f.Truncate(8)) // growing zero-fills
+		got := make([]byte, 8)
+		_, err = f.ReadAt(got, 0)
+		require.NoError(t, err)
+		assert.Equal(t, []byte("hello!\x00\x00"), got)
+		require.NoError(t, f.Sync())
+		require.NoError(t, f.Close())
+
+		// Closed handles fail the way *os.File does; the data stays.
+		_, err = f.ReadAt(p, 0)
+		assert.ErrorIs(t, err, fs.ErrClosed)
+		_, err = f.Write(p)
+		assert.ErrorIs(t, err, fs.ErrClosed)
+		assert.ErrorIs(t, f.Close(), fs.ErrClosed)
+
+		f, err = fsys.Open(name)
+		require.NoError(t, err)
+		defer f.Close()
+		assert.Equal(t, int64(8), f.Size())
+	})
+}
+
+func TestFile_ListRemove(t *testing.T) {
+	forEachFS(t, func(t *testing.T, fsys fileSystem, dir string) {
+		for _, n := range []string{"b.index", "a.log", "c.timeindex"} {
+			f, err := fsys.Open(filepath.Join(dir, n))
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}
+		require.NoError(t, fsys.MkdirAll(filepath.Join(dir, "sub", "deeper")))
+		names, err := fsys.List(dir)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"a.log", "b.index", "c.timeindex"}, names, "sorted, files only")
+
+		require.NoError(t, fsys.Remove(filepath.Join(dir, "b.index")))
+		assert.ErrorIs(t, fsys.Remove(filepath.Join(dir, "b.index")), fs.ErrNotExist)
+		names, err = fsys.List(dir)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"a.log", "c.timeindex"}, names)
+		require.NoError(t, fsys.SyncDir(dir))
+
+		_, err = fsys.Open(filepath.Join(dir, "missing", "x.log"))
+		assert.ErrorIs(t, err, fs.ErrNotExist, "Open does not create directories")
+		_, err = fsys.List(filepath.Join(dir, "missing"))
+		assert.ErrorIs(t, err, fs.ErrNotExist)
+
+		require.NoError(t, fsys.RemoveAll(dir))
+		_, err = fsys.List(dir)
+		assert.ErrorIs(t, err, fs.ErrNotExist)
+		_, err = fsys.List(filepath.Join(dir, "sub"))
+		assert.ErrorIs(t, err, fs.ErrNotExist)
+		assert.NoError(t, fsys.RemoveAll(dir), "removing what is gone is fine")
+	})
+}
+
+// A segment removed by retention may still be read through a handle a fetch opened before:
+// the bytes must stay readable, as they do on POSIX.
+func TestFile_RemovedFileStaysReadable(t *testing.T) {
+	forEachFS(t, func(t *testing.T, fsys fileSystem, dir string) {
+		name := filepath.Join(dir, "a.log")
+		f, err := fsys.Open(name)
+		require.NoError(t, err)
+		defer f.Close()
+		_, err = f.Write([]byte("kept"))
+		require.NoError(t, err)
+		require.NoError(t, fsys.Remove(name))
+		p := make([]byte, 4)
+		_, err = f.ReadAt(p, 0)
+		require.NoError(t, err)
+		assert.Equal(t, "kept", string(p))
+
+		g, err := fsys.Open(name)
+		require.NoError(t, err)
+		defer g.Close()
+		assert.Equal(t, int64(0), g.Size(), "a new file, not the removed one")
+	})
+}
+
+// Readers use ReadAt below the size they saw while one writer appends: run with -race.
+func TestFile_ConcurrentReadersOneWriter(t *testing.T) {
+	forEachFS(t, func(t *testing.T, fsys fileSystem, dir string) {
+		f, err := fsys.Open(filepath.Join(dir, "a.log"))
+		require.NoError(t, err)
+		defer f.Close()
+		const blocks, blockSize = 200, 64
+		block := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, blockSize) }
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Go(func() {
+				p := make([]byte, blockSize)
+				for done := false; !done; {
+					done = f.Size() == blocks*blockSize
+					n := int(f.Size() / blockSize)
+					for i := range n {
+						if _, err := f.ReadAt(p, int64(i*blockSize)); err != nil {
+							errs <- err
+							return
+						}
+						if !bytes.Equal(p, block(i)) {
+							errs <- errors.New("read bytes that were not written")
+							return
+						}
+					}
+				}
+			})
+		}
+		for i := range blocks {
+			_, err := f.Write(block(i))
+			require.NoError(t, err)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	})
+}
+
+// DESIGN §6: files 0600, directories 0700.
+func TestFile_OSPermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	fsys := osFS()
+	require.NoError(t, fsys.MkdirAll(dir))
+	f, err := fsys.Open(filepath.Join(dir, "x.log"))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	st, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+	st, err = os.Stat(filepath.Join(dir, "x.log"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+}
+
+func TestFile_FaultFS(t *testing.T) {
+	forEachFS(t, func(t *testing.T, base fileSystem, dir string) {
+		fsys := &faultFS{fileSystem: base}
+		f, err := fsys.Open(filepath.Join(dir, "a.log"))
+		require.NoError(t, err)
+		defer f.Close()
+		fsys.setHook(func(op, _ string, p []byte) (int, error) {
+			if op == "write" {
+				return len(p) / 2, errInjected
+			}
+			return 0, errInjected
+		})
+		n, err := f.Write([]byte("abcd"))
+		assert.ErrorIs(t, err, errInjected)
+		assert.Equal(t, 2, n)
+		assert.Equal(t, int64(2), f.Size(), "a torn write leaves its prefix")
+		assert.ErrorIs(t, f.Sync(), errInjected)
+		assert.ErrorIs(t, f.Truncate(0), errInjected)
+		fsys.setHook(nil)
+		require.NoError(t, f.Truncate(0))
+		assert.Equal(t, int64(0), f.Size())
+	})
+}
+
+// mangle changes one file of the segment based at base through the file system.
+func mangle(t *testing.T, fsys fileSystem, dir string, base int64, suffix string, fn func(f segFile)) {
+	t.Helper()
+	f, err := fsys.Open(filepath.Join(dir, segmentName(base)+suffix))
+	require.NoError(t, err)
+	fn(f)
+	require.NoError(t, f.Close())
+}
+
+func cutTo(n func(size int64) int64) func(f segFile) {
+	return func(f segFile) {
+		if err := f.Truncate(n(f.Size())); err != nil {
+			panic(err)
+		}
+	}
+}
+
+func appendBytes(b []byte) func(f segFile) {
+	return func(f segFile) {
+		if _, err := f.Write(b); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// flip flips one bit of the byte at pos.
+func flip(pos int64) func(f segFile) {
+	return flipAt(func(int64) int64 { return pos })
+}
+
+// flipAt flips one bit of the byte at at(file size).
+func flipAt(at func(size int64) int64) func(f segFile) {
+	return func(f segFile) {
+		b, err := readAll(f)
+		if err != nil {
+			panic(err)
+		}
+		b[at(int64(len(b)))] ^= 0x10
+		if err := f.Truncate(0); err != nil {
+			panic(err)
+		}
+		appendBytes(b)(f)
+	}
+}

@@ -1,0 +1,419 @@
+package log
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tribusmq/tribus/store"
+)
+
+// Options configures a [Log]. The zero value (and nil) is valid.
+type Options struct {
+	// Store keeps topic configurations (and, later, committed offsets). nil: a Log opened on a
+	// directory opens its own store there (log.db); an in-memory Log keeps them in memory.
+	Store *store.Store
+	// NoSync acknowledges produces before their fsync. A process crash loses nothing (the
+	// writes are in the page cache); a power loss can lose acknowledged records. Default
+	// false: every produce is on disk before it returns, and concurrent produces share fsyncs.
+	NoSync bool
+	// RetentionCheckInterval is how often retention runs (log.retention.check.interval.ms).
+	// 0 means 5 minutes.
+	RetentionCheckInterval time.Duration
+	// Logger receives notices, such as how much of a torn tail was truncated at open.
+	Logger *slog.Logger
+}
+
+// Log is a Kafka-style commit log in process: topics of partitions, each an append-only,
+// segmented log on disk (or in memory), with retention, offsets lookups and fetches.
+//
+// A Log is safe for concurrent use. Close it when done.
+type Log struct {
+	dir      string
+	fs       fileSystem
+	st       *store.Store
+	ownStore bool
+	nosync   bool
+	logger   *slog.Logger
+	every    time.Duration
+
+	// mu guards topics and closed. Lock order: Log.mu, then partition.mu.
+	mu     sync.RWMutex
+	topics map[string]*topic
+	closed bool
+
+	life  sync.Mutex // guards timer and the callbacks in flight (wg)
+	timer *time.Timer
+	wg    sync.WaitGroup
+	done  bool
+}
+
+// topic is one topic; its partitions slice is replaced (never edited) when partitions are added.
+type topic struct {
+	name  string
+	cfg   TopicConfig
+	parts []*partition
+}
+
+// Open opens the log in dir, creating it (0700) if needed, or an in-memory log for dir == "".
+// Existing topics come back; each partition's active segment tail is checked and a torn tail
+// truncated at the last valid batch.
+func Open(dir string, opts *Options) (*Log, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	l := &Log{dir: dir, st: o.Store, nosync: o.NoSync, logger: o.Logger, every: o.RetentionCheckInterval,
+		topics: make(map[string]*topic)}
+	if l.logger == nil {
+		l.logger = slog.New(slog.DiscardHandler)
+	}
+	if l.every == 0 {
+		l.every = 5 * time.Minute
+	}
+	if l.every < 0 {
+		return nil, fmt.Errorf("%w: negative RetentionCheckInterval", ErrInvalidConfig)
+	}
+	if dir == "" {
+		l.fs = newMemFS()
+		if l.st == nil {
+			l.st, l.ownStore = store.OpenMemory(), true
+		}
+	} else {
+		l.fs = osFS()
+		if err := l.fs.MkdirAll(dir); err != nil {
+			return nil, fmt.Errorf("tribus/log: %w", err)
+		}
+		if l.st == nil {
+			st, err := store.Open(filepath.Join(dir, "log.db"), nil)
+			if err != nil {
+				return nil, fmt.Errorf("tribus/log: %w", err)
+			}
+			l.st, l.ownStore = st, true
+		}
+	}
+	if err := l.load(); err != nil {
+		l.closeAll()
+		return nil, err
+	}
+	l.scheduleRetention()
+	return l, nil
+}
+
+const bktTopics = "topics"
+
+// load reads the topic configurations and opens their partitions.
+func (l *Log) load() error {
+	if err := l.st.Update(func(tx *store.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(store.BucketLog, bktTopics)
+		return err
+	}); err != nil {
+		return fmt.Errorf("tribus/log: %w", err)
+	}
+	cfgs := map[string]TopicConfig{}
+	if err := l.st.View(func(tx *store.Tx) error {
+		return tx.Bucket(store.BucketLog, bktTopics).ForEach(func(k, v []byte) error {
+			var c TopicConfig
+			if err := json.Unmarshal(v, &c); err != nil {
+				return fmt.Errorf("tribus/log: topic %q: stored config: %w", k, err)
+			}
+			cfgs[string(k)] = c
+			return nil
+		})
+	}); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfgs)) {
+		if err := validTopicName(name); err != nil {
+			return fmt.Errorf("tribus/log: stored topic: %w", err)
+		}
+		t := &topic{name: name, cfg: cfgs[name]}
+		for i := range t.cfg.Partitions {
+			p, err := l.openPartition(t, int32(i))
+			if err != nil {
+				return err
+			}
+			t.parts = append(t.parts, p)
+		}
+		l.topics[name] = t
+	}
+	return nil
+}
+
+func (l *Log) saveTopic(t *topic) error {
+	v, err := json.Marshal(t.cfg)
+	if err != nil {
+		return err
+	}
+	return l.st.Update(func(tx *store.Tx) error {
+		return tx.Bucket(store.BucketLog, bktTopics).Put([]byte(t.name), v)
+	})
+}
+
+// partitionDir is where a partition's segments live: <topic>-<partition>, as Kafka names it.
+// The topic name has been validated (K1), so it cannot escape the directory.
+func (l *Log) partitionDir(topic string, p int32) string {
+	name := topic + "-" + strconv.Itoa(int(p))
+	if l.dir == "" {
+		return name
+	}
+	return filepath.Join(l.dir, name)
+}
+
+// Close stops retention, syncs and closes every segment, and closes the store if the Log
+// opened it. Later calls return ErrClosed; Close is idempotent and returns nil.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	l.life.Lock()
+	l.done = true
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	l.life.Unlock()
+	l.wg.Wait()
+	return l.closeAll()
+}
+
+func (l *Log) closeAll() error {
+	var errs []error
+	for _, t := range l.topics {
+		for _, p := range t.parts {
+			if err := p.close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if l.ownStore {
+		if err := l.st.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("tribus/log: close: %w", errs[0])
+	}
+	return nil
+}
+
+// CreateTopic creates a topic (K1, K2, K8 for the name). Its configuration's zero fields take
+// Kafka's defaults.
+func (l *Log) CreateTopic(name string, cfg TopicConfig) error {
+	if err := validTopicName(name); err != nil {
+		return err
+	}
+	cfg, err := cfg.resolved()
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	if _, ok := l.topics[name]; ok {
+		return fmt.Errorf("%w: %s", ErrTopicExists, name)
+	}
+	for other := range l.topics {
+		if collisionKey(other) == collisionKey(name) {
+			return fmt.Errorf("%w: topic %q collides with existing topic %q ('.' and '_' are the same in metric names)",
+				ErrInvalidTopic, name, other)
+		}
+	}
+	t := &topic{name: name, cfg: cfg}
+	for i := range cfg.Partitions {
+		p, err := l.openPartition(t, int32(i))
+		if err != nil {
+			for _, q := range t.parts {
+				q.close()
+			}
+			return err
+		}
+		t.parts = append(t.parts, p)
+	}
+	if err := l.saveTopic(t); err != nil {
+		return fmt.Errorf("tribus/log: %w", err)
+	}
+	l.topics[name] = t
+	return nil
+}
+
+// CreatePartitions raises a topic's partition count to total. It can only grow (K7); existing
+// records stay where they are, and keys hash over the new count from now on.
+func (l *Log) CreatePartitions(name string, total int) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	t := l.topics[name]
+	if t == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	if total <= len(t.parts) {
+		return fmt.Errorf("%w: topic %s has %d partitions; the count can only increase", ErrInvalidConfig, name, len(t.parts))
+	}
+	parts := slices.Clone(t.parts)
+	for i := len(parts); i < total; i++ {
+		p, err := l.openPartition(t, int32(i))
+		if err != nil {
+			return err
+		}
+		parts = append(parts, p)
+	}
+	nt := &topic{name: name, cfg: t.cfg, parts: parts}
+	nt.cfg.Partitions = total
+	for _, p := range parts {
+		p.topic = nt
+	}
+	if err := l.saveTopic(nt); err != nil {
+		return fmt.Errorf("tribus/log: %w", err)
+	}
+	l.topics[name] = nt
+	return nil
+}
+
+// DeleteTopic deletes a topic and its data.
+func (l *Log) DeleteTopic(name string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	t := l.topics[name]
+	if t == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	delete(l.topics, name)
+	for _, p := range t.parts {
+		p.delete()
+	}
+	return l.st.Update(func(tx *store.Tx) error {
+		return tx.Bucket(store.BucketLog, bktTopics).Delete([]byte(name))
+	})
+}
+
+// Topics returns the topic names, sorted.
+func (l *Log) Topics() []string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return slices.Sorted(maps.Keys(l.topics))
+}
+
+// PartitionInfo describes one partition.
+type PartitionInfo struct {
+	Partition int32
+	// StartOffset is the log start offset: the first offset still readable (K32).
+	StartOffset int64
+	// EndOffset is the log end offset, the next offset to be written: also the high watermark
+	// (one broker, every acknowledged record is durable).
+	EndOffset int64
+	Segments  int
+	Size      int64 // bytes of its segments
+}
+
+// TopicInfo describes a topic: its resolved configuration and partitions.
+type TopicInfo struct {
+	Name       string
+	Config     TopicConfig
+	Partitions []PartitionInfo
+}
+
+// DescribeTopic returns a topic's configuration and partitions.
+func (l *Log) DescribeTopic(name string) (TopicInfo, error) {
+	t, err := l.topic(name)
+	if err != nil {
+		return TopicInfo{}, err
+	}
+	info := TopicInfo{Name: t.name, Config: t.cfg}
+	for _, p := range t.parts {
+		info.Partitions = append(info.Partitions, p.info())
+	}
+	return info, nil
+}
+
+func (l *Log) topic(name string) (*topic, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return nil, ErrClosed
+	}
+	t := l.topics[name]
+	if t == nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	return t, nil
+}
+
+func (l *Log) partition(topicName string, p int32) (*partition, error) {
+	t, err := l.topic(topicName)
+	if err != nil {
+		return nil, err
+	}
+	if p < 0 || int(p) >= len(t.parts) {
+		return nil, fmt.Errorf("%w: %s-%d (the topic has %d partitions)", ErrUnknownTopic, topicName, p, len(t.parts))
+	}
+	return t.parts[p], nil
+}
+
+// scheduleRetention arms the retention timer; each run re-arms it.
+func (l *Log) scheduleRetention() {
+	l.life.Lock()
+	defer l.life.Unlock()
+	if l.done {
+		return
+	}
+	l.timer = time.AfterFunc(l.every, func() {
+		l.life.Lock()
+		if l.done {
+			l.life.Unlock()
+			return
+		}
+		l.wg.Add(1)
+		l.life.Unlock()
+		defer l.wg.Done()
+		l.RunRetention()
+		l.scheduleRetention()
+	})
+}
+
+// RunRetention applies retention (and rolls segments past their age) on every partition now,
+// as the periodic check does. Tests call it to skip the wait.
+func (l *Log) RunRetention() {
+	l.mu.RLock()
+	var parts []*partition
+	for _, t := range l.topics {
+		parts = append(parts, t.parts...)
+	}
+	l.mu.RUnlock()
+	now := time.Now()
+	for _, p := range parts {
+		if err := p.retain(now); err != nil {
+			l.logger.Error("tribus/log: retention", "partition", p.name(), "err", err)
+		}
+	}
+}
+
+// splitPartitionDir parses "<topic>-<n>".
+func splitPartitionDir(name string) (string, int32, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(name[i+1:])
+	if err != nil || n < 0 {
+		return "", 0, false
+	}
+	return name[:i], int32(n), true
+}

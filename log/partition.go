@@ -1,0 +1,315 @@
+package log
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// partition is one partition: an ordered list of segments, the last one active.
+//
+// mu guards the segments, the end offset and the log start offset, and serialises appends and
+// reads of segment files. smu guards the fsync state; it is taken before mu, never while
+// holding it. The high watermark (hw) is the end of what is on disk: fetches read below it,
+// so a consumer never sees a record a crash could take back.
+type partition struct {
+	l     *Log
+	topic *topic
+	id    int32
+	dir   string
+
+	mu       sync.Mutex
+	segs     []*segment
+	leo      int64 // log end offset: the next offset to write
+	logStart int64
+	buf      []byte // batch encoding scratch, reused under mu
+	sticky   *stickyPartitioner
+
+	smu     sync.Mutex
+	scond   sync.Cond
+	syncing bool
+	synced  int64
+
+	hw     atomic.Int64
+	nmu    sync.Mutex
+	notify chan struct{} // closed and replaced each time hw moves
+}
+
+func (p *partition) name() string { return p.topic.name + "-" + strconv.Itoa(int(p.id)) }
+
+// openPartition opens (or creates) a partition's directory and segments; the active segment's
+// tail is checked and a torn tail truncated (logged).
+func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
+	p := &partition{l: l, topic: t, id: id, dir: l.partitionDir(t.name, id), notify: make(chan struct{})}
+	p.scond.L = &p.smu
+	if err := l.fs.MkdirAll(p.dir); err != nil {
+		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+	}
+	names, err := l.fs.List(p.dir)
+	if err != nil {
+		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+	}
+	var bases []int64
+	for _, n := range names {
+		if b, ok := strings.CutSuffix(n, ".log"); ok {
+			base, err := strconv.ParseInt(b, 10, 64)
+			if err != nil || len(b) != 20 {
+				return nil, fmt.Errorf("tribus/log: %s: unexpected file %q", p.name(), n)
+			}
+			bases = append(bases, base)
+		}
+	}
+	slices.Sort(bases)
+	now := time.Now()
+	for i, base := range bases {
+		active := i == len(bases)-1
+		seg, cut, err := openSegment(l.fs, p.dir, base, batchCodec, active)
+		if err != nil {
+			p.closeSegments()
+			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+		}
+		if cut > 0 {
+			l.logger.Warn("tribus/log: truncated a torn tail", "partition", p.name(), "segment", base, "bytes", cut)
+		}
+		p.segs = append(p.segs, seg)
+	}
+	if len(p.segs) == 0 {
+		seg, err := createSegment(l.fs, p.dir, 0, batchCodec, now)
+		if err != nil {
+			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+		}
+		p.segs = append(p.segs, seg)
+	}
+	p.logStart = p.segs[0].baseOffset()
+	if start := l.loadStart(p); start > p.logStart {
+		p.logStart = start
+	}
+	p.leo = p.active().nextOffset()
+	p.synced = p.leo
+	p.hw.Store(p.leo)
+	p.sticky = newStickyPartitioner(uint64(now.UnixNano()), 16384)
+	return p, nil
+}
+
+func (p *partition) active() *segment { return p.segs[len(p.segs)-1] }
+
+func (p *partition) closeSegments() error {
+	var first error
+	for _, s := range p.segs {
+		if err := s.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (p *partition) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.active().sync(); err != nil {
+		p.closeSegments()
+		return err
+	}
+	return p.closeSegments()
+}
+
+func (p *partition) delete() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range p.segs {
+		s.close()
+		s.remove()
+	}
+	p.l.fs.RemoveAll(p.dir)
+}
+
+func (p *partition) info() PartitionInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pi := PartitionInfo{Partition: p.id, StartOffset: p.logStart, EndOffset: p.hw.Load(), Segments: len(p.segs)}
+	for _, s := range p.segs {
+		pi.Size += s.size()
+	}
+	return pi
+}
+
+// batchMeta describes a batch to append.
+type batchMeta struct {
+	producerID    int64
+	producerEpoch int16
+	baseSequence  int32
+}
+
+// append writes recs as one batch and returns its base offset once it is durable (unless the
+// Log has NoSync). Timestamps are kept (CreateTime) or replaced by now (LogAppendTime, K11).
+func (p *partition) append(recs []Record, meta batchMeta) (int64, error) {
+	now := time.Now()
+	p.mu.Lock()
+	cfg := p.topic.cfg
+	h := batchHeader{BaseOffset: p.leo, ProducerID: meta.producerID, ProducerEpoch: meta.producerEpoch,
+		BaseSequence: meta.baseSequence}
+	if cfg.TimestampType == LogAppendTime {
+		h.Attributes |= attrLogAppendTime
+		h.MaxTimestamp = now.UnixMilli()
+		for i := range recs {
+			recs[i].Timestamp = now
+		}
+	}
+	for i := range recs {
+		if recs[i].Timestamp.IsZero() {
+			recs[i].Timestamp = now // the send time, as a producer sets it (K11)
+		}
+	}
+	p.buf = appendBatch(p.buf[:0], h, recs)
+	batch := p.buf
+	if len(batch) > cfg.MaxMessageBytes {
+		p.mu.Unlock()
+		return 0, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrRecordTooLarge, len(batch), cfg.MaxMessageBytes)
+	}
+	info, err := batchCodec.header(batch)
+	if err != nil {
+		p.mu.Unlock()
+		return 0, err
+	}
+	act := p.active()
+	if !act.empty() && (act.size()+int64(len(batch)) > cfg.SegmentBytes || now.Sub(act.created()) >= cfg.SegmentAge) {
+		if act, err = p.rollLocked(now); err != nil {
+			p.mu.Unlock()
+			return 0, err
+		}
+	}
+	if err := act.append(batch, info); err != nil {
+		p.mu.Unlock()
+		return 0, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+	}
+	base := p.leo
+	p.leo += int64(len(recs))
+	target := p.leo
+	p.mu.Unlock()
+	if p.l.nosync {
+		p.advance(target)
+		return base, nil
+	}
+	return base, p.syncTo(target)
+}
+
+// rollLocked seals the active segment and starts a new one at the end offset.
+func (p *partition) rollLocked(now time.Time) (*segment, error) {
+	if err := p.active().roll(); err != nil {
+		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), err)
+	}
+	seg, err := createSegment(p.l.fs, p.dir, p.leo, batchCodec, now)
+	if err != nil {
+		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), err)
+	}
+	p.segs = append(p.segs, seg)
+	return seg, nil
+}
+
+// syncTo returns once everything up to target is on disk. Concurrent callers share fsyncs:
+// one syncs while the others wait, and one fsync covers every append made before it started
+// (group commit).
+func (p *partition) syncTo(target int64) error {
+	p.smu.Lock()
+	defer p.smu.Unlock()
+	for p.synced < target {
+		if p.syncing {
+			p.scond.Wait()
+			continue
+		}
+		p.syncing = true
+		p.mu.Lock()
+		seg, upto := p.active(), p.leo
+		p.mu.Unlock()
+		p.smu.Unlock()
+		err := seg.sync()
+		p.smu.Lock()
+		p.syncing = false
+		if err == nil && upto > p.synced {
+			p.synced = upto
+			p.advance(upto)
+		}
+		p.scond.Broadcast()
+		if err != nil {
+			return fmt.Errorf("tribus/log: %s: sync: %w", p.name(), err)
+		}
+	}
+	return nil
+}
+
+// advance moves the high watermark and wakes waiting fetches.
+func (p *partition) advance(hw int64) {
+	p.nmu.Lock()
+	defer p.nmu.Unlock()
+	if hw <= p.hw.Load() {
+		return
+	}
+	p.hw.Store(hw)
+	close(p.notify)
+	p.notify = make(chan struct{})
+}
+
+// changed returns a channel closed when the high watermark next moves.
+func (p *partition) changed() <-chan struct{} {
+	p.nmu.Lock()
+	defer p.nmu.Unlock()
+	return p.notify
+}
+
+// read returns the records from offset on, up to maxBytes of batches (at least one whole
+// batch) and maxRecords records (0: no limit), below the high watermark.
+func (p *partition) read(offset int64, maxBytes, maxRecords int, dst []Record) ([]Record, error) {
+	hw := p.hw.Load()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if offset < p.logStart || offset > hw {
+		return dst, &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
+	}
+	start := len(dst)
+	for offset < hw {
+		i := sort.Search(len(p.segs), func(i int) bool { return p.segs[i].baseOffset() > offset }) - 1
+		if i < 0 {
+			i = 0
+		}
+		seg := p.segs[i]
+		if offset >= seg.nextOffset() {
+			if i == len(p.segs)-1 {
+				break
+			}
+			offset = p.segs[i+1].baseOffset() // past the end of an emptied segment
+			continue
+		}
+		data, _, err := seg.read(offset, maxBytes)
+		if err != nil {
+			return dst, fmt.Errorf("tribus/log: %s: read: %w", p.name(), err)
+		}
+		for len(data) > 0 {
+			h, err := readBatchHeader(data)
+			if err != nil {
+				return dst, err
+			}
+			size := h.size()
+			n := len(dst)
+			if dst, err = decodeRecords(dst, data[:size]); err != nil {
+				return dst, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+			}
+			// Keep [offset, hw): the first batch may start before offset.
+			kept := dst[:n]
+			for _, r := range dst[n:] {
+				if r.Offset >= offset && r.Offset < hw && (maxRecords == 0 || len(kept)-start < maxRecords) {
+					r.Topic, r.Partition = p.topic.name, p.id
+					kept = append(kept, r)
+				}
+			}
+			dst = kept
+			data = data[size:]
+		}
+		break // one read of up to maxBytes, like one partition of a fetch response
+	}
+	return dst, nil
+}

@@ -1,0 +1,52 @@
+package log
+
+import (
+	"context"
+	"fmt"
+)
+
+// ProduceResult is where a produced record was written.
+type ProduceResult struct {
+	Partition int32
+	Offset    int64
+}
+
+// Produce appends rec to topic and returns where it went once it is durable (acks=all: on
+// disk, with concurrent produces sharing fsyncs). A record with a key goes to
+// toPositive(murmur2(key)) % partitions (K4); a record without one (nil key; an empty key is
+// hashed) goes where the sticky partitioner says (K6). rec's Offset, Topic and Partition are
+// ignored; a zero Timestamp means now (K11).
+func (l *Log) Produce(ctx context.Context, topicName string, rec Record) (ProduceResult, error) {
+	t, err := l.topic(topicName)
+	if err != nil {
+		return ProduceResult{}, err
+	}
+	var part int32
+	if rec.Key != nil {
+		part = partitionForKey(rec.Key, len(t.parts))
+	} else {
+		part = t.parts[0].sticky.partition(len(t.parts), len(rec.Value))
+	}
+	return l.ProduceTo(ctx, topicName, part, rec)
+}
+
+// ProduceTo appends rec to one partition of topic, whatever its key (K5). A partition that does
+// not exist is ErrUnknownTopic.
+func (l *Log) ProduceTo(ctx context.Context, topicName string, partition int32, rec Record) (ProduceResult, error) {
+	if err := ctx.Err(); err != nil {
+		return ProduceResult{}, err
+	}
+	p, err := l.partition(topicName, partition)
+	if err != nil {
+		return ProduceResult{}, err
+	}
+	if p.topic.cfg.compacts() && rec.Key == nil {
+		return ProduceResult{}, fmt.Errorf("%w: compacted topic %s needs keys (K36)", ErrInvalidRecord, topicName)
+	}
+	recs := [1]Record{rec}
+	base, err := p.append(recs[:], batchMeta{producerID: -1, producerEpoch: -1, baseSequence: -1})
+	if err != nil {
+		return ProduceResult{}, err
+	}
+	return ProduceResult{Partition: partition, Offset: base}, nil
+}

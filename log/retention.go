@@ -1,0 +1,78 @@
+package log
+
+import "time"
+
+// retain applies the topic's time and size retention (§2.3, K31, K33, K34) and rolls the
+// active segment once it is older than segment.ms.
+func (p *partition) retain(now time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cfg := p.topic.cfg
+	if act := p.active(); !act.empty() && now.Sub(act.created()) >= cfg.SegmentAge {
+		if _, err := p.rollLocked(now); err != nil {
+			return err
+		}
+	}
+	if !cfg.deletes() {
+		return nil
+	}
+	hw := p.hw.Load()
+	// Count the deletable segments, oldest first, stopping at the first that is not.
+	n := 0
+	var total int64
+	for _, s := range p.segs {
+		total += s.size()
+	}
+	diff := total - cfg.RetentionBytes
+	for i, s := range p.segs {
+		upper := p.leo
+		if i+1 < len(p.segs) {
+			upper = p.segs[i+1].baseOffset()
+		}
+		if upper > hw || s.empty() {
+			break
+		}
+		byTime := cfg.RetentionTime >= 0 && now.UnixMilli()-s.largestTimestamp() > cfg.RetentionTime.Milliseconds()
+		bySize := cfg.RetentionBytes >= 0 && diff-s.size() >= 0
+		if !byTime && !bySize {
+			break
+		}
+		if bySize {
+			diff -= s.size()
+		}
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	if n == len(p.segs) {
+		// Every segment, the active one included, is eligible: roll an empty active segment
+		// first, so the log keeps one and offsets are never reused (K34).
+		if _, err := p.rollLocked(now); err != nil {
+			return err
+		}
+	}
+	return p.dropSegmentsBelowLocked(p.segs[n].baseOffset(), now)
+}
+
+// dropSegmentsBelowLocked deletes the segments that lie wholly below offset and moves the log
+// start offset up to the first remaining one if it was lower.
+func (p *partition) dropSegmentsBelowLocked(offset int64, now time.Time) error {
+	n := 0
+	for n < len(p.segs)-1 && p.segs[n+1].baseOffset() <= offset {
+		n++
+	}
+	for _, s := range p.segs[:n] {
+		if err := s.close(); err != nil {
+			return err
+		}
+		if err := s.remove(); err != nil {
+			return err
+		}
+	}
+	p.segs = append(p.segs[:0:0], p.segs[n:]...)
+	if b := p.segs[0].baseOffset(); b > p.logStart {
+		p.logStart = b
+	}
+	return nil
+}

@@ -1,0 +1,729 @@
+package log
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tribusmq/tribus/internal/sentinel"
+)
+
+// A segment is one piece of a partition, named as Kafka names it: in the partition directory,
+// <base offset, 20 digits>.log holds whole record batches back to back, .index maps a batch's
+// offset to its position in the .log and .timeindex maps a timestamp to an offset. Batches are
+// opaque bytes here; the partition injects a [codec] that reads their headers and checksums.
+//
+// The indexes are sparse: an entry every indexInterval bytes of .log (Kafka's
+// index.interval.bytes) and always one for the first batch. Unlike Kafka, which adds a time
+// entry only when the running maximum timestamp grows, every index point here writes one entry
+// to each index, so entry i of both files was written together. Two invariants follow, and the
+// code relies on them:
+//
+//   - Time entry i holds the largest timestamp of every batch up to and including the batch
+//     at offset entry i, so a timestamp search may start at that batch's position.
+//   - After [segment.roll], the last offset entry points at the last batch, so a sealed
+//     segment is checked by reading one header: that batch must end exactly at the end of the
+//     .log, and its last offset is the segment's next offset.
+//
+// The indexes live in memory and reach their files when the segment is synced, rolled or
+// closed, and always after the .log bytes they describe were synced. So an index entry found
+// on disk points at durable bytes, and recovery can trust the .log before it: a crash loses
+// only what was never synced, which is the tail after the last entry. Index files are never
+// preallocated (Kafka preallocates its memory-mapped ones), so sealing has nothing to trim.
+
+// ErrCorruptSegment is returned when a segment's files contradict each other in a way that
+// recovery does not repair: a sealed segment whose .log is shorter or longer than its index
+// says, an index entry out of order, or a batch header that does not parse where the index
+// points. It is wrapped with the file's path and what was wrong.
+var ErrCorruptSegment = errors.New("tribus/log: corrupt segment")
+
+// Errors a segment returns to the partition that owns it; they never reach a user unwrapped.
+var (
+	errSegmentClosed = fmt.Errorf("tribus/log: segment: %w", sentinel.ErrClosed)
+	errSegmentSealed = errors.New("tribus/log: segment is sealed")
+	// errSegmentFull: the batch would overflow the 32-bit relative offsets or positions of the
+	// indexes; the partition rolls first (see [segment.fits]).
+	errSegmentFull = errors.New("tribus/log: segment full")
+	// errBadBatch: the batch does not follow the segment (its offsets go backwards, or its
+	// description disagrees with its bytes), which is a bug in the caller.
+	errBadBatch = errors.New("tribus/log: batch does not follow the segment")
+)
+
+const (
+	// defaultIndexInterval is the number of .log bytes between sparse index entries (Kafka's
+	// index.interval.bytes default).
+	defaultIndexInterval = 4096
+
+	logSuffix       = ".log"
+	indexSuffix     = ".index"
+	timeIndexSuffix = ".timeindex"
+)
+
+// batchInfo is what a [codec] reports about the batch at the start of a byte slice.
+type batchInfo struct {
+	Size                   int   // bytes of the whole batch
+	BaseOffset, LastOffset int64 // offsets of its first and last record
+	MaxTimestamp           int64 // largest record timestamp, ms since the Unix epoch
+}
+
+// validateFunc checks the whole batch at the start of b (its length and checksum) and
+// describes it. Any error means "not a valid batch here": a torn or corrupt tail.
+type validateFunc func(b []byte) (batchInfo, error)
+
+// headerFunc describes the batch whose first codec.headerLen bytes are h, without checking its
+// checksum. It must report the same batchInfo as validateFunc would for an intact batch, and
+// fail (rather than report a Size below headerLen) on bytes that are not a header.
+type headerFunc func(h []byte) (batchInfo, error)
+
+// codec is how a segment reads the batches it stores, and how densely it indexes them; a
+// partition passes the same one to all its segments. Walking a trusted .log (to find where a
+// read starts, or a timestamp) reads headers only; recovering a tail validates whole batches.
+// For Kafka's RecordBatch v2, headerLen is 61 and every batchInfo field is in the header
+// (batchLength, lastOffsetDelta, maxTimestamp).
+type codec struct {
+	headerLen     int          // bytes header needs, and the smallest possible batch
+	header        headerFunc   // describes a batch from its first headerLen bytes
+	validate      validateFunc // checks a whole batch
+	indexInterval int          // .log bytes between index entries; 0 means defaultIndexInterval
+}
+
+func (c *codec) interval() int64 {
+	if c.indexInterval <= 0 {
+		return defaultIndexInterval
+	}
+	return int64(c.indexInterval)
+}
+
+func (c *codec) check() error {
+	if c.header == nil || c.validate == nil || c.headerLen <= 0 {
+		return errors.New("tribus/log: segment codec needs headerLen, header and validate")
+	}
+	return nil
+}
+
+// segmentName is the file name of the segment based at base, without its suffix.
+func segmentName(base int64) string { return fmt.Sprintf("%020d", base) }
+
+// segment is one segment, open.
+//
+// Concurrency: one goroutine writes (append, sync, roll, close, remove) while any number read
+// (read, findByTimestamp and the accessors). The writer changes the fields under mu; the
+// bytes of the .log below logSize never change while the segment is open, so readers copy
+// what they need under mu and do their I/O without it.
+type segment struct {
+	fs        fileSystem
+	dir       string // the partition directory
+	codec     codec
+	base      int64
+	createdAt time.Time
+	log       segFile
+	index     segFile
+	timeIndex segFile
+	closed    atomic.Bool
+
+	mu       sync.RWMutex
+	logSize  int64  // bytes of whole batches in the .log
+	nextOff  int64  // offset after the last batch; base when empty
+	maxTS    int64  // largest timestamp so far, -1 when empty
+	maxTSOff int64  // last offset of the first batch that holds maxTS, -1 when empty
+	firstTS  int64  // the first batch's max timestamp (segment.ms counts from it), -1 when empty
+	offIdx   []byte // the .index entries, as in the file
+	timeIdx  []byte // the .timeindex entries, as in the file
+
+	// Only the writer uses these.
+	sinceIndex  int64 // .log bytes from the last index point to the end
+	lastPos     int64 // position of the last batch
+	lastBase    int64 // base offset of the last batch
+	offFlushed  int   // bytes of offIdx already in the .index file
+	timeFlushed int   // bytes of timeIdx already in the .timeindex file
+	sealed      bool
+	dirSynced   bool  // the directory was synced since the files were created
+	failed      error // a write could not be undone; the files no longer match the state
+}
+
+// createSegment creates an empty segment based at base in dir (created if missing), its
+// creation time now. Existing empty files are reused; a non-empty .log is an error wrapping
+// fs.ErrExist, because offsets are never reused. The partition must roll (seal) the previous
+// segment before creating the next, so that only the last segment ever needs recovery.
+func createSegment(fsys fileSystem, dir string, base int64, c codec, now time.Time) (*segment, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	if base < 0 {
+		return nil, fmt.Errorf("tribus/log: segment base offset %d is negative", base)
+	}
+	if err := fsys.MkdirAll(dir); err != nil {
+		return nil, err
+	}
+	s, err := openFiles(fsys, dir, base, c, now)
+	if err != nil {
+		return nil, err
+	}
+	if s.log.Size() != 0 {
+		s.closeFiles()
+		return nil, fmt.Errorf("tribus/log: create segment %s: %w", s.path(logSuffix), fs.ErrExist)
+	}
+	if err := errors.Join(s.index.Truncate(0), s.timeIndex.Truncate(0)); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openSegment opens the existing segment based at base in dir; its creation time is the
+// current time, as Kafka resets it on load.
+//
+// With recoverTail (the active segment, after a crash or not), it trusts the .log up to the
+// last index entry whose batch still validates, re-validates every batch after it, truncates
+// the .log after the last valid one (returning how many bytes were cut) and rebuilds the index
+// entries past that point. Bytes before that entry are not re-read.
+//
+// Without it (a sealed segment) it trusts the files but checks cheaply that they agree: the
+// indexes have whole, ordered, paired entries and the last one points at a batch that ends
+// exactly at the end of the .log. If not, the error wraps [ErrCorruptSegment] and names the
+// file; opening again with recoverTail would keep the valid prefix instead.
+//
+// Files that are missing are created empty, so the caller opens only segments it listed.
+func openSegment(fsys fileSystem, dir string, base int64, c codec, recoverTail bool) (seg *segment, truncated int64, err error) {
+	if err := c.check(); err != nil {
+		return nil, 0, err
+	}
+	s, err := openFiles(fsys, dir, base, c, time.Now())
+	if err != nil {
+		return nil, 0, err
+	}
+	off, err := readAll(s.index)
+	if err == nil {
+		var tim []byte
+		if tim, err = readAll(s.timeIndex); err == nil {
+			if recoverTail {
+				truncated, err = s.recover(off, tim)
+			} else {
+				err = s.load(off, tim)
+			}
+		}
+	}
+	if err == nil && s.logSize > 0 {
+		var info batchInfo
+		if info, err = s.headerAt(0, s.logSize); err == nil {
+			s.firstTS = info.MaxTimestamp
+		}
+	}
+	if err != nil {
+		s.closeFiles()
+		return nil, 0, err
+	}
+	return s, truncated, nil
+}
+
+// openFiles opens the three files of an empty segment value.
+func openFiles(fsys fileSystem, dir string, base int64, c codec, now time.Time) (*segment, error) {
+	s := &segment{fs: fsys, dir: dir, codec: c, base: base, createdAt: now,
+		nextOff: base, maxTS: -1, maxTSOff: -1, firstTS: -1}
+	var err error
+	if s.log, err = fsys.Open(s.path(logSuffix)); err != nil {
+		return nil, err
+	}
+	if s.index, err = fsys.Open(s.path(indexSuffix)); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	if s.timeIndex, err = fsys.Open(s.path(timeIndexSuffix)); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	return s, nil
+}
+
+// load adopts the indexes of a sealed segment after checking that they agree with the .log.
+func (s *segment) load(off, tim []byte) error {
+	logSize := s.log.Size()
+	n := len(off) / offsetEntrySize
+	switch {
+	case len(off)%offsetEntrySize != 0:
+		return s.corrupt(indexSuffix, "%d bytes is not a whole number of entries", len(off))
+	case len(tim)%timeEntrySize != 0:
+		return s.corrupt(timeIndexSuffix, "%d bytes is not a whole number of entries", len(tim))
+	case logSize == 0 && n > 0:
+		return s.corrupt(logSuffix, "empty, but the index has %d entries", n)
+	case logSize > 0 && n == 0:
+		return s.corrupt(indexSuffix, "no entries for a .log of %d bytes", logSize)
+	case len(tim)/timeEntrySize != n:
+		return s.corrupt(timeIndexSuffix, "%d entries, but the offset index has %d", len(tim)/timeEntrySize, n)
+	}
+	if v, bad := validPoints(off, tim); v != n {
+		return s.corrupt(bad, "entry %d is out of order", v)
+	}
+	s.sealed = true
+	s.offIdx, s.timeIdx, s.offFlushed, s.timeFlushed = off, tim, len(off), len(tim)
+	if n == 0 {
+		return nil
+	}
+	rel, pos := offsetEntry(off, n-1)
+	if int64(pos) >= logSize {
+		return s.corrupt(logSuffix, "%d bytes, but the index has a batch at position %d", logSize, pos)
+	}
+	sc := s.scanner(logSize, s.codec.headerLen)
+	info, ok, err := sc.header(int64(pos))
+	if err != nil {
+		return s.ioErr(err)
+	}
+	if !ok || info.BaseOffset != s.base+int64(rel) || int64(pos)+int64(info.Size) != logSize {
+		return s.corrupt(logSuffix, "%d bytes, but the last indexed batch (offset %d at position %d) does not end there",
+			logSize, s.base+int64(rel), pos)
+	}
+	ts, trel := timeEntry(tim, n-1)
+	if ts < info.MaxTimestamp || s.base+int64(trel) > info.LastOffset {
+		return s.corrupt(timeIndexSuffix, "last entry (%d, offset %d) does not cover the last batch", ts, s.base+int64(trel))
+	}
+	s.logSize, s.nextOff = logSize, info.LastOffset+1
+	s.maxTS, s.maxTSOff = ts, s.base+int64(trel)
+	s.sinceIndex, s.lastPos, s.lastBase = int64(info.Size), int64(pos), info.BaseOffset
+	return nil
+}
+
+// recover adopts the trustworthy prefix of the indexes of the active segment, re-validates the
+// .log after it and truncates the invalid tail. It returns the bytes cut from the .log.
+func (s *segment) recover(off, tim []byte) (int64, error) {
+	logSize := s.log.Size()
+	sc := s.scanner(logSize, scanChunk)
+	// Walk back from the last well-formed index point to one whose batch is intact and agrees
+	// with both entries: an unsynced index may point at bytes the crash never wrote.
+	n, _ := validPoints(off, tim)
+	for n > 0 {
+		if _, pos := offsetEntry(off, n-1); int64(pos) < logSize {
+			break
+		}
+		n--
+	}
+	var start batchInfo
+	for ; n > 0; n-- {
+		rel, pos := offsetEntry(off, n-1)
+		ts, trel := timeEntry(tim, n-1)
+		info, ok, err := sc.batch(int64(pos))
+		if err != nil {
+			return 0, s.ioErr(err)
+		}
+		if ok && info.BaseOffset == s.base+int64(rel) && ts >= info.MaxTimestamp && s.base+int64(trel) <= info.LastOffset {
+			start = info
+			break
+		}
+	}
+	s.offIdx, s.timeIdx = off[:n*offsetEntrySize], tim[:n*timeEntrySize]
+	s.offFlushed, s.timeFlushed = len(s.offIdx), len(s.timeIdx)
+	if n > 0 {
+		// The state just after the start batch, as append left it: time entry n-1 already
+		// covers every batch up to it.
+		_, pos := offsetEntry(off, n-1)
+		ts, trel := timeEntry(tim, n-1)
+		s.maxTS, s.maxTSOff = ts, s.base+int64(trel)
+		s.logSize, s.nextOff = int64(pos)+int64(start.Size), start.LastOffset+1
+		s.sinceIndex, s.lastPos, s.lastBase = int64(start.Size), int64(pos), start.BaseOffset
+	}
+	for {
+		info, ok, err := sc.batch(s.logSize)
+		if err != nil {
+			return 0, s.ioErr(err)
+		}
+		if !ok || s.follows(s.logSize, info) != nil {
+			break
+		}
+		s.account(s.logSize, info)
+	}
+	cut := logSize - s.logSize
+	if cut > 0 {
+		if err := s.log.Truncate(s.logSize); err != nil {
+			return 0, s.ioErr(err)
+		}
+	}
+	// Drop the distrusted entries from the files; the rebuilt ones follow at the next flush.
+	if err := errors.Join(s.index.Truncate(int64(s.offFlushed)), s.timeIndex.Truncate(int64(s.timeFlushed))); err != nil {
+		return 0, s.ioErr(err)
+	}
+	return cut, nil
+}
+
+// append writes one whole batch, described by info, at the end of the .log and adds an index
+// point if indexInterval bytes have passed since the last one (or this is the first batch). It
+// does not sync. A batch that does not fit ([segment.fits]) fails with errSegmentFull. A failed
+// write is cut back so the segment stays as it was; if even that fails, every later write
+// returns the error.
+func (s *segment) append(batch []byte, info batchInfo) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if len(batch) != info.Size {
+		return fmt.Errorf("%w: %d bytes described as %d", errBadBatch, len(batch), info.Size)
+	}
+	pos := s.logSize
+	if err := s.follows(pos, info); err != nil {
+		return err
+	}
+	if _, err := s.log.Write(batch); err != nil {
+		if terr := s.log.Truncate(pos); terr != nil {
+			s.failed = s.ioErr(errors.Join(err, terr))
+			return s.failed
+		}
+		return s.ioErr(err)
+	}
+	s.mu.Lock()
+	s.account(pos, info)
+	s.mu.Unlock()
+	return nil
+}
+
+// fits reports whether a batch of size bytes ending at lastOffset can be appended without
+// overflowing the indexes' 32-bit relative offsets and positions; Kafka rolls on the same
+// conditions.
+func (s *segment) fits(size int, lastOffset int64) bool {
+	return s.logSize+int64(size) <= math.MaxInt32 && lastOffset-s.base <= math.MaxInt32
+}
+
+// follows checks that a batch described by info may go at pos, after the last one.
+func (s *segment) follows(pos int64, info batchInfo) error {
+	switch {
+	case info.Size < s.codec.headerLen || info.BaseOffset < s.nextOff || info.LastOffset < info.BaseOffset:
+		return fmt.Errorf("%w: offsets %d-%d (%d bytes) after offset %d", errBadBatch,
+			info.BaseOffset, info.LastOffset, info.Size, s.nextOff-1)
+	case pos+int64(info.Size) > math.MaxInt32 || info.LastOffset-s.base > math.MaxInt32:
+		return errSegmentFull
+	}
+	return nil
+}
+
+// account records a batch of info written at pos, whose bytes are already in the .log. The
+// writer calls it under mu, or before the segment is shared.
+func (s *segment) account(pos int64, info batchInfo) {
+	if s.maxTSOff < 0 || info.MaxTimestamp > s.maxTS {
+		s.maxTS, s.maxTSOff = info.MaxTimestamp, info.LastOffset
+	}
+	if pos == 0 {
+		s.firstTS = info.MaxTimestamp
+	}
+	// Kafka's rule: a point once more than the interval has passed since the last one. The
+	// running maximum includes this batch, so the time entry covers it (first invariant).
+	if len(s.offIdx) == 0 || s.sinceIndex > s.codec.interval() {
+		s.addPoint(pos, info.BaseOffset)
+		s.sinceIndex = 0
+	}
+	s.sinceIndex += int64(info.Size)
+	s.logSize = pos + int64(info.Size)
+	s.nextOff = info.LastOffset + 1
+	s.lastPos, s.lastBase = pos, info.BaseOffset
+}
+
+// addPoint appends one entry to each index for the batch at pos.
+func (s *segment) addPoint(pos, baseOffset int64) {
+	s.offIdx = binary.BigEndian.AppendUint32(s.offIdx, uint32(baseOffset-s.base))
+	s.offIdx = binary.BigEndian.AppendUint32(s.offIdx, uint32(pos))
+	s.timeIdx = binary.BigEndian.AppendUint64(s.timeIdx, uint64(s.maxTS))
+	s.timeIdx = binary.BigEndian.AppendUint32(s.timeIdx, uint32(s.maxTSOff-s.base))
+}
+
+// writable returns why the segment takes no more writes, or nil.
+func (s *segment) writable() error {
+	switch {
+	case s.closed.Load():
+		return errSegmentClosed
+	case s.failed != nil:
+		return s.failed
+	case s.sealed:
+		return errSegmentSealed
+	}
+	return nil
+}
+
+// sync makes the .log durable, then writes the pending index entries and makes them durable
+// too, and the first time also the directory entries that name the files.
+func (s *segment) sync() error {
+	if s.closed.Load() {
+		return errSegmentClosed
+	}
+	if s.failed != nil {
+		return s.failed
+	}
+	if err := s.log.Sync(); err != nil {
+		return s.ioErr(err)
+	}
+	if err := s.flushIndexes(); err != nil {
+		return err
+	}
+	for _, f := range []segFile{s.index, s.timeIndex} {
+		if err := f.Sync(); err != nil {
+			return s.ioErr(err)
+		}
+	}
+	if !s.dirSynced {
+		if err := s.fs.SyncDir(s.dir); err != nil {
+			return s.ioErr(err)
+		}
+		s.dirSynced = true
+	}
+	return nil
+}
+
+// flushIndexes appends the index entries the files do not have yet; the caller has synced the
+// .log.
+func (s *segment) flushIndexes() error {
+	if err := s.flushTail(s.index, s.offIdx, &s.offFlushed); err != nil {
+		return err
+	}
+	return s.flushTail(s.timeIndex, s.timeIdx, &s.timeFlushed)
+}
+
+func (s *segment) flushTail(f segFile, idx []byte, done *int) error {
+	if *done == len(idx) {
+		return nil
+	}
+	if _, err := f.Write(idx[*done:]); err != nil {
+		// A torn entry would make the next open distrust the whole index: cut it off.
+		if terr := f.Truncate(int64(*done)); terr != nil {
+			s.failed = s.ioErr(errors.Join(err, terr))
+			return s.failed
+		}
+		return s.ioErr(err)
+	}
+	*done = len(idx)
+	return nil
+}
+
+// roll seals the segment: it adds an index point for the last batch if it has none (second
+// invariant), syncs, and refuses appends from then on. Rolling a sealed segment does nothing.
+func (s *segment) roll() error {
+	if err := s.writable(); err != nil {
+		if err == errSegmentSealed {
+			return nil
+		}
+		return err
+	}
+	if s.logSize > 0 {
+		if _, pos := offsetEntry(s.offIdx, len(s.offIdx)/offsetEntrySize-1); int64(pos) != s.lastPos {
+			s.mu.Lock()
+			s.addPoint(s.lastPos, s.lastBase)
+			s.mu.Unlock()
+			s.sinceIndex = s.logSize - s.lastPos
+		}
+	}
+	if err := s.sync(); err != nil {
+		return err
+	}
+	s.sealed = true
+	return nil
+}
+
+// close writes the pending index entries, so that reopening needs no long scan, and closes
+// the files. Entries may only follow synced .log bytes, so close syncs the .log if it has
+// entries to write; it does not sync the indexes. Closing a closed segment does nothing; every
+// other method then fails.
+func (s *segment) close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	var err error
+	if s.failed == nil && (s.offFlushed < len(s.offIdx) || s.timeFlushed < len(s.timeIdx)) {
+		if err = s.log.Sync(); err == nil {
+			err = s.flushIndexes()
+		}
+	}
+	return errors.Join(err, s.closeFiles())
+}
+
+// closeFiles closes whichever files are open.
+func (s *segment) closeFiles() error {
+	var errs []error
+	for _, f := range []segFile{s.log, s.index, s.timeIndex} {
+		if f != nil {
+			errs = append(errs, f.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// remove closes the segment and deletes its files; files already gone are not an error.
+func (s *segment) remove() error {
+	err := s.close()
+	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+		if rerr := s.fs.Remove(s.path(suffix)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
+
+// read returns whole batches starting with the first one whose last offset is ≥ offset (the
+// batch that contains it, or the next one past a gap), as many as fit in maxBytes but always at
+// least one, as Kafka does so that a batch larger than the limit cannot stall a consumer. next
+// is the offset after the last batch returned. An offset at or past nextOffset returns no data
+// and next = nextOffset. The caller owns data.
+func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err error) {
+	if s.closed.Load() {
+		return nil, 0, errSegmentClosed
+	}
+	s.mu.RLock()
+	limit, next := s.logSize, s.nextOff
+	pos := s.floorPos(offset)
+	s.mu.RUnlock()
+	if offset >= next {
+		return nil, next, nil
+	}
+	hl := s.codec.headerLen
+	sc := s.scanner(limit, int(s.codec.interval())+hl)
+	var first batchInfo
+	for {
+		info, ok, err := sc.header(pos)
+		if err != nil {
+			return nil, 0, s.ioErr(err)
+		}
+		if !ok {
+			return nil, 0, s.corrupt(logSuffix, "no batch header at position %d", pos)
+		}
+		if info.LastOffset >= offset {
+			first = info
+			break
+		}
+		pos += int64(info.Size)
+	}
+	n := int64(first.Size)
+	if int64(maxBytes) > n {
+		n = min(int64(maxBytes), limit-pos)
+	}
+	data = make([]byte, n)
+	if err := readFull(s.log, data, pos); err != nil {
+		return nil, 0, s.ioErr(err)
+	}
+	end, next := first.Size, first.LastOffset+1
+	for end+hl <= len(data) {
+		info, err := s.codec.header(data[end : end+hl])
+		if err != nil || info.Size < hl || info.Size > len(data)-end {
+			break
+		}
+		end += info.Size
+		next = info.LastOffset + 1
+	}
+	return data[:end:end], next, nil
+}
+
+// floorPos returns the position of the last index point at or before offset (0 before the
+// first); the caller holds mu.
+func (s *segment) floorPos(offset int64) int64 {
+	rel := min(max(offset-s.base, -1), math.MaxInt32)
+	n := len(s.offIdx) / offsetEntrySize
+	i := sort.Search(n, func(i int) bool {
+		r, _ := offsetEntry(s.offIdx, i)
+		return int64(r) > rel
+	})
+	if i == 0 {
+		return 0
+	}
+	_, pos := offsetEntry(s.offIdx, i-1)
+	return int64(pos)
+}
+
+// findByTimestamp returns the base offset of the first batch, in offset order, whose max
+// timestamp is ≥ ts, or -1 if there is none; the caller finds the record inside it (K16).
+// Timestamps may go backwards, so the time index holds running maxima: the search starts at
+// the last index point whose maximum is still below ts, since no batch before it qualifies.
+func (s *segment) findByTimestamp(ts int64) (int64, error) {
+	if s.closed.Load() {
+		return -1, errSegmentClosed
+	}
+	s.mu.RLock()
+	if s.maxTSOff < 0 || s.maxTS < ts {
+		s.mu.RUnlock()
+		return -1, nil
+	}
+	limit := s.logSize
+	i := sort.Search(len(s.timeIdx)/timeEntrySize, func(i int) bool {
+		t, _ := timeEntry(s.timeIdx, i)
+		return t >= ts
+	})
+	var pos int64
+	if i > 0 {
+		_, p := offsetEntry(s.offIdx, i-1)
+		pos = int64(p)
+	}
+	s.mu.RUnlock()
+	sc := s.scanner(limit, scanChunk)
+	for pos < limit {
+		info, ok, err := sc.header(pos)
+		if err != nil {
+			return -1, s.ioErr(err)
+		}
+		if !ok {
+			return -1, s.corrupt(logSuffix, "no batch header at position %d", pos)
+		}
+		if info.MaxTimestamp >= ts {
+			return info.BaseOffset, nil
+		}
+		pos += int64(info.Size)
+	}
+	return -1, nil
+}
+
+// baseOffset is the offset the segment is named after.
+func (s *segment) baseOffset() int64 { return s.base }
+
+// nextOffset is the offset after the segment's last batch (its log end offset); baseOffset
+// when it is empty.
+func (s *segment) nextOffset() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return s.nextOff }
+
+// size is the .log's size in bytes, which retention by size sums (K31).
+func (s *segment) size() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return s.logSize }
+
+// empty reports whether the segment holds no batch.
+func (s *segment) empty() bool { return s.size() == 0 }
+
+// largestTimestamp is the largest record timestamp in the segment (ms), which time retention
+// compares with now (K33); -1 when empty.
+func (s *segment) largestTimestamp() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return s.maxTS }
+
+// largestTimestampOffset is the last offset of the first batch that holds largestTimestamp
+// (what ListOffsets -3 refines, K17); -1 when empty.
+func (s *segment) largestTimestampOffset() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.maxTSOff
+}
+
+// firstTimestamp is the max timestamp of the first batch, from which Kafka counts segment.ms
+// (its rollingBasedTimestamp); -1 when empty.
+func (s *segment) firstTimestamp() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return s.firstTS }
+
+// created is when the segment was created or opened (Kafka resets it on load too); segment.ms
+// counts from it while the segment is empty.
+func (s *segment) created() time.Time { return s.createdAt }
+
+// isSealed reports whether the segment was rolled or opened as sealed; for the writer only.
+func (s *segment) isSealed() bool { return s.sealed }
+
+// path is the path of the segment's file with suffix.
+func (s *segment) path(suffix string) string {
+	return filepath.Join(s.dir, segmentName(s.base)+suffix)
+}
+
+func (s *segment) corrupt(suffix, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrCorruptSegment, s.path(suffix), fmt.Sprintf(format, args...))
+}
+
+func (s *segment) ioErr(err error) error {
+	return fmt.Errorf("tribus/log: segment %s: %w", s.path(logSuffix), err)
+}
+
+// headerAt describes the batch at pos from its header, which must be there.
+func (s *segment) headerAt(pos, limit int64) (batchInfo, error) {
+	info, ok, err := s.scanner(limit, s.codec.headerLen).header(pos)
+	if err != nil {
+		return batchInfo{}, s.ioErr(err)
+	}
+	if !ok {
+		return batchInfo{}, s.corrupt(logSuffix, "no batch header at position %d", pos)
+	}
+	return info, nil
+}
