@@ -27,6 +27,9 @@ func demo(ctx context.Context, w io.Writer, dir string) error {
 	if err := demoExchange(ctx, w, b.Router(), dir != ""); err != nil {
 		return err
 	}
+	if err := demoLog(ctx, w, b.Log()); err != nil {
+		return err
+	}
 	return demoPubSub(ctx, w, b.Hub())
 }
 

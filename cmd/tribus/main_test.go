@@ -45,6 +45,19 @@ func TestDemo_ExchangeStory(t *testing.T) {
 	}
 }
 
+func TestDemo_LogStory(t *testing.T) {
+	var out bytes.Buffer
+	assert.Equal(t, 0, run(context.Background(), []string{"demo"}, &out, &out))
+	for _, want := range []string{
+		`topic "orders": 3 partitions, retention 168h0m0s, cleanup.policy delete`,
+		"produce key=ORD-123 order.created -> partition",
+		"a second reader replays the same events",
+		"analytics seeks partition",
+	} {
+		assert.Contains(t, out.String(), want)
+	}
+}
+
 func TestDemo_PubSubStory(t *testing.T) {
 	var out bytes.Buffer
 	assert.Equal(t, 0, run(context.Background(), []string{"demo"}, &out, &out))
