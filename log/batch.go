@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"math/bits"
 	"slices"
 	"time"
 )
@@ -61,20 +62,17 @@ const (
 	batchLogOverhead = 12
 	// batchMinLength is the BatchLength of a batch with no records.
 	batchMinLength = batchHeaderSize - batchLogOverhead
-	// batchMaxLength bounds BatchLength. Kafka allows up to 2 GiB, but a header that claims
-	// more than this is far likelier to be garbage than a batch, and bounding it keeps a
-	// corrupt length from making recovery read or allocate gigabytes. It is well above
-	// max.message.bytes' default (1 MiB).
+	// batchMaxLength bounds BatchLength. Kafka allows 2 GiB, but a bigger claim is likelier
+	// garbage than a batch, and the bound keeps a corrupt length from making recovery read
+	// or allocate gigabytes. It is far above max.message.bytes' default (1 MiB).
 	batchMaxLength = 64 << 20
 	// batchMagic is the only message format version this codec reads or writes.
 	batchMagic = 2
-	// batchCRCOffset and batchAttributesOffset locate the CRC field and the start of the
-	// region it covers.
+	// batchCRCOffset locates the CRC field, batchAttributesOffset the region it covers.
 	batchCRCOffset        = 17
 	batchAttributesOffset = 21
-	// recordMinSize is the smallest encoded record: a one-byte length and six one-byte fields
-	// (attributes, timestamp delta, offset delta, key length, value length, header count).
-	// It bounds NumRecords by the bytes present before anything is allocated for them.
+	// recordMinSize is the smallest record: a one-byte length and six one-byte fields. It
+	// bounds NumRecords by the bytes present before anything is allocated for them.
 	recordMinSize = 7
 	// headerMinSize is the smallest encoded header: an empty key and a null value.
 	headerMinSize = 2
@@ -100,29 +98,23 @@ var batchCRCTable = crc32.MakeTable(crc32.Castagnoli)
 // size returns the total size of the batch h heads: 12 + BatchLength.
 func (h batchHeader) size() int { return batchLogOverhead + int(h.BatchLength) }
 
-// appendBatch appends a complete batch of recs to dst and returns the extended slice, like
-// append. It allocates only if dst lacks room (it grows dst once, to the exact size).
+// appendBatch appends a batch of recs to dst, like append, growing dst at most once.
 //
-// From h it copies BaseOffset, PartitionLeaderEpoch, Attributes, ProducerID, ProducerEpoch and
-// BaseSequence verbatim; the caller passes -1 for ProducerID, ProducerEpoch and BaseSequence
-// when there is no idempotent producer, and 0 for PartitionLeaderEpoch: a broker stamps its
-// leader epoch on append, and an in-process log has one leader forever (Kafka's producers
-// write -1, which the broker overwrites). It fills in Magic, BatchLength, CRC and NumRecords,
-// and clears the compression bits, since records are always written uncompressed.
-// readBatchHeader refuses a negative BaseOffset or LastOffsetDelta, so the caller passes
-// neither.
+// It copies BaseOffset, PartitionLeaderEpoch, Attributes, ProducerID, ProducerEpoch and
+// BaseSequence from h: -1 for the producer fields without an idempotent producer, and 0 for
+// the epoch (a broker stamps its leader epoch on append and an in-process log has one leader
+// forever; Kafka's producers write -1). BaseOffset and, for an empty batch, LastOffsetDelta
+// must not be negative. It fills in Magic, BatchLength, CRC and NumRecords, and clears the
+// compression bits: records are written uncompressed.
 //
-// Record i gets offset delta i (recs[i].Offset is ignored), so LastOffsetDelta is
-// len(recs)-1. Timestamps are stored as deltas from BaseTimestamp, which is the first record's
-// timestamp unless attrDeleteHorizon is set, when h.BaseTimestamp (the horizon) is kept.
-// MaxTimestamp is the largest record timestamp unless attrLogAppendTime is set, when
-// h.MaxTimestamp (the broker's append time, K11) is kept. A batch with no records keeps h's
-// LastOffsetDelta, BaseTimestamp and MaxTimestamp, as Kafka's compaction writes an emptied
-// batch to preserve producer state.
+// Record i gets offset delta i (recs[i].Offset is ignored). Timestamps are deltas from
+// BaseTimestamp: the first record's, or h's under attrDeleteHorizon. MaxTimestamp is the
+// largest record timestamp, or h's (the broker's clock, K11) under attrLogAppendTime. An empty
+// batch keeps h's LastOffsetDelta and timestamps, as Kafka's compaction does to keep producer
+// state.
 //
-// appendBatch panics if the batch would exceed batchMaxLength, because readBatchHeader would
-// then refuse it and recovery would truncate it away: the caller refuses oversized batches
-// first (max.message.bytes, ErrRecordTooLarge).
+// It panics past batchMaxLength, which readBatchHeader would refuse and recovery truncate
+// away: the caller refuses oversized batches first (max.message.bytes, ErrRecordTooLarge).
 func appendBatch(dst []byte, h batchHeader, recs []Record) []byte {
 	h.Magic = batchMagic
 	h.Attributes &^= attrCompressionMask
@@ -236,13 +228,8 @@ func nullableBytesSize(b []byte) int {
 // varintSize is the length of v as a zig-zag varint. Kafka's varint (int32) and varlong
 // (int64) encode every int32 value identically, so one function serves both.
 func varintSize(v int64) int {
-	u := uint64(v<<1) ^ uint64(v>>63)
-	n := 1
-	for u >= 0x80 {
-		u >>= 7
-		n++
-	}
-	return n
+	u := uint64(v<<1) ^ uint64(v>>63) // zig-zag
+	return (bits.Len64(u|1) + 6) / 7  // 7 bits a byte, and 0 still takes one
 }
 
 // readBatchHeader parses and sanity-checks the header of the batch at the start of b. It needs
@@ -278,15 +265,9 @@ func readBatchHeader(b []byte) (batchHeader, error) {
 		return h, fmt.Errorf("%w: magic %d, want %d", ErrCorruptBatch, h.Magic, batchMagic)
 	case h.BatchLength < batchMinLength || h.BatchLength > batchMaxLength:
 		return h, fmt.Errorf("%w: batch length %d outside [%d, %d]", ErrCorruptBatch, h.BatchLength, batchMinLength, batchMaxLength)
-	case h.BaseOffset < 0:
-		return h, fmt.Errorf("%w: negative base offset %d", ErrCorruptBatch, h.BaseOffset)
-	case h.LastOffsetDelta < 0:
-		return h, fmt.Errorf("%w: negative last offset delta %d", ErrCorruptBatch, h.LastOffsetDelta)
-	case h.BaseOffset > math.MaxInt64-int64(h.LastOffsetDelta):
-		return h, fmt.Errorf("%w: base offset %d + last offset delta %d overflows", ErrCorruptBatch, h.BaseOffset, h.LastOffsetDelta)
-	case h.NumRecords < 0:
-		return h, fmt.Errorf("%w: negative record count %d", ErrCorruptBatch, h.NumRecords)
-	case int64(h.NumRecords) > int64(h.LastOffsetDelta)+1:
+	case h.BaseOffset < 0 || h.LastOffsetDelta < 0 || h.BaseOffset > math.MaxInt64-int64(h.LastOffsetDelta):
+		return h, fmt.Errorf("%w: base offset %d, last offset delta %d", ErrCorruptBatch, h.BaseOffset, h.LastOffsetDelta)
+	case h.NumRecords < 0 || int64(h.NumRecords) > int64(h.LastOffsetDelta)+1:
 		return h, fmt.Errorf("%w: %d records in %d offsets", ErrCorruptBatch, h.NumRecords, int64(h.LastOffsetDelta)+1)
 	case int(h.NumRecords) > (int(h.BatchLength)-batchMinLength)/recordMinSize:
 		return h, fmt.Errorf("%w: %d records cannot fit in %d bytes", ErrCorruptBatch, h.NumRecords, int(h.BatchLength)-batchMinLength)
@@ -328,16 +309,15 @@ func checkBatch(b []byte) (batchHeader, error) {
 // not check the CRC: callers pass batches checkBatch accepted once, on write or at recovery.
 //
 // Key, Value and header Values alias b, capped so that appending to them cannot write into b;
-// the caller copies them if b will be reused or changed. Header keys are copied into strings,
-// one per distinct key and position (a key repeated by the next record shares the string).
-// Timestamps are in the local time zone, like time.UnixMilli. Apart from growing dst, the
-// decode allocates only those strings and a few backing arrays shared by the batch's headers.
+// the caller copies them if b will be reused or changed. Header keys are copied into strings
+// (shared when the next record repeats them). Timestamps are local, like time.UnixMilli's.
+// Beyond growing dst, only those strings and a few header arrays are allocated.
 //
 // It is stricter than Kafka's reader, which pays off in a log that reads only what it wrote:
 // it refuses compressed batches, non-zero record attributes, varints not in their shortest
 // form, offset deltas that do not strictly increase within [0, LastOffsetDelta], and records
 // or bytes beyond the counts the header and length prefixes give. Offset deltas need not be
-// consecutive, so a compacted batch with gaps decodes. On error dst is returned unchanged.
+// consecutive, so a compacted batch with gaps decodes. On error dst comes back at its old length.
 func decodeRecords(dst []Record, b []byte) ([]Record, error) {
 	h, err := readBatchHeader(b)
 	if err != nil {
@@ -358,24 +338,15 @@ func decodeRecords(dst []Record, b []byte) ([]Record, error) {
 	var arena []Header // backing array shared by the batch's headers
 	prevDelta := int64(-1)
 	for i := range int(h.NumRecords) {
-		length, err := c.varint(math.MinInt32, math.MaxInt32)
+		// Parse each record within its own length, as Kafka does, so that it can neither
+		// read into the next one nor leave bytes unread.
+		body, err := c.sized()
 		if err != nil {
 			return dst[:base], fmt.Errorf("%w: record %d length: %w", ErrCorruptBatch, i, err)
 		}
-		if length < 0 || length > int64(len(c.b)-c.off) {
-			return dst[:base], fmt.Errorf("%w: record %d length %d with %d bytes left", ErrCorruptBatch, i, length, len(c.b)-c.off)
-		}
-		// Parse the record within its own length, as Kafka does, so a record can neither
-		// read into the next one nor leave bytes unread.
-		rc := batchCursor{b: c.b[:c.off+int(length)], off: c.off}
-		c.off += int(length)
-
 		var r Record
-		var prev []Header
-		if len(dst) > base {
-			prev = dst[len(dst)-1].Headers
-		}
-		if err := rc.record(&r, &h, prevDelta, prev, &arena, end-c.off); err != nil {
+		rc := batchCursor{b: body}
+		if err := rc.record(&r, &h, prevDelta, dst[base:], &arena, end-c.off); err != nil {
 			return dst[:base], fmt.Errorf("%w: record %d: %w", ErrCorruptBatch, i, err)
 		}
 		prevDelta = r.Offset - h.BaseOffset
@@ -397,16 +368,13 @@ type batchCursor struct {
 }
 
 // record parses into r one record body (everything after its length), which must fill c.b
-// exactly. prevDelta and prev are the previous record's offset delta (-1 before the first) and
-// headers, whose key strings are reused when they repeat. Headers are carved from *arena,
-// which is grown when short, by at most what restBytes (the batch bytes after this record)
-// could still need, so it never outgrows the input.
-func (c *batchCursor) record(r *Record, h *batchHeader, prevDelta int64, prev []Header, arena *[]Header, restBytes int) error {
-	if c.off >= len(c.b) {
-		return errors.New("empty record")
-	}
-	if a := c.b[c.off]; a != 0 {
-		return fmt.Errorf("record attributes %#x, want 0", a)
+// exactly. prevDelta is the previous record's offset delta (-1 before the first); done holds
+// the batch's records so far, whose header key strings are reused. Headers are carved from
+// *arena, which is grown when short, by at most what restBytes (the batch bytes after this
+// record) could still need, so it never outgrows the input.
+func (c *batchCursor) record(r *Record, h *batchHeader, prevDelta int64, done []Record, arena *[]Header, restBytes int) error {
+	if len(c.b) == 0 || c.b[0] != 0 {
+		return fmt.Errorf("record attributes %x, want 00", c.b[:min(1, len(c.b))])
 	}
 	c.off++
 	tsDelta, err := c.varint(math.MinInt64, math.MaxInt64)
@@ -438,18 +406,16 @@ func (c *batchCursor) record(r *Record, h *batchHeader, prevDelta int64, prev []
 		if cap(a)-len(a) < n {
 			a = make([]Header, 0, min(max(n, 2*cap(a), 8), n+restBytes/headerMinSize))
 		}
+		var prev []Header
+		if len(done) > 0 {
+			prev = done[len(done)-1].Headers
+		}
 		start := len(a)
 		for j := range n {
-			klen, err := c.varint(math.MinInt32, math.MaxInt32)
+			kb, err := c.sized() // a null key (-1) fails, as in Kafka
 			if err != nil {
-				return fmt.Errorf("header %d key length: %w", j, err)
+				return fmt.Errorf("header %d key: %w", j, err)
 			}
-			if klen < 0 || klen > int64(len(c.b)-c.off) {
-				// Kafka refuses null header keys too ("Invalid negative header key size").
-				return fmt.Errorf("header %d key length %d with %d bytes left", j, klen, len(c.b)-c.off)
-			}
-			kb := c.b[c.off : c.off+int(klen)]
-			c.off += int(klen)
 			var hk string
 			if j < len(prev) && prev[j].Key == string(kb) {
 				// Records of a batch usually carry the same header keys in the same order:
@@ -483,8 +449,7 @@ func (c *batchCursor) record(r *Record, h *batchHeader, prevDelta int64, prev []
 // int64. It refuses encodings longer than needed, which Kafka's writer never produces and
 // which would break the decode-encode round trip.
 func (c *batchCursor) varint(lo, hi int64) (int64, error) {
-	// Most lengths, deltas and counts fit one byte (-64..63), and every one-byte value is
-	// within the bounds callers pass: skip the general loop for them.
+	// Most lengths, deltas and counts fit one byte (-64..63), within every caller's bounds.
 	if c.off < len(c.b) && c.b[c.off] < 0x80 {
 		u := c.b[c.off]
 		c.off++
@@ -507,15 +472,21 @@ func (c *batchCursor) varint(lo, hi int64) (int64, error) {
 	return v, nil
 }
 
-// nullableBytes reads a varint length and that many bytes; length -1 is nil. The result
-// aliases c.b with its capacity capped at its length.
+// nullableBytes reads a varint length and that many bytes, like sized, but length -1 is nil.
 func (c *batchCursor) nullableBytes() ([]byte, error) {
+	if c.off < len(c.b) && c.b[c.off] == 1 { // zig-zag -1
+		c.off++
+		return nil, nil
+	}
+	return c.sized()
+}
+
+// sized reads a varint length and that many bytes. The result aliases c.b with its capacity
+// capped at its length, so appending to it cannot overwrite what follows.
+func (c *batchCursor) sized() ([]byte, error) {
 	n, err := c.varint(math.MinInt32, math.MaxInt32)
 	if err != nil {
 		return nil, err
-	}
-	if n == -1 {
-		return nil, nil
 	}
 	if n < 0 || n > int64(len(c.b)-c.off) {
 		return nil, fmt.Errorf("length %d with %d bytes left", n, len(c.b)-c.off)

@@ -112,31 +112,52 @@ func (p *partition) scan(from int64, fn func(r *Record) bool) error {
 }
 
 func (p *partition) maxTimestamp() (int64, time.Time, error) {
+	// Each segment knows its largest timestamp and where it is; only a maximum that
+	// DeleteRecords has put below the log start needs the segment's live records scanned.
 	p.mu.Lock()
-	start, best := p.logStart, int64(-1)
-	var bestSeg *segment
+	start := p.logStart
+	type cand struct{ ts, off int64 }
+	var cands []cand
+	var rescan []*segment
 	for _, s := range p.segs {
-		if s.largestTimestamp() > best {
-			best, bestSeg = s.largestTimestamp(), s
+		if s.empty() || s.nextOffset() <= start {
+			continue
 		}
-	}
-	from := start
-	if bestSeg != nil {
-		from = max(start, bestSeg.baseOffset())
+		if off := s.largestTimestampOffset(); off >= start {
+			cands = append(cands, cand{s.largestTimestamp(), off})
+		} else {
+			rescan = append(rescan, s)
+		}
 	}
 	p.mu.Unlock()
-	if bestSeg == nil {
+	for _, s := range rescan {
+		best := cand{-1, -1}
+		err := p.scan(max(start, s.baseOffset()), func(r *Record) bool {
+			if r.Offset >= s.nextOffset() {
+				return false
+			}
+			if ts := r.Timestamp.UnixMilli(); ts > best.ts {
+				best = cand{ts, r.Offset}
+			}
+			return true
+		})
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		if best.off >= 0 {
+			cands = append(cands, best)
+		}
+	}
+	best := cand{-1, -1}
+	for _, c := range cands {
+		if c.ts > best.ts || (c.ts == best.ts && c.off < best.off) {
+			best = c
+		}
+	}
+	if best.off < 0 {
 		return -1, time.Time{}, nil
 	}
-	off, at := int64(-1), time.Time{}
-	err := p.scan(from, func(r *Record) bool {
-		if r.Timestamp.UnixMilli() == best {
-			off, at = r.Offset, r.Timestamp
-			return false
-		}
-		return true
-	})
-	return off, at, err
+	return best.off, time.UnixMilli(best.ts), nil
 }
 
 func (p *partition) offsetForTime(ts int64) (int64, time.Time, error) {

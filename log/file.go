@@ -157,10 +157,65 @@ type memFS struct {
 	files map[string]*memData
 }
 
-// memData is the content of one in-memory file, shared by all its handles.
+// memData is the content of one in-memory file, shared by all its handles. It is kept in
+// chunks of memChunk bytes so that appending to a large file never copies what it holds, and a
+// file never holds more than one partly used chunk of spare capacity.
 type memData struct {
-	mu sync.RWMutex
-	b  []byte
+	mu     sync.RWMutex
+	chunks [][]byte // all full but the last
+	size   int64
+}
+
+const memChunk = 1 << 20
+
+func (d *memData) write(p []byte) {
+	d.size += int64(len(p))
+	for len(p) > 0 {
+		if n := len(d.chunks); n == 0 || len(d.chunks[n-1]) == memChunk {
+			d.chunks = append(d.chunks, nil)
+		}
+		c := d.chunks[len(d.chunks)-1]
+		k := min(len(p), memChunk-len(c))
+		if len(c)+k > cap(c) {
+			// The first chunk doubles, so that a small file stays small and its copies add
+			// up to one chunk's worth (append's gentler growth would copy several times
+			// that); a file past one chunk is large, and later chunks come whole.
+			newCap := memChunk
+			if len(d.chunks) == 1 {
+				newCap = min(memChunk, max(2*cap(c), len(c)+k, 512))
+			}
+			nc := make([]byte, len(c), newCap)
+			copy(nc, c)
+			c = nc
+		}
+		d.chunks[len(d.chunks)-1] = append(c, p[:k]...)
+		p = p[k:]
+	}
+}
+
+func (d *memData) readAt(p []byte, off int64) int {
+	n := 0
+	for n < len(p) && off < d.size {
+		k := copy(p[n:], d.chunks[off/memChunk][off%memChunk:])
+		n += k
+		off += int64(k)
+	}
+	return n
+}
+
+func (d *memData) truncate(size int64) {
+	if size >= d.size {
+		d.write(make([]byte, size-d.size))
+		return
+	}
+	// Readers copy under the lock, so no one holds the cut bytes: reusing the arrays is safe.
+	keep := int((size + memChunk - 1) / memChunk)
+	clear(d.chunks[keep:])
+	d.chunks = d.chunks[:keep]
+	if keep > 0 {
+		d.chunks[keep-1] = d.chunks[keep-1][:size-int64(keep-1)*memChunk]
+	}
+	d.size = size
 }
 
 func (m *memFS) Open(name string) (segFile, error) {
@@ -268,11 +323,8 @@ func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 		return 0, &fs.PathError{Op: "read", Path: f.name, Err: errors.New("negative offset")}
 	}
 	f.d.mu.RLock()
-	defer f.d.mu.RUnlock()
-	if off >= int64(len(f.d.b)) {
-		return 0, io.EOF
-	}
-	n := copy(p, f.d.b[off:])
+	n := f.d.readAt(p, off)
+	f.d.mu.RUnlock()
 	if n < len(p) {
 		return n, io.EOF
 	}
@@ -284,7 +336,7 @@ func (f *memFile) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	f.d.mu.Lock()
-	f.d.b = append(f.d.b, p...)
+	f.d.write(p)
 	f.d.mu.Unlock()
 	return len(p), nil
 }
@@ -297,13 +349,8 @@ func (f *memFile) Truncate(size int64) error {
 		return &fs.PathError{Op: "truncate", Path: f.name, Err: errors.New("negative size")}
 	}
 	f.d.mu.Lock()
-	defer f.d.mu.Unlock()
-	if n := int64(len(f.d.b)); size <= n {
-		// Readers copy under the lock, so no one holds the cut bytes: reusing the array is safe.
-		f.d.b = f.d.b[:size]
-	} else {
-		f.d.b = append(f.d.b, make([]byte, size-n)...)
-	}
+	f.d.truncate(size)
+	f.d.mu.Unlock()
 	return nil
 }
 
@@ -312,7 +359,7 @@ func (f *memFile) Sync() error { return f.errIfClosed("sync") }
 func (f *memFile) Size() int64 {
 	f.d.mu.RLock()
 	defer f.d.mu.RUnlock()
-	return int64(len(f.d.b))
+	return f.d.size
 }
 
 func (f *memFile) Close() error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -330,4 +331,45 @@ func flipAt(at func(size int64) int64) func(f segFile) {
 		}
 		appendBytes(b)(f)
 	}
+}
+
+// Random writes, truncations and reads across memFS's chunk boundaries agree with a byte slice.
+func TestFile_RandomOps(t *testing.T) {
+	forEachFS(t, func(t *testing.T, fsys fileSystem, dir string) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		f, err := fsys.Open(filepath.Join(dir, "a.log"))
+		require.NoError(t, err)
+		defer f.Close()
+		var model []byte
+		for range 200 {
+			switch rng.IntN(4) {
+			case 0, 1:
+				p := make([]byte, rng.IntN(100_000))
+				for i := range p {
+					p[i] = byte(rng.Uint32())
+				}
+				_, err := f.Write(p)
+				require.NoError(t, err)
+				model = append(model, p...)
+			case 2:
+				size := rng.Int64N(int64(len(model)) + 50_000)
+				require.NoError(t, f.Truncate(size))
+				if size <= int64(len(model)) {
+					model = model[:size]
+				} else {
+					model = append(model, make([]byte, size-int64(len(model)))...)
+				}
+			default:
+				off := rng.Int64N(int64(len(model)) + 1)
+				p := make([]byte, rng.IntN(3*memChunk))
+				n, err := f.ReadAt(p, off)
+				want := model[off:min(off+int64(len(p)), int64(len(model)))]
+				if n < len(p) {
+					require.ErrorIs(t, err, io.EOF)
+				}
+				require.True(t, bytes.Equal(want, p[:n]), "read %d bytes at %d", len(p), off)
+			}
+			require.Equal(t, int64(len(model)), f.Size())
+		}
+	})
 }

@@ -35,6 +35,10 @@ type partition struct {
 	syncing bool
 	synced  int64
 
+	// producers is the idempotence state: per producer id, its epoch and last batches (K39).
+	// Guarded by mu.
+	producers map[int64]*producerState
+
 	hw     atomic.Int64
 	nmu    sync.Mutex
 	notify chan struct{} // closed and replaced each time hw moves
@@ -81,6 +85,9 @@ func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
 	if len(p.segs) == 0 {
 		seg, err := createSegment(l.fs, p.dir, 0, batchCodec, now)
 		if err != nil {
+			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+		}
+		if err := l.fs.SyncDir(p.dir); err != nil {
 			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
 		}
 		p.segs = append(p.segs, seg)
@@ -148,8 +155,36 @@ type batchMeta struct {
 // append writes recs as one batch and returns its base offset once it is durable (unless the
 // Log has NoSync). Timestamps are kept (CreateTime) or replaced by now (LogAppendTime, K11).
 func (p *partition) append(recs []Record, meta batchMeta) (int64, error) {
+	base, target, err := p.write(recs, meta)
+	if err != nil {
+		return 0, err
+	}
+	return base, p.durable(target)
+}
+
+// durable returns once everything below target is on disk (or at once with NoSync).
+func (p *partition) durable(target int64) error {
+	if p.l.nosync {
+		p.advance(target)
+		return nil
+	}
+	return p.syncTo(target)
+}
+
+// write appends recs as one batch to the active segment, rolling it first if the batch would
+// make it too big or it is too old, and returns the batch's base offset and the end offset
+// after it. For an idempotent producer (meta.producerID ≥ 0) a batch already written is not
+// written again: its original base offset comes back (K39); a sequence gap is
+// ErrOutOfOrderSequence (K40).
+func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err error) {
 	now := time.Now()
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if meta.producerID >= 0 {
+		if off, dup, err := p.checkSequenceLocked(meta, len(recs)); err != nil || dup {
+			return off, p.leo, err
+		}
+	}
 	cfg := p.topic.cfg
 	h := batchHeader{BaseOffset: p.leo, ProducerID: meta.producerID, ProducerEpoch: meta.producerEpoch,
 		BaseSequence: meta.baseSequence}
@@ -168,34 +203,27 @@ func (p *partition) append(recs []Record, meta batchMeta) (int64, error) {
 	p.buf = appendBatch(p.buf[:0], h, recs)
 	batch := p.buf
 	if len(batch) > cfg.MaxMessageBytes {
-		p.mu.Unlock()
-		return 0, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrRecordTooLarge, len(batch), cfg.MaxMessageBytes)
+		return 0, 0, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrRecordTooLarge, len(batch), cfg.MaxMessageBytes)
 	}
 	info, err := batchCodec.header(batch)
 	if err != nil {
-		p.mu.Unlock()
-		return 0, err
+		return 0, 0, err
 	}
 	act := p.active()
 	if !act.empty() && (act.size()+int64(len(batch)) > cfg.SegmentBytes || now.Sub(act.created()) >= cfg.SegmentAge) {
 		if act, err = p.rollLocked(now); err != nil {
-			p.mu.Unlock()
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if err := act.append(batch, info); err != nil {
-		p.mu.Unlock()
-		return 0, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+		return 0, 0, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
 	}
-	base := p.leo
+	base = p.leo
 	p.leo += int64(len(recs))
-	target := p.leo
-	p.mu.Unlock()
-	if p.l.nosync {
-		p.advance(target)
-		return base, nil
+	if meta.producerID >= 0 {
+		p.recordSequenceLocked(meta, len(recs), base)
 	}
-	return base, p.syncTo(target)
+	return base, p.leo, nil
 }
 
 // rollLocked seals the active segment and starts a new one at the end offset.
@@ -205,6 +233,11 @@ func (p *partition) rollLocked(now time.Time) (*segment, error) {
 	}
 	seg, err := createSegment(p.l.fs, p.dir, p.leo, batchCodec, now)
 	if err != nil {
+		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), err)
+	}
+	// The new files' directory entries must be durable before a produce into them is
+	// acknowledged; syncData syncs file contents only.
+	if err := p.l.fs.SyncDir(p.dir); err != nil {
 		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), err)
 	}
 	p.segs = append(p.segs, seg)
@@ -227,7 +260,7 @@ func (p *partition) syncTo(target int64) error {
 		seg, upto := p.active(), p.leo
 		p.mu.Unlock()
 		p.smu.Unlock()
-		err := seg.sync()
+		err := seg.syncData()
 		p.smu.Lock()
 		p.syncing = false
 		if err == nil && upto > p.synced {

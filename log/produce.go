@@ -50,3 +50,19 @@ func (l *Log) ProduceTo(ctx context.Context, topicName string, partition int32, 
 	}
 	return ProduceResult{Partition: partition, Offset: base}, nil
 }
+
+// AppendIdempotent writes recs as one batch from an idempotent producer: producer id, epoch
+// and the sequence number of its first record. A batch the partition has among the producer's
+// last five comes back with its original base offset and is not written again (K39); a
+// sequence that does not follow the last one is ErrOutOfOrderSequence (K40). It is what a
+// Kafka front door's Produce calls; the [Producer] uses it for every batch.
+func (l *Log) AppendIdempotent(topicName string, partition int32, producerID int64, epoch int16, baseSequence int32, recs []Record) (int64, error) {
+	if producerID < 0 || baseSequence < 0 || len(recs) == 0 {
+		return 0, fmt.Errorf("%w: producer id %d, sequence %d, %d records", ErrInvalidRecord, producerID, baseSequence, len(recs))
+	}
+	p, err := l.partition(topicName, partition)
+	if err != nil {
+		return 0, err
+	}
+	return p.append(recs, batchMeta{producerID: producerID, producerEpoch: epoch, baseSequence: baseSequence})
+}

@@ -37,6 +37,7 @@ import (
 // on disk points at durable bytes, and recovery can trust the .log before it: a crash loses
 // only what was never synced, which is the tail after the last entry. Index files are never
 // preallocated (Kafka preallocates its memory-mapped ones), so sealing has nothing to trim.
+// The entry encodings and the walk over a .log's batches are in file.go.
 
 // ErrCorruptSegment is returned when a segment's files contradict each other in a way that
 // recovery does not repair: a sealed segment whose .log is shorter or longer than its index
@@ -183,7 +184,8 @@ func createSegment(fsys fileSystem, dir string, base int64, c codec, now time.Ti
 // With recoverTail (the active segment, after a crash or not), it trusts the .log up to the
 // last index entry whose batch still validates, re-validates every batch after it, truncates
 // the .log after the last valid one (returning how many bytes were cut) and rebuilds the index
-// entries past that point. Bytes before that entry are not re-read.
+// entries past that point. Bytes before that entry are not re-read: Kafka re-reads the whole
+// segment after an unclean shutdown, but here an entry on disk only ever points at synced bytes.
 //
 // Without it (a sealed segment) it trusts the files but checks cheaply that they agree: the
 // indexes have whole, ordered, paired entries and the last one points at a batch that ends
@@ -574,7 +576,9 @@ func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err
 		return nil, next, nil
 	}
 	hl := s.codec.headerLen
-	sc := s.scanner(limit, int(s.codec.interval())+hl)
+	// The walk from the index point crosses a few batches: reading their headers one by one
+	// costs less than reading the whole interval at once (measured on both file systems).
+	sc := s.scanner(limit, hl)
 	var first batchInfo
 	for {
 		info, ok, err := sc.header(pos)
@@ -650,7 +654,8 @@ func (s *segment) findByTimestamp(ts int64) (int64, error) {
 		pos = int64(p)
 	}
 	s.mu.RUnlock()
-	sc := s.scanner(limit, scanChunk)
+	// With rising timestamps the batch is within an interval of the point; one read covers it.
+	sc := s.scanner(limit, int(s.codec.interval())+s.codec.headerLen)
 	for pos < limit {
 		info, ok, err := sc.header(pos)
 		if err != nil {

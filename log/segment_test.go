@@ -331,6 +331,35 @@ func TestSegment_Reopen_Sealed(t *testing.T) {
 	})
 }
 
+// K33: time retention reads a segment's largest record timestamp, so a future timestamp in
+// any batch, not only the last, must be what the segment reports, before and after a reopen.
+// Reference: SEMANTICS.md K33, §2.3.
+func TestSegment_K33_LargestTimestampIsTheRecordMax(t *testing.T) {
+	forEachFS(t, func(t *testing.T, fsys fileSystem, dir string) {
+		future := time.Now().Add(365 * 24 * time.Hour).UnixMilli()
+		bs := []tb{newTB(0, 2, 100, nil), newTB(2, 3, future, nil), newTB(5, 1, 50, nil)}
+		for i := range 200 { // enough batches for several index points after the future one
+			bs = append(bs, newTB(6+int64(i), 1, 60+int64(i), make([]byte, 50)))
+		}
+		s := newSeg(t, fsys, dir, 0, 256)
+		appendAll(t, s, bs)
+		check := func(s *segment) {
+			t.Helper()
+			assert.Equal(t, future, s.largestTimestamp())
+			assert.Equal(t, int64(4), s.largestTimestampOffset(), "last offset of the batch holding it")
+			assert.Equal(t, int64(100), s.firstTimestamp())
+		}
+		check(s)
+		require.NoError(t, s.close())
+		s, _ = reopen(t, fsys, dir, 0, 256, true)
+		check(s)
+		require.NoError(t, s.roll())
+		require.NoError(t, s.close())
+		s, _ = reopen(t, fsys, dir, 0, 256, false)
+		check(s)
+	})
+}
+
 // Reopening the active segment and going on appending builds the very indexes an
 // uninterrupted segment has.
 func TestSegment_Reopen_Active(t *testing.T) {
