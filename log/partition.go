@@ -321,26 +321,51 @@ func (p *partition) read(offset int64, maxBytes, maxRecords int, dst []Record) (
 		if err != nil {
 			return dst, fmt.Errorf("tribus/log: %s: read: %w", p.name(), err)
 		}
+		// Size dst once from the batch headers instead of growing it record by record.
+		total := 0
+		for rest := data; len(rest) >= batchHeaderSize; {
+			h, err := readBatchHeader(rest)
+			if err != nil || h.size() > len(rest) {
+				break
+			}
+			total += int(h.NumRecords)
+			rest = rest[h.size():]
+		}
+		dst = slices.Grow(dst, total)
+		n := len(dst)
 		for len(data) > 0 {
 			h, err := readBatchHeader(data)
 			if err != nil {
 				return dst, err
 			}
 			size := h.size()
-			n := len(dst)
 			if dst, err = decodeRecords(dst, data[:size]); err != nil {
 				return dst, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
 			}
-			// Keep [offset, hw): the first batch may start before offset.
-			kept := dst[:n]
-			for _, r := range dst[n:] {
-				if r.Offset >= offset && r.Offset < hw && (maxRecords == 0 || len(kept)-start < maxRecords) {
-					r.Topic, r.Partition = p.topic.name, p.id
-					kept = append(kept, r)
-				}
-			}
-			dst = kept
 			data = data[size:]
+		}
+		// Keep [offset, hw) and at most maxRecords: records are in offset order, so this cuts
+		// the front of the first batch and the tail.
+		got := dst[n:]
+		lo := 0
+		for lo < len(got) && got[lo].Offset < offset {
+			lo++
+		}
+		hi := len(got)
+		for hi > lo && got[hi-1].Offset >= hw {
+			hi--
+		}
+		if maxRecords > 0 && hi-lo > maxRecords-(n-start) {
+			hi = lo + maxRecords - (n - start)
+		}
+		kept := hi - lo
+		if lo > 0 {
+			copy(got, got[lo:hi])
+		}
+		clear(got[kept:])
+		dst = dst[:n+kept]
+		for i := n; i < len(dst); i++ {
+			dst[i].Topic, dst[i].Partition = p.topic.name, p.id
 		}
 		break // one read of up to maxBytes, like one partition of a fetch response
 	}
