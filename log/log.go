@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -403,17 +402,4 @@ func (l *Log) RunRetention() {
 			l.logger.Error("tribus/log: retention", "partition", p.name(), "err", err)
 		}
 	}
-}
-
-// splitPartitionDir parses "<topic>-<n>".
-func splitPartitionDir(name string) (string, int32, bool) {
-	i := strings.LastIndexByte(name, '-')
-	if i <= 0 {
-		return "", 0, false
-	}
-	n, err := strconv.Atoi(name[i+1:])
-	if err != nil || n < 0 {
-		return "", 0, false
-	}
-	return name[:i], int32(n), true
 }
