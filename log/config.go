@@ -76,6 +76,10 @@ func (c TopicConfig) resolved() (TopicConfig, error) {
 	if c.MaxMessageBytes == 0 {
 		c.MaxMessageBytes = DefaultMaxMessageBytes
 	}
+	if c.MaxMessageBytes > batchMaxLength {
+		// The batch reader refuses anything longer, so recovery would cut it away.
+		return c, fmt.Errorf("%w: max.message.bytes %d is above the %d a batch can hold", ErrInvalidConfig, c.MaxMessageBytes, batchMaxLength)
+	}
 	switch c.CleanupPolicy {
 	case "":
 		c.CleanupPolicy = CleanupDelete

@@ -384,3 +384,15 @@ func TestReopen_RecordsAndConfigComeBack(t *testing.T) {
 	assert.Len(t, recs, 15)
 	assert.Equal(t, "order-05", string(recs[0].Value))
 }
+
+func TestTopic_InvalidConfigs(t *testing.T) {
+	l := openLog(t, "")
+	for _, cfg := range []tlog.TopicConfig{
+		{Partitions: -1}, {SegmentBytes: 10}, {MaxMessageBytes: 128 << 20}, {CleanupPolicy: "bogus"}, {TimestampType: "Now"},
+	} {
+		assert.ErrorIs(t, l.CreateTopic("t", cfg), tlog.ErrInvalidConfig, "%+v", cfg)
+	}
+	require.NoError(t, l.CreateTopic("small", tlog.TopicConfig{MaxMessageBytes: 200}))
+	_, err := l.ProduceTo(context.Background(), "small", 0, tlog.Record{Value: make([]byte, 300)})
+	assert.ErrorIs(t, err, tlog.ErrRecordTooLarge)
+}
