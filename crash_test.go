@@ -56,6 +56,9 @@ func TestCrash_ExchangeKill9(t *testing.T) {
 		require.NoError(t, err, "round %d: reopen", round)
 		s, err := b.Router().NewSession()
 		require.NoError(t, err)
+		// A child killed before it declared the queue (a slow start under -race) leaves none.
+		_, err = s.QueueDeclare("crash", exchange.QueueOptions{Durable: true})
+		require.NoError(t, err)
 		present := map[int]bool{}
 		last := 0
 		for {
