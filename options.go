@@ -51,8 +51,8 @@ const (
 	// SyncBatch acknowledges a commit before its fsync, which follows within SyncInterval. A
 	// process crash (kill -9) loses nothing, because the writes are in the operating system's
 	// page cache. A power loss or kernel crash can lose what was acknowledged in the last
-	// SyncInterval, and, because bbolt's two-step flush (pages, then the meta page that makes
-	// them live) is skipped, can leave the store corrupt if it strikes before that fsync.
+	// SyncInterval, but never corrupts the store: only the journal's flush is deferred, and the
+	// bbolt file is still changed only by fully flushed checkpoints.
 	SyncBatch
 	// SyncNever leaves fsyncs to the operating system. A process crash loses nothing; a power
 	// loss or kernel crash can lose any amount of acknowledged data and can corrupt the store.

@@ -13,6 +13,8 @@ type Bucket struct {
 	tx *Tx
 	bb *bolt.Bucket // set on the bbolt backend
 	mb *memBucket   // set on the memory backend
+
+	path []string // the names from the top, kept only when tx records a journal
 }
 
 // Get returns the value of key, or nil if there is none or key names a nested bucket. An empty
@@ -47,7 +49,7 @@ func (b *Bucket) Put(key, value []byte) error {
 	}
 	if b.bb != nil {
 		// bbolt keeps a reference to the value until commit; v is ours alone.
-		return mapError(b.bb.Put(key, v))
+		return b.boltPut(key, v)
 	}
 	return b.mb.put(b.tx.mtx, string(key), v)
 }
@@ -68,9 +70,20 @@ func (b *Bucket) PutOwned(key, value []byte) error {
 		value = []byte{}
 	}
 	if b.bb != nil {
-		return mapError(b.bb.Put(key, value))
+		return b.boltPut(key, value)
 	}
 	return b.mb.put(b.tx.mtx, string(key), value)
+}
+
+// boltPut puts on the bbolt backend and records the write.
+func (b *Bucket) boltPut(key, value []byte) error {
+	if err := b.bb.Put(key, value); err != nil {
+		return mapError(err)
+	}
+	if b.tx.wal != nil {
+		b.tx.wal.put(b.path, key, value)
+	}
+	return nil
 }
 
 // Delete removes key. A missing key is not an error. It fails with [ErrReadOnly] in View and
@@ -80,7 +93,13 @@ func (b *Bucket) Delete(key []byte) error {
 		return err
 	}
 	if b.bb != nil {
-		return mapError(b.bb.Delete(key))
+		if err := b.bb.Delete(key); err != nil {
+			return mapError(err)
+		}
+		if b.tx.wal != nil {
+			b.tx.wal.delete(b.path, key)
+		}
+		return nil
 	}
 	return b.mb.delete(b.tx.mtx, string(key))
 }
@@ -138,9 +157,29 @@ func (b *Bucket) NextSequence() (uint64, error) {
 	}
 	if b.bb != nil {
 		n, err := b.bb.NextSequence()
-		return n, mapError(err)
+		if err != nil {
+			return 0, mapError(err)
+		}
+		if b.tx.wal != nil {
+			b.tx.wal.setSequence(b.path, n)
+		}
+		return n, nil
 	}
 	return b.mb.nextSequence(b.tx.mtx), nil
+}
+
+// setSequence sets the bucket's sequence to n; journal replay uses it.
+func (b *Bucket) setSequence(n uint64) error {
+	if err := b.tx.writeCheck(); err != nil {
+		return err
+	}
+	if b.bb != nil {
+		return mapError(b.bb.SetSequence(n))
+	}
+	old := b.mb.seq
+	b.mb.seq = n
+	b.tx.mtx.undo = append(b.tx.mtx.undo, func() { b.mb.seq = old })
+	return nil
 }
 
 // Bucket returns the nested bucket name, or nil if there is none.
@@ -153,7 +192,7 @@ func (b *Bucket) Bucket(name string) *Bucket {
 		if bb == nil {
 			return nil
 		}
-		return &Bucket{tx: b.tx, bb: bb}
+		return &Bucket{tx: b.tx, bb: bb, path: b.tx.walPath(b.path, name)}
 	}
 	mb := b.mb.subs[name]
 	if mb == nil {
@@ -172,11 +211,18 @@ func (b *Bucket) CreateBucketIfNotExists(name string) (*Bucket, error) {
 		return nil, err
 	}
 	if b.bb != nil {
-		bb, err := b.bb.CreateBucketIfNotExists([]byte(name))
+		if bb := b.bb.Bucket([]byte(name)); bb != nil {
+			return &Bucket{tx: b.tx, bb: bb, path: b.tx.walPath(b.path, name)}, nil
+		}
+		bb, err := b.bb.CreateBucket([]byte(name))
 		if err != nil {
 			return nil, mapError(err)
 		}
-		return &Bucket{tx: b.tx, bb: bb}, nil
+		nb := &Bucket{tx: b.tx, bb: bb, path: b.tx.walPath(b.path, name)}
+		if b.tx.wal != nil {
+			b.tx.wal.bucket(opCreateBucket, nb.path)
+		}
+		return nb, nil
 	}
 	mb, err := b.mb.createBucket(b.tx.mtx, name)
 	if err != nil {
@@ -193,7 +239,13 @@ func (b *Bucket) DeleteBucket(name string) error {
 		return err
 	}
 	if b.bb != nil {
-		return mapError(b.bb.DeleteBucket([]byte(name)))
+		if err := b.bb.DeleteBucket([]byte(name)); err != nil {
+			return mapError(err)
+		}
+		if b.tx.wal != nil {
+			b.tx.wal.bucket(opDeleteBucket, b.tx.walPath(b.path, name))
+		}
+		return nil
 	}
 	return b.mb.deleteBucket(b.tx.mtx, name)
 }

@@ -48,12 +48,13 @@ func (s *Store) queueLen() int {
 }
 
 // commitLoop is the committer goroutine: it owns the bbolt read-write transaction. Each round it
-// takes the oldest batch, commits it and answers its callers, until Close is called and the
-// queue is empty. resume, if not nil, is a batch a previous committer left half done.
+// serves the Views waiting for that transaction, takes the oldest batch, runs it, appends its
+// writes to the journal and answers its callers; it checkpoints when one is due. It returns
+// after Close, once the queue is empty, with a last checkpoint. resume, if not nil, is a batch a
+// previous committer left half done.
 func (s *Store) commitLoop(resume *batch) {
 	var (
 		b      *batch
-		btx    *bolt.Tx
 		normal bool
 	)
 	defer func() {
@@ -62,11 +63,10 @@ func (s *Store) commitLoop(resume *batch) {
 			return
 		}
 		// A fn called runtime.Goexit (t.FailNow, for example) on this goroutine. Nothing can
-		// stop the goroutine from ending, so answer that fn, roll back, and hand the rest of the
-		// round to a new committer.
-		if btx != nil {
-			_ = btx.Rollback()
-		}
+		// stop the goroutine from ending, so answer that fn, roll back (the journal keeps the
+		// rounds already answered, and the next transaction replays them), and hand the rest of
+		// the round to a new committer.
+		s.rollback()
 		b.errs[b.cur] = fmt.Errorf("%w: runtime.Goexit", ErrPanic)
 		s.failed.Add(1)
 		b.live = slices.DeleteFunc(b.live, func(i int) bool { return i == b.cur })
@@ -77,54 +77,70 @@ func (s *Store) commitLoop(resume *batch) {
 	for {
 		if b == nil {
 			s.mu.Lock()
-			for len(s.queue) == 0 && !s.closing.Load() {
+			for len(s.queue) == 0 && len(s.views) == 0 && !s.checkpointDue && !s.closing.Load() {
 				s.cond.Wait()
 			}
-			if len(s.queue) == 0 {
-				s.mu.Unlock()
-				normal = true
-				return
+			views := s.views
+			s.views = nil
+			due := s.checkpointDue
+			s.checkpointDue = false
+			if len(s.queue) > 0 {
+				b = s.queue[0]
+				s.queue[0] = nil
+				s.queue = s.queue[1:]
 			}
-			b = s.queue[0]
-			s.queue[0] = nil
-			s.queue = s.queue[1:]
 			s.mu.Unlock()
 
+			s.serveViews(views)
+			if due {
+				s.checkpoint()
+			}
+			if b == nil {
+				if len(views) == 0 && !due { // closing, and nothing left
+					if s.crashAtClose {
+						s.rollback()
+					} else {
+						s.checkpoint()
+					}
+					normal = true
+					return
+				}
+				continue
+			}
 			b.errs = make([]error, len(b.fns))
 			b.live = make([]int, len(b.fns))
 			for i := range b.live {
 				b.live[i] = i
 			}
 		}
-		s.commitBatch(b, &btx)
+		s.commitBatch(b)
 		close(b.done)
 		b = nil
 	}
 }
 
-// commitBatch runs the live fns of b in one transaction and commits it. A fn that fails is
-// answered with its error and dropped, and the others run again in a fresh transaction, since
-// the rollback undid what they wrote. *btx is the open transaction, for commitLoop's cleanup.
-func (s *Store) commitBatch(b *batch, btx **bolt.Tx) {
+// commitBatch runs the live fns of b in the open transaction and appends what they wrote to the
+// journal as one record. A fn that fails is answered with its error and dropped, and the others
+// run again in a fresh transaction, since the rollback undid what they wrote.
+func (s *Store) commitBatch(b *batch) {
 	for len(b.live) > 0 {
-		tx, err := s.db.Begin(true)
+		tx, err := s.openTx()
 		if err != nil {
-			s.failAll(b, mapError(err))
+			s.failAll(b, err)
 			return
 		}
-		*btx = tx
+		w := &opLog{b: make([]byte, 0, s.roundHint)}
 		failed := -1
 		for j, i := range b.live {
 			b.cur = i
-			if err := runFn(b.fns[i], &Tx{btx: tx, writable: true}); err != nil {
+			if err := runFn(b.fns[i], &Tx{btx: tx, writable: true, wal: w}); err != nil {
 				b.errs[i] = err
 				failed = j
 				break
 			}
 		}
 		if failed >= 0 {
-			_ = tx.Rollback()
-			*btx = nil
+			s.rollback()
 			s.failed.Add(1)
 			b.live = slices.Delete(b.live, failed, failed+1)
 			continue
@@ -132,16 +148,106 @@ func (s *Store) commitBatch(b *batch, btx **bolt.Tx) {
 		if s.beforeCommit != nil {
 			s.beforeCommit()
 		}
-		err = tx.Commit()
-		*btx = nil
-		if err != nil {
-			s.failAll(b, fmt.Errorf("tribus/store: commit: %w", err))
-			return
+		if len(w.b) > 0 {
+			if err := s.jr.append(w.b); err != nil {
+				s.rollback()
+				s.failAll(b, err)
+				return
+			}
+			s.roundHint = len(w.b) + len(w.b)/4
+			s.since = append(s.since, w.b)
+			s.sinceBytes += len(w.b)
+			s.mu.Lock()
+			s.dirty = true
+			s.mu.Unlock()
+			s.scheduleSync()
+			s.scheduleCheckpoint()
 		}
 		s.commits.Add(1)
-		s.scheduleSync()
 		s.updates.Add(uint64(len(b.live)))
 		b.live = b.live[:0]
+		if s.sinceBytes >= s.checkpointBytes {
+			s.checkpoint()
+		}
+	}
+}
+
+// openTx returns the open bbolt transaction, beginning one if needed. A new transaction first
+// replays the rounds journaled since the last checkpoint, which a rollback undid.
+func (s *Store) openTx() (*bolt.Tx, error) {
+	if s.wtx != nil {
+		return s.wtx, nil
+	}
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	for _, p := range s.since {
+		if err := applyOps(&Tx{btx: tx, writable: true}, p); err != nil {
+			_ = tx.Rollback()
+			return nil, fmt.Errorf("tribus/store: replaying journaled rounds: %w", err)
+		}
+	}
+	s.wtx = tx
+	return tx, nil
+}
+
+// rollback abandons the open transaction, if any.
+func (s *Store) rollback() {
+	if s.wtx != nil {
+		_ = s.wtx.Rollback()
+		s.wtx = nil
+	}
+}
+
+// checkpoint commits the open transaction to bbolt (with bbolt's own fsyncs), recording the
+// journal sequence number it contains, and then empties the journal. If the commit fails, the
+// rounds stay in the journal and in s.since, and the next checkpoint tries again.
+func (s *Store) checkpoint() {
+	s.stopCheckpointTimer()
+	if len(s.since) == 0 {
+		s.rollback() // only reads ran in it
+		return
+	}
+	tx, err := s.openTx()
+	if err == nil {
+		err = writeWALSeq(&Tx{btx: tx, writable: true}, s.jr.lsn)
+	}
+	if err == nil {
+		err = tx.Commit()
+		s.wtx = nil
+	}
+	if err != nil {
+		s.rollback()
+		s.checkpointErr.Store(&err)
+		s.scheduleCheckpoint()
+		return
+	}
+	s.checkpoints.Add(1)
+	s.since = nil
+	s.sinceBytes = 0
+	s.mu.Lock()
+	s.dirty = false
+	s.mu.Unlock()
+	if err := s.jr.reset(); err != nil {
+		// The journal keeps old records; their sequence numbers are covered by the checkpoint,
+		// so they are skipped on open. Appends go on after them.
+		s.checkpointErr.Store(&err)
+	}
+}
+
+// serveViews hands the open transaction to each waiting View in turn and waits for it to
+// finish. A View that found unsaved rounds must see them, and only this transaction holds them.
+func (s *Store) serveViews(views []*viewReq) {
+	for _, v := range views {
+		if len(s.since) > 0 {
+			tx, err := s.openTx()
+			v.btx, v.err = tx, err
+		}
+		close(v.ready)
+		if v.btx != nil {
+			<-v.done
+		}
 	}
 }
 
@@ -170,8 +276,8 @@ func runFn(fn func(*Tx) error, tx *Tx) (err error) {
 	return fn(tx)
 }
 
-// scheduleSync arranges the deferred fsync of Options.SyncInterval after a commit, unless one
-// is already scheduled.
+// scheduleSync arranges the deferred journal flush of Options.SyncInterval after a round,
+// unless one is already scheduled.
 func (s *Store) scheduleSync() {
 	if s.syncInterval <= 0 {
 		return
@@ -187,11 +293,11 @@ func (s *Store) scheduleSync() {
 		s.syncMu.Lock()
 		s.syncTimer = nil
 		s.syncMu.Unlock()
-		_ = s.db.Sync() // an error here resurfaces at the next sync or at Close
+		_ = s.jr.flush() // an error here resurfaces at the next flush or at Close
 	})
 }
 
-// stopSyncTimer cancels a scheduled fsync (Close does a final one) and waits for one running.
+// stopSyncTimer cancels a scheduled flush (Close does a final one) and waits for one running.
 func (s *Store) stopSyncTimer() {
 	s.syncMu.Lock()
 	if s.syncTimer != nil && s.syncTimer.Stop() {
@@ -200,4 +306,26 @@ func (s *Store) stopSyncTimer() {
 	}
 	s.syncMu.Unlock()
 	s.syncWG.Wait()
+}
+
+// scheduleCheckpoint arms the timer that makes a checkpoint due CheckpointInterval after the
+// first round since the last one. Only the committer calls it.
+func (s *Store) scheduleCheckpoint() {
+	if s.checkpointTimer != nil || s.checkpointInterval <= 0 {
+		return
+	}
+	s.checkpointTimer = time.AfterFunc(s.checkpointInterval, func() {
+		s.mu.Lock()
+		s.checkpointDue = true
+		s.cond.Signal()
+		s.mu.Unlock()
+	})
+}
+
+// stopCheckpointTimer disarms the checkpoint timer. Only the committer calls it.
+func (s *Store) stopCheckpointTimer() {
+	if s.checkpointTimer != nil {
+		s.checkpointTimer.Stop()
+		s.checkpointTimer = nil
+	}
 }

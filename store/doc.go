@@ -25,7 +25,9 @@
 // [Options.MaxBatch]), runs them one after another in one transaction, commits once and answers
 // every caller. Meanwhile new calls queue for the next round, so a lone writer pays exactly one
 // commit and never waits for a batch window, while many writers share each fsync. View runs in
-// the caller's goroutine on a read-only snapshot, concurrently with other Views and with commits.
+// the caller's goroutine on a read-only snapshot, concurrently with other Views and with commits,
+// except while the committer holds rounds not yet checkpointed (see Durability): then a View
+// borrows the committer's transaction between two rounds, so it sees every answered Update.
 //
 // On the memory backend there is no goroutine: Update runs its function in the caller's
 // goroutine holding the store's write lock, and View holds its read lock, so a View sees either
@@ -36,15 +38,28 @@
 //
 // # Durability
 //
-// When Update returns nil on the bbolt backend, the transaction is committed and fsynced: it
-// survives a process crash and power loss. With [Options.NoSync] the fsync is skipped; a
-// process crash still loses nothing, but an operating-system crash or power loss can lose
-// transactions Update reported as committed, and can corrupt the file. When Update returns an
-// error, nothing its function wrote is kept. The memory backend keeps nothing past Close.
+// When Update returns nil on the bbolt backend, its writes are durable: it survives a process
+// crash and power loss. A bbolt commit flushes twice (data pages, then the meta page), so rounds
+// are not committed to bbolt one by one. Each round's writes are appended as one checksummed
+// record to a journal beside the file (its path plus [JournalSuffix]) and flushed with one fsync;
+// that is the commit point. The bbolt transaction stays open across rounds and is committed
+// every [Options.CheckpointBytes] of journal or [Options.CheckpointInterval], and at Close (a
+// checkpoint), after which the journal is emptied. Open applies the journal records the file
+// does not hold yet, so the file is only ever changed by complete, fsynced bbolt commits, and a
+// crash between checkpoints loses nothing that was answered. A journal record cut short by a
+// crash was never answered and is dropped; a checksummed record that cannot be applied makes
+// Open fail with [ErrCorrupt].
+//
+// With [Options.NoSync] the fsyncs are skipped; a process crash still loses nothing, but an
+// operating-system crash or power loss can lose transactions Update reported as committed, and
+// can corrupt the file. When Update returns an error, nothing its function wrote is kept. The
+// memory backend keeps nothing past Close.
 //
 // # Time
 //
-// The package starts no timers. Open waits at most [Options.LockTimeout] for the file lock.
+// The bbolt backend runs two timers: the checkpoint timer ([Options.CheckpointInterval]) and,
+// with [Options.SyncInterval], the deferred journal flush. Open waits at most
+// [Options.LockTimeout] for the file lock.
 // Update blocks until its round commits; under load that is one commit's latency plus the
 // round queued ahead of it, bounded by MaxBatch.
 //

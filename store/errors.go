@@ -46,6 +46,12 @@ var (
 	// ErrValueTooLarge is returned by [Bucket.Put] when the value is longer than [MaxValueSize].
 	ErrValueTooLarge = errors.New("tribus/store: value too large")
 
+	// ErrCorrupt is returned by [Open] when the journal holds a record that passed its checksum
+	// but cannot be applied (an unknown operation, a write into a bucket that does not exist),
+	// or when the journal and the bbolt file disagree about which records the file holds. It is
+	// wrapped with the detail; nothing is changed.
+	ErrCorrupt = errors.New("tribus/store: corrupt journal")
+
 	// ErrIncompatible is returned when a key names a value where a bucket was expected, or a
 	// bucket where a value was expected: Put or Delete of a bucket's name, CreateBucketIfNotExists
 	// or DeleteBucket of a value's key.

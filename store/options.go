@@ -36,25 +36,44 @@ const (
 	DefaultLockTimeout = 100 * time.Millisecond
 	// DefaultMaxBatch is used when [Options.MaxBatch] is zero.
 	DefaultMaxBatch = 1000
+	// DefaultCheckpointBytes is used when [Options.CheckpointBytes] is zero.
+	DefaultCheckpointBytes = 16 << 20
+	// DefaultCheckpointInterval is used when [Options.CheckpointInterval] is zero.
+	DefaultCheckpointInterval = time.Second
 )
+
+// JournalSuffix is appended to the bbolt file's path to name its journal, which [Open] creates
+// beside it. The two files belong together: copy or delete both.
+const JournalSuffix = "-journal"
 
 // Options configures [Open]. The zero value, and a nil *Options, mean defaults.
 // OpenMemory takes none: it has no file, and nothing to tune.
 type Options struct {
-	// NoSync skips the fsync after each commit (bbolt's NoSync). Default false.
+	// NoSync skips the fsync after each commit (the journal's, and bbolt's at checkpoints).
+	// Default false.
 	// A commit then reaches only the operating system's page cache: a process crash
 	// (kill -9) loses nothing, but an OS crash or power loss can lose transactions that
 	// Update reported as committed and can leave the file corrupt. Use it for tests and bulk
 	// loads that can be redone, never for data a caller was told is durable.
 	NoSync bool
 
-	// SyncInterval, when positive, replaces the fsync after every commit by one fsync at most
-	// SyncInterval after a commit (and one at Close). Commits are then acknowledged before they
-	// are on disk: a process crash loses nothing, but an OS crash or power loss can lose what
-	// was committed in the last SyncInterval and, since the operating system may write a
-	// commit's meta page before its data pages, can leave the file corrupt. Zero means an fsync
-	// per commit; negative is invalid. Ignored with NoSync.
+	// SyncInterval, when positive, replaces the journal fsync after every commit by one fsync
+	// at most SyncInterval after a commit (and one at Close). Commits are then acknowledged
+	// before they are on disk: a process crash loses nothing, but an OS crash or power loss can
+	// lose what was committed in the last SyncInterval. Checkpoints into the bbolt file keep
+	// bbolt's own fsyncs, so the file is never left corrupt. Zero means an fsync per commit;
+	// negative is invalid. Ignored with NoSync.
 	SyncInterval time.Duration
+
+	// CheckpointBytes is how many bytes of journaled writes accumulate before they are
+	// committed into the bbolt file (a checkpoint: bbolt's two fsyncs, then the journal is
+	// emptied). It bounds the journal's size, the replay work on open, and the memory of the
+	// open bbolt transaction. Zero means DefaultCheckpointBytes (16 MiB); negative is invalid.
+	CheckpointBytes int
+
+	// CheckpointInterval is the longest a journaled write waits for its checkpoint. Zero means
+	// DefaultCheckpointInterval (1s); negative is invalid.
+	CheckpointInterval time.Duration
 
 	// LockTimeout is how long Open waits for the file's lock when another handle holds it,
 	// before failing with ErrLocked. Zero means DefaultLockTimeout (100ms); negative is invalid.
@@ -85,6 +104,18 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if out.MaxBatch < 0 {
 		return out, fmt.Errorf("tribus/store: Options.MaxBatch is negative (%d)", out.MaxBatch)
+	}
+	if out.CheckpointBytes < 0 {
+		return out, fmt.Errorf("tribus/store: Options.CheckpointBytes is negative (%d)", out.CheckpointBytes)
+	}
+	if out.CheckpointInterval < 0 {
+		return out, fmt.Errorf("tribus/store: Options.CheckpointInterval is negative (%v)", out.CheckpointInterval)
+	}
+	if out.CheckpointBytes == 0 {
+		out.CheckpointBytes = DefaultCheckpointBytes
+	}
+	if out.CheckpointInterval == 0 {
+		out.CheckpointInterval = DefaultCheckpointInterval
 	}
 	if out.LockTimeout == 0 {
 		out.LockTimeout = DefaultLockTimeout

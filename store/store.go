@@ -34,25 +34,62 @@ type Store struct {
 	// Tests set it (export_test.go) before the first Update.
 	beforeCommit func()
 
-	// syncInterval > 0 defers fsyncs to a timer (Options.SyncInterval); syncMu guards the timer,
-	// and syncWG waits for a running timer callback at Close.
+	// jr is the bbolt backend's journal (see journal.go). The committer owns it, and also wtx,
+	// the open bbolt transaction holding every round since the last checkpoint, since (those
+	// rounds' journal payloads, to rebuild wtx after a rollback) and sinceBytes.
+	jr         *journal
+	wtx        *bolt.Tx
+	since      [][]byte
+	sinceBytes int
+	roundHint  int // capacity for the next round's journal payload: the last one's size, plus a quarter
+
+	// crashAtClose makes Close leave the journaled rounds out of the bbolt file, as a crash
+	// would. Tests set it (export_test.go).
+	crashAtClose bool
+
+	// Under mu: dirty says wtx holds answered rounds that bbolt readers cannot see, so a View
+	// must borrow wtx; views are the Views waiting for it; checkpointDue is set by the timer.
+	dirty         bool
+	views         []*viewReq
+	checkpointDue bool
+
+	checkpointBytes    int
+	checkpointInterval time.Duration
+	checkpointTimer    *time.Timer // committer only
+	checkpointErr      atomic.Pointer[error]
+
+	// syncInterval > 0 defers journal flushes to a timer (Options.SyncInterval); syncMu guards
+	// the timer, and syncWG waits for a running timer callback at Close.
 	syncInterval time.Duration
 	syncMu       sync.Mutex
 	syncTimer    *time.Timer
 	syncWG       sync.WaitGroup
 
-	updates atomic.Uint64
-	commits atomic.Uint64
-	failed  atomic.Uint64
+	updates     atomic.Uint64
+	commits     atomic.Uint64
+	failed      atomic.Uint64
+	checkpoints atomic.Uint64
+}
+
+// viewReq is a View waiting to borrow the committer's open transaction. The committer sets btx
+// (nil if every round is already in bbolt) or err and closes ready; the View closes done.
+type viewReq struct {
+	ready, done chan struct{}
+	btx         *bolt.Tx
+	err         error
 }
 
 // Stats counts what a [Store] has done since it was opened.
 type Stats struct {
 	// Updates is the number of Update calls whose function succeeded and was committed.
 	Updates uint64
-	// Commits is the number of transactions committed; on the bbolt backend, the number of
-	// fsyncs (unless NoSync). Updates/Commits is the group-commit factor.
+	// Commits is the number of rounds committed: on the bbolt backend, the number of journal
+	// appends, each one fsync with the default options. Updates/Commits is the group-commit
+	// factor.
 	Commits uint64
+	// Checkpoints is the number of times the bbolt backend moved journaled rounds into the bbolt
+	// file (see [Options.CheckpointBytes]). Always 0 on the memory backend.
+	Checkpoints uint64
 	// Failed is the number of Update calls that returned an error: their function failed or
 	// panicked, or the commit itself failed.
 	Failed uint64
@@ -77,7 +114,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	bopts := *bolt.DefaultOptions
 	bopts.Timeout = o.LockTimeout
-	bopts.NoSync = o.NoSync || o.SyncInterval > 0
+	bopts.NoSync = o.NoSync
 	bopts.OpenFile = o.OpenFile
 	db, err := bolt.Open(path, 0o600, &bopts)
 	if err != nil {
@@ -87,10 +124,24 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &Store{path: path, db: db, maxBatch: o.MaxBatch, done: make(chan struct{})}
+	s := &Store{path: path, db: db, maxBatch: o.MaxBatch, done: make(chan struct{}),
+		checkpointBytes: o.CheckpointBytes, checkpointInterval: o.CheckpointInterval}
 	if !o.NoSync {
 		s.syncInterval = o.SyncInterval
 	}
+	jr, recs, err := openJournal(path + JournalSuffix)
+	if err == nil {
+		err = recoverJournal(s, jr, recs)
+		if err != nil {
+			_ = jr.close()
+		}
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	jr.sync = !o.NoSync && o.SyncInterval == 0
+	s.jr = jr
 	s.cond.L = &s.mu
 	go s.commitLoop(nil)
 	return s, nil
@@ -151,7 +202,8 @@ func (s *Store) Path() string { return s.path }
 
 // Stats returns the counters so far. It is safe to call at any time, also after Close.
 func (s *Store) Stats() Stats {
-	return Stats{Updates: s.updates.Load(), Commits: s.commits.Load(), Failed: s.failed.Load()}
+	return Stats{Updates: s.updates.Load(), Commits: s.commits.Load(), Failed: s.failed.Load(),
+		Checkpoints: s.checkpoints.Load()}
 }
 
 // Update runs fn in a read-write transaction and returns once that transaction is committed
@@ -205,8 +257,28 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 	if s.mem != nil {
 		return s.mem.view(fn)
 	}
+	s.mu.Lock()
 	if s.closing.Load() {
+		s.mu.Unlock()
 		return ErrClosed
+	}
+	if s.dirty {
+		v := &viewReq{ready: make(chan struct{}), done: make(chan struct{})}
+		s.views = append(s.views, v)
+		s.cond.Signal()
+		s.mu.Unlock()
+		<-v.ready
+		if v.err != nil {
+			return v.err
+		}
+		if v.btx != nil {
+			defer close(v.done)
+			tx := &Tx{btx: v.btx}
+			defer tx.close()
+			return fn(tx)
+		}
+	} else {
+		s.mu.Unlock()
 	}
 	var fnErr error
 	err := s.db.View(func(btx *bolt.Tx) error {
@@ -238,16 +310,21 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	<-s.done
 	s.stopSyncTimer()
-	if s.syncInterval > 0 {
-		if err := s.db.Sync(); err != nil {
-			_ = s.db.Close()
-			return fmt.Errorf("tribus/store: sync: %w", err)
+	var err error
+	if p := s.checkpointErr.Load(); p != nil && s.since != nil {
+		// The last checkpoint failed too: what it held is only in the journal, so flush that.
+		err = fmt.Errorf("tribus/store: checkpoint: %w", *p)
+		if ferr := s.jr.flush(); ferr != nil {
+			err = fmt.Errorf("%w; %w", err, ferr)
 		}
 	}
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("tribus/store: %w", err)
+	if cerr := s.jr.close(); cerr != nil && err == nil {
+		err = fmt.Errorf("tribus/store: journal: %w", cerr)
 	}
-	return nil
+	if cerr := s.db.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("tribus/store: %w", cerr)
+	}
+	return err
 }
 
 // memUpdate is Update for the memory backend: fn runs in the caller's goroutine under the write

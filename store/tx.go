@@ -13,6 +13,7 @@ type Tx struct {
 	btx      *bolt.Tx // set on the bbolt backend
 	mem      *memDB   // set on the memory backend
 	mtx      *memTx   // the memory backend's undo log; nil in View
+	wal      *opLog   // records this round's writes for the journal; nil when not journaling
 	writable bool
 	closed   bool
 }
@@ -76,7 +77,13 @@ func (tx *Tx) DeleteBucket(path ...string) error {
 		return parent.DeleteBucket(last)
 	}
 	if tx.btx != nil {
-		return mapError(tx.btx.DeleteBucket([]byte(last)))
+		if err := tx.btx.DeleteBucket([]byte(last)); err != nil {
+			return mapError(err)
+		}
+		if tx.wal != nil {
+			tx.wal.bucket(opDeleteBucket, path)
+		}
+		return nil
 	}
 	return tx.memRoot().DeleteBucket(last)
 }
@@ -90,7 +97,19 @@ func (tx *Tx) top(name string) *Bucket {
 	if bb == nil {
 		return nil
 	}
-	return &Bucket{tx: tx, bb: bb}
+	return &Bucket{tx: tx, bb: bb, path: tx.walPath(nil, name)}
+}
+
+// walPath returns the path of bucket name under parent when tx records a journal, else nil.
+// The result never shares parent's backing array.
+func (tx *Tx) walPath(parent []string, name string) []string {
+	if tx.wal == nil {
+		return nil
+	}
+	p := make([]string, len(parent)+1)
+	copy(p, parent)
+	p[len(parent)] = name
+	return p
 }
 
 // createTop returns the top-level bucket name, creating it if needed.
@@ -101,11 +120,18 @@ func (tx *Tx) createTop(name string) (*Bucket, error) {
 	if err := checkKey([]byte(name)); err != nil {
 		return nil, err
 	}
-	bb, err := tx.btx.CreateBucketIfNotExists([]byte(name))
+	if bb := tx.btx.Bucket([]byte(name)); bb != nil {
+		return &Bucket{tx: tx, bb: bb, path: tx.walPath(nil, name)}, nil
+	}
+	bb, err := tx.btx.CreateBucket([]byte(name))
 	if err != nil {
 		return nil, mapError(err)
 	}
-	return &Bucket{tx: tx, bb: bb}, nil
+	b := &Bucket{tx: tx, bb: bb, path: tx.walPath(nil, name)}
+	if tx.wal != nil {
+		tx.wal.bucket(opCreateBucket, b.path)
+	}
+	return b, nil
 }
 
 // memRoot returns the memory backend's root, the bucket whose children are the top-level

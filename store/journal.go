@@ -1,0 +1,380 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The journal is the bbolt backend's write-ahead log. A bbolt commit flushes twice (the data
+// pages, then the meta page that points at them), so committing every round to bbolt would
+// cost a caller two fsyncs. Instead each round's writes are appended to the journal as one
+// record and flushed once; that append is the round's commit point. The bbolt transaction the
+// round ran in stays open, gathering later rounds, and is committed (a checkpoint) only every
+// Options.CheckpointBytes or Options.CheckpointInterval and at Close. The checkpoint stores the
+// last journal sequence number it contains under walKey, then the journal is emptied.
+//
+// On open, the records after that sequence number are applied to bbolt again. Records are
+// idempotent writes (put, delete, create or delete a bucket, set a sequence), so applying one
+// twice is harmless, and bbolt itself is only ever changed by whole, fsynced commits.
+//
+// File layout: an 8-byte magic, then records of
+//
+//	length  uint32  (of the payload)
+//	crc     uint32  (CRC-32C of lsn and payload)
+//	lsn     uint64  (sequence number; consecutive within a file)
+//	payload []op
+//
+// An op is a kind byte, then its fields: a path is a uvarint count of names, each a uvarint
+// length and bytes; a key or value is a uvarint length and bytes; a sequence is a uvarint.
+
+// journalMagic starts every journal file; its last byte is the format version.
+var journalMagic = [8]byte{'t', 'r', 'i', 'b', 'W', 'A', 'L', 1}
+
+const (
+	recordHeaderLen = 16
+	// maxRecordLen bounds one record's payload, so a corrupt length cannot ask for a huge read.
+	maxRecordLen = 1 << 30
+)
+
+// walKey is the key in BucketMeta holding, as a big-endian uint64, the sequence number of the
+// last journal record that bbolt contains.
+const walKey = "wal-lsn"
+
+// Op kinds.
+const (
+	opPut byte = iota + 1
+	opDelete
+	opCreateBucket
+	opDeleteBucket
+	opSetSequence
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// opLog collects the writes of one round, encoded as journal ops.
+type opLog struct{ b []byte }
+
+func (w *opLog) put(path []string, key, value []byte) {
+	w.b = append(w.b, opPut)
+	w.b = appendPath(w.b, path)
+	w.b = appendBytes(w.b, key)
+	w.b = appendBytes(w.b, value)
+}
+
+func (w *opLog) delete(path []string, key []byte) {
+	w.b = append(w.b, opDelete)
+	w.b = appendPath(w.b, path)
+	w.b = appendBytes(w.b, key)
+}
+
+func (w *opLog) bucket(kind byte, path []string) {
+	w.b = append(w.b, kind)
+	w.b = appendPath(w.b, path)
+}
+
+func (w *opLog) setSequence(path []string, n uint64) {
+	w.b = append(w.b, opSetSequence)
+	w.b = appendPath(w.b, path)
+	w.b = binary.AppendUvarint(w.b, n)
+}
+
+func appendPath(b []byte, path []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(path)))
+	for _, name := range path {
+		b = binary.AppendUvarint(b, uint64(len(name)))
+		b = append(b, name...)
+	}
+	return b
+}
+
+func appendBytes(b, p []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	return append(b, p...)
+}
+
+// opReader decodes a payload; every read is bounds-checked and a short or malformed payload
+// becomes ErrCorrupt.
+type opReader struct {
+	b   []byte
+	err error
+}
+
+func (r *opReader) fail(what string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: journal record: %s", ErrCorrupt, what)
+	}
+	r.b = nil
+}
+
+func (r *opReader) uvarint(what string) uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("bad " + what)
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *opReader) bytes(what string) []byte {
+	n := r.uvarint(what + " length")
+	if r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.b)) {
+		r.fail(what + " runs past the record")
+		return nil
+	}
+	p := r.b[:n:n]
+	r.b = r.b[n:]
+	return p
+}
+
+func (r *opReader) path() []string {
+	n := r.uvarint("path length")
+	if r.err != nil {
+		return nil
+	}
+	if n == 0 || n > uint64(len(r.b)) { // each name takes at least one byte
+		r.fail("bad path length")
+		return nil
+	}
+	path := make([]string, 0, n)
+	for range n {
+		name := r.bytes("bucket name")
+		if r.err != nil {
+			return nil
+		}
+		path = append(path, string(name))
+	}
+	return path
+}
+
+// applyOps performs the writes encoded in payload through tx, which must be writable and must
+// not record into a journal itself.
+func applyOps(tx *Tx, payload []byte) error {
+	r := &opReader{b: payload}
+	for len(r.b) > 0 {
+		kind := r.b[0]
+		r.b = r.b[1:]
+		path := r.path()
+		if r.err != nil {
+			return r.err
+		}
+		var err error
+		switch kind {
+		case opPut, opDelete, opSetSequence:
+			var key, value []byte
+			var seq uint64
+			switch kind {
+			case opSetSequence:
+				seq = r.uvarint("sequence")
+			default:
+				key = r.bytes("key")
+				if kind == opPut {
+					value = r.bytes("value")
+				}
+			}
+			if r.err != nil {
+				return r.err
+			}
+			b := tx.Bucket(path...)
+			if b == nil {
+				return fmt.Errorf("%w: journal record writes into missing bucket %q", ErrCorrupt, path)
+			}
+			switch kind {
+			case opPut:
+				err = b.Put(key, value)
+			case opDelete:
+				err = b.Delete(key)
+			default:
+				err = b.setSequence(seq)
+			}
+		case opCreateBucket:
+			_, err = tx.CreateBucketIfNotExists(path...)
+		case opDeleteBucket:
+			err = tx.DeleteBucket(path...)
+		default:
+			return fmt.Errorf("%w: journal record has unknown op %d", ErrCorrupt, kind)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: journal op %d on %q: %w", ErrCorrupt, kind, path, err)
+		}
+	}
+	return nil
+}
+
+// journal is the open journal file. Only the committer goroutine uses it after Open.
+type journal struct {
+	f    *os.File
+	off  int64  // where the next record goes
+	lsn  uint64 // sequence number of the last record written (or checkpointed)
+	sync bool   // flush after every append
+	hdr  [recordHeaderLen]byte
+}
+
+// openJournal opens (creating if needed) the journal at path and returns it together with the
+// records it holds, in order. Reading stops at the first record that is torn, fails its
+// checksum, or does not follow its predecessor's sequence number: everything after that was
+// never acknowledged.
+func openJournal(path string) (*journal, []journalRecord, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tribus/store: journal: %w", err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, fmt.Errorf("tribus/store: journal: %w", err)
+	}
+	j := &journal{f: f}
+	if len(data) >= len(journalMagic) && [8]byte(data[:8]) != journalMagic {
+		_ = f.Close()
+		return nil, nil, fmt.Errorf("%w: %s is not a journal of this version", ErrCorrupt, path)
+	}
+	return j, parseJournal(data), nil
+}
+
+// journalRecord is one decoded record; payload aliases the file's bytes.
+type journalRecord struct {
+	lsn     uint64
+	payload []byte
+}
+
+// parseJournal returns the valid, consecutive records of a journal file's contents.
+func parseJournal(data []byte) []journalRecord {
+	if len(data) < len(journalMagic) {
+		return nil
+	}
+	var recs []journalRecord
+	rest := data[len(journalMagic):]
+	for len(rest) >= recordHeaderLen {
+		n := binary.BigEndian.Uint32(rest[0:4])
+		sum := binary.BigEndian.Uint32(rest[4:8])
+		if n > maxRecordLen || uint64(n) > uint64(len(rest)-recordHeaderLen) {
+			break
+		}
+		body := rest[8 : recordHeaderLen+int(n)]
+		if crc32.Checksum(body, crcTable) != sum {
+			break
+		}
+		lsn := binary.BigEndian.Uint64(body[:8])
+		if len(recs) > 0 && lsn != recs[len(recs)-1].lsn+1 {
+			break
+		}
+		recs = append(recs, journalRecord{lsn: lsn, payload: body[8:]})
+		rest = rest[recordHeaderLen+int(n):]
+	}
+	return recs
+}
+
+// append writes payload as the next record and, if j.sync, flushes it. On error the record is
+// not counted: the next append overwrites whatever part of it reached the file.
+func (j *journal) append(payload []byte) error {
+	if len(payload) > maxRecordLen {
+		return fmt.Errorf("%w: a round of %d bytes is more than a journal record holds", ErrValueTooLarge, len(payload))
+	}
+	lsn := j.lsn + 1
+	binary.BigEndian.PutUint32(j.hdr[0:4], uint32(len(payload)))
+	binary.BigEndian.PutUint64(j.hdr[8:16], lsn)
+	crc := crc32.Update(crc32.Checksum(j.hdr[8:16], crcTable), crcTable, payload)
+	binary.BigEndian.PutUint32(j.hdr[4:8], crc)
+	if _, err := j.f.WriteAt(j.hdr[:], j.off); err != nil {
+		return fmt.Errorf("tribus/store: journal: %w", err)
+	}
+	if _, err := j.f.WriteAt(payload, j.off+recordHeaderLen); err != nil {
+		return fmt.Errorf("tribus/store: journal: %w", err)
+	}
+	if j.sync {
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("tribus/store: journal: %w", err)
+		}
+	}
+	j.off += recordHeaderLen + int64(len(payload))
+	j.lsn = lsn
+	return nil
+}
+
+// reset empties the journal after a checkpoint, leaving only the magic. The truncation need not
+// be flushed: records a crash might leave behind carry sequence numbers the checkpoint already
+// covers, and a new record written over them breaks their sequence.
+func (j *journal) reset() error {
+	if err := j.f.Truncate(int64(len(journalMagic))); err != nil {
+		return fmt.Errorf("tribus/store: journal: %w", err)
+	}
+	if _, err := j.f.WriteAt(journalMagic[:], 0); err != nil {
+		return fmt.Errorf("tribus/store: journal: %w", err)
+	}
+	j.off = int64(len(journalMagic))
+	return nil
+}
+
+// flush makes every appended record durable.
+func (j *journal) flush() error {
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("tribus/store: journal: %w", err)
+	}
+	return nil
+}
+
+func (j *journal) close() error { return j.f.Close() }
+
+// readWALSeq returns the journal sequence number bbolt contains, 0 if none was ever stored.
+func readWALSeq(tx *Tx) (uint64, error) {
+	raw := tx.Bucket(BucketMeta).Get([]byte(walKey))
+	switch len(raw) {
+	case 0:
+		return 0, nil
+	case 8:
+		return binary.BigEndian.Uint64(raw), nil
+	}
+	return 0, fmt.Errorf("%w: malformed %q %x", ErrCorrupt, walKey, raw)
+}
+
+func writeWALSeq(tx *Tx, lsn uint64) error {
+	return tx.Bucket(BucketMeta).Put([]byte(walKey), binary.BigEndian.AppendUint64(nil, lsn))
+}
+
+// recoverJournal applies the records newer than bbolt's checkpoint in one fsynced commit and
+// empties the journal, leaving j.lsn at the last sequence number bbolt now holds.
+func recoverJournal(s *Store, j *journal, recs []journalRecord) error {
+	var ckpt uint64
+	if err := s.db.View(func(btx *bolt.Tx) error {
+		var err error
+		ckpt, err = readWALSeq(&Tx{btx: btx})
+		return err
+	}); err != nil {
+		return err
+	}
+	var todo []journalRecord
+	for _, r := range recs {
+		if r.lsn > ckpt {
+			todo = append(todo, r)
+		}
+	}
+	j.lsn = ckpt
+	if len(todo) > 0 {
+		if todo[0].lsn != ckpt+1 {
+			return fmt.Errorf("%w: journal starts at record %d but the file holds up to %d", ErrCorrupt, todo[0].lsn, ckpt)
+		}
+		err := s.db.Update(func(btx *bolt.Tx) error {
+			tx := &Tx{btx: btx, writable: true}
+			for _, r := range todo {
+				if err := applyOps(tx, r.payload); err != nil {
+					return fmt.Errorf("record %d: %w", r.lsn, err)
+				}
+			}
+			return writeWALSeq(tx, todo[len(todo)-1].lsn)
+		})
+		if err != nil {
+			return fmt.Errorf("tribus/store: replaying the journal: %w", mapError(err))
+		}
+		j.lsn = todo[len(todo)-1].lsn
+	}
+	return j.reset()
+}
