@@ -2,6 +2,7 @@ package log
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -24,6 +25,11 @@ const (
 	DefaultSegmentAge      = 7 * 24 * time.Hour
 	DefaultRetentionTime   = 7 * 24 * time.Hour
 	DefaultMaxMessageBytes = 1048588
+	// DefaultMinCleanableDirtyRatio is min.cleanable.dirty.ratio's default (K37).
+	DefaultMinCleanableDirtyRatio = 0.5
+	// DefaultDeleteRetention is delete.retention.ms's default: how long a tombstone outlives
+	// its first compaction (K36).
+	DefaultDeleteRetention = 24 * time.Hour
 )
 
 // TopicConfig is a topic's configuration. The zero value of every field means Kafka's default.
@@ -48,6 +54,29 @@ type TopicConfig struct {
 	MaxMessageBytes int
 	// TimestampType (message.timestamp.type): CreateTime (default) or LogAppendTime (K11).
 	TimestampType string
+
+	// The fields below apply only when CleanupPolicy includes "compact" (K35–K38). A config
+	// saved before they existed loads with their defaults.
+
+	// MinCleanableDirtyRatio (min.cleanable.dirty.ratio): a partition is compacted once the
+	// dirty bytes (written since its last compaction) are at least this fraction of its
+	// cleanable bytes (K37). 0 means 0.5; negative means compact whenever anything is dirty
+	// (Kafka's 0); above 1 is ErrInvalidConfig.
+	MinCleanableDirtyRatio float64
+	// MinCompactionLag (min.compaction.lag.ms): a segment holding a record younger than this
+	// (by record timestamp) is not compacted yet (K37). 0, the default, means no lag;
+	// negative is ErrInvalidConfig.
+	MinCompactionLag time.Duration
+	// MaxCompactionLag (max.compaction.lag.ms): a dirty record older than this (by record
+	// timestamp) makes the partition due for compaction whatever its dirty ratio, and the
+	// active segment rolls once it is this old, as with SegmentAge, so that it can be
+	// compacted (K37, KIP-354). 0 or negative means never (Kafka's Long.MAX_VALUE); stored as
+	// -1. It must not be below MinCompactionLag.
+	MaxCompactionLag time.Duration
+	// DeleteRetention (delete.retention.ms): a tombstone (a keyed record with a nil Value) is
+	// removed by the first compaction that runs this long after the compaction that first saw
+	// it (K36, KIP-534). 0 means 1 day; negative means 0: the next compaction removes it.
+	DeleteRetention time.Duration
 }
 
 // resolved returns the configuration with defaults filled in, or why it is invalid.
@@ -87,6 +116,29 @@ func (c TopicConfig) resolved() (TopicConfig, error) {
 	default:
 		return c, fmt.Errorf("%w: cleanup.policy %q", ErrInvalidConfig, c.CleanupPolicy)
 	}
+	switch {
+	case math.IsNaN(c.MinCleanableDirtyRatio) || c.MinCleanableDirtyRatio > 1:
+		return c, fmt.Errorf("%w: min.cleanable.dirty.ratio %v is not within [0, 1]", ErrInvalidConfig, c.MinCleanableDirtyRatio)
+	case c.MinCleanableDirtyRatio == 0:
+		c.MinCleanableDirtyRatio = DefaultMinCleanableDirtyRatio
+	case c.MinCleanableDirtyRatio < 0:
+		c.MinCleanableDirtyRatio = -1
+	}
+	if c.MinCompactionLag < 0 {
+		return c, fmt.Errorf("%w: min.compaction.lag.ms %v is negative", ErrInvalidConfig, c.MinCompactionLag)
+	}
+	if c.MaxCompactionLag <= 0 {
+		c.MaxCompactionLag = -1
+	} else if c.MaxCompactionLag < c.MinCompactionLag {
+		return c, fmt.Errorf("%w: max.compaction.lag.ms %v is below min.compaction.lag.ms %v",
+			ErrInvalidConfig, c.MaxCompactionLag, c.MinCompactionLag)
+	}
+	switch {
+	case c.DeleteRetention == 0:
+		c.DeleteRetention = DefaultDeleteRetention
+	case c.DeleteRetention < 0:
+		c.DeleteRetention = -1
+	}
 	switch c.TimestampType {
 	case "":
 		c.TimestampType = CreateTime
@@ -99,6 +151,15 @@ func (c TopicConfig) resolved() (TopicConfig, error) {
 
 func (c TopicConfig) deletes() bool  { return strings.Contains(c.CleanupPolicy, CleanupDelete) }
 func (c TopicConfig) compacts() bool { return strings.Contains(c.CleanupPolicy, CleanupCompact) }
+
+// rollAge is how old the active segment may grow: segment.ms, or max.compaction.lag.ms if that
+// is shorter on a compacted topic, so that no record stays dirty longer (KIP-354).
+func (c TopicConfig) rollAge() time.Duration {
+	if c.compacts() && c.MaxCompactionLag > 0 && c.MaxCompactionLag < c.SegmentAge {
+		return c.MaxCompactionLag
+	}
+	return c.SegmentAge
+}
 
 // maxTopicLen is Kafka's limit on topic names (K1).
 const maxTopicLen = 249

@@ -45,6 +45,10 @@ type fileSystem interface {
 	List(dir string) ([]string, error)
 	// Remove deletes the file name; an error wrapping fs.ErrNotExist if there is none.
 	Remove(name string) error
+	// Rename moves the file oldname to newname in the same directory, atomically replacing
+	// any file already there; handles opened before keep the file they had. An error wraps
+	// fs.ErrNotExist if oldname is missing. The move is durable after SyncDir.
+	Rename(oldname, newname string) error
 	// MkdirAll creates dir and its missing parents.
 	MkdirAll(dir string) error
 	// RemoveAll deletes dir and everything under it; nil if it does not exist.
@@ -98,6 +102,7 @@ func (diskFS) List(dir string) ([]string, error) {
 }
 
 func (diskFS) Remove(name string) error   { return os.Remove(name) }
+func (diskFS) Rename(o, n string) error   { return os.Rename(o, n) }
 func (diskFS) MkdirAll(dir string) error  { return os.MkdirAll(dir, dirPerm) }
 func (diskFS) RemoveAll(dir string) error { return os.RemoveAll(dir) }
 func (diskFS) SyncDir(dir string) error   { return syncDir(dir) }
@@ -261,6 +266,29 @@ func (m *memFS) Remove(name string) error {
 		return &fs.PathError{Op: "remove", Path: name, Err: fs.ErrNotExist}
 	}
 	delete(m.files, name)
+	return nil
+}
+
+func (m *memFS) Rename(oldname, newname string) error {
+	oldname, newname = filepath.Clean(oldname), filepath.Clean(newname)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.files[oldname]
+	if !ok {
+		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: fs.ErrNotExist}
+	}
+	if !m.dirs[filepath.Dir(newname)] {
+		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: fs.ErrNotExist}
+	}
+	if m.dirs[newname] {
+		return &os.LinkError{Op: "rename", Old: oldname, New: newname, Err: errors.New("is a directory")}
+	}
+	if oldname == newname {
+		return nil
+	}
+	// Handles on a replaced file keep its data, as they keep the old inode on disk.
+	m.files[newname] = d
+	delete(m.files, oldname)
 	return nil
 }
 

@@ -15,13 +15,21 @@ import (
 //
 // mu guards the segments, the end offset and the log start offset, and serialises appends and
 // reads of segment files. smu guards the fsync state; it is taken before mu, never while
-// holding it. The high watermark (hw) is the end of what is on disk: fetches read below it,
-// so a consumer never sees a record a crash could take back.
+// holding it. cmu serialises compaction passes (compact.go) with each other and with close and
+// delete; it is taken before mu, and Log.mu before it. The high watermark (hw) is the end of
+// what is on disk: fetches read below it, so a consumer never sees a record a crash could take
+// back.
 type partition struct {
 	l     *Log
 	topic *topic
 	id    int32
 	dir   string
+
+	// The cleaner's state, guarded by cmu: see compact.go.
+	cmu        sync.Mutex
+	checkpoint int64 // end offset of the last compaction: the bytes before it are clean
+	horizon    int64 // earliest delete horizon of a kept tombstone (ms); math.MaxInt64: none
+	gone       bool  // closed or deleted: no more passes
 
 	mu       sync.Mutex
 	segs     []*segment
@@ -56,6 +64,10 @@ func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
 	}
 	names, err := l.fs.List(p.dir)
 	if err != nil {
+		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+	}
+	// Finish or undo a compaction that a crash interrupted, before any segment is read.
+	if names, err = finishCleaning(l.fs, p.dir, names); err != nil {
 		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
 	}
 	var bases []int64
@@ -100,6 +112,7 @@ func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
 	p.synced = p.leo
 	p.hw.Store(p.leo)
 	p.sticky = newStickyPartitioner(uint64(now.UnixNano()), 16384)
+	p.checkpoint, p.horizon = l.loadCleaner(p)
 	return p, nil
 }
 
@@ -116,6 +129,9 @@ func (p *partition) closeSegments() error {
 }
 
 func (p *partition) close() error {
+	p.cmu.Lock()
+	defer p.cmu.Unlock()
+	p.gone = true
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.active().sync(); err != nil {
@@ -126,6 +142,9 @@ func (p *partition) close() error {
 }
 
 func (p *partition) delete() {
+	p.cmu.Lock()
+	defer p.cmu.Unlock()
+	p.gone = true
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, s := range p.segs {
@@ -210,7 +229,7 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 		return 0, 0, err
 	}
 	act := p.active()
-	if !act.empty() && (act.size()+int64(len(batch)) > cfg.SegmentBytes || now.Sub(act.created()) >= cfg.SegmentAge) {
+	if !act.empty() && (act.size()+int64(len(batch)) > cfg.SegmentBytes || now.Sub(act.created()) >= cfg.rollAge()) {
 		if act, err = p.rollLocked(now); err != nil {
 			return 0, 0, err
 		}
@@ -317,7 +336,7 @@ func (p *partition) read(offset int64, maxBytes, maxRecords int, dst []Record) (
 			offset = p.segs[i+1].baseOffset() // past the end of an emptied segment
 			continue
 		}
-		data, _, err := seg.read(offset, maxBytes)
+		data, next, err := seg.read(offset, maxBytes)
 		if err != nil {
 			return dst, fmt.Errorf("tribus/log: %s: read: %w", p.name(), err)
 		}
@@ -366,6 +385,12 @@ func (p *partition) read(offset int64, maxBytes, maxRecords int, dst []Record) (
 		dst = dst[:n+kept]
 		for i := n; i < len(dst); i++ {
 			dst[i].Topic, dst[i].Partition = p.topic.name, p.id
+		}
+		if kept == 0 && next > offset {
+			// Compaction emptied what was read (K35): go on to the next surviving record
+			// rather than return nothing, which would look like the end of the log.
+			offset = next
+			continue
 		}
 		break // one read of up to maxBytes, like one partition of a fetch response
 	}

@@ -31,7 +31,8 @@ func (l *Log) Produce(ctx context.Context, topicName string, rec Record) (Produc
 }
 
 // ProduceTo appends rec to one partition of topic, whatever its key (K5). A partition that does
-// not exist is ErrUnknownTopic.
+// not exist is ErrUnknownTopic. On a topic whose cleanup.policy includes compact, a record
+// without a key is ErrInvalidRecord and nothing is written (K36).
 func (l *Log) ProduceTo(ctx context.Context, topicName string, partition int32, rec Record) (ProduceResult, error) {
 	if err := ctx.Err(); err != nil {
 		return ProduceResult{}, err
@@ -54,7 +55,8 @@ func (l *Log) ProduceTo(ctx context.Context, topicName string, partition int32, 
 // AppendIdempotent writes recs as one batch from an idempotent producer: producer id, epoch
 // and the sequence number of its first record. A batch the partition has among the producer's
 // last five comes back with its original base offset and is not written again (K39); a
-// sequence that does not follow the last one is ErrOutOfOrderSequence (K40). It is what a
+// sequence that does not follow the last one is ErrOutOfOrderSequence (K40). On a compacted
+// topic a record without a key is ErrInvalidRecord and nothing is written (K36). It is what a
 // Kafka front door's Produce calls; the [Producer] uses it for every batch.
 func (l *Log) AppendIdempotent(topicName string, partition int32, producerID int64, epoch int16, baseSequence int32, recs []Record) (int64, error) {
 	if producerID < 0 || baseSequence < 0 || len(recs) == 0 {
@@ -63,6 +65,13 @@ func (l *Log) AppendIdempotent(topicName string, partition int32, producerID int
 	p, err := l.partition(topicName, partition)
 	if err != nil {
 		return 0, err
+	}
+	if p.topic.cfg.compacts() {
+		for i := range recs {
+			if recs[i].Key == nil {
+				return 0, fmt.Errorf("%w: compacted topic %s needs keys (K36); record %d has none", ErrInvalidRecord, topicName, i)
+			}
+		}
 	}
 	return p.append(recs, batchMeta{producerID: producerID, producerEpoch: epoch, baseSequence: baseSequence})
 }

@@ -3,12 +3,13 @@ package log
 import "time"
 
 // retain applies the topic's time and size retention (§2.3, K31, K33, K34) and rolls the
-// active segment once it is older than segment.ms.
+// active segment once it is older than segment.ms (or max.compaction.lag.ms, see
+// [TopicConfig.rollAge]). Under compact,delete it runs before compaction (K38).
 func (p *partition) retain(now time.Time) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cfg := p.topic.cfg
-	if act := p.active(); !act.empty() && now.Sub(act.created()) >= cfg.SegmentAge {
+	if act := p.active(); !act.empty() && now.Sub(act.created()) >= cfg.rollAge() {
 		if _, err := p.rollLocked(now); err != nil {
 			return err
 		}
@@ -29,7 +30,9 @@ func (p *partition) retain(now time.Time) error {
 		if i+1 < len(p.segs) {
 			upper = p.segs[i+1].baseOffset()
 		}
-		if upper > hw || s.empty() {
+		if upper > hw || (s.empty() && i == len(p.segs)-1) {
+			// A sealed segment that compaction emptied holds nothing to keep; the empty
+			// active one stays (K34).
 			break
 		}
 		byTime := cfg.RetentionTime >= 0 && now.UnixMilli()-s.largestTimestamp() > cfg.RetentionTime.Milliseconds()

@@ -123,6 +123,7 @@ type segment struct {
 	dir       string // the partition directory
 	codec     codec
 	base      int64
+	tmp       string // appended to every file name: a cleaned copy being written (compact.go)
 	createdAt time.Time
 	log       segFile
 	index     segFile
@@ -154,6 +155,12 @@ type segment struct {
 // fs.ErrExist, because offsets are never reused. The partition must roll (seal) the previous
 // segment before creating the next, so that only the last segment ever needs recovery.
 func createSegment(fsys fileSystem, dir string, base int64, c codec, now time.Time) (*segment, error) {
+	return createSegmentAs(fsys, dir, base, c, now, "")
+}
+
+// createSegmentAs is createSegment for files whose names end in tmp after their usual suffix,
+// such as the cleaned copy of a segment that compaction renames into place once it is whole.
+func createSegmentAs(fsys fileSystem, dir string, base int64, c codec, now time.Time, tmp string) (*segment, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -163,7 +170,7 @@ func createSegment(fsys fileSystem, dir string, base int64, c codec, now time.Ti
 	if err := fsys.MkdirAll(dir); err != nil {
 		return nil, err
 	}
-	s, err := openFiles(fsys, dir, base, c, now)
+	s, err := openFiles(fsys, dir, base, c, now, tmp)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +204,7 @@ func openSegment(fsys fileSystem, dir string, base int64, c codec, recoverTail b
 	if err := c.check(); err != nil {
 		return nil, 0, err
 	}
-	s, err := openFiles(fsys, dir, base, c, time.Now())
+	s, err := openFiles(fsys, dir, base, c, time.Now(), "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -225,9 +232,9 @@ func openSegment(fsys fileSystem, dir string, base int64, c codec, recoverTail b
 	return s, truncated, nil
 }
 
-// openFiles opens the three files of an empty segment value.
-func openFiles(fsys fileSystem, dir string, base int64, c codec, now time.Time) (*segment, error) {
-	s := &segment{fs: fsys, dir: dir, codec: c, base: base, createdAt: now,
+// openFiles opens the three files of an empty segment value; tmp ends their names.
+func openFiles(fsys fileSystem, dir string, base int64, c codec, now time.Time, tmp string) (*segment, error) {
+	s := &segment{fs: fsys, dir: dir, codec: c, base: base, tmp: tmp, createdAt: now,
 		nextOff: base, maxTS: -1, maxTSOff: -1, firstTS: -1}
 	var err error
 	if s.log, err = fsys.Open(s.path(logSuffix)); err != nil {
@@ -710,7 +717,7 @@ func (s *segment) isSealed() bool { return s.sealed }
 
 // path is the path of the segment's file with suffix.
 func (s *segment) path(suffix string) string {
-	return filepath.Join(s.dir, segmentName(s.base)+suffix)
+	return filepath.Join(s.dir, segmentName(s.base)+suffix+s.tmp)
 }
 
 func (s *segment) corrupt(suffix, format string, args ...any) error {
