@@ -51,7 +51,23 @@ type Consumer struct {
 	assigned []TopicPartition
 	pos      map[TopicPartition]int64 // absent: not yet resolved by Reset
 	next     int                      // round-robin start among partitions
+
+	// fetched holds, per partition, records read ahead and not yet returned, as Kafka's
+	// consumer buffers a fetch (max.partition.fetch.bytes) and hands it out max.poll.records
+	// at a time. A buffer is used only while its from equals the partition's position, so a
+	// Seek or a reset simply leaves it behind.
+	fetched map[TopicPartition]fetchBuf
 }
+
+// fetchBuf is read-ahead of one partition: recs continue the partition at offset from.
+type fetchBuf struct {
+	from int64
+	recs []Record
+}
+
+// fetchBytes is how much a consumer reads from one partition at a time
+// (max.partition.fetch.bytes).
+const fetchBytes = 1 << 20
 
 // NewConsumer returns a consumer with no partitions assigned.
 func (l *Log) NewConsumer(o ConsumerOptions) *Consumer {
@@ -61,7 +77,7 @@ func (l *Log) NewConsumer(o ConsumerOptions) *Consumer {
 	if o.MaxWait <= 0 {
 		o.MaxWait = 500 * time.Millisecond
 	}
-	return &Consumer{l: l, opts: o, pos: make(map[TopicPartition]int64)}
+	return &Consumer{l: l, opts: o, pos: make(map[TopicPartition]int64), fetched: make(map[TopicPartition]fetchBuf)}
 }
 
 // Assign replaces the consumer's partitions. A partition keeps its position if it stays
@@ -81,6 +97,11 @@ func (c *Consumer) Assign(tps ...TopicPartition) error {
 		}
 	}
 	c.assigned, c.pos = append([]TopicPartition(nil), tps...), keep
+	for tp := range c.fetched {
+		if _, ok := keep[tp]; !ok {
+			delete(c.fetched, tp)
+		}
+	}
 	return nil
 }
 
@@ -224,28 +245,42 @@ func (c *Consumer) pollOnce() ([]Record, []<-chan struct{}, error) {
 			return out, nil, err
 		}
 		waits = append(waits, p.changed())
-		n := len(out)
-		out, err = p.read(off, 1<<20, room, out)
-		var oor *OffsetOutOfRangeError
-		if errors.As(err, &oor) {
-			if c.opts.Reset == ResetNone {
+		c.mu.Lock()
+		fb := c.fetched[tp]
+		c.mu.Unlock()
+		if fb.from != off || len(fb.recs) == 0 {
+			recs, err := p.read(off, fetchBytes, 0, nil)
+			var oor *OffsetOutOfRangeError
+			if errors.As(err, &oor) {
+				if c.opts.Reset == ResetNone {
+					return out, nil, err
+				}
+				if _, err := c.reset(tp); err != nil {
+					return out, nil, err
+				}
+				continue
+			}
+			if err != nil {
 				return out, nil, err
 			}
-			if _, err := c.reset(tp); err != nil {
-				return out, nil, err
+			if len(recs) == 0 {
+				continue
 			}
-			continue
+			fb = fetchBuf{from: off, recs: recs}
 		}
-		if err != nil {
-			return out, nil, err
+		take := min(room, len(fb.recs))
+		if out == nil {
+			out = fb.recs[:take:take] // the common case, one partition's records: no copy
+		} else {
+			out = append(out, fb.recs[:take]...)
 		}
-		if len(out) > n {
-			c.mu.Lock()
-			if c.isAssigned(tp) {
-				c.pos[tp] = out[len(out)-1].Offset + 1
-			}
-			c.mu.Unlock()
+		next := fb.recs[take-1].Offset + 1
+		c.mu.Lock()
+		if c.isAssigned(tp) && c.pos[tp] == off { // not moved by a Seek meanwhile
+			c.pos[tp] = next
+			c.fetched[tp] = fetchBuf{from: next, recs: fb.recs[take:]}
 		}
+		c.mu.Unlock()
 	}
 	return out, waits, nil
 }

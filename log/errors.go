@@ -44,6 +44,28 @@ var (
 	ErrInvalidRecord = errors.New("tribus/log: invalid record")
 )
 
+// The sentinels of consumer groups: committed offsets (offsets.go) and assignment (assign.go).
+var (
+	// ErrInvalidGroupID (INVALID_GROUP_ID): an empty group id, or one longer than 32767 bytes.
+	ErrInvalidGroupID = errors.New("tribus/log: invalid group id")
+
+	// ErrInvalidCommitOffset: a commit of a negative offset. Kafka's clients refuse it before
+	// sending; a committed offset is the next offset to read (K12), never below 0.
+	ErrInvalidCommitOffset = errors.New("tribus/log: invalid commit offset")
+
+	// ErrOffsetMetadataTooLarge (OFFSET_METADATA_TOO_LARGE): commit metadata longer than
+	// offset.metadata.max.bytes (4096).
+	ErrOffsetMetadataTooLarge = errors.New("tribus/log: offset metadata too large")
+
+	// ErrInconsistentGroupProtocol (INCONSISTENT_GROUP_PROTOCOL): the members of a group have
+	// no assignor in common.
+	ErrInconsistentGroupProtocol = errors.New("tribus/log: inconsistent group protocol")
+
+	// ErrInvalidGroupMember: an assignor was given an empty or repeated member id, or a
+	// negative partition count.
+	ErrInvalidGroupMember = errors.New("tribus/log: invalid group member")
+)
+
 // OffsetOutOfRangeError reports a read below the log start offset or above the end (K32). It
 // matches [ErrOffsetOutOfRange] with errors.Is.
 type OffsetOutOfRangeError struct {

@@ -2,6 +2,7 @@ package log
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -19,15 +20,26 @@ type Options struct {
 	// Store keeps topic configurations (and, later, committed offsets). nil: a Log opened on a
 	// directory opens its own store there (log.db); an in-memory Log keeps them in memory.
 	Store *store.Store
-	// NoSync acknowledges produces before their fsync. A process crash loses nothing (the
-	// writes are in the page cache); a power loss can lose acknowledged records. Default
-	// false: every produce is on disk before it returns, and concurrent produces share fsyncs.
+	// NoSync acknowledges produces, and offset commits in a store the Log opens itself, before
+	// their fsync. A process crash loses nothing (the writes are in the page cache); a power
+	// loss can lose acknowledged records and commits. Default false: every produce and commit
+	// is on disk before it returns, and concurrent ones share fsyncs.
 	NoSync bool
-	// RetentionCheckInterval is how often retention runs (log.retention.check.interval.ms).
-	// 0 means 5 minutes.
+	// RetentionCheckInterval is how often retention runs (log.retention.check.interval.ms),
+	// followed by compaction of the topics whose cleanup.policy includes compact (Kafka's
+	// cleaner threads wake every log.cleaner.backoff.ms instead). 0 means 5 minutes.
 	RetentionCheckInterval time.Duration
 	// Logger receives notices, such as how much of a torn tail was truncated at open.
 	Logger *slog.Logger
+	// GroupInitialRebalanceDelay is how long the first rebalance of an empty consumer group
+	// waits for more members (group.initial.rebalance.delay.ms, K27). Kafka's broker default is
+	// 3 s, which exists to spare a starting fleet of consumers a series of rebalances; in
+	// process, where members join within microseconds, the default is 0.
+	GroupInitialRebalanceDelay time.Duration
+	// OffsetsRetention is how long the committed offsets of an empty group are kept after its
+	// last member left and its last commit (offsets.retention.minutes, K18). They expire when
+	// retention runs. 0 means DefaultOffsetsRetention (7 days).
+	OffsetsRetention time.Duration
 }
 
 // Log is a Kafka-style commit log in process: topics of partitions, each an append-only,
@@ -47,6 +59,12 @@ type Log struct {
 	mu     sync.RWMutex
 	topics map[string]*topic
 	closed bool
+
+	offs  offsetState // committed offsets of consumer groups (offsets.go)
+	coord coordinator // consumer groups (group.go)
+
+	groupDelay       time.Duration
+	offsetsRetention time.Duration
 
 	life  sync.Mutex // guards timer and the callbacks in flight (wg)
 	timer *time.Timer
@@ -70,7 +88,10 @@ func Open(dir string, opts *Options) (*Log, error) {
 		o = *opts
 	}
 	l := &Log{dir: dir, st: o.Store, nosync: o.NoSync, logger: o.Logger, every: o.RetentionCheckInterval,
-		topics: make(map[string]*topic)}
+		topics: make(map[string]*topic), groupDelay: o.GroupInitialRebalanceDelay, offsetsRetention: o.OffsetsRetention}
+	if l.offsetsRetention <= 0 {
+		l.offsetsRetention = DefaultOffsetsRetention
+	}
 	if l.logger == nil {
 		l.logger = slog.New(slog.DiscardHandler)
 	}
@@ -91,7 +112,7 @@ func Open(dir string, opts *Options) (*Log, error) {
 			return nil, fmt.Errorf("tribus/log: %w", err)
 		}
 		if l.st == nil {
-			st, err := store.Open(filepath.Join(dir, "log.db"), nil)
+			st, err := store.Open(filepath.Join(dir, "log.db"), &store.Options{NoSync: o.NoSync})
 			if err != nil {
 				return nil, fmt.Errorf("tribus/log: %w", err)
 			}
@@ -123,6 +144,12 @@ func (l *Log) load() error {
 			if err := json.Unmarshal(v, &c); err != nil {
 				return fmt.Errorf("tribus/log: topic %q: stored config: %w", k, err)
 			}
+			// A config saved before a field existed gets that field's default; resolved
+			// leaves the fields it already resolved unchanged.
+			c, err := c.resolved()
+			if err != nil {
+				return fmt.Errorf("tribus/log: topic %q: stored config: %w", k, err)
+			}
 			cfgs[string(k)] = c
 			return nil
 		})
@@ -143,7 +170,7 @@ func (l *Log) load() error {
 		}
 		l.topics[name] = t
 	}
-	return nil
+	return l.loadOffsets()
 }
 
 func (l *Log) saveTopic(t *topic) error {
@@ -216,6 +243,7 @@ func (l *Log) CreateTopic(name string, cfg TopicConfig) error {
 	if err != nil {
 		return err
 	}
+	defer l.topicsChanged() // after the unlock: a pattern may match the new topic (K21)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -251,6 +279,7 @@ func (l *Log) CreateTopic(name string, cfg TopicConfig) error {
 // CreatePartitions raises a topic's partition count to total. It can only grow (K7); existing
 // records stay where they are, and keys hash over the new count from now on.
 func (l *Log) CreatePartitions(name string, total int) error {
+	defer l.topicsChanged() // after the unlock: groups reading name rebalance (K21)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -285,6 +314,7 @@ func (l *Log) CreatePartitions(name string, total int) error {
 
 // DeleteTopic deletes a topic and its data.
 func (l *Log) DeleteTopic(name string) error {
+	defer l.topicsChanged() // after the unlock
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -298,7 +328,21 @@ func (l *Log) DeleteTopic(name string) error {
 	for _, p := range t.parts {
 		p.delete()
 	}
+	if err := l.dropTopicOffsets(name); err != nil {
+		return err
+	}
 	return l.st.Update(func(tx *store.Tx) error {
+		// A topic created later under the same name must not inherit the partitions' log
+		// start offsets or cleaner checkpoints.
+		for _, bkt := range []string{bktStarts, bktCleaner} {
+			if b := tx.Bucket(store.BucketLog, bkt); b != nil {
+				for _, p := range t.parts {
+					if err := b.Delete([]byte(p.name())); err != nil {
+						return err
+					}
+				}
+			}
+		}
 		return tx.Bucket(store.BucketLog, bktTopics).Delete([]byte(name))
 	})
 }
@@ -388,7 +432,10 @@ func (l *Log) scheduleRetention() {
 }
 
 // RunRetention applies retention (and rolls segments past their age) on every partition now,
-// as the periodic check does. Tests call it to skip the wait.
+// then compacts every partition of a compacted topic that is due (K35–K38), and expires the
+// committed offsets of groups empty for longer than Options.OffsetsRetention (K18), as the
+// periodic check does. Tests call it to skip the wait. Errors are logged, not returned: a partition
+// that fails is tried again at the next run.
 func (l *Log) RunRetention() {
 	l.mu.RLock()
 	var parts []*partition
@@ -401,5 +448,11 @@ func (l *Log) RunRetention() {
 		if err := p.retain(now); err != nil {
 			l.logger.Error("tribus/log: retention", "partition", p.name(), "err", err)
 		}
+		if err := p.compact(now); err != nil {
+			l.logger.Error("tribus/log: compaction", "partition", p.name(), "err", err)
+		}
+	}
+	if err := l.expireGroupOffsets(now); err != nil && !errors.Is(err, ErrClosed) {
+		l.logger.Error("tribus/log: offsets retention", "err", err)
 	}
 }

@@ -1,0 +1,610 @@
+package log
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+)
+
+// GroupConsumerOptions configure a [GroupConsumer]. GroupID and a subscription (Topics or
+// Pattern) are required; every other zero value means Kafka's default.
+type GroupConsumerOptions struct {
+	// GroupID is the consumer group (group.id).
+	GroupID string
+	// Topics are the subscribed topics. Topics that do not exist yet are ignored until they do.
+	Topics []string
+	// Pattern, if set, subscribes to every topic whose name it matches, now and later; it
+	// replaces Topics.
+	Pattern *regexp.Regexp
+	// InstanceID makes the consumer a static member (group.instance.id, K29): it does not
+	// leave the group on Close, and a consumer with the same InstanceID that joins within the
+	// session timeout takes its place and partitions without a rebalance.
+	InstanceID string
+	// ClientID prefixes the member id the coordinator gives out; default "consumer".
+	ClientID string
+	// Assignors lists the assignment strategies in order of preference
+	// (partition.assignment.strategy); nil means [DefaultAssignors] (K26).
+	Assignors []Assignor
+	// Reset applies when the group has no committed offset for a partition, or it is out of
+	// range (auto.offset.reset, K13). Default ResetLatest.
+	Reset OffsetReset
+	// MaxPollRecords caps one Poll (max.poll.records); 0 means 500.
+	MaxPollRecords int
+	// MaxWait is how long Poll waits for records, or for a rebalance to finish; 0 means 500 ms.
+	MaxWait time.Duration
+	// SessionTimeout is how long the group keeps a member that stopped heartbeating
+	// (session.timeout.ms, K23); 0 means 45 s. It must be within 6 s and 30 min. Heartbeats
+	// are implicit: a consumer heartbeats from NewGroupConsumer until Close or Crash.
+	SessionTimeout time.Duration
+	// MaxPollInterval is the longest the consumer may go between Polls before it leaves the
+	// group (max.poll.interval.ms, K24), and how long a rebalance waits for it to rejoin; 0
+	// means 5 min.
+	MaxPollInterval time.Duration
+	// DisableAutoCommit turns off enable.auto.commit (on by default, K30).
+	DisableAutoCommit bool
+	// AutoCommitInterval is auto.commit.interval.ms; 0 means 5 s.
+	AutoCommitInterval time.Duration
+	// Listener is told about rebalances, always on the goroutine calling Poll (or Close), never
+	// concurrently with it.
+	Listener RebalanceListener
+}
+
+// RebalanceListener is a ConsumerRebalanceListener: functions called during Poll when the
+// consumer's partitions change (K25). Any of them may be nil. They may call the consumer's
+// Commit, CommitOffsets, Seek and Position, but not Poll or Close.
+type RebalanceListener struct {
+	// Assigned receives the partitions the consumer now reads: all of them under an eager
+	// assignor, the newly added ones under a cooperative one. It runs once per rebalance the
+	// consumer takes part in, even with none.
+	Assigned func(c *GroupConsumer, tps []TopicPartition)
+	// Revoked receives the partitions the consumer gives up: all it owns at the start of every
+	// rebalance under an eager assignor (commit their progress here), only those that move
+	// under a cooperative one, and all of them on Close.
+	Revoked func(c *GroupConsumer, tps []TopicPartition)
+	// Lost receives partitions the consumer found were already taken from it: it was dropped
+	// from the group (session or poll timeout). They may already be read by another member,
+	// so committing for them fails. Nil means Revoked is called instead, as in Kafka.
+	Lost func(c *GroupConsumer, tps []TopicPartition)
+}
+
+// GroupConsumer is a member of a consumer group: the group's coordinator assigns it
+// partitions, it reads them from the group's committed offsets, and commits its progress.
+// It joins at the first Poll. Poll and Close must not be called concurrently with each other
+// (as in Kafka, a consumer belongs to one goroutine); the other methods are safe anywhere,
+// including from the listener.
+type GroupConsumer struct {
+	l     *Log
+	g     *group
+	opts  GroupConsumerOptions
+	inner *Consumer // positions and fetching of the assigned partitions
+
+	pmu sync.Mutex // held by Poll and Close
+
+	mu             sync.Mutex // guards the fields below
+	memberID       string
+	gen            int32            // generation of the assignment in use; -1 before the first
+	owned          []TopicPartition // the assignment in use
+	cooperative    bool             // the group's protocol at the last assignment
+	closed         bool
+	pollTimer      *time.Timer
+	nextAutoCommit time.Time
+}
+
+// NewGroupConsumer returns a consumer of group opts.GroupID; it joins at its first Poll.
+// Invalid options fail with [ErrInvalidGroupID], [ErrNoSubscription] or
+// [ErrInvalidSessionTimeout]; nothing changes.
+func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error) {
+	if err := validGroupID(opts.GroupID); err != nil {
+		return nil, err
+	}
+	if len(opts.Topics) == 0 && opts.Pattern == nil {
+		return nil, ErrNoSubscription
+	}
+	if opts.SessionTimeout == 0 {
+		opts.SessionTimeout = DefaultSessionTimeout
+	}
+	if opts.SessionTimeout < MinSessionTimeout || opts.SessionTimeout > MaxSessionTimeout {
+		return nil, fmt.Errorf("%w: %v is not within %v and %v", ErrInvalidSessionTimeout,
+			opts.SessionTimeout, MinSessionTimeout, MaxSessionTimeout)
+	}
+	if opts.MaxPollInterval <= 0 {
+		opts.MaxPollInterval = DefaultMaxPollInterval
+	}
+	if opts.AutoCommitInterval <= 0 {
+		opts.AutoCommitInterval = DefaultAutoCommitInterval
+	}
+	if opts.Assignors == nil {
+		opts.Assignors = DefaultAssignors()
+	}
+	if opts.ClientID == "" {
+		opts.ClientID = "consumer"
+	}
+	opts.Topics = slices.Clone(opts.Topics)
+	if err := l.checkOpen(); err != nil {
+		return nil, err
+	}
+	c := &GroupConsumer{l: l, g: l.group(opts.GroupID), opts: opts, gen: -1,
+		inner: l.NewConsumer(ConsumerOptions{Reset: opts.Reset, MaxPollRecords: opts.MaxPollRecords, MaxWait: opts.MaxWait})}
+	c.opts.MaxWait = c.inner.opts.MaxWait
+	c.nextAutoCommit = time.Now().Add(opts.AutoCommitInterval)
+	return c, nil
+}
+
+// Poll returns the next records of the consumer's partitions, waiting up to MaxWait for
+// records or for a rebalance to finish. On the way it joins the group, takes part in
+// rebalances (calling the listener), and auto-commits what the previous Poll returned (K30).
+// It returns an empty result when the wait ends, [ErrClosed] after Close or Crash, and an
+// *OffsetOutOfRangeError under ResetNone.
+func (c *GroupConsumer) Poll(ctx context.Context) ([]Record, error) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	c.armPollTimer()
+	deadline := time.Now().Add(c.opts.MaxWait)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c.maybeAutoCommit(false)
+		ready, changed, err := c.syncGroup()
+		if err != nil {
+			return nil, err
+		}
+		var waits []<-chan struct{}
+		if ready {
+			recs, w, err := c.inner.pollOnce()
+			if err != nil || len(recs) > 0 {
+				return recs, err
+			}
+			waits = w
+		}
+		waits = append(waits, changed)
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, nil
+		}
+		if err := waitAny(ctx, waits, left); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// usable returns ErrClosed once the consumer or the Log is closed.
+func (c *GroupConsumer) usable() error {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	return c.l.checkOpen()
+}
+
+// syncGroup brings the consumer in line with its group, one step at a time, until it holds
+// the current generation's assignment (ready) or must wait for the others (changed is closed
+// when it should look again). Listener calls happen here, without locks held.
+func (c *GroupConsumer) syncGroup() (ready bool, changed <-chan struct{}, err error) {
+	g := c.g
+	for {
+		g.mu.Lock()
+		c.mu.Lock()
+		m := g.members[c.memberID]
+		changed = g.changed
+		switch {
+		case m == nil && c.memberID != "":
+			// Dropped by the coordinator (session or poll timeout, or not rejoining in time):
+			// whatever it owned is lost (K25).
+			lost := c.owned
+			c.memberID, c.gen, c.owned = "", -1, nil
+			c.mu.Unlock()
+			g.mu.Unlock()
+			if err := c.inner.Assign(); err != nil {
+				return false, nil, err
+			}
+			if len(lost) > 0 {
+				c.callLost(lost)
+			}
+			continue
+
+		case m == nil:
+			m = c.newMember(g.newMemberID(c.opts.ClientID))
+			c.memberID = m.id
+			c.mu.Unlock()
+			g.join(m)
+			g.mu.Unlock()
+			continue
+
+		case m.sessionTimer != nil:
+			// A static member polling again after its poll timeout: heartbeats resume.
+			stopTimer(&m.sessionTimer)
+			c.mu.Unlock()
+			g.mu.Unlock()
+			continue
+
+		case m.generation > 0 && m.generation == g.generation && c.gen != m.generation:
+			// The last completed rebalance has an assignment the consumer has not taken yet
+			// (SyncGroup). It takes it even if another rebalance has started since.
+			assignment, gen := slices.Clone(m.assignment), m.generation
+			cooperative := g.protocol != "" && c.assignor(g.protocol).Cooperative()
+			owned := c.owned
+			c.mu.Unlock()
+			g.mu.Unlock()
+			if err := c.takeAssignment(owned, assignment, gen, cooperative); err != nil {
+				return false, nil, err
+			}
+			continue
+
+		case g.state == GroupPreparingRebalance && !m.joined:
+			hadGen, cooperative, owned := c.gen >= 0, c.cooperative, c.owned
+			c.mu.Unlock()
+			g.mu.Unlock()
+			if hadGen && !cooperative {
+				// Eager: give everything up before rejoining (K25), committing first when
+				// auto-commit is on, as Kafka's consumer does.
+				c.maybeAutoCommit(true)
+				c.callRevoked(owned)
+				c.mu.Lock()
+				c.owned = nil
+				c.mu.Unlock()
+				if err := c.inner.Assign(); err != nil {
+					return false, nil, err
+				}
+			}
+			g.mu.Lock()
+			c.mu.Lock()
+			if m := g.members[c.memberID]; m != nil && g.state == GroupPreparingRebalance && !m.joined {
+				c.refreshMember(m)
+				c.mu.Unlock()
+				g.join(m)
+			} else {
+				c.mu.Unlock()
+			}
+			g.mu.Unlock()
+			continue
+
+		case g.state == GroupStable:
+			ready = true
+		}
+		c.mu.Unlock()
+		g.mu.Unlock()
+		return ready, changed, nil
+	}
+}
+
+// takeAssignment switches the consumer to assignment of generation gen and tells the
+// listener. Under a cooperative protocol, partitions the consumer keeps are never revoked,
+// and if it had to give some up it rejoins at once so the follow-up rebalance can hand them
+// on (KIP-429).
+func (c *GroupConsumer) takeAssignment(owned, assignment []TopicPartition, gen int32, cooperative bool) error {
+	var revoked, added []TopicPartition
+	for _, tp := range owned {
+		if !slices.Contains(assignment, tp) {
+			revoked = append(revoked, tp)
+		}
+	}
+	for _, tp := range assignment {
+		if !slices.Contains(owned, tp) {
+			added = append(added, tp)
+		}
+	}
+	if cooperative && len(revoked) > 0 {
+		c.callRevoked(revoked)
+	}
+	if err := c.inner.Assign(assignment...); err != nil {
+		return err
+	}
+	for _, tp := range added {
+		om, ok, err := c.l.committedOffset(c.opts.GroupID, tp)
+		if err != nil {
+			return err
+		}
+		if ok { // resume where the group left off (K12); otherwise auto.offset.reset (K13)
+			if err := c.inner.Seek(tp, om.Offset); err != nil {
+				return err
+			}
+		}
+	}
+	c.mu.Lock()
+	c.owned, c.gen, c.cooperative = assignment, gen, cooperative
+	c.mu.Unlock()
+	if cooperative {
+		c.callAssigned(added)
+	} else {
+		c.callAssigned(assignment)
+	}
+	if cooperative && len(revoked) > 0 {
+		g := c.g
+		g.mu.Lock()
+		c.mu.Lock()
+		if m := g.members[c.memberID]; m != nil && m.generation == gen {
+			c.refreshMember(m)
+			c.mu.Unlock()
+			g.join(m)
+		} else {
+			c.mu.Unlock()
+		}
+		g.mu.Unlock()
+	}
+	return nil
+}
+
+// newMember builds the coordinator's record of this consumer. c.mu is held.
+func (c *GroupConsumer) newMember(id string) *member {
+	m := &member{id: id, instanceID: c.opts.InstanceID, assignors: c.opts.Assignors,
+		sessionTimeout: c.opts.SessionTimeout, rebalanceTimeout: c.opts.MaxPollInterval}
+	c.refreshMember(m)
+	return m
+}
+
+// refreshMember copies the consumer's subscription and owned partitions into m, as a
+// JoinGroup request carries them. c.mu is held.
+func (c *GroupConsumer) refreshMember(m *member) {
+	m.topics, m.pattern = slices.Clone(c.opts.Topics), c.opts.Pattern
+	m.owned, m.ownedGen = slices.Clone(c.owned), c.gen
+}
+
+// assignor returns the consumer's assignor called name (one every member supports).
+func (c *GroupConsumer) assignor(name string) Assignor {
+	for _, a := range c.opts.Assignors {
+		if a.Name() == name {
+			return a
+		}
+	}
+	return RangeAssignor{}
+}
+
+func (c *GroupConsumer) callAssigned(tps []TopicPartition) {
+	if f := c.opts.Listener.Assigned; f != nil {
+		f(c, append([]TopicPartition{}, tps...))
+	}
+}
+
+func (c *GroupConsumer) callRevoked(tps []TopicPartition) {
+	if f := c.opts.Listener.Revoked; f != nil {
+		f(c, append([]TopicPartition{}, tps...))
+	}
+}
+
+func (c *GroupConsumer) callLost(tps []TopicPartition) {
+	if f := c.opts.Listener.Lost; f != nil {
+		f(c, append([]TopicPartition{}, tps...))
+		return
+	}
+	c.callRevoked(tps)
+}
+
+// armPollTimer restarts the max.poll.interval.ms clock (K24). When it runs out, a dynamic
+// member leaves the group, which rebalances; a static member stops heartbeating, so it is
+// dropped only if it stays silent for its session timeout.
+func (c *GroupConsumer) armPollTimer() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pollTimer != nil {
+		c.pollTimer.Stop()
+	}
+	c.pollTimer = time.AfterFunc(c.opts.MaxPollInterval, func() {
+		g := c.g
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		c.mu.Lock()
+		id, closed := c.memberID, c.closed
+		c.mu.Unlock()
+		if closed || g.members[id] == nil {
+			return
+		}
+		if c.opts.InstanceID != "" {
+			g.stopHeartbeats(id)
+		} else {
+			g.leave(id)
+		}
+	})
+}
+
+// maybeAutoCommit commits the positions after the previous Poll when auto-commit is on and
+// its interval has passed (or force). Failures are dropped, as Kafka's consumer logs and
+// drops them: the next owner of a partition re-reads from the last successful commit.
+func (c *GroupConsumer) maybeAutoCommit(force bool) {
+	if c.opts.DisableAutoCommit {
+		return
+	}
+	now := time.Now()
+	c.mu.Lock()
+	due := force || !now.Before(c.nextAutoCommit)
+	if due {
+		c.nextAutoCommit = now.Add(c.opts.AutoCommitInterval)
+	}
+	c.mu.Unlock()
+	if due {
+		_ = c.Commit(context.Background())
+	}
+}
+
+// Commit commits, for every partition the consumer owns, its position: the offset after the
+// last record Poll returned, or where Seek put it (K12). It returns once the commit is durable.
+// It fails with [ErrCommitFailed] if the consumer is no longer part of the group's current
+// generation (K20); the records since the last successful commit will then be read again by
+// whoever owns their partitions next (K22).
+func (c *GroupConsumer) Commit(ctx context.Context) error {
+	c.mu.Lock()
+	owned := c.owned
+	c.mu.Unlock()
+	offsets := make(map[TopicPartition]OffsetAndMetadata, len(owned))
+	for _, tp := range owned {
+		c.inner.mu.Lock()
+		off, ok := c.inner.pos[tp]
+		c.inner.mu.Unlock()
+		if ok {
+			offsets[tp] = OffsetAndMetadata{Offset: off, LeaderEpoch: -1}
+		}
+	}
+	return c.CommitOffsets(ctx, offsets)
+}
+
+// CommitOffsets commits offsets for the group as this member: each offset is the next one to
+// read (K12). It fails as [GroupConsumer.Commit] does, and with the errors of invalid offsets
+// ([ErrInvalidCommitOffset], [ErrUnknownTopic], [ErrOffsetMetadataTooLarge]); a failed commit
+// changes nothing.
+func (c *GroupConsumer) CommitOffsets(ctx context.Context, offsets map[TopicPartition]OffsetAndMetadata) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.usable(); err != nil {
+		return err
+	}
+	g := c.g
+	g.mu.Lock()
+	c.mu.Lock()
+	err := g.checkCommit(c.memberID, c.gen)
+	c.mu.Unlock()
+	g.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.l.commitOffsets(c.opts.GroupID, offsets)
+}
+
+// Committed returns what the group has committed for tp, and false if nothing.
+func (c *GroupConsumer) Committed(tp TopicPartition) (OffsetAndMetadata, bool, error) {
+	return c.l.committedOffset(c.opts.GroupID, tp)
+}
+
+// Assignment returns the partitions the consumer reads now, sorted.
+func (c *GroupConsumer) Assignment() []TopicPartition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.owned)
+}
+
+// MemberID returns the id the coordinator gave the consumer, "" before it joined.
+func (c *GroupConsumer) MemberID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.memberID
+}
+
+// Generation returns the generation of the consumer's current assignment, -1 before the first.
+func (c *GroupConsumer) Generation() int32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// Seek sets the position of tp, an owned partition, for the next Poll; it commits nothing (K15).
+func (c *GroupConsumer) Seek(tp TopicPartition, offset int64) error {
+	return c.inner.Seek(tp, offset)
+}
+
+// Position returns the offset the next Poll reads from tp, an owned partition.
+func (c *GroupConsumer) Position(tp TopicPartition) (int64, error) {
+	return c.inner.Position(tp)
+}
+
+// Subscribe replaces the subscription with topics; the consumer rejoins at its next Poll,
+// which rebalances the group (K21).
+func (c *GroupConsumer) Subscribe(topics ...string) error {
+	if len(topics) == 0 {
+		return ErrNoSubscription
+	}
+	return c.resubscribe(slices.Clone(topics), nil)
+}
+
+// SubscribePattern replaces the subscription with every topic re matches, as Subscribe does.
+func (c *GroupConsumer) SubscribePattern(re *regexp.Regexp) error {
+	if re == nil {
+		return ErrNoSubscription
+	}
+	return c.resubscribe(nil, re)
+}
+
+func (c *GroupConsumer) resubscribe(topics []string, re *regexp.Regexp) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	g := c.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c.mu.Lock()
+	c.opts.Topics, c.opts.Pattern = topics, re
+	id := c.memberID
+	c.mu.Unlock()
+	if g.members[id] != nil && g.state != GroupPreparingRebalance {
+		g.prepareRebalance()
+	} else if m := g.members[id]; m != nil {
+		m.joined = false
+	}
+	return nil
+}
+
+// Close commits (with auto-commit on), revokes its partitions through the listener, and
+// leaves the group, which rebalances the rest (K21). A static member does not leave: its
+// partitions wait for it, or for its session timeout (K29). Close is idempotent.
+func (c *GroupConsumer) Close() error {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	hadGen, owned, id := c.gen >= 0, c.owned, c.memberID
+	c.mu.Unlock()
+	if hadGen && c.l.checkOpen() == nil {
+		c.maybeAutoCommit(true)
+		g := c.g
+		g.mu.Lock()
+		c.mu.Lock()
+		valid := g.checkCommit(c.memberID, c.gen) == nil
+		c.mu.Unlock()
+		g.mu.Unlock()
+		if valid {
+			c.callRevoked(owned)
+		} else if len(owned) > 0 {
+			c.callLost(owned)
+		}
+	}
+	c.stop()
+	g := c.g
+	g.mu.Lock()
+	if c.opts.InstanceID != "" {
+		g.stopHeartbeats(id)
+	} else {
+		g.leave(id)
+	}
+	g.mu.Unlock()
+	return nil
+}
+
+// Crash stops the consumer as if its process had been killed: no commit, no listener, no
+// LeaveGroup. Its heartbeats stop, so the group drops it after its session timeout (K23) and
+// gives its partitions to the others, who re-read what it had not committed (K22). Later
+// calls return ErrClosed. It is for tests and demonstrations.
+func (c *GroupConsumer) Crash() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	id := c.memberID
+	c.mu.Unlock()
+	c.stop()
+	g := c.g
+	g.mu.Lock()
+	g.stopHeartbeats(id)
+	g.mu.Unlock()
+}
+
+// stop marks the consumer closed and stops its poll timer.
+func (c *GroupConsumer) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	if c.pollTimer != nil {
+		c.pollTimer.Stop()
+		c.pollTimer = nil
+	}
+}
