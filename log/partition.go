@@ -47,6 +47,10 @@ type partition struct {
 	// Guarded by mu.
 	producers map[int64]*producerState
 
+	// shut is ErrClosed once the partition is closed, an ErrUnknownTopic once it is deleted.
+	// Guarded by mu.
+	shut error
+
 	hw     atomic.Int64
 	nmu    sync.Mutex
 	notify chan struct{} // closed and replaced each time hw moves
@@ -113,6 +117,10 @@ func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
 	p.hw.Store(p.leo)
 	p.sticky = newStickyPartitioner(uint64(now.UnixNano()), 16384)
 	p.checkpoint, p.horizon = l.loadCleaner(p)
+	if err := p.loadProducers(); err != nil {
+		p.closeSegments()
+		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+	}
 	return p, nil
 }
 
@@ -134,9 +142,15 @@ func (p *partition) close() error {
 	p.gone = true
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.shut = ErrClosed
+	defer p.wake() // Fetches and Polls waiting on the partition see it closed
 	if err := p.active().sync(); err != nil {
 		p.closeSegments()
 		return err
+	}
+	if err := p.writeSnapshotLocked(); err != nil {
+		p.closeSegments()
+		return fmt.Errorf("tribus/log: %s: producer-state snapshot: %w", p.name(), err)
 	}
 	return p.closeSegments()
 }
@@ -147,6 +161,8 @@ func (p *partition) delete() {
 	p.gone = true
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.shut = fmt.Errorf("%w: %s was deleted", ErrUnknownTopic, p.name())
+	defer p.wake()
 	for _, s := range p.segs {
 		s.close()
 		s.remove()
@@ -250,6 +266,10 @@ func (p *partition) rollLocked(now time.Time) (*segment, error) {
 	if err := p.active().roll(); err != nil {
 		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), err)
 	}
+	// Idempotence state as of the roll, so that a reopen replays the new segment only.
+	if err := p.writeSnapshotLocked(); err != nil {
+		return nil, fmt.Errorf("tribus/log: %s: producer-state snapshot: %w", p.name(), err)
+	}
 	seg, err := createSegment(p.l.fs, p.dir, p.leo, batchCodec, now)
 	if err != nil {
 		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), err)
@@ -294,6 +314,14 @@ func (p *partition) syncTo(target int64) error {
 	return nil
 }
 
+// wake wakes every fetch waiting on the partition, without moving the high watermark.
+func (p *partition) wake() {
+	p.nmu.Lock()
+	defer p.nmu.Unlock()
+	close(p.notify)
+	p.notify = make(chan struct{})
+}
+
 // advance moves the high watermark and wakes waiting fetches.
 func (p *partition) advance(hw int64) {
 	p.nmu.Lock()
@@ -319,6 +347,9 @@ func (p *partition) read(offset int64, maxBytes, maxRecords int, dst []Record) (
 	hw := p.hw.Load()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.shut != nil {
+		return dst, p.shut
+	}
 	if offset < p.logStart || offset > hw {
 		return dst, &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
 	}
