@@ -38,6 +38,12 @@ type ConsumerOptions struct {
 	// MaxWait is how long Poll waits for records when none is ready; 0 means 500 ms
 	// (fetch.max.wait.ms).
 	MaxWait time.Duration
+	// Isolation is ReadUncommitted (the default) or ReadCommitted (isolation.level, K43).
+	// Under ReadCommitted the consumer reads only below the last stable offset, skips the
+	// records of aborted transactions, and SeekToEnd and ResetLatest use the last stable
+	// offset. Control records are skipped at either level; the position moves past them. An
+	// unknown level makes Poll fail with ErrInvalidConfig.
+	Isolation IsolationLevel
 }
 
 // Consumer reads assigned partitions by position, like a Kafka consumer with manual
@@ -59,10 +65,13 @@ type Consumer struct {
 	fetched map[TopicPartition]fetchBuf
 }
 
-// fetchBuf is read-ahead of one partition: recs continue the partition at offset from.
+// fetchBuf is read-ahead of one partition: recs continue the partition at offset from, and
+// the position after the last of them is end (past any control or aborted batches the read
+// skipped).
 type fetchBuf struct {
 	from int64
 	recs []Record
+	end  int64
 }
 
 // fetchBytes is how much a consumer reads from one partition at a time
@@ -128,7 +137,8 @@ func (c *Consumer) Seek(tp TopicPartition, offset int64) error {
 // start offsets.
 func (c *Consumer) SeekToBeginning(tps ...TopicPartition) error { return c.seekTo(Earliest, tps) }
 
-// SeekToEnd moves the positions of tps (all assigned partitions if none) to their end offsets.
+// SeekToEnd moves the positions of tps (all assigned partitions if none) to their end offsets:
+// the last stable offsets under ReadCommitted (K43).
 func (c *Consumer) SeekToEnd(tps ...TopicPartition) error { return c.seekTo(Latest, tps) }
 
 // SeekToTime moves the positions of tps (all assigned if none) to the first offset whose
@@ -142,12 +152,12 @@ func (c *Consumer) seekTo(spec int64, tps []TopicPartition) error {
 		tps = c.Assignment()
 	}
 	for _, tp := range tps {
-		off, _, err := c.l.ListOffsets(tp.Topic, tp.Partition, spec)
+		off, _, err := c.l.ListOffsetsIsolated(tp.Topic, tp.Partition, spec, c.opts.Isolation)
 		if err != nil {
 			return err
 		}
 		if off < 0 {
-			if off, _, err = c.l.ListOffsets(tp.Topic, tp.Partition, Latest); err != nil {
+			if off, _, err = c.l.ListOffsetsIsolated(tp.Topic, tp.Partition, Latest, c.opts.Isolation); err != nil {
 				return err
 			}
 		}
@@ -192,7 +202,7 @@ func (c *Consumer) reset(tp TopicPartition) (int64, error) {
 	case ResetNone:
 		return 0, fmt.Errorf("%w: no position for %s-%d and the reset policy is none", ErrOffsetOutOfRange, tp.Topic, tp.Partition)
 	}
-	off, _, err := c.l.ListOffsets(tp.Topic, tp.Partition, spec)
+	off, _, err := c.l.ListOffsetsIsolated(tp.Topic, tp.Partition, spec, c.opts.Isolation)
 	if err != nil {
 		return 0, err
 	}
@@ -206,6 +216,9 @@ func (c *Consumer) reset(tp TopicPartition) (int64, error) {
 // waiting up to MaxWait when none is ready, and advances the positions past them. It returns
 // an empty slice after the wait, ctx's error, or an *OffsetOutOfRangeError under ResetNone.
 func (c *Consumer) Poll(ctx context.Context) ([]Record, error) {
+	if err := c.opts.Isolation.validate(); err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(c.opts.MaxWait)
 	for {
 		recs, waits, err := c.pollOnce()
@@ -249,7 +262,7 @@ func (c *Consumer) pollOnce() ([]Record, []<-chan struct{}, error) {
 		fb := c.fetched[tp]
 		c.mu.Unlock()
 		if fb.from != off || len(fb.recs) == 0 {
-			recs, err := p.read(off, fetchBytes, 0, nil)
+			recs, end, err := p.readAt(off, fetchBytes, 0, c.opts.Isolation, nil)
 			var oor *OffsetOutOfRangeError
 			if errors.As(err, &oor) {
 				if c.opts.Reset == ResetNone {
@@ -264,9 +277,18 @@ func (c *Consumer) pollOnce() ([]Record, []<-chan struct{}, error) {
 				return out, nil, err
 			}
 			if len(recs) == 0 {
+				if end > off {
+					// Only markers or aborted batches: move past them, as Kafka's
+					// consumer does, so the position does not lag behind forever.
+					c.mu.Lock()
+					if c.isAssigned(tp) && c.pos[tp] == off {
+						c.pos[tp] = end
+					}
+					c.mu.Unlock()
+				}
 				continue
 			}
-			fb = fetchBuf{from: off, recs: recs}
+			fb = fetchBuf{from: off, recs: recs, end: end}
 		}
 		take := min(room, len(fb.recs))
 		if out == nil {
@@ -275,10 +297,13 @@ func (c *Consumer) pollOnce() ([]Record, []<-chan struct{}, error) {
 			out = append(out, fb.recs[:take]...)
 		}
 		next := fb.recs[take-1].Offset + 1
+		if take == len(fb.recs) {
+			next = max(next, fb.end)
+		}
 		c.mu.Lock()
 		if c.isAssigned(tp) && c.pos[tp] == off { // not moved by a Seek meanwhile
 			c.pos[tp] = next
-			c.fetched[tp] = fetchBuf{from: next, recs: fb.recs[take:]}
+			c.fetched[tp] = fetchBuf{from: next, recs: fb.recs[take:], end: fb.end}
 		}
 		c.mu.Unlock()
 	}

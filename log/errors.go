@@ -44,6 +44,24 @@ var (
 	ErrInvalidRecord = errors.New("tribus/log: invalid record")
 )
 
+// The sentinels of transactions (txn.go).
+var (
+	// ErrProducerFenced (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH): a transactional producer
+	// whose epoch is no longer current, because another producer with the same transactional
+	// id called InitTransactions, or because the coordinator aborted its transaction after the
+	// transaction timeout (K41, K44). The fenced producer can only be closed.
+	ErrProducerFenced = errors.New("tribus/log: producer fenced")
+
+	// ErrInvalidTxnState (INVALID_TXN_STATE): a transactional call out of order, such as a
+	// send outside a transaction, BeginTransaction inside one, or any call before
+	// InitTransactions.
+	ErrInvalidTxnState = errors.New("tribus/log: invalid transaction state")
+
+	// ErrInvalidTransactionTimeout (INVALID_TRANSACTION_TIMEOUT): a transaction timeout that
+	// is negative or above the broker's transaction.max.timeout.ms (15 minutes).
+	ErrInvalidTransactionTimeout = errors.New("tribus/log: invalid transaction timeout")
+)
+
 // The sentinels of consumer groups: committed offsets (offsets.go) and assignment (assign.go).
 var (
 	// ErrInvalidGroupID (INVALID_GROUP_ID): an empty group id, or one longer than 32767 bytes.

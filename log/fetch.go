@@ -9,6 +9,37 @@ import (
 	"github.com/tribusmq/tribus/store"
 )
 
+// IsolationLevel is what a fetch or a consumer may read of transactional records
+// (isolation.level, K43).
+type IsolationLevel uint8
+
+const (
+	// ReadUncommitted, Kafka's default, reads up to the high watermark, including the records
+	// of open and aborted transactions.
+	ReadUncommitted IsolationLevel = iota
+	// ReadCommitted reads only up to the last stable offset (the first offset of the earliest
+	// open transaction) and skips the records of aborted transactions.
+	ReadCommitted
+)
+
+// String returns Kafka's name of the level: "read_uncommitted" or "read_committed".
+func (i IsolationLevel) String() string {
+	switch i {
+	case ReadUncommitted:
+		return "read_uncommitted"
+	case ReadCommitted:
+		return "read_committed"
+	}
+	return fmt.Sprintf("IsolationLevel(%d)", uint8(i))
+}
+
+func (i IsolationLevel) validate() error {
+	if i > ReadCommitted {
+		return fmt.Errorf("%w: unknown isolation level %d", ErrInvalidConfig, uint8(i))
+	}
+	return nil
+}
+
 // FetchOptions bound a fetch, like a Kafka Fetch request's limits.
 type FetchOptions struct {
 	// MaxBytes caps the batches read (at least one whole batch is returned, as Kafka does).
@@ -19,13 +50,22 @@ type FetchOptions struct {
 	// MaxWait is how long Fetch waits for a record when there is none at offset yet
 	// (fetch.max.wait.ms). 0 returns at once.
 	MaxWait time.Duration
+	// Isolation is ReadUncommitted (the default) or ReadCommitted (K43). Control records
+	// (transaction markers) are never returned at either level.
+	Isolation IsolationLevel
 }
 
 // Fetch returns records of one partition from offset on, in offset order (K3), waiting up to
 // MaxWait for the first one to arrive. Reading below the log start offset or above the end is
-// an [*OffsetOutOfRangeError] (K32). Offsets need not be contiguous. The returned records own
-// their bytes.
+// an [*OffsetOutOfRangeError] (K32). Offsets need not be contiguous: compaction and
+// transaction markers leave gaps (K42). Under ReadCommitted it returns only records below the
+// last stable offset and none of aborted transactions, and a wait ends when the last stable
+// offset moves as well as when the high watermark does. An unknown isolation level is
+// ErrInvalidConfig. The returned records own their bytes.
 func (l *Log) Fetch(ctx context.Context, topicName string, partition int32, offset int64, o FetchOptions) ([]Record, error) {
+	if err := o.Isolation.validate(); err != nil {
+		return nil, err
+	}
 	p, err := l.partition(topicName, partition)
 	if err != nil {
 		return nil, err
@@ -36,10 +76,11 @@ func (l *Log) Fetch(ctx context.Context, topicName string, partition int32, offs
 	var timer *time.Timer
 	for {
 		wait := p.changed()
-		recs, err := p.read(offset, o.MaxBytes, o.MaxRecords, nil)
+		recs, next, err := p.readAt(offset, o.MaxBytes, o.MaxRecords, o.Isolation, nil)
 		if err != nil || len(recs) > 0 || o.MaxWait <= 0 {
 			return recs, err
 		}
+		offset = next // past markers and aborted batches already looked at
 		if timer == nil {
 			timer = time.NewTimer(o.MaxWait)
 			defer timer.Stop()
@@ -56,7 +97,7 @@ func (l *Log) Fetch(ctx context.Context, topicName string, partition int32, offs
 
 // Special timestamps of [Log.ListOffsets] (K17).
 const (
-	Latest       int64 = -1 // the end offset (high watermark)
+	Latest       int64 = -1 // the end offset (high watermark), or the last stable offset under read_committed
 	Earliest     int64 = -2 // the log start offset
 	MaxTimestamp int64 = -3 // the offset of the record with the largest timestamp (KIP-734)
 )
@@ -66,11 +107,31 @@ const (
 // timestamp; with a timestamp in Unix milliseconds (≥ 0) the first offset, in offset order,
 // whose timestamp is at or after it (K16), or offset -1 when there is none.
 func (l *Log) ListOffsets(topicName string, partition int32, ts int64) (offset int64, timestamp time.Time, err error) {
+	return l.ListOffsetsIsolated(topicName, partition, ts, ReadUncommitted)
+}
+
+// ListOffsetsIsolated is [Log.ListOffsets] at an isolation level (K17, K43). Under
+// ReadCommitted, Latest is the last stable offset, and a timestamp lookup (or MaxTimestamp)
+// whose answer lies at or past the last stable offset finds nothing (offset -1). An unknown
+// isolation level is ErrInvalidConfig.
+func (l *Log) ListOffsetsIsolated(topicName string, partition int32, ts int64, iso IsolationLevel) (offset int64, timestamp time.Time, err error) {
+	if err := iso.validate(); err != nil {
+		return 0, time.Time{}, err
+	}
 	p, err := l.partition(topicName, partition)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
+	if iso == ReadCommitted && (ts >= 0 || ts == MaxTimestamp) {
+		off, at, err := l.ListOffsetsIsolated(topicName, partition, ts, ReadUncommitted)
+		if err != nil || off < 0 || off < p.lastStable() {
+			return off, at, err
+		}
+		return -1, time.Time{}, nil
+	}
 	switch {
+	case ts == Latest && iso == ReadCommitted:
+		return p.lastStable(), time.Time{}, nil
 	case ts == Latest:
 		return p.hw.Load(), time.Time{}, nil
 	case ts == Earliest:

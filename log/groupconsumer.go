@@ -33,6 +33,9 @@ type GroupConsumerOptions struct {
 	Reset OffsetReset
 	// MaxPollRecords caps one Poll (max.poll.records); 0 means 500.
 	MaxPollRecords int
+	// Isolation is ReadUncommitted (the default) or ReadCommitted (isolation.level, K43), as
+	// for [ConsumerOptions].Isolation. An unknown level is ErrInvalidConfig.
+	Isolation IsolationLevel
 	// MaxWait is how long Poll waits for records, or for a rebalance to finish; 0 means 500 ms.
 	MaxWait time.Duration
 	// SessionTimeout is how long the group keeps a member that stopped heartbeating
@@ -103,6 +106,9 @@ func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error
 	if len(opts.Topics) == 0 && opts.Pattern == nil {
 		return nil, ErrNoSubscription
 	}
+	if err := opts.Isolation.validate(); err != nil {
+		return nil, err
+	}
 	if opts.SessionTimeout == 0 {
 		opts.SessionTimeout = DefaultSessionTimeout
 	}
@@ -127,7 +133,8 @@ func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error
 		return nil, err
 	}
 	c := &GroupConsumer{l: l, g: l.group(opts.GroupID), opts: opts, gen: -1,
-		inner: l.NewConsumer(ConsumerOptions{Reset: opts.Reset, MaxPollRecords: opts.MaxPollRecords, MaxWait: opts.MaxWait})}
+		inner: l.NewConsumer(ConsumerOptions{Reset: opts.Reset, MaxPollRecords: opts.MaxPollRecords, MaxWait: opts.MaxWait,
+			Isolation: opts.Isolation})}
 	c.opts.MaxWait = c.inner.opts.MaxWait
 	c.nextAutoCommit = time.Now().Add(opts.AutoCommitInterval)
 	return c, nil
@@ -485,6 +492,16 @@ func (c *GroupConsumer) MemberID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.memberID
+}
+
+// GroupMetadata identifies this consumer to [TransactionalProducer.SendOffsetsToTransaction]:
+// its group, the generation of its current assignment and its member id, as Kafka's
+// consumer.groupMetadata() does. Offsets sent with it are checked as [GroupConsumer.CommitOffsets]
+// checks its own (K20).
+func (c *GroupConsumer) GroupMetadata() GroupMetadata {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return GroupMetadata{GroupID: c.opts.GroupID, Generation: c.gen, MemberID: c.memberID}
 }
 
 // Generation returns the generation of the consumer's current assignment, -1 before the first.

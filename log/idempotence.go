@@ -3,10 +3,16 @@ package log
 import "fmt"
 
 // producerState is what a partition remembers of one idempotent producer: its epoch and its
-// last five batches, as a Kafka broker does (K40: hence max.in.flight ≤ 5).
+// last five batches, as a Kafka broker does (K40: hence max.in.flight ≤ 5), and for a
+// transactional producer the first offset of its open transaction in the partition.
 type producerState struct {
-	epoch   int16
-	batches []seqBatch // oldest first, at most dedupWindow
+	epoch    int16
+	batches  []seqBatch // oldest first, at most dedupWindow
+	txnFirst int64      // first offset of the producer's open transaction here; -1: none
+}
+
+func newProducerState(epoch int16) *producerState {
+	return &producerState{epoch: epoch, txnFirst: -1}
 }
 
 type seqBatch struct {
@@ -18,10 +24,15 @@ const dedupWindow = 5
 
 // checkSequenceLocked decides what to do with an idempotent batch: a duplicate of one of the
 // last five returns its original base offset (dup); the next sequence is accepted; anything
-// else is ErrOutOfOrderSequence. A higher epoch starts over at sequence 0. Callers hold mu.
+// else is ErrOutOfOrderSequence. A higher epoch starts over at sequence 0, as does a producer
+// whose batches were forgotten when a marker raised its epoch; an older epoch is fenced
+// (fencedLocked). Callers hold mu.
 func (p *partition) checkSequenceLocked(meta batchMeta, n int) (int64, bool, error) {
 	st := p.producers[meta.producerID]
-	if st == nil || meta.producerEpoch > st.epoch {
+	if st == nil || meta.producerEpoch > st.epoch || len(st.batches) == 0 {
+		if st != nil && meta.producerEpoch < st.epoch {
+			return 0, false, p.fencedLocked(meta, st)
+		}
 		if meta.baseSequence != 0 {
 			return 0, false, fmt.Errorf("%w: %s: producer %d epoch %d starts at sequence %d, want 0",
 				ErrOutOfOrderSequence, p.name(), meta.producerID, meta.producerEpoch, meta.baseSequence)
@@ -29,8 +40,7 @@ func (p *partition) checkSequenceLocked(meta batchMeta, n int) (int64, bool, err
 		return 0, false, nil
 	}
 	if meta.producerEpoch < st.epoch {
-		return 0, false, fmt.Errorf("%w: %s: producer %d epoch %d is older than %d (fenced)",
-			ErrOutOfOrderSequence, p.name(), meta.producerID, meta.producerEpoch, st.epoch)
+		return 0, false, p.fencedLocked(meta, st)
 	}
 	for _, b := range st.batches {
 		if b.firstSeq == meta.baseSequence && b.lastSeq == meta.baseSequence+int32(n)-1 {
@@ -45,15 +55,53 @@ func (p *partition) checkSequenceLocked(meta batchMeta, n int) (int64, bool, err
 	return 0, false, nil
 }
 
-// recordSequenceLocked remembers a batch just written. Callers hold mu.
-func (p *partition) recordSequenceLocked(meta batchMeta, n int, base int64) {
+// fencedLocked is the error for a batch whose epoch is older than the producer's: a
+// transactional producer is fenced (K41); a plain idempotent one keeps Kafka's
+// OUT_OF_ORDER_SEQUENCE_NUMBER. Callers hold mu.
+func (p *partition) fencedLocked(meta batchMeta, st *producerState) error {
+	sentinel := ErrOutOfOrderSequence
+	if meta.attrs&attrTransactional != 0 {
+		sentinel = ErrProducerFenced
+	}
+	return fmt.Errorf("%w: %s: producer %d epoch %d is older than %d (fenced)",
+		sentinel, p.name(), meta.producerID, meta.producerEpoch, st.epoch)
+}
+
+// producerLocked returns the state of producer id, created at epoch if new; a higher epoch
+// replaces the remembered one and forgets the batches (sequences start over), keeping an open
+// transaction's first offset. Callers hold mu.
+func (p *partition) producerLocked(id int64, epoch int16) *producerState {
 	if p.producers == nil {
 		p.producers = make(map[int64]*producerState)
 	}
-	st := p.producers[meta.producerID]
-	if st == nil || meta.producerEpoch > st.epoch {
-		st = &producerState{epoch: meta.producerEpoch}
-		p.producers[meta.producerID] = st
+	st := p.producers[id]
+	if st == nil {
+		st = newProducerState(epoch)
+		p.producers[id] = st
+		bumpProducerID(id)
+	} else if epoch > st.epoch {
+		st.epoch, st.batches = epoch, st.batches[:0]
+	}
+	return st
+}
+
+// bumpProducerID makes sure producer ids handed out from now on are above id, so a producer
+// created after a restart never reuses the id of one whose state a partition remembers.
+func bumpProducerID(id int64) {
+	for {
+		cur := nextProducerID.Load()
+		if cur >= id || nextProducerID.CompareAndSwap(cur, id) {
+			return
+		}
+	}
+}
+
+// recordSequenceLocked remembers a batch just written, and the start of the producer's
+// transaction if the batch is transactional and opens one. Callers hold mu.
+func (p *partition) recordSequenceLocked(meta batchMeta, n int, base int64) {
+	st := p.producerLocked(meta.producerID, meta.producerEpoch)
+	if meta.attrs&attrTransactional != 0 && st.txnFirst < 0 {
+		p.openTxnLocked(meta.producerID, st, base)
 	}
 	st.batches = append(st.batches, seqBatch{firstSeq: meta.baseSequence, lastSeq: meta.baseSequence + int32(n) - 1, baseOffset: base})
 	if len(st.batches) > dedupWindow {

@@ -60,8 +60,9 @@ type Log struct {
 	topics map[string]*topic
 	closed bool
 
-	offs  offsetState // committed offsets of consumer groups (offsets.go)
-	coord coordinator // consumer groups (group.go)
+	offs  offsetState    // committed offsets of consumer groups (offsets.go)
+	coord coordinator    // consumer groups (group.go)
+	txns  txnCoordinator // transactional ids (txn.go)
 
 	groupDelay       time.Duration
 	offsetsRetention time.Duration
@@ -170,7 +171,10 @@ func (l *Log) load() error {
 		}
 		l.topics[name] = t
 	}
-	return l.loadOffsets()
+	if err := l.loadOffsets(); err != nil {
+		return err
+	}
+	return l.loadTxns()
 }
 
 func (l *Log) saveTopic(t *topic) error {
@@ -210,6 +214,7 @@ func (l *Log) Close() error {
 	}
 	l.life.Unlock()
 	l.wg.Wait()
+	l.stopTxnTimers()
 	return l.closeAll()
 }
 
@@ -362,8 +367,11 @@ type PartitionInfo struct {
 	// EndOffset is the log end offset, the next offset to be written: also the high watermark
 	// (one broker, every acknowledged record is durable).
 	EndOffset int64
-	Segments  int
-	Size      int64 // bytes of its segments
+	// LastStableOffset is where read_committed consumers stop: the first offset of the
+	// earliest transaction not yet committed or aborted, or EndOffset if there is none (K43).
+	LastStableOffset int64
+	Segments         int
+	Size             int64 // bytes of its segments
 }
 
 // TopicInfo describes a topic: its resolved configuration and partitions.

@@ -46,6 +46,9 @@ type partition struct {
 	// producers is the idempotence state: per producer id, its epoch and last batches (K39).
 	// Guarded by mu.
 	producers map[int64]*producerState
+	// txn is the transaction state: open transactions, the aborted index and what the last
+	// stable offset waits for (txnpartition.go). Guarded by mu.
+	txn partitionTxns
 
 	// shut is ErrClosed once the partition is closed, an ErrUnknownTopic once it is deleted.
 	// Guarded by mu.
@@ -173,7 +176,9 @@ func (p *partition) delete() {
 func (p *partition) info() PartitionInfo {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	pi := PartitionInfo{Partition: p.id, StartOffset: p.logStart, EndOffset: p.hw.Load(), Segments: len(p.segs)}
+	hw := p.hw.Load()
+	pi := PartitionInfo{Partition: p.id, StartOffset: p.logStart, EndOffset: hw, LastStableOffset: p.lsoLocked(hw),
+		Segments: len(p.segs)}
 	for _, s := range p.segs {
 		pi.Size += s.size()
 	}
@@ -185,6 +190,8 @@ type batchMeta struct {
 	producerID    int64
 	producerEpoch int16
 	baseSequence  int32
+	attrs         int16 // attrTransactional, and attrControl for a marker
+	commit        bool  // for a marker: commit rather than abort
 }
 
 // append writes recs as one batch and returns its base offset once it is durable (unless the
@@ -215,14 +222,23 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if meta.producerID >= 0 {
+	if p.shut != nil {
+		return 0, p.leo, p.shut
+	}
+	control := meta.attrs&attrControl != 0
+	switch {
+	case control:
+		if err := p.checkMarkerLocked(meta); err != nil {
+			return 0, p.leo, err
+		}
+	case meta.producerID >= 0:
 		if off, dup, err := p.checkSequenceLocked(meta, len(recs)); err != nil || dup {
 			return off, p.leo, err
 		}
 	}
 	cfg := p.topic.cfg
 	h := batchHeader{BaseOffset: p.leo, ProducerID: meta.producerID, ProducerEpoch: meta.producerEpoch,
-		BaseSequence: meta.baseSequence}
+		BaseSequence: meta.baseSequence, Attributes: meta.attrs}
 	if cfg.TimestampType == LogAppendTime {
 		h.Attributes |= attrLogAppendTime
 		h.MaxTimestamp = now.UnixMilli()
@@ -255,7 +271,10 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 	}
 	base = p.leo
 	p.leo += int64(len(recs))
-	if meta.producerID >= 0 {
+	switch {
+	case control:
+		p.endTxnLocked(meta, meta.commit, base, false)
+	case meta.producerID >= 0:
 		p.recordSequenceLocked(meta, len(recs), base)
 	}
 	return base, p.leo, nil
@@ -342,19 +361,34 @@ func (p *partition) changed() <-chan struct{} {
 }
 
 // read returns the records from offset on, up to maxBytes of batches (at least one whole
-// batch) and maxRecords records (0: no limit), below the high watermark.
+// batch) and maxRecords records (0: no limit), below the high watermark, as readAt does at
+// read_uncommitted.
 func (p *partition) read(offset int64, maxBytes, maxRecords int, dst []Record) ([]Record, error) {
+	dst, _, err := p.readAt(offset, maxBytes, maxRecords, ReadUncommitted, dst)
+	return dst, err
+}
+
+// readAt returns the records from offset on, up to maxBytes of batches (at least one whole
+// batch) and maxRecords records (0: no limit), below the high watermark (read_uncommitted) or
+// the last stable offset (read_committed, K43). Control records are never returned, nor, under
+// read_committed, the records of aborted transactions. next is where the following read
+// should start: past the last record returned, or past the batches skipped after it.
+func (p *partition) readAt(offset int64, maxBytes, maxRecords int, iso IsolationLevel, dst []Record) (_ []Record, next int64, _ error) {
 	hw := p.hw.Load()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.shut != nil {
-		return dst, p.shut
+		return dst, offset, p.shut
 	}
 	if offset < p.logStart || offset > hw {
-		return dst, &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
+		return dst, offset, &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
+	}
+	limit := hw
+	if iso == ReadCommitted {
+		limit = p.lsoLocked(hw)
 	}
 	start := len(dst)
-	for offset < hw {
+	for offset < limit {
 		i := sort.Search(len(p.segs), func(i int) bool { return p.segs[i].baseOffset() > offset }) - 1
 		if i < 0 {
 			i = 0
@@ -369,7 +403,7 @@ func (p *partition) read(offset int64, maxBytes, maxRecords int, dst []Record) (
 		}
 		data, next, err := seg.read(offset, maxBytes)
 		if err != nil {
-			return dst, fmt.Errorf("tribus/log: %s: read: %w", p.name(), err)
+			return dst, offset, fmt.Errorf("tribus/log: %s: read: %w", p.name(), err)
 		}
 		// Size dst once from the batch headers instead of growing it record by record.
 		total := 0
@@ -386,27 +420,33 @@ func (p *partition) read(offset int64, maxBytes, maxRecords int, dst []Record) (
 		for len(data) > 0 {
 			h, err := readBatchHeader(data)
 			if err != nil {
-				return dst, err
+				return dst, offset, err
 			}
 			size := h.size()
+			if p.skipLocked(&h, iso) {
+				data = data[size:]
+				continue
+			}
 			if dst, err = decodeRecords(dst, data[:size]); err != nil {
-				return dst, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+				return dst, offset, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
 			}
 			data = data[size:]
 		}
-		// Keep [offset, hw) and at most maxRecords: records are in offset order, so this cuts
-		// the front of the first batch and the tail.
+		// Keep [offset, limit) and at most maxRecords: records are in offset order, so this
+		// cuts the front of the first batch and the tail.
 		got := dst[n:]
 		lo := 0
 		for lo < len(got) && got[lo].Offset < offset {
 			lo++
 		}
 		hi := len(got)
-		for hi > lo && got[hi-1].Offset >= hw {
+		for hi > lo && got[hi-1].Offset >= limit {
 			hi--
 		}
+		next = min(next, limit)
 		if maxRecords > 0 && hi-lo > maxRecords-(n-start) {
 			hi = lo + maxRecords - (n - start)
+			next = got[hi-1].Offset + 1
 		}
 		kept := hi - lo
 		if lo > 0 {
@@ -418,12 +458,14 @@ func (p *partition) read(offset int64, maxBytes, maxRecords int, dst []Record) (
 			dst[i].Topic, dst[i].Partition = p.topic.name, p.id
 		}
 		if kept == 0 && next > offset {
-			// Compaction emptied what was read (K35): go on to the next surviving record
-			// rather than return nothing, which would look like the end of the log.
+			// Compaction emptied what was read (K35), or it held only control batches or
+			// aborted ones: go on to the next surviving record rather than return nothing,
+			// which would look like the end of the log.
 			offset = next
 			continue
 		}
+		offset = max(offset, next)
 		break // one read of up to maxBytes, like one partition of a fetch response
 	}
-	return dst, nil
+	return dst, offset, nil
 }

@@ -20,13 +20,23 @@ import (
 // replays only the batch headers after it, which is at most the active segment after a clean
 // shutdown or a crash. A missing or unreadable snapshot only makes the replay longer.
 //
-// Layout: magic "TRPS", version 1, producer count (uint32), then per producer, sorted by id:
-// id (int64), epoch (int16), batch count (uint8), and per batch firstSeq, lastSeq (int32) and
-// baseOffset (int64); a CRC-32C (Castagnoli) of everything before it ends the file.
+// Layout, version 2: magic "TRPS", version byte 2, producer count (uint32), then per producer,
+// sorted by id: id (int64), epoch (int16), the first offset of its open transaction (int64, -1
+// for none), batch count (uint8), and per batch firstSeq, lastSeq (int32) and baseOffset
+// (int64); then the aborted transactions the partition still holds (uint32 count, then
+// producer id, first offset and last offset, int64 each, in the order their markers were
+// written); a CRC-32C (Castagnoli) of everything before it ends the file. Version 1 (written
+// before transactions existed) has neither the transaction offset nor the aborted list, and is
+// still read.
 
 const snapshotSuffix = ".snapshot"
 
-var snapshotMagic = [5]byte{'T', 'R', 'P', 'S', 1}
+var snapshotMagic = [4]byte{'T', 'R', 'P', 'S'}
+
+const (
+	snapshotV1 = 1
+	snapshotV2 = 2
+)
 
 // snapshotsKept is how many snapshots a partition keeps; older ones are removed.
 const snapshotsKept = 2
@@ -36,14 +46,17 @@ func (p *partition) snapshotPath(offset int64) string {
 	return filepath.Join(p.dir, segmentName(offset)+snapshotSuffix)
 }
 
-// encodeProducers returns the snapshot file contents for producers.
-func encodeProducers(producers map[int64]*producerState) []byte {
+// encodeProducers returns the snapshot file contents (version 2) for producers and the
+// aborted transactions at or after from.
+func encodeProducers(producers map[int64]*producerState, aborted []abortedTxn, from int64) []byte {
 	b := append([]byte(nil), snapshotMagic[:]...)
+	b = append(b, snapshotV2)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(producers)))
 	for _, id := range slices.Sorted(maps.Keys(producers)) {
 		st := producers[id]
 		b = binary.BigEndian.AppendUint64(b, uint64(id))
 		b = binary.BigEndian.AppendUint16(b, uint16(st.epoch))
+		b = binary.BigEndian.AppendUint64(b, uint64(st.txnFirst))
 		b = append(b, byte(len(st.batches)))
 		for _, sb := range st.batches {
 			b = binary.BigEndian.AppendUint32(b, uint32(sb.firstSeq))
@@ -51,55 +64,109 @@ func encodeProducers(producers map[int64]*producerState) []byte {
 			b = binary.BigEndian.AppendUint64(b, uint64(sb.baseOffset))
 		}
 	}
+	n := 0
+	for _, a := range aborted {
+		if a.last >= from {
+			n++
+		}
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(n))
+	for _, a := range aborted {
+		if a.last >= from {
+			b = binary.BigEndian.AppendUint64(b, uint64(a.producerID))
+			b = binary.BigEndian.AppendUint64(b, uint64(a.first))
+			b = binary.BigEndian.AppendUint64(b, uint64(a.last))
+		}
+	}
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, batchCRCTable))
 }
 
 var errBadSnapshot = errors.New("malformed producer-state snapshot")
 
-// decodeProducers parses a snapshot; any damage is errBadSnapshot.
-func decodeProducers(b []byte) (map[int64]*producerState, error) {
-	if len(b) < len(snapshotMagic)+8 || [5]byte(b[:5]) != snapshotMagic {
-		return nil, errBadSnapshot
+// decodeProducers parses a snapshot of version 1 or 2; any damage, or another version, is
+// errBadSnapshot.
+func decodeProducers(b []byte) (map[int64]*producerState, []abortedTxn, error) {
+	if len(b) < len(snapshotMagic)+1+8 || [4]byte(b[:4]) != snapshotMagic {
+		return nil, nil, errBadSnapshot
+	}
+	version := b[4]
+	if version != snapshotV1 && version != snapshotV2 {
+		return nil, nil, errBadSnapshot
 	}
 	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
 	if crc32.Checksum(body, batchCRCTable) != sum {
-		return nil, errBadSnapshot
+		return nil, nil, errBadSnapshot
 	}
-	r := body[len(snapshotMagic):]
+	r := body[len(snapshotMagic)+1:]
+	if len(r) < 4 {
+		return nil, nil, errBadSnapshot
+	}
 	n := binary.BigEndian.Uint32(r)
 	r = r[4:]
+	fixed := 11 // id, epoch, batch count
+	if version == snapshotV2 {
+		fixed += 8 // the open transaction's first offset
+	}
 	out := make(map[int64]*producerState, min(n, 1<<16))
 	for range n {
-		if len(r) < 11 {
-			return nil, errBadSnapshot
+		if len(r) < fixed {
+			return nil, nil, errBadSnapshot
 		}
 		id := int64(binary.BigEndian.Uint64(r))
-		st := &producerState{epoch: int16(binary.BigEndian.Uint16(r[8:]))}
-		nb := int(r[10])
-		r = r[11:]
+		st := newProducerState(int16(binary.BigEndian.Uint16(r[8:])))
+		r = r[10:]
+		if version == snapshotV2 {
+			st.txnFirst = int64(binary.BigEndian.Uint64(r))
+			r = r[8:]
+			if st.txnFirst < -1 {
+				return nil, nil, errBadSnapshot
+			}
+		}
+		nb := int(r[0])
+		r = r[1:]
 		if nb > dedupWindow || len(r) < nb*16 {
-			return nil, errBadSnapshot
+			return nil, nil, errBadSnapshot
 		}
 		for range nb {
 			st.batches = append(st.batches, seqBatch{firstSeq: int32(binary.BigEndian.Uint32(r)),
 				lastSeq: int32(binary.BigEndian.Uint32(r[4:])), baseOffset: int64(binary.BigEndian.Uint64(r[8:]))})
 			r = r[16:]
 		}
-		if len(st.batches) > 0 {
+		if len(st.batches) > 0 || version == snapshotV2 {
 			out[id] = st
 		}
 	}
-	if len(r) != 0 {
-		return nil, errBadSnapshot
+	var aborted []abortedTxn
+	if version == snapshotV2 {
+		if len(r) < 4 {
+			return nil, nil, errBadSnapshot
+		}
+		na := binary.BigEndian.Uint32(r)
+		r = r[4:]
+		if uint64(len(r)) < uint64(na)*24 {
+			return nil, nil, errBadSnapshot
+		}
+		for range na {
+			a := abortedTxn{producerID: int64(binary.BigEndian.Uint64(r)), first: int64(binary.BigEndian.Uint64(r[8:])),
+				last: int64(binary.BigEndian.Uint64(r[16:]))}
+			if a.first < 0 || a.last < a.first {
+				return nil, nil, errBadSnapshot
+			}
+			aborted = append(aborted, a)
+			r = r[24:]
+		}
 	}
-	return out, nil
+	if len(r) != 0 {
+		return nil, nil, errBadSnapshot
+	}
+	return out, aborted, nil
 }
 
 // writeSnapshotLocked writes the producer state as of the end of the log, crash-safely (a
 // temporary file renamed into place), and removes all but the newest snapshots. A partition
 // with no idempotent producer writes none. Callers hold mu.
 func (p *partition) writeSnapshotLocked() error {
-	if len(p.producers) == 0 {
+	if len(p.producers) == 0 && len(p.txn.aborted) == 0 {
 		return nil
 	}
 	final := p.snapshotPath(p.leo)
@@ -109,7 +176,7 @@ func (p *partition) writeSnapshotLocked() error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(encodeProducers(p.producers))
+	_, err = f.Write(encodeProducers(p.producers, p.txn.abortedList(), p.logStart))
 	if err == nil {
 		err = f.Sync()
 	}
@@ -170,8 +237,9 @@ func (p *partition) loadProducers() error {
 			continue // written for records a crash took back
 		}
 		data, err := readFile(p.l.fs, p.snapshotPath(offs[i]))
+		var aborted []abortedTxn
 		if err == nil {
-			p.producers, err = decodeProducers(data)
+			p.producers, aborted, err = decodeProducers(data)
 		}
 		if err != nil {
 			p.l.logger.Warn("tribus/log: ignoring a producer-state snapshot", "partition", p.name(), "offset", offs[i], "err", err)
@@ -179,6 +247,16 @@ func (p *partition) loadProducers() error {
 			continue
 		}
 		from = offs[i]
+		p.txn = partitionTxns{}
+		for id, st := range p.producers {
+			bumpProducerID(id)
+			if st.txnFirst >= 0 {
+				p.openTxnLocked(id, st, st.txnFirst)
+			}
+		}
+		for _, a := range aborted {
+			p.txn.addAborted(a)
+		}
 	}
 	if from < 0 {
 		from = 0
@@ -192,11 +270,15 @@ func (p *partition) loadProducers() error {
 			if err != nil {
 				return err
 			}
-			if h.ProducerID < 0 || h.BaseOffset < from || h.Attributes&attrControl != 0 {
+			if h.ProducerID < 0 || h.BaseOffset < from {
 				return nil
 			}
-			p.recordSequenceLocked(batchMeta{producerID: h.ProducerID, producerEpoch: h.ProducerEpoch,
-				baseSequence: h.BaseSequence}, int(h.LastOffsetDelta)+1, h.BaseOffset)
+			meta := batchMeta{producerID: h.ProducerID, producerEpoch: h.ProducerEpoch,
+				baseSequence: h.BaseSequence, attrs: h.Attributes & (attrTransactional | attrControl)}
+			if h.Attributes&attrControl != 0 {
+				return p.replayMarkerLocked(meta, b, h.BaseOffset)
+			}
+			p.recordSequenceLocked(meta, int(h.LastOffsetDelta)+1, h.BaseOffset)
 			return nil
 		})
 		if err != nil {
