@@ -124,9 +124,12 @@ func (p *partition) plan(cfg TopicConfig, now time.Time) cleanPlan {
 	pl := cleanPlan{logStart: p.logStart, firstDirty: -1}
 	var clean, dirty int64
 	firstDirtyTS := int64(math.MaxInt64)
-	for i, s := range p.segs[:len(p.segs)-1] { // never the active segment
+	// Never the active segment, nor anything at or past the last stable offset: an open
+	// transaction's records may still be aborted (K43).
+	stable := p.lsoLocked(hw)
+	for i, s := range p.segs[:len(p.segs)-1] {
 		upper := p.segs[i+1].baseOffset()
-		if upper > hw {
+		if upper > stable {
 			break
 		}
 		if s.baseOffset() >= cp {
@@ -163,6 +166,16 @@ func (p *partition) plan(cfg TopicConfig, now time.Time) cleanPlan {
 		pl.due = true
 	}
 	return pl
+}
+
+// aborted reports whether the batch h heads belongs to an aborted transaction.
+func (p *partition) aborted(h *batchHeader) bool {
+	if h.Attributes&attrTransactional == 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.isAbortedLocked(h.ProducerID, h.BaseOffset)
 }
 
 // eachBatch calls fn with every batch of s in order, reading it a chunk at a time. The bytes
@@ -202,8 +215,8 @@ func (p *partition) latestOffsets(dirty []*segment) (map[string]int64, error) {
 			if err != nil {
 				return err
 			}
-			if h.Attributes&attrControl != 0 {
-				return nil
+			if h.Attributes&attrControl != 0 || p.aborted(&h) {
+				return nil // an aborted record never supersedes a committed one
 			}
 			if recs, err = decodeRecords(recs[:0], b); err != nil {
 				return err
@@ -241,6 +254,10 @@ func (p *partition) cleanSegment(s *segment, first bool, logStart int64, latest 
 		}
 		if h.Attributes&attrControl != 0 {
 			return w.add(b)
+		}
+		if p.aborted(&h) {
+			changed = true // the cleaner drops aborted transactional data, as Kafka's does
+			return nil
 		}
 		if recs, err = decodeRecords(recs[:0], b); err != nil {
 			return err
