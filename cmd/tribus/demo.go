@@ -30,6 +30,9 @@ func demo(ctx context.Context, w io.Writer, dir string) error {
 	if err := demoLog(ctx, w, b.Log()); err != nil {
 		return err
 	}
+	if err := demoGroup(ctx, w, b.Log()); err != nil {
+		return err
+	}
 	return demoPubSub(ctx, w, b.Hub())
 }
 

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestRun_Commands(t *testing.T) {
@@ -56,6 +58,54 @@ func TestDemo_LogStory(t *testing.T) {
 	} {
 		assert.Contains(t, out.String(), want)
 	}
+}
+
+// The group story: two members share "orders", one leaves with work it read but did not
+// commit, and the other reads that work again after the rebalance (K22).
+func TestDemo_GroupStory(t *testing.T) {
+	var out bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"demo"}, &out, &out))
+	story := groupSection(t, out.String())
+	for _, want := range []string{
+		"billing-a-1 and billing-b-2 joined: generation 2, assignor range",
+		"  billing-a-1 owns orders-0 orders-1\n  billing-b-2 owns orders-2\n",
+		"  billing-b-2 bills ORD-125 orders-2@0, ORD-126 orders-2@1; commits\n" +
+			"  billing-b-2 bills ORD-128 orders-2@2, ORD-131 orders-2@3, then leaves the group before committing them\n" +
+			"  billing-a-1 revoked orders-0 orders-1\n" +
+			"  billing-a-1 assigned orders-0 orders-1 orders-2 (generation 3)\n" +
+			"  billing-a-1 bills ORD-128 orders-2@2, ORD-131 orders-2@3 again; commits\n" +
+			"at-least-once: records polled but not committed are delivered again after a rebalance\n",
+		"  orders-0: committed 5, end 6, lag 1\n  orders-1: committed 3, end 3, lag 0\n  orders-2: committed 4, end 4, lag 0\n",
+	} {
+		assert.Contains(t, story, want)
+	}
+	assert.NotContains(t, story, "earlier run")
+}
+
+// A second durable run finds the group's offsets, resets them to the end, and tells the same
+// story on the new records: only the offsets differ.
+func TestDemo_GroupStoryRunsAgainOnDir(t *testing.T) {
+	dir := t.TempDir()
+	var first, second bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"demo", "--dir", dir}, &first, &first))
+	require.Equal(t, 0, run(context.Background(), []string{"demo", "--dir", dir}, &second, &second), second.String())
+	again := groupSection(t, second.String())
+	const reset = "group \"billing\" has offsets from an earlier run: reset to the end of each partition\n"
+	assert.Contains(t, again, reset)
+	assert.Contains(t, again, "  billing-a-1 bills ORD-128 orders-2@6, ORD-131 orders-2@7 again; commits\n")
+	assert.Contains(t, again, "  orders-2: committed 8, end 8, lag 0\n")
+	offsets := regexp.MustCompile(`@\d+|committed \d+, end \d+`)
+	assert.Equal(t, offsets.ReplaceAllString(groupSection(t, first.String()), "#"),
+		offsets.ReplaceAllString(strings.Replace(again, reset, "", 1), "#"))
+}
+
+// groupSection returns the consumer-group part of the demo's output.
+func groupSection(t *testing.T, out string) string {
+	t.Helper()
+	_, story, ok := strings.Cut(out, "== consumer group (Kafka model)")
+	require.True(t, ok, out)
+	story, _, _ = strings.Cut(story, "\n== ")
+	return story
 }
 
 func TestDemo_PubSubStory(t *testing.T) {
