@@ -185,7 +185,6 @@ func (pr *Producer) send(ctx context.Context, a *accumulator, recs []Record, cbs
 	pr.wg.Add(1)
 	go func() {
 		defer pr.wg.Done()
-		defer close(done)
 		if err == nil {
 			err = a.p.durable(end)
 		}
@@ -197,6 +196,9 @@ func (pr *Producer) send(ctx context.Context, a *accumulator, recs []Record, cbs
 				cb(ProduceResult{Partition: a.p.id, Offset: base + int64(i)}, err)
 			}
 		}
+		// Let the next batch's callbacks run before this goroutine sends again: the send
+		// below may wait for a slot that only a later batch, waiting on done, can free.
+		close(done)
 		<-a.slots
 		if pr.opts.Linger == 0 {
 			pr.flushPartition(context.Background(), a) // what accumulated meanwhile

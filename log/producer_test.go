@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,4 +78,40 @@ func TestProducer_K40_SequenceGapIsOutOfOrder(t *testing.T) {
 	_, err = l.NewProducer(tlog.ProducerOptions{MaxInFlight: 6})
 	assert.ErrorIs(t, err, tlog.ErrInvalidConfig, "idempotence allows at most 5 in flight")
 	// Reference: K40, KIP-98
+}
+
+// A batch's completion sends what accumulated meanwhile; it must let the batches after it
+// finish first, or the partition's in-flight slots deadlock (seen with 8 partitions producing
+// flat out).
+func TestProducer_CompletionSendsWithoutDeadlock(t *testing.T) {
+	l, err := tlog.Open(t.TempDir(), &tlog.Options{NoSync: true})
+	require.NoError(t, err)
+	defer l.Close()
+	require.NoError(t, l.CreateTopic("events", tlog.TopicConfig{Partitions: 8}))
+	pr, err := l.NewProducer(tlog.ProducerOptions{BatchBytes: 4 << 10})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		rec := tlog.Record{Value: make([]byte, 128)}
+		for range 20 {
+			for p := range 8 {
+				for range 2000 {
+					if err := pr.ProduceToAsync(context.Background(), "events", int32(p), rec, nil); err != nil {
+						done <- err
+						return
+					}
+				}
+			}
+		}
+		done <- pr.Close()
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(2 * time.Minute): // a watchdog for the deadlock, not a wait for a result
+		t.Fatal("producer deadlocked")
+	}
+	end, _, err := l.ListOffsets("events", 3, tlog.Latest)
+	require.NoError(t, err)
+	assert.Equal(t, int64(40_000), end)
 }
