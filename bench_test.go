@@ -596,6 +596,10 @@ func groupConsumers(b *testing.B, l *tlog.Log, id string, n int) []*tlog.GroupCo
 	return cs
 }
 
+// groupRound numbers the groups of BenchmarkLog_GroupConsume, which must start with no
+// committed offsets, across -count runs too.
+var groupRound atomic.Int64
+
 // BenchmarkLog_GroupConsume reads 4,000,000 128-byte records from 8 partitions with a group of
 // 4 consumers, each committing after every poll (max.poll.records 500), and reports the
 // group's total records per second (target ≥ 5M). In "fsync" every commit round is fsynced
@@ -641,10 +645,8 @@ func BenchmarkLog_GroupConsume(b *testing.B) {
 			b.ReportAllocs()
 			var read, commits atomic.Int64
 			var elapsed time.Duration
-			round := 0
 			for b.Loop() {
-				round++
-				cs := groupConsumers(b, l, fmt.Sprintf("%s-%d", name, round), 4)
+				cs := groupConsumers(b, l, fmt.Sprintf("%s-%d", name, groupRound.Add(1)), 4)
 				start := time.Now()
 				var wg sync.WaitGroup
 				var done atomic.Int64
