@@ -17,32 +17,49 @@ type ProduceResult struct {
 // hashed) goes where the sticky partitioner says (K6). rec's Offset, Topic and Partition are
 // ignored; a zero Timestamp means now (K11).
 func (l *Log) Produce(ctx context.Context, topicName string, rec Record) (ProduceResult, error) {
-	t, err := l.topic(topicName)
+	part, err := l.choosePartition(topicName, rec)
 	if err != nil {
 		return ProduceResult{}, err
 	}
-	var part int32
-	if rec.Key != nil {
-		part = partitionForKey(rec.Key, len(t.parts))
-	} else {
-		part = t.parts[0].sticky.partition(len(t.parts), len(rec.Value))
-	}
 	return l.ProduceTo(ctx, topicName, part, rec)
+}
+
+// choosePartition is the default partitioner: the key's hash (K4), or the sticky partition for
+// a nil key (K6).
+func (l *Log) choosePartition(topicName string, rec Record) (int32, error) {
+	t, err := l.topic(topicName)
+	if err != nil {
+		return 0, err
+	}
+	if rec.Key != nil {
+		return partitionForKey(rec.Key, len(t.parts)), nil
+	}
+	return t.parts[0].sticky.partition(len(t.parts), len(rec.Value)), nil
+}
+
+// partitionFor returns the partition a single record is produced to, refusing a keyless
+// record on a compacted topic (K36).
+func (l *Log) partitionFor(ctx context.Context, topicName string, partition int32, rec Record) (*partition, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p, err := l.partition(topicName, partition)
+	if err != nil {
+		return nil, err
+	}
+	if p.topic.cfg.compacts() && rec.Key == nil {
+		return nil, fmt.Errorf("%w: compacted topic %s needs keys (K36)", ErrInvalidRecord, topicName)
+	}
+	return p, nil
 }
 
 // ProduceTo appends rec to one partition of topic, whatever its key (K5). A partition that does
 // not exist is ErrUnknownTopic. On a topic whose cleanup.policy includes compact, a record
 // without a key is ErrInvalidRecord and nothing is written (K36).
 func (l *Log) ProduceTo(ctx context.Context, topicName string, partition int32, rec Record) (ProduceResult, error) {
-	if err := ctx.Err(); err != nil {
-		return ProduceResult{}, err
-	}
-	p, err := l.partition(topicName, partition)
+	p, err := l.partitionFor(ctx, topicName, partition, rec)
 	if err != nil {
 		return ProduceResult{}, err
-	}
-	if p.topic.cfg.compacts() && rec.Key == nil {
-		return ProduceResult{}, fmt.Errorf("%w: compacted topic %s needs keys (K36)", ErrInvalidRecord, topicName)
 	}
 	recs := [1]Record{rec}
 	base, err := p.append(recs[:], batchMeta{producerID: -1, producerEpoch: -1, baseSequence: -1})

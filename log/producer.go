@@ -85,15 +85,9 @@ func (l *Log) NewProducer(o ProducerOptions) (*Producer, error) {
 // cb, if not nil, once the record is durable or failed. It blocks only while MaxInFlight
 // batches of that partition are unconfirmed.
 func (pr *Producer) ProduceAsync(ctx context.Context, topicName string, rec Record, cb func(ProduceResult, error)) error {
-	t, err := pr.l.topic(topicName)
+	part, err := pr.l.choosePartition(topicName, rec)
 	if err != nil {
 		return err
-	}
-	var part int32
-	if rec.Key != nil {
-		part = partitionForKey(rec.Key, len(t.parts))
-	} else {
-		part = t.parts[0].sticky.partition(len(t.parts), len(rec.Value))
 	}
 	return pr.ProduceToAsync(ctx, topicName, part, rec, cb)
 }

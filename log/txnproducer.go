@@ -150,15 +150,9 @@ func (pr *TransactionalProducer) BeginTransaction() error {
 // and returns where it went once it is durable. Read_committed consumers see it only once the
 // transaction commits.
 func (pr *TransactionalProducer) Produce(ctx context.Context, topicName string, rec Record) (ProduceResult, error) {
-	t, err := pr.l.topic(topicName)
+	part, err := pr.l.choosePartition(topicName, rec)
 	if err != nil {
 		return ProduceResult{}, err
-	}
-	var part int32
-	if rec.Key != nil {
-		part = partitionForKey(rec.Key, len(t.parts))
-	} else {
-		part = t.parts[0].sticky.partition(len(t.parts), len(rec.Value))
 	}
 	return pr.ProduceTo(ctx, topicName, part, rec)
 }
@@ -168,15 +162,9 @@ func (pr *TransactionalProducer) Produce(ctx context.Context, topicName string, 
 // ErrInvalidTxnState; a record without a key on a compacted topic is ErrInvalidRecord (K36); a
 // fenced producer gets ErrProducerFenced. A failed send leaves the transaction open: abort it.
 func (pr *TransactionalProducer) ProduceTo(ctx context.Context, topicName string, partition int32, rec Record) (ProduceResult, error) {
-	if err := ctx.Err(); err != nil {
-		return ProduceResult{}, err
-	}
-	p, err := pr.l.partition(topicName, partition)
+	p, err := pr.l.partitionFor(ctx, topicName, partition, rec)
 	if err != nil {
 		return ProduceResult{}, err
-	}
-	if p.topic.cfg.compacts() && rec.Key == nil {
-		return ProduceResult{}, fmt.Errorf("%w: compacted topic %s needs keys (K36)", ErrInvalidRecord, topicName)
 	}
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
