@@ -367,18 +367,11 @@ func (g *group) leave(id string) {
 		return
 	}
 	g.drop(id, m)
-	if g.state == GroupPreparingRebalance {
-		g.maybeComplete()
-		if g.state == GroupPreparingRebalance && len(g.members) == 0 {
-			g.complete()
-		}
-		g.notify()
-		return
+	if g.state != GroupPreparingRebalance {
+		g.prepareRebalance()
 	}
-	g.prepareRebalance()
-	if len(g.members) == 0 {
-		g.complete()
-	}
+	g.maybeComplete() // at once if everyone left has rejoined, or nobody is left
+	g.notify()
 }
 
 // stopHeartbeats starts member id's session clock: unless it heartbeats again (a static
