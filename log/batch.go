@@ -336,6 +336,7 @@ func decodeRecords(dst []Record, b []byte) ([]Record, error) {
 	dst = slices.Grow(dst, int(h.NumRecords))
 	c := batchCursor{b: b[:end], off: batchHeaderSize}
 	var arena []Header // backing array shared by the batch's headers
+	var ts tsCache
 	prevDelta := int64(-1)
 	for i := range int(h.NumRecords) {
 		// Parse each record within its own length, as Kafka does, so that it can neither
@@ -344,13 +345,14 @@ func decodeRecords(dst []Record, b []byte) ([]Record, error) {
 		if err != nil {
 			return dst[:base], fmt.Errorf("%w: record %d length: %w", ErrCorruptBatch, i, err)
 		}
-		var r Record
+		// Decode in place: a Record is 128 bytes, not worth copying once more.
+		dst = append(dst, Record{})
+		r := &dst[len(dst)-1]
 		rc := batchCursor{b: body}
-		if err := rc.record(&r, &h, prevDelta, dst[base:], &arena, end-c.off); err != nil {
+		if err := rc.record(r, &h, prevDelta, dst[base:len(dst)-1], &arena, end-c.off, &ts); err != nil {
 			return dst[:base], fmt.Errorf("%w: record %d: %w", ErrCorruptBatch, i, err)
 		}
 		prevDelta = r.Offset - h.BaseOffset
-		dst = append(dst, r)
 	}
 	if c.off != end {
 		return dst[:base], fmt.Errorf("%w: %d bytes after the last of %d records", ErrCorruptBatch, end-c.off, h.NumRecords)
@@ -368,11 +370,11 @@ type batchCursor struct {
 }
 
 // record parses into r one record body (everything after its length), which must fill c.b
-// exactly. prevDelta is the previous record's offset delta (-1 before the first); done holds
+// exactly. ts converts its timestamp. prevDelta is the previous record's offset delta (-1 before the first); done holds
 // the batch's records so far, whose header key strings are reused. Headers are carved from
 // *arena, which is grown when short, by at most what restBytes (the batch bytes after this
 // record) could still need, so it never outgrows the input.
-func (c *batchCursor) record(r *Record, h *batchHeader, prevDelta int64, done []Record, arena *[]Header, restBytes int) error {
+func (c *batchCursor) record(r *Record, h *batchHeader, prevDelta int64, done []Record, arena *[]Header, restBytes int, ts *tsCache) error {
 	if len(c.b) == 0 || c.b[0] != 0 {
 		return fmt.Errorf("record attributes %x, want 00", c.b[:min(1, len(c.b))])
 	}
@@ -441,8 +443,23 @@ func (c *batchCursor) record(r *Record, h *batchHeader, prevDelta int64, done []
 		ms = h.BaseTimestamp + tsDelta // wraps like Java's long addition, so encoding round-trips
 	}
 	r.Offset = h.BaseOffset + offDelta
-	r.Timestamp = time.UnixMilli(ms)
+	r.Timestamp = ts.at(ms)
 	return nil
+}
+
+// tsCache converts millisecond timestamps to time.Time, reusing the last conversion: the
+// records of a batch mostly share their millisecond.
+type tsCache struct {
+	ms    int64
+	t     time.Time
+	valid bool
+}
+
+func (c *tsCache) at(ms int64) time.Time {
+	if !c.valid || c.ms != ms {
+		c.ms, c.t, c.valid = ms, time.UnixMilli(ms), true
+	}
+	return c.t
 }
 
 // varint reads a zig-zag varint in [lo, hi]: Kafka's varint for int32 bounds, varlong for
