@@ -94,12 +94,9 @@ func (pr *Producer) ProduceAsync(ctx context.Context, topicName string, rec Reco
 
 // ProduceToAsync is ProduceAsync to an explicit partition (K5).
 func (pr *Producer) ProduceToAsync(ctx context.Context, topicName string, partition int32, rec Record, cb func(ProduceResult, error)) error {
-	p, err := pr.l.partition(topicName, partition)
+	p, err := pr.l.partitionFor(ctx, topicName, partition, rec)
 	if err != nil {
 		return err
-	}
-	if p.topic.cfg.compacts() && rec.Key == nil {
-		return fmt.Errorf("%w: compacted topic %s needs keys (K36)", ErrInvalidRecord, topicName)
 	}
 	pr.mu.Lock()
 	if pr.closed {
