@@ -58,6 +58,17 @@ type accumulator struct {
 	sendMu  sync.Mutex
 	last    chan struct{} // closed when the latest batch's callbacks have run; guarded by sendMu
 	slots   chan struct{} // MaxInFlight tokens
+
+	// spare holds the slices of batches already sent, for the next batches to fill: a 1 MiB
+	// batch of small records is a large []Record that would otherwise be allocated, and
+	// zeroed, anew every time. Guarded by Producer.mu.
+	spare []batchSlices
+}
+
+// batchSlices are the records and callbacks of one batch.
+type batchSlices struct {
+	recs []Record
+	cbs  []func(ProduceResult, error)
 }
 
 // NewProducer returns a Producer with its own producer id (epoch 0).
@@ -129,8 +140,14 @@ func (pr *Producer) ProduceToAsync(ctx context.Context, topicName string, partit
 // takeLocked empties a's batch. Callers hold pr.mu.
 func (pr *Producer) takeLocked(a *accumulator) ([]Record, []func(ProduceResult, error)) {
 	recs, cbs := a.recs, a.cbs
-	// The next batch will likely be as long: size it now rather than grow it by doubling.
-	a.recs, a.cbs, a.bytes = make([]Record, 0, len(recs)), make([]func(ProduceResult, error), 0, len(recs)), 0
+	if n := len(a.spare); n > 0 {
+		a.recs, a.cbs = a.spare[n-1].recs, a.spare[n-1].cbs
+		a.spare = a.spare[:n-1]
+	} else {
+		// The next batch will likely be as long: size it now rather than grow it by doubling.
+		a.recs, a.cbs = make([]Record, 0, len(recs)), make([]func(ProduceResult, error), 0, len(recs))
+	}
+	a.bytes = 0
 	if a.timer != nil {
 		a.timer.Stop()
 		a.timer = nil
@@ -190,12 +207,25 @@ func (pr *Producer) send(ctx context.Context, a *accumulator, recs []Record, cbs
 		// Let the next batch's callbacks run before this goroutine sends again: the send
 		// below may wait for a slot that only a later batch, waiting on done, can free.
 		close(done)
+		pr.recycle(a, recs, cbs)
 		<-a.slots
 		if pr.opts.Linger == 0 {
 			pr.flushPartition(context.Background(), a) // what accumulated meanwhile
 		}
 	}()
 	return nil
+}
+
+// recycle keeps a sent batch's slices for a later batch of a, dropping their references to
+// the records and callbacks so that the garbage collector can take those.
+func (pr *Producer) recycle(a *accumulator, recs []Record, cbs []func(ProduceResult, error)) {
+	clear(recs)
+	clear(cbs)
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if len(a.spare) <= pr.opts.MaxInFlight {
+		a.spare = append(a.spare, batchSlices{recs[:0], cbs[:0]})
+	}
 }
 
 // Produce adds rec and waits until it is durable, like [Log.Produce] through this producer's
