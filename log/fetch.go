@@ -63,21 +63,31 @@ type FetchOptions struct {
 // offset moves as well as when the high watermark does. An unknown isolation level is
 // ErrInvalidConfig. The returned records own their bytes.
 func (l *Log) Fetch(ctx context.Context, topicName string, partition int32, offset int64, o FetchOptions) ([]Record, error) {
+	return l.FetchAppend(ctx, nil, topicName, partition, offset, o)
+}
+
+// FetchAppend is [Log.Fetch] appending the records to dst and returning the extended slice,
+// like the standard library's Append functions: a reader that is done with one fetch's
+// records passes the same slice back (recs[:0]) and saves allocating, zeroing and collecting
+// a new one each time. The records own their bytes as with Fetch; only the []Record is reused.
+// On error dst comes back with the records appended so far, if any.
+func (l *Log) FetchAppend(ctx context.Context, dst []Record, topicName string, partition int32, offset int64, o FetchOptions) ([]Record, error) {
 	if err := o.Isolation.validate(); err != nil {
-		return nil, err
+		return dst, err
 	}
 	p, err := l.partition(topicName, partition)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = 1 << 20
 	}
 	var timer *time.Timer
+	base := len(dst)
 	for {
 		wait := p.changed()
-		recs, next, err := p.readAt(offset, o.MaxBytes, o.MaxRecords, o.Isolation, nil)
-		if err != nil || len(recs) > 0 || o.MaxWait <= 0 {
+		recs, next, err := p.readAt(offset, o.MaxBytes, o.MaxRecords, o.Isolation, dst)
+		if err != nil || len(recs) > base || o.MaxWait <= 0 {
 			return recs, err
 		}
 		offset = next // past markers and aborted batches already looked at
@@ -88,9 +98,9 @@ func (l *Log) Fetch(ctx context.Context, topicName string, partition int32, offs
 		select {
 		case <-wait:
 		case <-timer.C:
-			return nil, nil
+			return dst, nil
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return dst, ctx.Err()
 		}
 	}
 }

@@ -396,3 +396,27 @@ func TestTopic_InvalidConfigs(t *testing.T) {
 	_, err := l.ProduceTo(context.Background(), "small", 0, tlog.Record{Value: make([]byte, 300)})
 	assert.ErrorIs(t, err, tlog.ErrRecordTooLarge)
 }
+
+func TestFetchAppend_AppendsAndReuses(t *testing.T) {
+	forEachMode(t, func(t *testing.T, dir string) {
+		l := openLog(t, dir)
+		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{}))
+		for _, v := range []string{"a", "b", "c"} {
+			produce(t, l, "t", "", v)
+		}
+		ctx := context.Background()
+		prior := []tlog.Record{{Value: []byte("kept")}}
+		got, err := l.FetchAppend(ctx, prior, "t", 0, 1, tlog.FetchOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"kept", "b", "c"}, values(got), "appended after what dst held")
+		again, err := l.FetchAppend(ctx, got[:0], "t", 0, 0, tlog.FetchOptions{MaxRecords: 2})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"a", "b"}, values(again))
+		assert.Same(t, &got[0], &again[0], "the slice was reused")
+		none, err := l.FetchAppend(ctx, again[:1], "t", 0, 3, tlog.FetchOptions{})
+		require.NoError(t, err)
+		assert.Len(t, none, 1, "nothing new: dst comes back as it was")
+		_, err = l.FetchAppend(ctx, nil, "nope", 0, 0, tlog.FetchOptions{})
+		assert.ErrorIs(t, err, tlog.ErrUnknownTopic)
+	})
+}
