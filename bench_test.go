@@ -463,17 +463,8 @@ func BenchmarkLog_Consume(b *testing.B) {
 	if err := l.CreateTopic("events", tlog.TopicConfig{}); err != nil {
 		b.Fatal(err)
 	}
-	pr, _ := l.NewProducer(tlog.ProducerOptions{BatchBytes: 1 << 20})
-	rec := tlog.Record{Value: make([]byte, 128)}
+	fillEvents(b, l, 1, total)
 	ctx := context.Background()
-	for range total {
-		if err := pr.ProduceToAsync(ctx, "events", 0, rec, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := pr.Close(); err != nil {
-		b.Fatal(err)
-	}
 	// "fetch" allocates a new []Record per call, as Fetch's callers do by default;
 	// "fetch-append" passes the previous call's slice back to FetchAppend (recs[:0]), as a
 	// reader that is done with the records may.
@@ -599,6 +590,27 @@ func BenchmarkLog_Reopen10M(b *testing.B) {
 	b.ReportMetric(float64(heldAfterWrite)/(1<<20), "MB-heap-after-write")
 }
 
+// fillEvents writes perPartition 128-byte records to each of the first partitions of topic
+// "events" with a batching Producer (1 MiB batches), untimed setup for the read benchmarks.
+func fillEvents(b *testing.B, l *tlog.Log, partitions, perPartition int) {
+	pr, err := l.NewProducer(tlog.ProducerOptions{BatchBytes: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := tlog.Record{Value: make([]byte, 128)}
+	ctx := context.Background()
+	for p := range partitions {
+		for range perPartition {
+			if err := pr.ProduceToAsync(ctx, "events", int32(p), rec, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := pr.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // groupConsumers returns n consumers of group id on topic "events", polling with commits.
 func groupConsumers(b *testing.B, l *tlog.Log, id string, n int) []*tlog.GroupConsumer {
 	cs := make([]*tlog.GroupConsumer, n)
@@ -632,19 +644,8 @@ func BenchmarkLog_GroupConsume(b *testing.B) {
 	if err := l.CreateTopic("events", tlog.TopicConfig{Partitions: partitions}); err != nil {
 		b.Fatal(err)
 	}
-	pr, _ := l.NewProducer(tlog.ProducerOptions{BatchBytes: 1 << 20})
-	rec := tlog.Record{Value: make([]byte, 128)}
+	fillEvents(b, l, partitions, perPartition)
 	ctx := context.Background()
-	for p := range partitions {
-		for range perPartition {
-			if err := pr.ProduceToAsync(ctx, "events", int32(p), rec, nil); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	if err := pr.Close(); err != nil {
-		b.Fatal(err)
-	}
 	if err := l.Close(); err != nil {
 		b.Fatal(err)
 	}
