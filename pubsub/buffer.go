@@ -54,6 +54,9 @@ func (s *Subscription) deliver(ctx context.Context, m *Message, size int64) (boo
 	if s.lim.Policy == Disconnect && s.overLimitLocked() {
 		s.disconnectLocked()
 		s.mu.Unlock()
+		if s.onDisconnect != nil {
+			s.onDisconnect(ErrSlowSubscriber)
+		}
 		return true, nil
 	}
 	wake := s.waiting

@@ -149,3 +149,7 @@ func literalPrefix(pattern string) string {
 	}
 	return pattern
 }
+
+// Match reports whether s matches the Redis glob pattern (SEMANTICS.md §3.1), as PSUBSCRIBE
+// and PUBSUB CHANNELS match: byte-wise and case-sensitive.
+func Match(pattern, s string) bool { return globMatch(pattern, s) }

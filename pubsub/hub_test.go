@@ -208,3 +208,68 @@ func TestKind_String(t *testing.T) {
 	assert.Equal(t, "Kind(99)", pubsub.Kind(99).String())
 	assert.Equal(t, "drop-oldest", pubsub.DropOldest.String())
 }
+
+func TestSubscription_TryNextAndWaitLeaveTheMessage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHub(t, nil)
+		s := sub(t, h)
+		must(s.Subscribe("x"))
+		_, ok, err := s.TryNext()
+		require.NoError(t, err)
+		assert.False(t, ok, "nothing buffered: TryNext does not wait")
+
+		woke := make(chan error)
+		go func() { woke <- s.Wait(context.Background()) }()
+		synctest.Wait() // parked in Wait
+		h.Publish("x", []byte("a"))
+		h.Publish("x", []byte("b"))
+		require.NoError(t, <-woke)
+		require.NoError(t, s.Wait(context.Background()), "Wait reads nothing: the messages are still there")
+		for _, want := range []string{"a", "b"} {
+			m, ok, err := s.TryNext()
+			require.NoError(t, err)
+			require.True(t, ok)
+			assert.Equal(t, want, string(m.Payload))
+		}
+		_, ok, _ = s.TryNext()
+		assert.False(t, ok)
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		assert.ErrorIs(t, s.Wait(ctx), context.DeadlineExceeded)
+		s.Close()
+		assert.ErrorIs(t, s.Wait(context.Background()), pubsub.ErrClosed)
+		_, _, err = s.TryNext()
+		assert.ErrorIs(t, err, pubsub.ErrClosed)
+	})
+}
+
+func TestSubscription_OnDisconnectIsCalledOnceWhenCutOff(t *testing.T) {
+	h := newHub(t, nil)
+	var calls []error
+	s, err := h.NewSubscription(&pubsub.SubscriptionOptions{
+		Limits:       pubsub.Limits{MaxMessages: 1},
+		OnDisconnect: func(err error) { calls = append(calls, err) },
+	})
+	require.NoError(t, err)
+	must(s.Subscribe("x"))
+	h.Publish("x", nil)
+	assert.Empty(t, calls)
+	h.Publish("x", nil)
+	h.Publish("x", nil)
+	require.Len(t, calls, 1)
+	assert.ErrorIs(t, calls[0], pubsub.ErrSlowSubscriber)
+	s.Close()
+	assert.Len(t, calls, 1, "Close does not call it")
+	// Reference: R24
+}
+
+func TestSubscription_CountsByKind(t *testing.T) {
+	h := newHub(t, nil)
+	s := sub(t, h)
+	must(s.Subscribe("a", "b"))
+	must(s.PSubscribe("p*"))
+	must(s.SSubscribe("s"))
+	ch, pat, shard := s.Counts()
+	assert.Equal(t, []int{2, 1, 1}, []int{ch, pat, shard})
+}

@@ -107,4 +107,10 @@ type SubscriptionOptions struct {
 	// Limits replaces the hub's limits for this subscription. Its zero value means Redis's
 	// defaults, not the hub's.
 	Limits Limits
+	// OnDisconnect, if set, is called once when the hub cuts the subscription off for being
+	// slow, with [ErrSlowSubscriber], in the goroutine of the publisher that did it and after
+	// the subscription's locks are released. It must return quickly and must not call the
+	// hub; a RESP front door uses it to close the client's connection, as Redis closes a
+	// client over its output-buffer limit. It is not called for Close.
+	OnDisconnect func(err error)
 }

@@ -43,6 +43,8 @@ type Subscription struct {
 	done      chan struct{} // closed when err is set
 	over      atomic.Bool   // err is set; read without mu by Next
 
+	onDisconnect func(error) // SubscriptionOptions.OnDisconnect; set once at creation
+
 	// rmu guards the reader's batch: messages taken out of q and not yet returned.
 	rmu   sync.Mutex
 	local []Message
@@ -52,6 +54,10 @@ type Subscription struct {
 // NewSubscription returns a subscription holding nothing yet; opts nil uses the hub's limits.
 func (h *Hub) NewSubscription(opts *SubscriptionOptions) (*Subscription, error) {
 	lim := h.limitsOrNil()
+	var onDisconnect func(error)
+	if opts != nil {
+		onDisconnect = opts.OnDisconnect
+	}
 	if opts != nil {
 		var err error
 		if lim, err = opts.Limits.resolve(); err != nil {
@@ -72,6 +78,8 @@ func (h *Hub) NewSubscription(opts *SubscriptionOptions) (*Subscription, error) 
 		shardChans: make(map[string]struct{}),
 		notify:     make(chan struct{}, 1),
 		done:       make(chan struct{}),
+
+		onDisconnect: onDisconnect,
 	}
 	if lim.MaxMessages >= 0 {
 		s.maxMsgs = lim.MaxMessages
@@ -269,6 +277,17 @@ func (s *Subscription) Subscribed() bool {
 	return len(s.channels)+len(s.patterns)+len(s.shardChans) > 0
 }
 
+// Counts returns how many channels, patterns and shard channels s holds, as CLIENT INFO's
+// sub, psub and ssub fields report them.
+func (s *Subscription) Counts() (channels, patterns, shardChannels int) {
+	if s == nil {
+		return 0, 0, 0
+	}
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return len(s.channels), len(s.patterns), len(s.shardChans)
+}
+
 // Err returns nil while s is open, [ErrClosed] after a Close, or [ErrSlowSubscriber] after the
 // hub disconnected it.
 func (s *Subscription) Err() error {
@@ -351,6 +370,76 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 			s.waiting = false
 			s.mu.Unlock()
 			return Message{}, ctx.Err()
+		}
+	}
+}
+
+// TryNext returns the oldest unread message without waiting: ok is false when none is
+// buffered. Once s is over it returns the reason, as [Subscription.Next] does. A front door
+// that writes messages and replies to one connection in order uses it to move what is
+// buffered into its output before it answers the next command.
+func (s *Subscription) TryNext() (m Message, ok bool, err error) {
+	if s == nil {
+		return Message{}, false, ErrClosed
+	}
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if s.lpos >= len(s.local) {
+		s.mu.Lock()
+		if s.err != nil {
+			err := s.err
+			s.mu.Unlock()
+			return Message{}, false, err
+		}
+		if s.qhead == len(s.q) {
+			s.mu.Unlock()
+			return Message{}, false, nil
+		}
+		s.takeLocked()
+		s.mu.Unlock()
+	} else if s.over.Load() {
+		clear(s.local)
+		s.local, s.lpos = s.local[:0], 0
+		return Message{}, false, s.Err()
+	}
+	m = s.local[s.lpos]
+	s.local[s.lpos] = Message{}
+	s.lpos++
+	return m, true, nil
+}
+
+// Wait blocks until s has a message to read, s is over, or ctx ends, and reads nothing: the
+// message stays for [Subscription.TryNext] or Next. It returns nil when a message is
+// buffered, the reason once s is over ([ErrClosed] or [ErrSlowSubscriber]), or ctx's error.
+// Wait and Next share one wake-up signal: call them from one goroutine.
+func (s *Subscription) Wait(ctx context.Context) error {
+	if s == nil {
+		return ErrClosed
+	}
+	for {
+		s.rmu.Lock()
+		pending := s.lpos < len(s.local)
+		s.rmu.Unlock()
+		s.mu.Lock()
+		if s.err != nil {
+			err := s.err
+			s.mu.Unlock()
+			return err
+		}
+		if pending || s.qhead < len(s.q) {
+			s.mu.Unlock()
+			return nil
+		}
+		s.waiting = true
+		s.mu.Unlock()
+		select {
+		case <-s.notify:
+		case <-s.done:
+		case <-ctx.Done():
+			s.mu.Lock()
+			s.waiting = false
+			s.mu.Unlock()
+			return ctx.Err()
 		}
 	}
 }
