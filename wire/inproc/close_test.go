@@ -140,3 +140,23 @@ func TestClose_UnblocksWriteWaitingForItsTurn(t *testing.T) {
 		assert.ErrorIs(t, <-errs, net.ErrClosed)
 	})
 }
+
+func TestPipe_CloseWriteLetsThePeerReadEOFAndStillReply(t *testing.T) {
+	client, server := inproc.Pipe()
+	defer client.Close()
+	defer server.Close()
+	_, err := client.Write([]byte("request"))
+	require.NoError(t, err)
+	require.NoError(t, client.(interface{ CloseWrite() error }).CloseWrite())
+	got, err := io.ReadAll(server)
+	require.NoError(t, err, "the peer reads what was written, then EOF")
+	assert.Equal(t, "request", string(got))
+	_, err = server.Write([]byte("reply"))
+	require.NoError(t, err)
+	buf := make([]byte, 5)
+	_, err = io.ReadFull(client, buf)
+	require.NoError(t, err, "the half-closed end still reads")
+	assert.Equal(t, "reply", string(buf))
+	_, err = client.Write([]byte("x"))
+	assert.ErrorIs(t, err, net.ErrClosed)
+}

@@ -189,6 +189,22 @@ func (c *conn) Close() error {
 	rx.wakeAll()
 	rx.mu.Unlock()
 
+	c.shutWrite()
+	return nil
+}
+
+// CloseWrite shuts down the writing direction only, as (*net.TCPConn).CloseWrite does: the
+// other end reads what this end wrote, then io.EOF, and this end can still read. Later Writes
+// fail with net.ErrClosed. After Close it fails with net.ErrClosed.
+func (c *conn) CloseWrite() error {
+	if c.closed.Load() {
+		return c.opError("close", net.ErrClosed)
+	}
+	c.shutWrite()
+	return nil
+}
+
+func (c *conn) shutWrite() {
 	tx := c.tx
 	tx.mu.Lock()
 	tx.writerClosed = true
@@ -197,7 +213,6 @@ func (c *conn) Close() error {
 	}
 	tx.wakeAll()
 	tx.mu.Unlock()
-	return nil
 }
 
 // LocalAddr returns this end's [Addr].

@@ -68,8 +68,8 @@
 //
 //   - Use a connection or Listener entirely inside one synctest bubble or entirely outside:
 //     its channels and timers belong to the bubble of the goroutine that first needed them.
-//   - There is no half-close (CloseWrite), no SetLinger, no SetNoDelay; every Write is
-//     visible to the reader at once. The ends are not a syscall.Conn, so a library that
+//   - Half-close is CloseWrite, as on a TCP connection; there is no SetLinger or SetNoDelay,
+//     and every Write is visible to the reader at once. The ends are not a syscall.Conn, so a library that
 //     probes a socket's file descriptor (go-redis's idle-connection check) skips the probe.
 //   - Dial ignores its network and address arguments: one Listener is one server. A Kafka
 //     client that dials each broker by its advertised address reaches the same Listener for
