@@ -11,6 +11,7 @@ import (
 	tlog "github.com/tribusmq/tribus/log"
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
+	"github.com/tribusmq/tribus/wire/resp"
 )
 
 // Broker is one embedded tribus: the engines and the store they share. Open it once per
@@ -24,6 +25,7 @@ type Broker struct {
 	hub    *pubsub.Hub
 	router *exchange.Router
 	log    *tlog.Log
+	redis  *resp.Server
 
 	mu     sync.Mutex
 	closed bool
@@ -42,7 +44,18 @@ func Open(dir string, opts *Options) (*Broker, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
 	xopts := exchange.Options{Observer: o.ExchangeObserver, Logger: o.Logger.With("engine", "exchange")}
-	b := &Broker{dir: dir, opts: o, hub: hub}
+	ropts := o.Redis
+	if ropts.Version == "" {
+		ropts.Version = Version
+	}
+	if ropts.Logger == nil {
+		ropts.Logger = o.Logger.With("wire", "resp")
+	}
+	redis, err := resp.NewServer(hub, &ropts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	b := &Broker{dir: dir, opts: o, hub: hub, redis: redis}
 	if dir == "" {
 		b.store = store.OpenMemory()
 		if b.router, err = exchange.New(&xopts); err != nil {
@@ -97,6 +110,16 @@ func (b *Broker) Dir() string { return b.dir }
 // call returns an error for which errors.Is(err, [ErrClosed]) holds.
 func (b *Broker) Hub() *pubsub.Hub { return b.hub }
 
+// Redis returns the RESP front door to the pub/sub hub: Redis clients reach it through
+// [resp.Server.Serve] on a listener, or with no socket through [resp.Server.Dial], which is
+// go-redis's Options.Dialer:
+//
+//	go b.Redis().Serve(ln)
+//	rdb := redis.NewClient(&redis.Options{Dialer: b.Redis().Dial})
+//
+// Close closes its listeners and connections and waits for them.
+func (b *Broker) Redis() *resp.Server { return b.redis }
+
 // Router returns the RabbitMQ-style exchange router. After Close it returns the closed router,
 // whose every call returns an error for which errors.Is(err, [ErrClosed]) holds.
 func (b *Broker) Router() *exchange.Router { return b.router }
@@ -114,7 +137,8 @@ func (b *Broker) Close() error {
 		return nil
 	}
 	b.closed = true
-	errs := []error{b.router.Close(), b.log.Close(), b.hub.Close(), b.store.Close()}
+	// The front doors close first, so that no remote client acts on an engine being closed.
+	errs := []error{b.redis.Close(), b.router.Close(), b.log.Close(), b.hub.Close(), b.store.Close()}
 	if b.lock != nil {
 		errs = append(errs, unlockDir(b.lock))
 	}

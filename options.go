@@ -8,6 +8,7 @@ import (
 	"github.com/tribusmq/tribus/exchange"
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
+	"github.com/tribusmq/tribus/wire/resp"
 )
 
 // Options configures a [Broker]. The zero value, and nil, mean the defaults documented on each
@@ -20,6 +21,11 @@ type Options struct {
 	// slow-subscriber policy. The zero value is Redis's `client-output-buffer-limit pubsub
 	// 32mb 8mb 60` with disconnection.
 	PubSub pubsub.Options
+
+	// Redis configures the RESP front door ([Broker.Redis]): requirepass, maxclients, the idle
+	// timeout, proto-max-bulk-len and the output-buffer limits of remote subscribers. The zero
+	// value is Redis's defaults.
+	Redis resp.Options
 
 	// ExchangeObserver, if set, receives every lifecycle event of the exchange router
 	// (routed, delivered, acked, requeued, dead-lettered, expired, dropped...). It is called

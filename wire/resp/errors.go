@@ -1,0 +1,21 @@
+package resp
+
+import (
+	"errors"
+	"syscall"
+)
+
+var (
+	// ErrServerClosed is returned by [Server.Serve] and [Server.Dial] after [Server.Close].
+	ErrServerClosed = errors.New("tribus/resp: server closed")
+
+	// ErrProtocol is matched (errors.Is) by every [*ProtocolError]: a request that is not
+	// valid RESP. The connection that sent it is closed after the error reply, as in Redis.
+	ErrProtocol = errors.New("tribus/resp: protocol error")
+
+	// ErrInvalidOptions is returned by [NewServer] for options out of range.
+	ErrInvalidOptions = errors.New("tribus/resp: invalid options")
+)
+
+// errTooManyFiles is the accept error that passes once connections close.
+var errTooManyFiles = syscall.EMFILE

@@ -1,0 +1,282 @@
+package resp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tribusmq/tribus/pubsub"
+	"github.com/tribusmq/tribus/wire/inproc"
+)
+
+// RedisVersion is the Redis release tribus reports in HELLO and INFO: the one whose pub/sub
+// and connection commands it implements (CLIENT SETINFO is 7.2's). Clients that switch
+// features on the server version see a Redis they support.
+const RedisVersion = "7.2.0"
+
+// DefaultMaxClients is Redis's maxclients default.
+const DefaultMaxClients = 10000
+
+// Options configures a [Server]. The zero value, and nil, give Redis's defaults.
+type Options struct {
+	// Password is requirepass: when set, a client must AUTH (or HELLO with AUTH) with it
+	// before any other command, as user "default" or with the password alone. "" means no
+	// password, and every connection starts authenticated.
+	Password string
+	// MaxClients is maxclients: the connection that would be one more is sent "-ERR max
+	// number of clients reached" and closed. 0 means [DefaultMaxClients]; negative is invalid.
+	MaxClients int
+	// IdleTimeout is timeout: a connection that sends nothing for this long is closed,
+	// unless it is subscribed (Redis never times out a pub/sub client). 0 means never.
+	IdleTimeout time.Duration
+	// MaxBulkLen is proto-max-bulk-len, the longest bulk string a request may carry, in
+	// bytes. 0 means [DefaultMaxBulkLen]; negative is invalid.
+	MaxBulkLen int64
+	// Limits bound each subscribed connection's unread messages: Redis's
+	// client-output-buffer-limit pubsub (32mb 8mb 60 with disconnection) when zero. A
+	// connection over them is closed, as Redis closes it. [pubsub.Block] is refused: a client
+	// publishing to its own full channel would wait for itself.
+	Limits pubsub.Limits
+	// Version, if set, is reported as tribus_version in INFO server.
+	Version string
+	// Logger receives connection errors at Debug level. nil discards them.
+	Logger *slog.Logger
+}
+
+func (o *Options) resolve() (Options, error) {
+	var v Options
+	if o != nil {
+		v = *o
+	}
+	if v.MaxClients < 0 || v.MaxBulkLen < 0 || v.IdleTimeout < 0 {
+		return v, fmt.Errorf("%w: MaxClients, MaxBulkLen and IdleTimeout must not be negative", ErrInvalidOptions)
+	}
+	if v.Limits.Policy == pubsub.Block {
+		return v, fmt.Errorf("%w: the Block policy is not available to remote subscribers", ErrInvalidOptions)
+	}
+	if v.MaxClients == 0 {
+		v.MaxClients = DefaultMaxClients
+	}
+	if v.MaxBulkLen == 0 {
+		v.MaxBulkLen = DefaultMaxBulkLen
+	}
+	if v.Logger == nil {
+		v.Logger = slog.New(slog.DiscardHandler)
+	}
+	return v, nil
+}
+
+// Server serves a [pubsub.Hub] to Redis clients over RESP2 and RESP3. It owns the
+// connections it accepts and the goroutines that serve them; [Server.Close] ends them all.
+//
+// A Server is safe for concurrent use. The zero value is not usable; call [NewServer].
+type Server struct {
+	hub     *pubsub.Hub
+	opts    Options
+	started time.Time
+	runID   string
+	nextID  atomic.Int64
+
+	// mu guards the sets below and closed. Lock order: Server.mu before conn.wmu; no code
+	// holding a conn's wmu takes Server.mu.
+	mu        sync.Mutex
+	conns     map[*conn]struct{}
+	listeners map[net.Listener]struct{}
+	tcpPort   int // the port of the first TCP listener, for INFO
+	closed    bool
+
+	wg sync.WaitGroup // Serve loops, connection goroutines and their pumps
+
+	stats struct {
+		connections, rejected, commands atomic.Int64
+	}
+}
+
+// NewServer returns a server for hub; opts nil means Redis's defaults. It starts nothing
+// until [Server.Serve] or [Server.Dial] is called.
+func NewServer(hub *pubsub.Hub, opts *Options) (*Server, error) {
+	if hub == nil {
+		return nil, fmt.Errorf("%w: nil hub", ErrInvalidOptions)
+	}
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	var id [20]byte
+	_, _ = rand.Read(id[:])
+	return &Server{
+		hub:       hub,
+		opts:      o,
+		started:   time.Now(),
+		runID:     hex.EncodeToString(id[:]),
+		conns:     make(map[*conn]struct{}),
+		listeners: make(map[net.Listener]struct{}),
+	}, nil
+}
+
+// Serve accepts connections on ln and serves each in its own goroutine until ln fails or the
+// server is closed. It always returns an error: [ErrServerClosed] after [Server.Close], else
+// the listener's. Serve closes ln when it returns. Several listeners may be served at once.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && s.tcpPort == 0 {
+		s.tcpPort = a.Port
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isClosed() {
+				return ErrServerClosed
+			}
+			// Out of file descriptors and similar: wait and try again, as net/http does.
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.opts.Logger.Debug("resp: accept", "err", err, "retry", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		s.start(nc)
+	}
+}
+
+// ListenAndServe listens on the TCP address addr and serves it, as [Server.Serve].
+func (s *Server) ListenAndServe(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// Dial opens an in-process connection to the server, with no socket: a buffered in-memory
+// pipe whose other end the server serves like an accepted connection. Its signature is
+// go-redis's Options.Dialer (network and addr are ignored), so
+//
+//	rdb := redis.NewClient(&redis.Options{Dialer: srv.Dial})
+//
+// talks to the server with no network at all. The connection supports deadlines. Dial
+// returns [ErrServerClosed] after Close, or ctx's error if ctx has already ended.
+func (s *Server) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.isClosed() {
+		return nil, ErrServerClosed
+	}
+	client, server := inproc.Pipe()
+	if !s.start(server) {
+		client.Close()
+		return nil, ErrServerClosed
+	}
+	return client, nil
+}
+
+// start serves nc in a new goroutine, or refuses it as Redis does when the server is full.
+// It reports false when the server is closed.
+func (s *Server) start(nc net.Conn) bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return false
+	}
+	if len(s.conns) >= s.opts.MaxClients {
+		s.mu.Unlock()
+		s.stats.rejected.Add(1)
+		// Best effort, as in Redis: the error is written once and the connection closed.
+		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = nc.Write([]byte("-ERR max number of clients reached\r\n"))
+		nc.Close()
+		return true
+	}
+	c := newConn(s, nc)
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.stats.connections.Add(1)
+	go c.serve()
+	return true
+}
+
+func (s *Server) remove(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Close stops every listener being served, closes every connection (a subscriber's unread
+// messages are lost, as when Redis shuts down) and waits for every goroutine the server
+// started. Serve calls return [ErrServerClosed]. Close is idempotent and returns nil.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
+	s.closed = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// Stats are a server's counters since [NewServer].
+type Stats struct {
+	Connections         int   // open connections now
+	ConnectionsReceived int64 // connections accepted and served (Redis's total_connections_received)
+	Rejected            int64 // connections refused over MaxClients (rejected_connections)
+	Commands            int64 // commands run (total_commands_processed)
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	n := len(s.conns)
+	s.mu.Unlock()
+	return Stats{
+		Connections:         n,
+		ConnectionsReceived: s.stats.connections.Load(),
+		Rejected:            s.stats.rejected.Load(),
+		Commands:            s.stats.commands.Load(),
+	}
+}
