@@ -3,6 +3,7 @@
 // Usage:
 //
 //	tribus demo [--dir DIR]   run the seed scenario of each engine, in memory or in DIR
+//	tribus serve [--dir DIR] [--redis ADDR]   serve the engines to real clients
 //	tribus version   print the version
 //	tribus help      print this help
 package main
@@ -12,8 +13,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/tribusmq/tribus"
 )
@@ -23,12 +27,19 @@ const usage = `tribus: an embedded message broker with RabbitMQ, Kafka and Redis
 Usage:
   tribus demo [--dir DIR]
                    run the seed scenario of each engine, in memory or durably in DIR
+  tribus serve [--dir DIR] [--redis ADDR] [--redis-password PASS] [--redis-timeout D]
+                   serve the engines to Redis clients (default --redis 127.0.0.1:6379)
+                   until SIGINT or SIGTERM; a loopback address unless you give another
   tribus version   print the version
   tribus help      print this help
 `
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	// The CLI, not the library, handles signals: serve stops cleanly on SIGINT and SIGTERM.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // run executes one command and returns the process exit code: 0 on success, 1 when the command
@@ -56,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr, nil)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "tribus %s\n", version())
 		return 0
@@ -77,4 +90,29 @@ func version() string {
 		}
 	}
 	return tribus.Version
+}
+
+// runServe parses serve's flags and runs it; ready is passed to serve (tests use it).
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(net.Addr)) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg serveConfig
+	fs.StringVar(&cfg.dir, "dir", "", "keep the broker's state in `DIR` (durable); in memory if empty")
+	fs.StringVar(&cfg.redisAddr, "redis", "127.0.0.1:6379", "serve Redis clients (RESP) on `ADDR`")
+	fs.StringVar(&cfg.redisPassword, "redis-password", "", "require AUTH with `PASS` (requirepass)")
+	fs.DurationVar(&cfg.idleTimeout, "redis-timeout", 0, "close connections idle for `D` (Redis's timeout; 0 = never)")
+	fs.IntVar(&cfg.maxClients, "redis-maxclients", 0, "refuse connections beyond `N` (0 = 10000)")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprint(stderr, "\n"+usage)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tribus serve: unexpected argument %q\n\n%s", fs.Arg(0), usage)
+		return 2
+	}
+	if err := serve(ctx, stdout, cfg, ready); err != nil {
+		fmt.Fprintf(stderr, "tribus serve: %v\n", err)
+		return 1
+	}
+	return 0
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -133,4 +136,57 @@ func TestDemo_DirKeepsWhatWasLeftUnacked(t *testing.T) {
 	assert.Contains(t, second.String(), "found 1 message(s) an earlier run left unacked:\n  ORD-125 (redelivered=true): ack")
 	var errOut bytes.Buffer
 	assert.Equal(t, 2, run(context.Background(), []string{"demo", "--bogus"}, &errOut, &errOut))
+}
+
+func TestServe_RedisUntilContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	addrs := make(chan net.Addr, 1)
+	code := make(chan int, 1)
+	go func() {
+		code <- runServe(ctx, []string{"--redis", "127.0.0.1:0"}, &out, &errOut, func(a net.Addr) { addrs <- a })
+	}()
+	addr := <-addrs
+	nc, err := net.Dial("tcp", addr.String())
+	require.NoError(t, err)
+	defer nc.Close()
+	_, err = nc.Write([]byte("PING\r\nPUBLISH order:notifications x\r\n"))
+	require.NoError(t, err)
+	reply := make([]byte, len("+PONG\r\n:0\r\n"))
+	_, err = io.ReadFull(nc, reply)
+	require.NoError(t, err)
+	assert.Equal(t, "+PONG\r\n:0\r\n", string(reply))
+
+	cancel() // what SIGINT does in main
+	assert.Equal(t, 0, <-code, errOut.String())
+	assert.Contains(t, out.String(), "redis (RESP2/RESP3 pub/sub) listening on "+addr.String())
+	assert.Contains(t, out.String(), "tribus: stopped")
+	_, err = io.ReadAll(nc)
+	assert.NoError(t, err, "the connection was closed by the shutdown")
+}
+
+func TestServe_BadAddressFails(t *testing.T) {
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 1, runServe(context.Background(), []string{"--redis", "256.0.0.1:1"}, &out, &errOut, nil))
+	assert.Contains(t, errOut.String(), "tribus serve: redis:")
+	assert.Equal(t, 2, run(context.Background(), []string{"serve", "extra"}, &out, &errOut))
+}
+
+// syncBuffer is a bytes.Buffer safe for the serving goroutine and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
