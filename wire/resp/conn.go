@@ -50,7 +50,6 @@ type conn struct {
 	libName  string
 	libVer   string
 	lastCmd  string
-	lastUsed time.Time
 	deadline bool // a read deadline is set for the idle timeout
 
 	lower    []byte // scratch for the lower-cased command name
@@ -156,8 +155,10 @@ func (c *conn) teardown() {
 	// Leave the server before closing, so that a client that sees the close can connect
 	// again at once under MaxClients.
 	c.srv.remove(c)
-	c.nc.Close()
+	// Unsubscribe before closing too: a client that sees the close and publishes finds the
+	// subscription gone, as in Redis, which unsubscribes a client as it frees it.
 	c.endSubscriptionLocked()
+	c.nc.Close()
 	c.wmu.Unlock()
 	c.pumps.Wait()
 }

@@ -83,9 +83,6 @@ func (r *reader) next() ([][]byte, error) {
 	}
 }
 
-// buffered reports whether unparsed input is waiting.
-func (r *reader) buffered() bool { return r.r < r.w }
-
 // fill reads more input, making room first.
 func (r *reader) fill() error {
 	if r.beforeRead != nil {
