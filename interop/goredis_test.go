@@ -11,6 +11,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tribusmq/tribus/pubsub"
+	"github.com/tribusmq/tribus/wire/resp"
 )
 
 // go-redis v9 against every target, in RESP2 and RESP3. Nothing here knows which server it
@@ -262,60 +265,77 @@ func TestGoRedis_ConnectionCommands(t *testing.T) {
 // A subscriber that does not read is cut off when its output passes the pub/sub limit, and
 // go-redis reconnects and resubscribes on its own; what was published meanwhile is lost.
 func TestGoRedis_R24_ReconnectAfterSlowSubscriberDisconnect(t *testing.T) {
-	each(t, func(t *testing.T, tg target) {
-		ctx := ctxT(t)
-		rdb := tg.client(t, 2)
-		ch := unique(t, "firehose")
-		sub := rdb.Subscribe(ctx, ch)
-		defer sub.Close()
-		_, err := sub.Receive(ctx)
+	// Both servers get the same small pub/sub limit, Redis's client-output-buffer-limit
+	// "pubsub 1mb 0 0", so the test cuts a client off at about the same point on each.
+	const limit = 1 << 20
+	inproc, tcp, stop, err := startTribus(&resp.Options{Limits: pubsub.Limits{MaxBytes: limit, SoftBytes: -1}})
+	require.NoError(t, err)
+	defer stop()
+	ts := []target{inproc, tcp}
+	if haveRedis {
+		tg, stop, err := startRedis("--client-output-buffer-limit", fmt.Sprintf("pubsub %d 0 0", limit))
 		require.NoError(t, err)
+		defer stop()
+		ts = append(ts, tg)
+	}
+	for _, tg := range ts {
+		t.Run(tg.name, func(t *testing.T) { reconnectAfterDisconnect(t, tg) })
+	}
+}
 
-		// Nobody reads sub while the publisher fills its buffers: the socket's, then the
-		// server's, until the server closes the connection.
-		big := string(bytes.Repeat([]byte("x"), 64<<10))
-		cut := false
-		for range 4000 {
-			require.NoError(t, rdb.Publish(ctx, ch, big).Err())
-			if n, _ := rdb.PubSubNumSub(ctx, ch).Result(); n[ch] == 0 {
-				cut = true
-				break
-			}
+func reconnectAfterDisconnect(t *testing.T, tg target) {
+	ctx := ctxT(t)
+	rdb := tg.client(t, 2)
+	ch := unique(t, "firehose")
+	sub := rdb.Subscribe(ctx, ch)
+	defer sub.Close()
+	_, err := sub.Receive(ctx)
+	require.NoError(t, err)
+
+	// Nobody reads sub while the publisher fills its buffers: the socket's, then the
+	// server's, until the server closes the connection.
+	big := string(bytes.Repeat([]byte("x"), 64<<10))
+	cut := false
+	for range 4000 {
+		require.NoError(t, rdb.Publish(ctx, ch, big).Err())
+		if n, _ := rdb.PubSubNumSub(ctx, ch).Result(); n[ch] == 0 {
+			cut = true
+			break
 		}
-		require.True(t, cut, "the slow subscriber was never disconnected")
+	}
+	require.True(t, cut, "the slow subscriber was never disconnected")
 
-		// The client reads what reached it, sees the close, reconnects and resubscribes.
-		done := make(chan error, 1)
-		go func() {
-			for {
-				msg, err := sub.ReceiveMessage(ctx)
-				if ctx.Err() != nil {
-					done <- ctx.Err()
-					return
-				}
-				if err != nil {
-					continue // the disconnect: go-redis reconnects on the next call
-				}
-				if msg.Payload == "after" {
-					done <- nil
-					return
-				}
-			}
-		}()
-		// Publish until the resubscribed client has it; earlier publishes may find it still
-		// reconnecting, and those are lost, as Redis loses them.
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
+	// The client reads what reached it, sees the close, reconnects and resubscribes.
+	done := make(chan error, 1)
+	go func() {
 		for {
-			require.NoError(t, rdb.Publish(ctx, ch, "after").Err())
-			select {
-			case err := <-done:
-				require.NoError(t, err)
+			msg, err := sub.ReceiveMessage(ctx)
+			if ctx.Err() != nil {
+				done <- ctx.Err()
 				return
-			case <-tick.C:
-			case <-ctx.Done():
-				t.Fatal("the subscriber never came back")
+			}
+			if err != nil {
+				continue // the disconnect: go-redis reconnects on the next call
+			}
+			if msg.Payload == "after" {
+				done <- nil
+				return
 			}
 		}
-	})
+	}()
+	// Publish until the resubscribed client has it; earlier publishes may find it still
+	// reconnecting, and those are lost, as Redis loses them.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		require.NoError(t, rdb.Publish(ctx, ch, "after").Err())
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+			return
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("the subscriber never came back")
+		}
+	}
 }

@@ -16,23 +16,18 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tribusmq/tribus"
-	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/wire/resp"
 )
 
 var requireRedis = flag.Bool("require-redis", os.Getenv("TRIBUS_REQUIRE_REDIS") == "1",
 	"fail, rather than skip the real-Redis half, when redis-server is not installed")
 
-// slowLimit is the pub/sub output limit both servers are given, so that the slow-subscriber
-// test cuts a client off at about the same point on each: Redis's
-// client-output-buffer-limit "pubsub 1mb 0 0" and the same hard limit, no soft limit, here.
-const slowLimit = 1 << 20
-
 // target is one server the suite runs against.
 type target struct {
 	name string
-	addr string                                                       // host:port for TCP targets
+	addr string                                                            // host:port for TCP targets
 	dial func(ctx context.Context, network, addr string) (net.Conn, error) // nil for TCP
+	pid  int                                                               // the server's process, when it has its own
 }
 
 // options returns go-redis options that reach the target.
@@ -67,23 +62,15 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	opts := &tribus.Options{Redis: resp.Options{Limits: pubsub.Limits{MaxBytes: slowLimit, SoftBytes: -1}}}
-	b, err := tribus.Open("", opts)
+	var stop func()
+	var err error
+	tribusInProc, tribusTCP, stop, err = startTribus(nil)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "interop: open tribus:", err)
+		fmt.Fprintln(os.Stderr, "interop: start tribus:", err)
 		return 1
 	}
-	defer b.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "interop:", err)
-		return 1
-	}
-	go b.Redis().Serve(ln)
-	tribusInProc = target{name: "tribus-inproc", addr: "tribus:6379", dial: b.Redis().Dial}
-	tribusTCP = target{name: "tribus-tcp", addr: ln.Addr().String()}
-
-	stop, err := startRedis()
+	defer stop()
+	realRedis, stop, err = startRedis()
 	switch {
 	case err == nil:
 		defer stop()
@@ -97,38 +84,61 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// startRedis starts redis-server on a free loopback port, with no persistence and the
-// suite's output limit, and waits until it answers.
-func startRedis() (stop func(), err error) {
+// startTribus opens an in-memory broker and serves its Redis door on a free loopback port:
+// the same server reached in process and over TCP.
+func startTribus(opts *resp.Options) (inproc, tcp target, stop func(), err error) {
+	o := &tribus.Options{}
+	if opts != nil {
+		o.Redis = *opts
+	}
+	b, err := tribus.Open("", o)
+	if err != nil {
+		return target{}, target{}, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Close()
+		return target{}, target{}, nil, err
+	}
+	go b.Redis().Serve(ln)
+	inproc = target{name: "tribus-inproc", addr: "tribus:6379", dial: b.Redis().Dial}
+	tcp = target{name: "tribus-tcp", addr: ln.Addr().String()}
+	return inproc, tcp, func() { b.Close() }, nil
+}
+
+// startRedis starts redis-server on a free loopback port with no persistence and the extra
+// arguments, and waits until it answers.
+func startRedis(args ...string) (tg target, stop func(), err error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		return nil, err
+		return target{}, nil, err
 	}
 	port, err := freePort()
 	if err != nil {
-		return nil, err
+		return target{}, nil, err
 	}
-	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "",
-		"--appendonly", "no", "--client-output-buffer-limit", "pubsub "+strconv.Itoa(slowLimit)+" 0 0")
+	args = append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "",
+		"--appendonly", "no"}, args...)
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return target{}, nil, err
 	}
 	stop = func() {
 		cmd.Process.Kill()
 		cmd.Wait()
 	}
-	realRedis = target{name: "redis", addr: "127.0.0.1:" + strconv.Itoa(port)}
-	c := redis.NewClient(realRedis.options(2))
+	tg = target{name: "redis", addr: "127.0.0.1:" + strconv.Itoa(port), pid: cmd.Process.Pid}
+	c := redis.NewClient(tg.options(2))
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for c.Ping(context.Background()).Err() != nil {
 		if time.Now().After(deadline) {
 			stop()
-			return nil, fmt.Errorf("redis-server on port %d did not answer", port)
+			return target{}, nil, fmt.Errorf("redis-server on port %d did not answer", port)
 		}
 		time.Sleep(20 * time.Millisecond) // the external server is starting up
 	}
-	return stop, nil
+	return tg, stop, nil
 }
 
 func freePort() (int, error) {

@@ -13,6 +13,7 @@ import (
 
 const (
 	keepOut  = 64 << 10 // an output buffer larger than this is dropped once written
+	flushAt  = 32 << 10 // a drain writes out once it holds this much
 	slabSize = 8 << 10  // published payloads up to slabMax are copied into slabs of this size
 	slabMax  = 1 << 10
 )
@@ -211,8 +212,15 @@ func (c *conn) pump(ctx context.Context, s *pubsub.Subscription) {
 		if err := s.Wait(ctx); err != nil {
 			return
 		}
-		// Let a publisher in mid-burst queue a few more, so that one write carries them.
-		runtime.Gosched()
+		// While a publisher is in mid-burst, let it queue more, so that one write carries
+		// many messages rather than one each: a write costs a system call, a yield does not.
+		for range 16 {
+			n := s.Buffered()
+			runtime.Gosched()
+			if s.Buffered() == n {
+				break
+			}
+		}
 		c.wmu.Lock()
 		if c.sub != s {
 			c.wmu.Unlock()
@@ -227,7 +235,9 @@ func (c *conn) pump(ctx context.Context, s *pubsub.Subscription) {
 	}
 }
 
-// drainLocked moves every message buffered for the subscription into out. Callers hold wmu.
+// drainLocked moves every message buffered for the subscription into out, writing out
+// whenever it holds flushAt bytes, so that a backlog is sent in pieces of a bounded buffer
+// rather than gathered into one. Callers hold wmu.
 func (c *conn) drainLocked() {
 	if c.sub == nil {
 		return
@@ -238,6 +248,9 @@ func (c *conn) drainLocked() {
 			return
 		}
 		c.out.message(&m)
+		if len(c.out.b) >= flushAt && c.flushLocked() != nil {
+			return
+		}
 	}
 }
 
@@ -257,7 +270,8 @@ func (c *conn) keep(b []byte) []byte {
 		return append([]byte(nil), b...)
 	}
 	if len(c.slab) < len(b) {
-		c.slab = make([]byte, slabSize)
+		// The requests still buffered bound the payloads still to come in this batch.
+		c.slab = make([]byte, max(len(b), min(slabSize, c.rd.w-c.rd.r)))
 	}
 	p := c.slab[:len(b):len(b)]
 	copy(p, b)

@@ -24,8 +24,8 @@ const (
 	unauthMaxArgs = 10
 	unauthMaxBulk = 16 << 10
 
-	minReadBuf  = 4 << 10  // a connection's read buffer to start with and to shrink back to
-	keepReadBuf = 64 << 10 // a read buffer larger than this is dropped once it is empty
+	minReadBuf = 4 << 10  // a connection's read buffer to start with and to shrink back to
+	maxReadBuf = 64 << 10 // the most a busy connection's read buffer grows to between requests
 )
 
 // ProtocolError is a request the server cannot parse. Redis replies "-ERR Protocol error:
@@ -46,6 +46,7 @@ type reader struct {
 	rd      io.Reader
 	buf     []byte // buf[r:w] is read and not yet parsed
 	r, w    int
+	size    int // the size the buffer should have when next emptied or grown; see fill
 	args    [][]byte
 	maxBulk int64
 
@@ -84,33 +85,44 @@ func (r *reader) next() ([][]byte, error) {
 }
 
 // fill reads more input, making room first.
+//
+// The buffer's size follows what the client does: a read that filled it says a burst is on,
+// and the buffer doubles (to maxReadBuf), so that a pipeline arrives in one system call
+// rather than many; a short read says the burst is over, and the buffer goes back to
+// minReadBuf once it is empty, so an idle connection holds little.
 func (r *reader) fill() error {
 	if r.beforeRead != nil {
 		if err := r.beforeRead(); err != nil {
 			return err
 		}
 	}
-	if r.r == r.w {
+	if r.size == 0 {
+		r.size = minReadBuf
+	}
+	switch {
+	case r.r == r.w && len(r.buf) != r.size:
+		r.buf = make([]byte, r.size)
 		r.r, r.w = 0, 0
-		if cap(r.buf) > keepReadBuf {
-			r.buf = nil // a burst is over: give the memory back
-		}
+	case r.r == r.w:
+		r.r, r.w = 0, 0
+	case r.w == len(r.buf) && (r.r == 0 || r.size > len(r.buf)):
+		grown := make([]byte, max(r.size, 2*(r.w-r.r)))
+		r.w = copy(grown, r.buf[r.r:r.w])
+		r.r = 0
+		r.buf = grown
+	case r.w == len(r.buf):
+		r.w = copy(r.buf, r.buf[r.r:r.w])
+		r.r = 0
 	}
-	if r.buf == nil {
-		r.buf = make([]byte, minReadBuf)
-	}
-	if r.w == len(r.buf) {
-		if r.r > 0 {
-			r.w = copy(r.buf, r.buf[r.r:r.w])
-			r.r = 0
-		} else {
-			grown := make([]byte, 2*len(r.buf))
-			copy(grown, r.buf[:r.w])
-			r.buf = grown
-		}
-	}
+	space := len(r.buf) - r.w
 	n, err := r.rd.Read(r.buf[r.w:])
 	r.w += n
+	switch {
+	case n == space:
+		r.size = min(2*len(r.buf), max(maxReadBuf, len(r.buf)))
+	case n < minReadBuf:
+		r.size = minReadBuf
+	}
 	if n > 0 {
 		return nil
 	}
@@ -136,7 +148,7 @@ func (r *reader) parseInline() ([][]byte, error) {
 	in := r.buf[r.r:r.w]
 	// Redis looks for the newline with strchr, which stops at a NUL byte: a NUL before the
 	// newline hides it, and the line is refused once it is too long.
-	nl := bytes.IndexByte(beforeNUL(in), '\n')
+	nl := indexBeforeNUL(in, '\n')
 	if nl < 0 {
 		if len(in) > MaxInlineLen {
 			return nil, &ProtocolError{"too big inline request"}
@@ -211,7 +223,7 @@ func (r *reader) parseMultiBulk() ([][]byte, error) {
 // position after the line. kind names the line in Redis's error messages.
 func (r *reader) lengthLine(pos int, kind string) (int64, int, error) {
 	in := r.buf[pos:r.w]
-	cr := bytes.IndexByte(beforeNUL(in), '\r')
+	cr := indexBeforeNUL(in, '\r')
 	if cr < 0 {
 		if len(in) > MaxInlineLen {
 			return 0, 0, &ProtocolError{"too big " + kind + " count string"}
@@ -389,6 +401,16 @@ func splitArgs(dst [][]byte, line []byte) ([][]byte, bool) {
 		}
 		dst = append(dst, cur)
 	}
+}
+
+// indexBeforeNUL is the index of the first c in b, or -1 when there is none or a NUL byte
+// comes first: what strchr finds in a C string.
+func indexBeforeNUL(b []byte, c byte) int {
+	i := bytes.IndexByte(b, c)
+	if i > 0 && bytes.IndexByte(b[:i], 0) >= 0 {
+		return -1
+	}
+	return i
 }
 
 // beforeNUL returns b up to its first NUL byte, as C string functions see it.
