@@ -204,7 +204,7 @@ func cmdInfo(c *conn, args [][]byte) {
 		"os:" + runtime.GOOS + " " + runtime.GOARCH,
 		"arch_bits:" + strconv.Itoa(strconv.IntSize),
 		"process_id:" + strconv.Itoa(os.Getpid()),
-		"run_id:" + s.runID,
+		"run_id:" + s.runID(),
 		"tcp_port:" + strconv.Itoa(s.port()),
 		"server_time_usec:" + strconv.FormatInt(time.Now().UnixMicro(), 10),
 		"uptime_in_seconds:" + strconv.FormatInt(int64(up/time.Second), 10),

@@ -406,6 +406,18 @@ func splitArgs(dst [][]byte, line []byte) ([][]byte, bool) {
 // indexBeforeNUL is the index of the first c in b, or -1 when there is none or a NUL byte
 // comes first: what strchr finds in a C string.
 func indexBeforeNUL(b []byte, c byte) int {
+	// Length lines are a few bytes long: one pass over them beats two calls of IndexByte.
+	for i := range min(len(b), 24) {
+		switch b[i] {
+		case c:
+			return i
+		case 0:
+			return -1
+		}
+	}
+	if len(b) <= 24 {
+		return -1
+	}
 	i := bytes.IndexByte(b, c)
 	if i > 0 && bytes.IndexByte(b[:i], 0) >= 0 {
 		return -1

@@ -81,8 +81,10 @@ type Server struct {
 	hub     *pubsub.Hub
 	opts    Options
 	started time.Time
-	runID   string
 	nextID  atomic.Int64
+
+	runIDOnce sync.Once
+	runIDHex  string
 
 	// mu guards the sets below and closed. Lock order: Server.mu before conn.wmu; no code
 	// holding a conn's wmu takes Server.mu.
@@ -109,16 +111,19 @@ func NewServer(hub *pubsub.Hub, opts *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var id [20]byte
-	_, _ = rand.Read(id[:])
-	return &Server{
-		hub:       hub,
-		opts:      o,
-		started:   time.Now(),
-		runID:     hex.EncodeToString(id[:]),
-		conns:     make(map[*conn]struct{}),
-		listeners: make(map[net.Listener]struct{}),
-	}, nil
+	// The sets and the run id are made at first use: a broker that never serves Redis pays
+	// nothing for its door.
+	return &Server{hub: hub, opts: o, started: time.Now()}, nil
+}
+
+// runID is INFO's run_id: 40 random hex digits, fixed for the server's life.
+func (s *Server) runID() string {
+	s.runIDOnce.Do(func() {
+		var id [20]byte
+		_, _ = rand.Read(id[:])
+		s.runIDHex = hex.EncodeToString(id[:])
+	})
+	return s.runIDHex
 }
 
 // Serve accepts connections on ln and serves each in its own goroutine until ln fails or the
@@ -130,6 +135,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		ln.Close()
 		return ErrServerClosed
+	}
+	if s.listeners == nil {
+		s.listeners = make(map[net.Listener]struct{})
 	}
 	s.listeners[ln] = struct{}{}
 	if a, ok := ln.Addr().(*net.TCPAddr); ok && s.tcpPort == 0 {
@@ -218,6 +226,9 @@ func (s *Server) start(nc net.Conn) bool {
 		return true
 	}
 	c := newConn(s, nc)
+	if s.conns == nil {
+		s.conns = make(map[*conn]struct{})
+	}
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
