@@ -37,9 +37,12 @@
 // connection's output under its wmu, and a command runs with wmu held, so the client reads
 // replies and messages in the order Redis would queue them: a subscribe's acknowledgement
 // before the messages it lets in, and a message published before a command is read before
-// that command's reply. Lock order: Server.mu, then a connection's wmu, then the hub's locks
-// (taken inside hub calls). [Server.Close] closes every listener and connection and waits for
-// every goroutine.
+// that command's reply. Lock order: a connection's wmu, then the hub's locks (taken inside hub
+// calls), then Server.mu (a connection leaves the server's set while it holds its wmu, and a
+// publisher that cuts a slow subscriber off removes it from inside a hub call); while
+// Server.mu is held, no other lock of this package or the hub is taken. No goroutine holds
+// two connections' wmu. [Server.Close]
+// closes every listener and connection and waits for every goroutine.
 //
 // # Time
 //

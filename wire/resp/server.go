@@ -86,8 +86,9 @@ type Server struct {
 	runIDOnce sync.Once
 	runIDHex  string
 
-	// mu guards the sets below and closed. Lock order: Server.mu before conn.wmu; no code
-	// holding a conn's wmu takes Server.mu.
+	// mu guards the sets below and closed. It is taken last (after a connection's wmu and
+	// the hub's locks, see doc.go); while it is held, no other lock of this package or the
+	// hub is taken.
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
 	listeners map[net.Listener]struct{}
