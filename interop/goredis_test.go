@@ -19,12 +19,23 @@ import (
 // go-redis v9 against every target, in RESP2 and RESP3. Nothing here knows which server it
 // talks to.
 
-func protocols(t *testing.T, fn func(t *testing.T, tg target, protocol int)) {
+// protocols runs fn for every target in RESP2 and RESP3, with a context and a client.
+func protocols(t *testing.T, fn func(t *testing.T, ctx context.Context, rdb *redis.Client, tg target, protocol int)) {
 	each(t, func(t *testing.T, tg target) {
 		for _, p := range []int{2, 3} {
-			t.Run(fmt.Sprintf("resp%d", p), func(t *testing.T) { fn(t, tg, p) })
+			t.Run(fmt.Sprintf("resp%d", p), func(t *testing.T) { fn(t, ctxT(t), tg.client(t, p), tg, p) })
 		}
 	})
+}
+
+// subscribed waits for a subscription's acknowledgement, after which publishes reach it, and
+// closes it when the test ends.
+func subscribed(t testing.TB, ps *redis.PubSub) *redis.PubSub {
+	t.Helper()
+	t.Cleanup(func() { ps.Close() })
+	_, err := ps.Receive(t.Context())
+	require.NoError(t, err)
+	return ps
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -40,18 +51,10 @@ type statusChange struct {
 }
 
 func TestGoRedis_OrderNotifications(t *testing.T) {
-	protocols(t, func(t *testing.T, tg target, protocol int) {
-		ctx := ctxT(t)
-		rdb := tg.client(t, protocol)
+	protocols(t, func(t *testing.T, ctx context.Context, rdb *redis.Client, tg target, protocol int) {
 		ch := unique(t, "order:notifications")
-		sub := rdb.Subscribe(ctx, ch)
-		defer sub.Close()
-		_, err := sub.Receive(ctx) // the subscribe acknowledgement: registered from here on
-		require.NoError(t, err)
-		pat := rdb.PSubscribe(ctx, unique(t, "order:*"))
-		defer pat.Close()
-		_, err = pat.Receive(ctx)
-		require.NoError(t, err)
+		sub := subscribed(t, rdb.Subscribe(ctx, ch))
+		pat := subscribed(t, rdb.PSubscribe(ctx, unique(t, "order:*")))
 
 		body, _ := json.Marshal(statusChange{"ORD-123", "status_change", "shipped"})
 		n, err := rdb.Publish(ctx, ch, body).Result()
@@ -73,17 +76,12 @@ func TestGoRedis_OrderNotifications(t *testing.T) {
 }
 
 func TestGoRedis_R4_PublishWithNobodyListeningIsLost(t *testing.T) {
-	protocols(t, func(t *testing.T, tg target, protocol int) {
-		ctx := ctxT(t)
-		rdb := tg.client(t, protocol)
+	protocols(t, func(t *testing.T, ctx context.Context, rdb *redis.Client, tg target, protocol int) {
 		ch := unique(t, "lost")
 		n, err := rdb.Publish(ctx, ch, "before").Result()
 		require.NoError(t, err)
 		assert.Zero(t, n)
-		sub := rdb.Subscribe(ctx, ch)
-		defer sub.Close()
-		_, err = sub.Receive(ctx)
-		require.NoError(t, err)
+		sub := subscribed(t, rdb.Subscribe(ctx, ch))
 		require.NoError(t, rdb.Publish(ctx, ch, "after").Err())
 		msg, err := sub.ReceiveMessage(ctx)
 		require.NoError(t, err)
@@ -92,17 +90,12 @@ func TestGoRedis_R4_PublishWithNobodyListeningIsLost(t *testing.T) {
 }
 
 func TestGoRedis_R2R3_OneClientCountsEveryMatch(t *testing.T) {
-	protocols(t, func(t *testing.T, tg target, protocol int) {
-		ctx := ctxT(t)
-		rdb := tg.client(t, protocol)
+	protocols(t, func(t *testing.T, ctx context.Context, rdb *redis.Client, tg target, protocol int) {
 		ch := unique(t, "c")
-		sub := rdb.Subscribe(ctx, ch)
-		defer sub.Close()
-		_, err := sub.Receive(ctx)
-		require.NoError(t, err)
+		sub := subscribed(t, rdb.Subscribe(ctx, ch))
 		require.NoError(t, sub.PSubscribe(ctx, ch+"*", ch+"?*"))
 		for range 2 {
-			_, err = sub.Receive(ctx)
+			_, err := sub.Receive(ctx)
 			require.NoError(t, err)
 		}
 		n, err := rdb.Publish(ctx, ch, "m").Result()
@@ -118,14 +111,9 @@ func TestGoRedis_R2R3_OneClientCountsEveryMatch(t *testing.T) {
 }
 
 func TestGoRedis_R20_ShardChannels(t *testing.T) {
-	protocols(t, func(t *testing.T, tg target, protocol int) {
-		ctx := ctxT(t)
-		rdb := tg.client(t, protocol)
+	protocols(t, func(t *testing.T, ctx context.Context, rdb *redis.Client, tg target, protocol int) {
 		ch := unique(t, "shard")
-		sub := rdb.SSubscribe(ctx, ch)
-		defer sub.Close()
-		_, err := sub.Receive(ctx)
-		require.NoError(t, err)
+		sub := subscribed(t, rdb.SSubscribe(ctx, ch))
 		n, err := rdb.Publish(ctx, ch, "plain").Result()
 		require.NoError(t, err)
 		assert.Zero(t, n, "PUBLISH does not reach shard subscribers")
@@ -145,24 +133,13 @@ func TestGoRedis_R20_ShardChannels(t *testing.T) {
 }
 
 func TestGoRedis_PubSubIntrospection(t *testing.T) {
-	protocols(t, func(t *testing.T, tg target, protocol int) {
-		ctx := ctxT(t)
-		rdb := tg.client(t, protocol)
+	protocols(t, func(t *testing.T, ctx context.Context, rdb *redis.Client, tg target, protocol int) {
 		a, p := unique(t, "a"), unique(t, "p*")
 		before, err := rdb.PubSubNumPat(ctx).Result()
 		require.NoError(t, err)
-		s1 := rdb.Subscribe(ctx, a)
-		defer s1.Close()
-		_, err = s1.Receive(ctx)
-		require.NoError(t, err)
-		s2 := rdb.PSubscribe(ctx, p)
-		defer s2.Close()
-		_, err = s2.Receive(ctx)
-		require.NoError(t, err)
-		s3 := rdb.PSubscribe(ctx, p)
-		defer s3.Close()
-		_, err = s3.Receive(ctx)
-		require.NoError(t, err)
+		subscribed(t, rdb.Subscribe(ctx, a))
+		subscribed(t, rdb.PSubscribe(ctx, p))
+		subscribed(t, rdb.PSubscribe(ctx, p))
 
 		chans, err := rdb.PubSubChannels(ctx, unique(t, "*")).Result()
 		require.NoError(t, err)
@@ -177,14 +154,9 @@ func TestGoRedis_PubSubIntrospection(t *testing.T) {
 }
 
 func TestGoRedis_PipelinedPublishes(t *testing.T) {
-	protocols(t, func(t *testing.T, tg target, protocol int) {
-		ctx := ctxT(t)
-		rdb := tg.client(t, protocol)
+	protocols(t, func(t *testing.T, ctx context.Context, rdb *redis.Client, tg target, protocol int) {
 		ch := unique(t, "pipe")
-		sub := rdb.Subscribe(ctx, ch)
-		defer sub.Close()
-		_, err := sub.Receive(ctx)
-		require.NoError(t, err)
+		sub := subscribed(t, rdb.Subscribe(ctx, ch))
 		const n = 500
 		cmds, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i := range n {
@@ -217,14 +189,9 @@ func TestGoRedis_PipelinedPublishes(t *testing.T) {
 }
 
 func TestGoRedis_R26_BinarySafe(t *testing.T) {
-	protocols(t, func(t *testing.T, tg target, protocol int) {
-		ctx := ctxT(t)
-		rdb := tg.client(t, protocol)
+	protocols(t, func(t *testing.T, ctx context.Context, rdb *redis.Client, tg target, protocol int) {
 		ch := unique(t, "bin\x00\xff\r\n")
-		sub := rdb.Subscribe(ctx, ch)
-		defer sub.Close()
-		_, err := sub.Receive(ctx)
-		require.NoError(t, err)
+		sub := subscribed(t, rdb.Subscribe(ctx, ch))
 		payload := string(bytes.Repeat([]byte{0, 0xff, '\r', '\n', '$', '*'}, 1000))
 		require.NoError(t, rdb.Publish(ctx, ch, payload).Err())
 		msg, err := sub.ReceiveMessage(ctx)
@@ -235,8 +202,7 @@ func TestGoRedis_R26_BinarySafe(t *testing.T) {
 }
 
 func TestGoRedis_ConnectionCommands(t *testing.T) {
-	protocols(t, func(t *testing.T, tg target, protocol int) {
-		ctx := ctxT(t)
+	protocols(t, func(t *testing.T, ctx context.Context, _ *redis.Client, tg target, protocol int) {
 		opts := tg.options(protocol)
 		opts.ClientName = "orders-worker"
 		opts.DB = 3 // pub/sub ignores it (R12); go-redis sends SELECT on connect
@@ -287,10 +253,7 @@ func reconnectAfterDisconnect(t *testing.T, tg target) {
 	ctx := ctxT(t)
 	rdb := tg.client(t, 2)
 	ch := unique(t, "firehose")
-	sub := rdb.Subscribe(ctx, ch)
-	defer sub.Close()
-	_, err := sub.Receive(ctx)
-	require.NoError(t, err)
+	sub := subscribed(t, rdb.Subscribe(ctx, ch))
 
 	// Nobody reads sub while the publisher fills its buffers: the socket's, then the
 	// server's, until the server closes the connection.

@@ -359,19 +359,28 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 			continue
 		}
 		spins = 0
-		s.waiting = true
-		s.mu.Unlock()
 		s.rmu.Unlock()
-		select {
-		case <-s.notify:
-		case <-s.done:
-		case <-ctx.Done():
-			s.mu.Lock()
-			s.waiting = false
-			s.mu.Unlock()
-			return Message{}, ctx.Err()
+		if err := s.parkLocked(ctx); err != nil {
+			return Message{}, err
 		}
 	}
+}
+
+// parkLocked marks a reader as waiting, releases mu, and blocks until a publisher signals, s
+// ends, or ctx ends, whose error it returns. Callers hold mu and no other lock of s.
+func (s *Subscription) parkLocked(ctx context.Context) error {
+	s.waiting = true
+	s.mu.Unlock()
+	select {
+	case <-s.notify:
+	case <-s.done:
+	case <-ctx.Done():
+		s.mu.Lock()
+		s.waiting = false
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+	return nil
 }
 
 // TryNext returns the oldest unread message without waiting: ok is false when none is
@@ -430,16 +439,8 @@ func (s *Subscription) Wait(ctx context.Context) error {
 			s.mu.Unlock()
 			return nil
 		}
-		s.waiting = true
-		s.mu.Unlock()
-		select {
-		case <-s.notify:
-		case <-s.done:
-		case <-ctx.Done():
-			s.mu.Lock()
-			s.waiting = false
-			s.mu.Unlock()
-			return ctx.Err()
+		if err := s.parkLocked(ctx); err != nil {
+			return err
 		}
 	}
 }
