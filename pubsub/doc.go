@@ -43,9 +43,10 @@
 //
 //   - A message's payload is the publisher's slice, shared by every receiver: do not modify a
 //     payload after publishing it, nor one you received.
-//   - Only what can be seen in process is modelled. Wire behaviour (RESP frames, the commands
-//     refused in subscribed state, SELECT, PING, RESET, HELLO 3) belongs to a future RESP front
-//     door; docs/compat.md lists it.
+//   - Only what can be seen in process is modelled here. Wire behaviour (RESP frames, the
+//     commands refused in subscribed state, SELECT, PING, RESET, HELLO 3) is the RESP front
+//     door's, package wire/resp, which serves a Hub to Redis clients; its rule tests live in
+//     this package's wire_rules_test.go, and docs/compat.md lists it.
 //   - There is no cluster: SPublish reaches every shard subscriber of the hub, as a single-node
 //     Redis does.
 package pubsub

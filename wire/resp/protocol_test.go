@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tribusmq/tribus/internal/resptest"
 	"github.com/tribusmq/tribus/wire/resp"
 )
 
@@ -69,51 +70,51 @@ var protocolCases = []struct {
 }
 
 func TestProtocol_RepliesAsRedis(t *testing.T) {
-	srv, _ := newServer(t, nil)
+	srv, _ := resptest.NewServer(t, nil)
 	for _, tc := range protocolCases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dial(t, srv)
-			c.send(tc.in)
-			c.expect(tc.want)
+			c := resptest.Dial(t, srv)
+			c.Send(tc.in)
+			c.Expect(tc.want)
 			if tc.closed {
-				c.expectClosed()
+				c.ExpectClosed()
 			}
 		})
 	}
 }
 
 func TestProtocol_PipelinedRequestsAreAnsweredInOrder(t *testing.T) {
-	srv, _ := newServer(t, nil)
-	c := dial(t, srv)
+	srv, _ := resptest.NewServer(t, nil)
+	c := resptest.Dial(t, srv)
 	var in, want strings.Builder
 	for i := range 2000 {
 		if i%2 == 0 {
-			in.WriteString(multibulk("ECHO", strings.Repeat("x", i%50)))
+			in.WriteString(resptest.Multibulk("ECHO", strings.Repeat("x", i%50)))
 			want.WriteString("$" + strconv.Itoa(i%50) + "\r\n" + strings.Repeat("x", i%50) + "\r\n")
 		} else {
 			in.WriteString("PING\r\n")
 			want.WriteString("+PONG\r\n")
 		}
 	}
-	go c.send(in.String()) // the server answers while the client is still writing
-	c.expect(want.String())
+	go c.Send(in.String()) // the server answers while the client is still writing
+	c.Expect(want.String())
 }
 
 func TestProtocol_LargeBulkArrivesWhole(t *testing.T) {
-	srv, hub := newServer(t, nil)
+	srv, hub := resptest.NewServer(t, nil)
 	sub, err := hub.Subscribe("big")
 	require.NoError(t, err)
 	payload := bytes.Repeat([]byte("0123456789"), 300_000) // 3 MB, read in many pieces
-	c := dial(t, srv)
-	go c.do("PUBLISH", "big", string(payload))
-	c.expect(":1\r\n")
+	c := resptest.Dial(t, srv)
+	go c.Do("PUBLISH", "big", string(payload))
+	c.Expect(":1\r\n")
 	m, err := sub.Next(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, payload, m.Payload)
 }
 
 func TestAuth_RequirePass(t *testing.T) {
-	srv, _ := newServer(t, &resp.Options{Password: "sekret"})
+	srv, _ := resptest.NewServer(t, &resp.Options{Password: "sekret"})
 	for _, tc := range []struct {
 		name, in, want string
 		closed         bool
@@ -134,47 +135,47 @@ func TestAuth_RequirePass(t *testing.T) {
 		{"unauthenticated bulk length", "*1\r\n$20000\r\n", "-ERR Protocol error: unauthenticated bulk length\r\n", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dial(t, srv)
-			c.send(tc.in)
-			c.expect(tc.want)
+			c := resptest.Dial(t, srv)
+			c.Send(tc.in)
+			c.Expect(tc.want)
 			if tc.closed {
-				c.expectClosed()
+				c.ExpectClosed()
 			}
 		})
 	}
-	c := dial(t, srv)
-	c.send("HELLO 3 AUTH default sekret SETNAME app\r\n")
-	hello, ok := c.reply().([]any)
+	c := resptest.Dial(t, srv)
+	c.Send("HELLO 3 AUTH default sekret SETNAME app\r\n")
+	hello, ok := c.Reply().([]any)
 	require.True(t, ok)
 	assert.Equal(t, []any{"server", "redis", "version", resp.RedisVersion, "proto", int64(3)}, hello[:6])
-	c.send("CLIENT GETNAME\r\n")
-	c.expect("$3\r\napp\r\n")
+	c.Send("CLIENT GETNAME\r\n")
+	c.Expect("$3\r\napp\r\n")
 	// Reference: redis.conf requirepass; https://redis.io/docs/latest/commands/auth/
 }
 
 func TestServer_MaxClientsRefusesTheNextConnection(t *testing.T) {
-	srv, _ := newServer(t, &resp.Options{MaxClients: 2})
-	a, b := dial(t, srv), dial(t, srv)
-	a.do("PING")
-	a.expect("+PONG\r\n")
-	b.do("PING")
-	b.expect("+PONG\r\n")
-	c := dial(t, srv)
-	c.expect("-ERR max number of clients reached\r\n")
-	c.expectClosed()
+	srv, _ := resptest.NewServer(t, &resp.Options{MaxClients: 2})
+	a, b := resptest.Dial(t, srv), resptest.Dial(t, srv)
+	a.Do("PING")
+	a.Expect("+PONG\r\n")
+	b.Do("PING")
+	b.Expect("+PONG\r\n")
+	c := resptest.Dial(t, srv)
+	c.Expect("-ERR max number of clients reached\r\n")
+	c.ExpectClosed()
 	assert.Equal(t, int64(1), srv.Stats().Rejected)
-	a.do("QUIT")
-	a.expect("+OK\r\n")
-	a.expectClosed()
+	a.Do("QUIT")
+	a.Expect("+OK\r\n")
+	a.ExpectClosed()
 	assert.Equal(t, 1, srv.Stats().Connections, "a closed connection has left before its client sees EOF")
-	d := dial(t, srv)
-	d.do("PING")
-	d.expect("+PONG\r\n")
+	d := resptest.Dial(t, srv)
+	d.Do("PING")
+	d.Expect("+PONG\r\n")
 	// Reference: redis.conf maxclients
 }
 
 func TestServer_NewServerRefusesBadOptions(t *testing.T) {
-	_, hub := newServer(t, nil)
+	_, hub := resptest.NewServer(t, nil)
 	for _, o := range []resp.Options{{MaxClients: -1}, {MaxBulkLen: -1}, {IdleTimeout: -1}} {
 		_, err := resp.NewServer(hub, &o)
 		assert.ErrorIs(t, err, resp.ErrInvalidOptions)

@@ -1,6 +1,7 @@
 package resp_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tribusmq/tribus/internal/leakcheck"
+	"github.com/tribusmq/tribus/internal/resptest"
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/wire/resp"
 )
@@ -31,17 +33,17 @@ func TestServer_CloseEndsConnectionsListenersAndGoroutines(t *testing.T) {
 	tcp, err := net.Dial("tcp", ln.Addr().String())
 	require.NoError(t, err)
 	defer tcp.Close()
-	tc := &client{t: t, nc: tcp, br: newReader(tcp)}
-	tc.do("SUBSCRIBE", "a") // a subscribed connection has a pump goroutine too
-	tc.expect(frame('*', "subscribe", "a", 1))
-	in := dial(t, srv)
-	in.do("PING")
-	in.expect("+PONG\r\n")
+	tc := &resptest.Client{T: t, NC: tcp, BR: bufio.NewReader(tcp)}
+	tc.Do("SUBSCRIBE", "a") // a subscribed connection has a pump goroutine too
+	tc.Expect(resptest.Frame('*', "subscribe", "a", 1))
+	in := resptest.Dial(t, srv)
+	in.Do("PING")
+	in.Expect("+PONG\r\n")
 
 	require.NoError(t, srv.Close())
 	assert.ErrorIs(t, <-served, resp.ErrServerClosed)
-	tc.expectClosed()
-	in.expectClosed()
+	tc.ExpectClosed()
+	in.ExpectClosed()
 	assert.Equal(t, 0, hub.Stats().Subscriptions, "the subscription ended with its connection")
 	_, err = srv.Dial(context.Background(), "", "")
 	assert.ErrorIs(t, err, resp.ErrServerClosed)
@@ -50,21 +52,21 @@ func TestServer_CloseEndsConnectionsListenersAndGoroutines(t *testing.T) {
 }
 
 func TestServer_ClientLeavingEndsItsSubscription(t *testing.T) {
-	srv, hub := newServer(t, nil)
-	c := dial(t, srv)
-	c.do("SUBSCRIBE", "a")
-	c.expect(frame('*', "subscribe", "a", 1))
-	c.do("QUIT")
-	c.expect("+OK\r\n")
-	c.expectClosed()
+	srv, hub := resptest.NewServer(t, nil)
+	c := resptest.Dial(t, srv)
+	c.Do("SUBSCRIBE", "a")
+	c.Expect(resptest.Frame('*', "subscribe", "a", 1))
+	c.Do("QUIT")
+	c.Expect("+OK\r\n")
+	c.ExpectClosed()
 	assert.Equal(t, 0, hub.Publish("a", nil), "nobody is subscribed once the client has gone")
 }
 
 func TestSlow_R24_SlowSubscriberConnectionIsClosed(t *testing.T) {
-	srv, hub := newServer(t, &resp.Options{Limits: pubsub.Limits{MaxBytes: 64 << 10}})
-	c := dial(t, srv)
-	c.do("SUBSCRIBE", "firehose")
-	c.expect(frame('*', "subscribe", "firehose", 1))
+	srv, hub := resptest.NewServer(t, &resp.Options{Limits: pubsub.Limits{MaxBytes: 64 << 10}})
+	c := resptest.Dial(t, srv)
+	c.Do("SUBSCRIBE", "firehose")
+	c.Expect(resptest.Frame('*', "subscribe", "firehose", 1))
 	// The client reads nothing: the in-memory pipe (256 KiB) fills, the pump blocks, the hub
 	// buffers up to the 64 KiB limit and then cuts the subscriber off, closing its connection.
 	payload := bytes.Repeat([]byte("x"), 1024)
@@ -72,8 +74,8 @@ func TestSlow_R24_SlowSubscriberConnectionIsClosed(t *testing.T) {
 		hub.Publish("firehose", payload) // never blocks, whatever the subscriber does
 	}
 	// The client can read what reached it, then the close.
-	require.NoError(t, c.nc.SetReadDeadline(time.Now().Add(10*time.Second)))
-	_, err := c.br.WriteTo(discard{})
+	require.NoError(t, c.NC.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err := c.BR.WriteTo(discard{})
 	require.NoError(t, err)
 	assert.Equal(t, 0, hub.Publish("firehose", payload), "it is no longer counted")
 	assert.Equal(t, 0, srv.Stats().Connections)
@@ -86,27 +88,27 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 func TestServer_IdleTimeoutClosesIdleButNotSubscribedClients(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv, _ := newServer(t, &resp.Options{IdleTimeout: 30 * time.Second})
-		idle, subscribed := dial(t, srv), dial(t, srv)
-		subscribed.do("SUBSCRIBE", "a")
-		subscribed.expect(frame('*', "subscribe", "a", 1))
-		idle.do("PING")
-		idle.expect("+PONG\r\n")
+		srv, _ := resptest.NewServer(t, &resp.Options{IdleTimeout: 30 * time.Second})
+		idle, subscribed := resptest.Dial(t, srv), resptest.Dial(t, srv)
+		subscribed.Do("SUBSCRIBE", "a")
+		subscribed.Expect(resptest.Frame('*', "subscribe", "a", 1))
+		idle.Do("PING")
+		idle.Expect("+PONG\r\n")
 		time.Sleep(29 * time.Second) // the fake clock: just under the timeout
-		idle.do("PING")
-		idle.expect("+PONG\r\n")
+		idle.Do("PING")
+		idle.Expect("+PONG\r\n")
 		time.Sleep(31 * time.Second)
 		synctest.Wait()
 		assert.Equal(t, 1, srv.Stats().Connections, "the idle client was closed")
-		idle.expectClosed()
-		subscribed.do("PING")
-		subscribed.expect("*2\r\n$4\r\npong\r\n$0\r\n\r\n")
+		idle.ExpectClosed()
+		subscribed.Do("PING")
+		subscribed.Expect("*2\r\n$4\r\npong\r\n$0\r\n\r\n")
 		// Reference: redis.conf timeout (pub/sub clients are exempt)
 	})
 }
 
 func TestServer_DialHonoursContext(t *testing.T) {
-	srv, _ := newServer(t, nil)
+	srv, _ := resptest.NewServer(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := srv.Dial(ctx, "tcp", "x")
@@ -124,7 +126,7 @@ func FuzzServer(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	srv, hub := newServer(f, &resp.Options{MaxBulkLen: 1 << 20})
+	srv, hub := resptest.NewServer(f, &resp.Options{MaxBulkLen: 1 << 20})
 	watcher, err := hub.PSubscribe("*")
 	require.NoError(f, err)
 	defer watcher.Close()
@@ -136,11 +138,11 @@ func FuzzServer(f *testing.F) {
 			nc.(interface{ CloseWrite() error }).CloseWrite()
 		}()
 		require.NoError(t, nc.SetReadDeadline(time.Now().Add(10*time.Second)))
-		_, err = newReader(nc).WriteTo(discard{})
+		_, err = bufio.NewReader(nc).WriteTo(discard{})
 		require.NoError(t, err, "the server closes the connection once the input ends")
 		nc.Close()
-		other := dial(t, srv)
-		other.do("PING")
-		other.expect("+PONG\r\n")
+		other := resptest.Dial(t, srv)
+		other.Do("PING")
+		other.Expect("+PONG\r\n")
 	})
 }
