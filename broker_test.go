@@ -2,6 +2,8 @@ package tribus_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/tribusmq/tribus/internal/leakcheck"
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
+	"github.com/tribusmq/tribus/wire/resp"
 )
 
 // forEachMode runs body against an in-memory broker and a durable one in a temp dir.
@@ -172,4 +175,42 @@ func TestBroker_SyncPoliciesKeepWhatWasConfirmed(t *testing.T) {
 	assert.ErrorIs(t, err, tribus.ErrInvalidOptions)
 	_, err = tribus.Open(t.TempDir(), &tribus.Options{SyncInterval: -time.Second})
 	assert.ErrorIs(t, err, tribus.ErrInvalidOptions)
+}
+
+func TestBroker_CloseEndsTheRedisDoor(t *testing.T) {
+	leakcheck.Check(t)
+	b, err := tribus.Open("", nil)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	served := make(chan error, 1)
+	go func() { served <- b.Redis().Serve(ln) }()
+
+	tcp, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer tcp.Close()
+	_, err = tcp.Write([]byte("SUBSCRIBE order:notifications\r\n"))
+	require.NoError(t, err)
+	ack := make([]byte, len("*3\r\n$9\r\nsubscribe\r\n$19\r\norder:notifications\r\n:1\r\n"))
+	_, err = io.ReadFull(tcp, ack)
+	require.NoError(t, err)
+	inproc, err := b.Redis().Dial(context.Background(), "tcp", "tribus")
+	require.NoError(t, err)
+	defer inproc.Close()
+	assert.Equal(t, 1, b.Hub().Publish("order:notifications", []byte("x")), "the remote subscriber is the hub's")
+
+	require.NoError(t, b.Close())
+	assert.ErrorIs(t, <-served, resp.ErrServerClosed)
+	for _, nc := range []net.Conn{tcp, inproc} {
+		_, err := io.ReadAll(nc) // the rest of what was sent, then the close
+		assert.NoError(t, err)
+	}
+	_, err = b.Redis().Dial(context.Background(), "tcp", "tribus")
+	assert.ErrorIs(t, err, resp.ErrServerClosed)
+}
+
+func TestBroker_InvalidRedisOptions(t *testing.T) {
+	_, err := tribus.Open("", &tribus.Options{Redis: resp.Options{MaxClients: -1}})
+	assert.ErrorIs(t, err, tribus.ErrInvalidOptions)
+	assert.ErrorIs(t, err, resp.ErrInvalidOptions)
 }
