@@ -302,3 +302,20 @@ func reconnectAfterDisconnect(t *testing.T, tg target) {
 		}
 	}
 }
+
+// A pipeline larger than every buffer between client and server: go-redis writes it all
+// before reading a reply, so a server that stopped reading while its replies wait would
+// deadlock with it. Redis keeps reading, and so must tribus.
+func TestGoRedis_HugePipelineCompletes(t *testing.T) {
+	protocols(t, func(t *testing.T, ctx context.Context, rdb *redis.Client, tg target, protocol int) {
+		const n = 300000
+		cmds, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for range n {
+				p.Publish(ctx, unique(t, "nobody"), "x")
+			}
+			return nil
+		})
+		require.NoError(t, err)
+		require.Len(t, cmds, n)
+	})
+}

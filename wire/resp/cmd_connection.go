@@ -44,7 +44,7 @@ func cmdQuit(c *conn, _ [][]byte) {
 // RESP2, database 0, no name, and unauthenticated again when the server has a password. Messages
 // already published to it are written first, as they were already in its output in Redis.
 func cmdReset(c *conn, _ [][]byte) {
-	c.drainLocked()
+	c.drainAllLocked()
 	c.endSubscriptionLocked()
 	c.out.resp = 2
 	c.db = 0

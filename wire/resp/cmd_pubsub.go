@@ -98,13 +98,13 @@ func cmdPublish(c *conn, args [][]byte) {
 	n := c.srv.hub.Publish(c.channel(args[1]), c.keep(args[2]))
 	// A client publishing to a channel it is subscribed to reads the message before the
 	// count, as Redis queues both in its output buffer in that order (R17).
-	c.drainLocked()
+	c.drainAllLocked()
 	c.out.int(int64(n))
 }
 
 func cmdSPublish(c *conn, args [][]byte) {
 	n := c.srv.hub.SPublish(c.channel(args[1]), c.keep(args[2]))
-	c.drainLocked()
+	c.drainAllLocked()
 	c.out.int(int64(n))
 }
 

@@ -3,6 +3,7 @@ package resp
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"runtime"
 	"sync"
@@ -13,7 +14,7 @@ import (
 
 const (
 	keepOut  = 64 << 10 // an output buffer larger than this is dropped once written
-	flushAt  = 32 << 10 // a drain writes out once it holds this much
+	flushAt  = 32 << 10 // the most output the pump lets wait for the writer
 	slabSize = 8 << 10  // published payloads up to slabMax are copied into slabs of this size
 	slabMax  = 1 << 10
 )
@@ -32,11 +33,20 @@ type conn struct {
 	created time.Time
 	rd      reader
 
-	// wmu guards out, werr, the draining of sub, writes to nc, and every field below that
-	// the pump reads (out.resp). The serving goroutine holds it while a command runs.
-	wmu  sync.Mutex
-	out  out
-	werr error // the first write error; nothing more is written after it
+	// wmu guards out, inflight, werr, closing, the draining of sub, and every field below
+	// that the pump reads (out.resp). The serving goroutine holds it while a command runs.
+	// Only the writer goroutine writes to nc, and never with wmu held, so neither the
+	// serving goroutine nor the pump waits for a client that does not read: like Redis,
+	// which keeps reading a client's requests while its replies wait in its output buffer.
+	wmu      sync.Mutex
+	out      out
+	inflight int   // bytes the writer has taken from out and is writing
+	werr     error // the first write error; nothing more is written after it
+	closing  bool  // the writer writes what is left and ends
+
+	kick       chan struct{} // capacity 1: out has bytes for the writer, or closing was set
+	progress   chan struct{} // capacity 1: the writer finished a write (the pump waits for room)
+	writerDone chan struct{} // closed when the writer has ended
 
 	// Owned by the serving goroutine.
 	sub      *pubsub.Subscription // nil until the first subscribe, and after RESET; written under wmu
@@ -66,6 +76,10 @@ func newConn(s *Server, nc net.Conn) *conn {
 		created: time.Now(),
 		authed:  s.opts.Password == "",
 		out:     out{resp: 2},
+
+		kick:       make(chan struct{}, 1),
+		progress:   make(chan struct{}, 1),
+		writerDone: make(chan struct{}),
 	}
 	c.rd = reader{
 		rd:              nc,
@@ -81,6 +95,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 func (c *conn) serve() {
 	defer c.srv.wg.Done()
 	defer c.teardown()
+	go c.writer()
 	for {
 		args, err := c.rd.next()
 		if err != nil {
@@ -95,8 +110,9 @@ func (c *conn) serve() {
 			return
 		}
 		c.wmu.Lock()
-		c.drainLocked()
+		c.drainAllLocked()
 		c.exec(args)
+		c.checkOutputLocked()
 		c.wmu.Unlock()
 		if c.quit {
 			return
@@ -104,12 +120,13 @@ func (c *conn) serve() {
 	}
 }
 
-// beforeRead runs before the reader waits for input: it writes the replies so far, drops
-// buffers a burst needed, and arms or disarms the idle timeout.
+// beforeRead runs before the reader waits for input: it hands the replies so far to the
+// writer, drops buffers a burst needed, and arms or disarms the idle timeout.
 func (c *conn) beforeRead() error {
 	c.slab = nil
 	c.wmu.Lock()
-	err := c.flushLocked()
+	err := c.werr
+	c.kickLocked()
 	c.wmu.Unlock()
 	if err != nil {
 		return err
@@ -127,40 +144,79 @@ func (c *conn) beforeRead() error {
 	return nil
 }
 
-// flushLocked writes out. Callers hold wmu.
-func (c *conn) flushLocked() error {
-	if c.werr != nil {
-		return c.werr
+// kickLocked tells the writer there is output. Callers hold wmu.
+func (c *conn) kickLocked() {
+	if len(c.out.b) > 0 || c.closing {
+		notify(c.kick)
 	}
-	if len(c.out.b) == 0 {
-		return nil
-	}
-	_, err := c.nc.Write(c.out.b)
-	if cap(c.out.b) > keepOut {
-		c.out.b = nil
-	} else {
-		c.out.b = c.out.b[:0]
-	}
-	if err != nil {
-		c.werr = err
-		c.nc.Close()
-	}
-	return err
 }
 
-// teardown writes what is left (QUIT's +OK, a protocol error), closes the socket, ends the
-// subscription and its pumps, and leaves the server.
+// pendingLocked is the output not yet written: in out and in the writer's hands.
+func (c *conn) pendingLocked() int { return len(c.out.b) + c.inflight }
+
+// notify sends on a channel of capacity 1 without waiting: a signal already there is enough.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// writer writes the connection's output as it comes, one buffer at a time, swapping in an
+// empty buffer so that replies and messages keep being appended while it writes. Once
+// closing is set it writes what is left and ends; a write error closes the connection.
+func (c *conn) writer() {
+	defer close(c.writerDone)
+	var spare []byte
+	c.wmu.Lock()
+	for {
+		for len(c.out.b) == 0 && !c.closing {
+			c.wmu.Unlock()
+			<-c.kick
+			c.wmu.Lock()
+		}
+		if len(c.out.b) == 0 || c.werr != nil {
+			c.wmu.Unlock()
+			return
+		}
+		buf := c.out.b
+		c.out.b, c.inflight = spare, len(buf)
+		c.wmu.Unlock()
+		_, err := c.nc.Write(buf)
+		c.wmu.Lock()
+		c.inflight = 0
+		notify(c.progress)
+		if err != nil {
+			c.werr = err
+			c.out.b = nil
+			c.nc.Close()
+			c.wmu.Unlock()
+			return
+		}
+		spare = nil
+		if cap(buf) <= keepOut {
+			spare = buf[:0]
+		}
+	}
+}
+
+// teardown leaves the server, ends the subscription and its pumps, has the writer write what
+// is left (QUIT's +OK, a protocol error) and closes the socket.
 func (c *conn) teardown() {
 	c.wmu.Lock()
-	_ = c.flushLocked()
 	// Leave the server before closing, so that a client that sees the close can connect
 	// again at once under MaxClients.
 	c.srv.remove(c)
 	// Unsubscribe before closing too: a client that sees the close and publishes finds the
 	// subscription gone, as in Redis, which unsubscribes a client as it frees it.
 	c.endSubscriptionLocked()
-	c.nc.Close()
+	c.closing = true
+	c.kickLocked()
 	c.wmu.Unlock()
+	// The writer ends once the rest is written, or at once if the socket has failed; a
+	// client that never reads is held until Server.Close closes the socket under it.
+	<-c.writerDone
+	c.nc.Close()
 	c.pumps.Wait()
 }
 
@@ -205,7 +261,9 @@ func (c *conn) endSubscriptionLocked() {
 	c.nsub, c.nshard = 0, 0
 }
 
-// pump writes the messages published to s as they arrive, until s or the connection ends.
+// pump moves the messages published to s into the output as they arrive, until s or the
+// connection ends. It keeps no more than flushAt bytes waiting for the writer, so that a
+// client that does not read leaves its backlog in the hub, whose limits cut it off (R24).
 func (c *conn) pump(ctx context.Context, s *pubsub.Subscription) {
 	defer c.pumps.Done()
 	for {
@@ -222,35 +280,52 @@ func (c *conn) pump(ctx context.Context, s *pubsub.Subscription) {
 			}
 		}
 		c.wmu.Lock()
-		if c.sub != s {
+		for c.sub == s && c.werr == nil && c.pendingLocked() >= flushAt {
+			c.wmu.Unlock()
+			select {
+			case <-c.progress:
+			case <-ctx.Done():
+				return
+			}
+			c.wmu.Lock()
+		}
+		if c.sub != s || c.werr != nil {
 			c.wmu.Unlock()
 			return
 		}
-		c.drainLocked()
-		err := c.flushLocked()
+		c.drainLocked(flushAt)
+		c.kickLocked()
 		c.wmu.Unlock()
-		if err != nil {
-			return
-		}
 	}
 }
 
-// drainLocked moves every message buffered for the subscription into out, writing out
-// whenever it holds flushAt bytes, so that a backlog is sent in pieces of a bounded buffer
-// rather than gathered into one. Callers hold wmu.
-func (c *conn) drainLocked() {
+// drainLocked moves the messages buffered for the subscription into out, while the output
+// not yet written is under limit bytes. Callers hold wmu.
+func (c *conn) drainLocked(limit int) {
 	if c.sub == nil {
 		return
 	}
-	for {
+	for c.pendingLocked() < limit {
 		m, ok, _ := c.sub.TryNext()
 		if !ok {
 			return
 		}
 		c.out.message(&m)
-		if len(c.out.b) >= flushAt && c.flushLocked() != nil {
-			return
-		}
+	}
+}
+
+// drainAllLocked moves every message buffered for the subscription into out, as a command
+// must before its reply. Callers hold wmu.
+func (c *conn) drainAllLocked() { c.drainLocked(math.MaxInt) }
+
+// checkOutputLocked closes a subscribed client whose output not yet written is over the
+// pub/sub hard limit. The hub bounds what waits in its queue; this bounds what a command
+// moved out of it (messages go ahead of each reply), so a subscriber that keeps sending
+// commands and reads nothing is cut off as Redis cuts it off. Callers hold wmu.
+func (c *conn) checkOutputLocked() {
+	if c.sub != nil && c.pendingLocked() > c.srv.outputLimit {
+		c.srv.opts.Logger.Info("resp: slow subscriber disconnected", "client", c.id, "pending", c.pendingLocked())
+		c.hubGone()
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -82,6 +83,9 @@ type Server struct {
 	opts    Options
 	started time.Time
 	nextID  atomic.Int64
+	// outputLimit is the pub/sub hard limit applied to a subscribed connection's unwritten
+	// output (see conn.checkOutputLocked).
+	outputLimit int
 
 	runIDOnce sync.Once
 	runIDHex  string
@@ -114,7 +118,14 @@ func NewServer(hub *pubsub.Hub, opts *Options) (*Server, error) {
 	}
 	// The sets and the run id are made at first use: a broker that never serves Redis pays
 	// nothing for its door.
-	return &Server{hub: hub, opts: o, started: time.Now()}, nil
+	limit := o.Limits.MaxBytes
+	switch {
+	case limit == 0:
+		limit = pubsub.DefaultMaxBytes
+	case limit < 0:
+		limit = math.MaxInt
+	}
+	return &Server{hub: hub, opts: o, started: time.Now(), outputLimit: int(min(limit, math.MaxInt))}, nil
 }
 
 // runID is INFO's run_id: 40 random hex digits, fixed for the server's life.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -145,4 +146,41 @@ func FuzzServer(f *testing.F) {
 		other.Do("PING")
 		other.Expect("+PONG\r\n")
 	})
+}
+
+// A client that writes a long pipeline before reading any reply: the replies outgrow the
+// in-process pipe, and the server must keep reading requests while they wait, as Redis keeps
+// them in an output buffer, rather than wait for the client, which waits for it.
+func TestServer_KeepsReadingWhileRepliesWait(t *testing.T) {
+	srv, _ := resptest.NewServer(t, nil)
+	c := resptest.Dial(t, srv)
+	const n = 200000 // 1.2 MB of requests, 1.4 MB of replies; the pipe holds 256 KiB
+	c.Send(strings.Repeat("PING\r\n", n))
+	c.Expect(strings.Repeat("+PONG\r\n", n))
+}
+
+// A subscriber that keeps sending commands and reads nothing: each command moves the
+// messages ahead of its reply into the connection's output, so the hub's buffer never fills;
+// the output's own hard limit cuts it off instead.
+func TestSlow_R24_SubscriberSendingCommandsIsCutOffByItsOutput(t *testing.T) {
+	srv, hub := resptest.NewServer(t, &resp.Options{Limits: pubsub.Limits{MaxBytes: 64 << 10}})
+	c := resptest.Dial(t, srv)
+	c.Do("HELLO", "3")
+	c.Reply()
+	c.Do("SUBSCRIBE", "firehose")
+	c.Expect(resptest.Frame('>', "subscribe", "firehose", 1))
+	payload := bytes.Repeat([]byte("x"), 1024)
+	ping := []byte("PING\r\n")
+	for range 10000 {
+		hub.Publish("firehose", payload)
+		if _, err := c.NC.Write(ping); err != nil {
+			break // the server has closed the connection
+		}
+		if srv.Stats().Connections == 0 {
+			break
+		}
+	}
+	assert.Equal(t, 0, srv.Stats().Connections, "the subscriber was cut off")
+	assert.Equal(t, 0, hub.Publish("firehose", payload))
+	// Reference: R24, redis.conf client-output-buffer-limit pubsub
 }
