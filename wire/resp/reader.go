@@ -34,6 +34,7 @@ type ProtocolError struct {
 	Reason string // Redis's wording, such as "invalid bulk length"
 }
 
+// Error returns the text Redis puts after "-ERR ": "Protocol error: " and the reason.
 func (e *ProtocolError) Error() string { return "Protocol error: " + e.Reason }
 
 // Is makes errors.Is(err, ErrProtocol) hold for every *ProtocolError.
