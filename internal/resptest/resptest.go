@@ -1,6 +1,3 @@
-// Package resptest has the raw RESP client the tests of the Redis front door share: it sends
-// bytes and checks the bytes that come back, so that a test can say exactly what Redis
-// sends. Only tests import it.
 package resptest
 
 import (
