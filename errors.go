@@ -15,6 +15,20 @@ var (
 	// ErrAlreadySettled is returned by an [Acker] settled a second time.
 	ErrAlreadySettled = sentinel.ErrAlreadySettled
 
+	// ErrCorrupt is matched by every error that reports damaged stored bytes: a journal record,
+	// a database file or a log batch that fails its checks (store.ErrCorrupt,
+	// log.ErrCorruptBatch...). tribus never repairs or drops such data silently; see
+	// docs/reliability.md for what an operator can do.
+	ErrCorrupt = sentinel.ErrCorrupt
+
+	// ErrDiskFull is matched by every error of a write refused for lack of space: the file
+	// system answered ENOSPC or EDQUOT, or its free space is under [Options.DiskFreeLimit].
+	ErrDiskFull = sentinel.ErrDiskFull
+
+	// ErrIO is matched by every other failed read or write of the broker's own files; the
+	// operating system's error is wrapped with it.
+	ErrIO = sentinel.ErrIO
+
 	// ErrLocked is returned by [Open] when another Broker, in this process or another, has the
 	// directory open. Nothing in the directory is touched.
 	ErrLocked = errors.New("tribus: directory is in use by another broker")

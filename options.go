@@ -38,6 +38,13 @@ type Options struct {
 	// exchange.DefaultMemoryBudget (128 MiB); negative means no limit. Ignored in memory.
 	MemoryBudget int64
 
+	// DiskFreeLimit is RabbitMQ's disk_free_limit, in bytes: while the file system holding the
+	// directory has less free space than this, durable publishes and produces fail with an
+	// error matching [ErrDiskFull] before anything is written, and consuming, acking and
+	// deleting go on (they free space). 0 means 50 MB (RabbitMQ's default); negative turns the
+	// check off, leaving only the file system's own ENOSPC. Ignored in memory.
+	DiskFreeLimit int64
+
 	// Sync says when durable writes reach the disk. Ignored in memory.
 	Sync SyncPolicy
 	// SyncInterval is the longest a commit waits for its fsync under SyncBatch; 0 means
