@@ -39,11 +39,12 @@ import (
 // preallocated (Kafka preallocates its memory-mapped ones), so sealing has nothing to trim.
 // The entry encodings and the walk over a .log's batches are in file.go.
 
-// ErrCorruptSegment is returned when a segment's files contradict each other in a way that
-// recovery does not repair: a sealed segment whose .log is shorter or longer than its index
-// says, an index entry out of order, or a batch header that does not parse where the index
-// points. It is wrapped with the file's path and what was wrong.
-var ErrCorruptSegment = errors.New("tribus/log: corrupt segment")
+// ErrCorruptSegment is returned when a segment's .log is damaged in a way that recovery does
+// not repair: a sealed segment whose batches do not parse or do not end where its last batch
+// should, or an active segment with a damaged batch followed by valid ones (not a torn tail).
+// It is wrapped with the file's path and what was wrong. errors.Is(err, tribus.ErrCorrupt)
+// holds for it.
+var ErrCorruptSegment = fmt.Errorf("tribus/log: corrupt segment: %w", sentinel.ErrCorrupt)
 
 // Errors a segment returns to the partition that owns it; they never reach a user unwrapped.
 var (
@@ -146,8 +147,9 @@ type segment struct {
 	offFlushed  int   // bytes of offIdx already in the .index file
 	timeFlushed int   // bytes of timeIdx already in the .timeindex file
 	sealed      bool
-	dirSynced   bool  // the directory was synced since the files were created
-	failed      error // a write could not be undone; the files no longer match the state
+	dirSynced   bool   // the directory was synced since the files were created
+	rebuilt     string // why open rebuilt index entries that were on disk; "" if it did not
+	failed      error  // a write could not be undone; the files no longer match the state
 }
 
 // createSegment creates an empty segment based at base in dir (created if missing), its
@@ -214,8 +216,17 @@ func openSegment(fsys fileSystem, dir string, base int64, c codec, recoverTail b
 		if tim, err = readAll(s.timeIndex); err == nil {
 			if recoverTail {
 				truncated, err = s.recover(off, tim)
-			} else {
-				err = s.load(off, tim)
+			} else if err = s.load(off, tim); errors.Is(err, ErrCorruptSegment) {
+				// Damaged or missing indexes are rebuilt; a .log that lost its end is not
+				// repaired.
+				lerr := err
+				if err = s.rebuild(); err == nil {
+					if pos, ok := s.lostTail(off); ok {
+						err = s.corrupt(logSuffix, "%d bytes, but the index has a batch after offset %d at position %d",
+							s.logSize, s.nextOff-1, pos)
+					}
+				}
+				s.rebuilt = lerr.Error()
 			}
 		}
 	}
@@ -325,6 +336,10 @@ func (s *segment) recover(off, tim []byte) (int64, error) {
 			break
 		}
 	}
+	if len(off) > n*offsetEntrySize || len(tim) > n*timeEntrySize {
+		s.rebuilt = fmt.Sprintf("%d of %d index and %d of %d time index entries did not match the .log",
+			len(off)/offsetEntrySize-n, len(off)/offsetEntrySize, len(tim)/timeEntrySize-n, len(tim)/timeEntrySize)
+	}
 	s.offIdx, s.timeIdx = off[:n*offsetEntrySize], tim[:n*timeEntrySize]
 	s.offFlushed, s.timeFlushed = len(s.offIdx), len(s.timeIdx)
 	if n > 0 {
@@ -346,8 +361,23 @@ func (s *segment) recover(off, tim []byte) (int64, error) {
 		}
 		s.account(s.logSize, info)
 	}
+	if onDisk := len(off) / offsetEntrySize; s.rebuilt == "" && len(s.offIdx)/offsetEntrySize > onDisk {
+		s.rebuilt = fmt.Sprintf("%d index entries after the %d in the files rebuilt from the .log",
+			len(s.offIdx)/offsetEntrySize-onDisk, onDisk)
+	}
 	cut := logSize - s.logSize
 	if cut > 0 {
+		// A torn tail is the end of the file: if a valid batch follows the first invalid
+		// one, the invalid one was damaged after it was written, and cutting would lose
+		// what came after it.
+		q, err := s.validAfter(sc, s.logSize, s.nextOff)
+		if err != nil {
+			return 0, err
+		}
+		if q >= 0 {
+			return 0, s.corrupt(logSuffix, "the batch at position %d is damaged but a valid batch follows at position %d: not a torn tail, nothing truncated",
+				s.logSize, q)
+		}
 		if err := s.log.Truncate(s.logSize); err != nil {
 			return 0, s.ioErr(err)
 		}
@@ -357,6 +387,21 @@ func (s *segment) recover(off, tim []byte) (int64, error) {
 		return 0, s.ioErr(err)
 	}
 	return cut, nil
+}
+
+// validAfter returns the first position after from where a whole batch validates whose offsets
+// are at or past next, or -1 if there is none before the scanner's limit.
+func (s *segment) validAfter(sc *scanner, from, next int64) (int64, error) {
+	for q := from + 1; q+int64(s.codec.headerLen) <= sc.limit; q++ {
+		info, ok, err := sc.batch(q)
+		if err != nil {
+			return -1, s.ioErr(err)
+		}
+		if ok && info.BaseOffset >= next {
+			return q, nil
+		}
+	}
+	return -1, nil
 }
 
 // append writes one whole batch, described by info, at the end of the .log and adds an index
@@ -426,6 +471,72 @@ func (s *segment) account(pos int64, info batchInfo) {
 	s.logSize = pos + int64(info.Size)
 	s.nextOff = info.LastOffset + 1
 	s.lastPos, s.lastBase = pos, info.BaseOffset
+}
+
+// pointAtLast adds an index point for the last batch if it has none (second invariant). The
+// writer calls it under mu, or before the segment is shared.
+func (s *segment) pointAtLast() {
+	if s.logSize == 0 {
+		return
+	}
+	if _, pos := offsetEntry(s.offIdx, len(s.offIdx)/offsetEntrySize-1); int64(pos) != s.lastPos {
+		s.addPoint(s.lastPos, s.lastBase)
+		s.sinceIndex = s.logSize - s.lastPos
+	}
+}
+
+// rebuild recreates the indexes of a sealed segment from its .log, as Kafka does when it finds
+// them missing or damaged, and writes them to their files. It walks the batch headers, as
+// reads trust a sealed .log (the batches' checksums are checked when they are read), and
+// fails with ErrCorruptSegment if a header does not parse or its offsets do not follow.
+func (s *segment) rebuild() error {
+	logSize := s.log.Size()
+	s.offIdx, s.timeIdx, s.offFlushed, s.timeFlushed = nil, nil, 0, 0
+	s.logSize, s.nextOff, s.maxTS, s.maxTSOff, s.sinceIndex = 0, s.base, -1, -1, 0
+	sc := s.scanner(logSize, scanChunk)
+	for s.logSize < logSize {
+		info, ok, err := sc.header(s.logSize)
+		if err != nil {
+			return s.ioErr(err)
+		}
+		if !ok || s.follows(s.logSize, info) != nil {
+			return s.corrupt(logSuffix, "rebuilding the indexes: no batch after offset %d at position %d of %d",
+				s.nextOff-1, s.logSize, logSize)
+		}
+		s.account(s.logSize, info)
+	}
+	s.pointAtLast()
+	if err := errors.Join(s.index.Truncate(0), s.timeIndex.Truncate(0)); err != nil {
+		return s.ioErr(err)
+	}
+	if err := s.flushIndexes(); err != nil {
+		return err
+	}
+	for _, f := range []segFile{s.index, s.timeIndex} {
+		if err := f.Sync(); err != nil {
+			return s.ioErr(err)
+		}
+	}
+	s.sealed = true
+	return nil
+}
+
+// lostTail reports whether the well-formed prefix of the offset index off (as it was on
+// disk) describes a batch past what rebuild found, both its position and its offset: then the
+// .log lost its end, rather than the index gaining garbage. It returns that batch's position.
+func (s *segment) lostTail(off []byte) (int64, bool) {
+	prel, ppos := int32(-1), int32(-1)
+	for i := range len(off) / offsetEntrySize {
+		rel, pos := offsetEntry(off, i)
+		if rel <= prel || pos <= ppos || (i == 0 && pos != 0) {
+			break
+		}
+		if int64(pos) >= s.logSize && s.base+int64(rel) >= s.nextOff {
+			return int64(pos), true
+		}
+		prel, ppos = rel, pos
+	}
+	return 0, false
 }
 
 // addPoint appends one entry to each index for the batch at pos.
@@ -512,14 +623,9 @@ func (s *segment) roll() error {
 		}
 		return err
 	}
-	if s.logSize > 0 {
-		if _, pos := offsetEntry(s.offIdx, len(s.offIdx)/offsetEntrySize-1); int64(pos) != s.lastPos {
-			s.mu.Lock()
-			s.addPoint(s.lastPos, s.lastBase)
-			s.mu.Unlock()
-			s.sinceIndex = s.logSize - s.lastPos
-		}
-	}
+	s.mu.Lock()
+	s.pointAtLast()
+	s.mu.Unlock()
 	if err := s.sync(); err != nil {
 		return err
 	}
@@ -571,22 +677,29 @@ func (s *segment) remove() error {
 // least one, as Kafka does so that a batch larger than the limit cannot stall a consumer. next
 // is the offset after the last batch returned. An offset at or past nextOffset returns no data
 // and next = nextOffset. The caller owns data.
+//
+// Every batch returned has been validated whole (the codec's checksum included) and its offsets
+// follow the one before: bytes that fail are never returned. If the first batch fails, or a
+// header on the way to it does not parse, the error wraps ErrCorruptBatch or
+// ErrCorruptSegment; a later batch that fails ends data before it, so that the next read, which
+// starts there, fails.
 func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err error) {
 	if s.closed.Load() {
 		return nil, 0, errSegmentClosed
 	}
 	s.mu.RLock()
-	limit, next := s.logSize, s.nextOff
-	pos := s.floorPos(offset)
+	limit, end := s.logSize, s.nextOff
+	pos, want := s.floorPoint(offset)
 	s.mu.RUnlock()
-	if offset >= next {
-		return nil, next, nil
+	if offset >= end {
+		return nil, end, nil
 	}
 	hl := s.codec.headerLen
 	// The walk from the index point crosses a few batches: reading their headers one by one
 	// costs less than reading the whole interval at once (measured on both file systems).
 	sc := s.scanner(limit, hl)
 	var first batchInfo
+	prev := s.base - 1 // last offset of the batch before pos
 	for {
 		info, ok, err := sc.header(pos)
 		if err != nil {
@@ -595,11 +708,16 @@ func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err
 		if !ok {
 			return nil, 0, s.corrupt(logSuffix, "no batch header at position %d", pos)
 		}
+		if info.BaseOffset <= prev || (want >= 0 && info.BaseOffset != want) || info.LastOffset >= end {
+			return nil, 0, s.corrupt(logSuffix, "batch at position %d has offsets %d-%d, after offset %d of %d",
+				pos, info.BaseOffset, info.LastOffset, prev, end)
+		}
 		if info.LastOffset >= offset {
 			first = info
 			break
 		}
 		pos += int64(info.Size)
+		prev, want = info.LastOffset, -1
 	}
 	n := int64(first.Size)
 	if int64(maxBytes) > n {
@@ -609,21 +727,33 @@ func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err
 	if err := readFull(s.log, data, pos); err != nil {
 		return nil, 0, s.ioErr(err)
 	}
-	end, next := first.Size, first.LastOffset+1
-	for end+hl <= len(data) {
-		info, err := s.codec.header(data[end : end+hl])
-		if err != nil || info.Size < hl || info.Size > len(data)-end {
+	if info, err := s.codec.validate(data); err != nil || info != first {
+		if err == nil {
+			err = fmt.Errorf("%w: the batch disagrees with its header", ErrCorruptBatch)
+		}
+		return nil, 0, fmt.Errorf("%s: batch at position %d: %w", s.path(logSuffix), pos, err)
+	}
+	size, next := first.Size, first.LastOffset+1
+	for size+hl <= len(data) {
+		// A batch cut by maxBytes is the usual end: tell it from the header, without the
+		// error (and its allocation) that validate would return.
+		info, err := s.codec.header(data[size : size+hl])
+		if err != nil || info.Size < hl || info.Size > len(data)-size {
 			break
 		}
-		end += info.Size
+		if v, err := s.codec.validate(data[size : size+info.Size]); err != nil || v != info ||
+			info.BaseOffset < next || info.LastOffset >= end {
+			break // damaged: the next read starts here and says how
+		}
+		size += info.Size
 		next = info.LastOffset + 1
 	}
-	return data[:end:end], next, nil
+	return data[:size:size], next, nil
 }
 
-// floorPos returns the position of the last index point at or before offset (0 before the
-// first); the caller holds mu.
-func (s *segment) floorPos(offset int64) int64 {
+// floorPoint returns the position of the last index point at or before offset and the base
+// offset of the batch there, or position 0 and -1 before the first point; the caller holds mu.
+func (s *segment) floorPoint(offset int64) (pos, base int64) {
 	rel := min(max(offset-s.base, -1), math.MaxInt32)
 	n := len(s.offIdx) / offsetEntrySize
 	i := sort.Search(n, func(i int) bool {
@@ -631,10 +761,10 @@ func (s *segment) floorPos(offset int64) int64 {
 		return int64(r) > rel
 	})
 	if i == 0 {
-		return 0
+		return 0, -1
 	}
-	_, pos := offsetEntry(s.offIdx, i-1)
-	return int64(pos)
+	r, p := offsetEntry(s.offIdx, i-1)
+	return int64(p), s.base + int64(r)
 }
 
 // findByTimestamp returns the base offset of the first batch, in offset order, whose max
@@ -725,7 +855,7 @@ func (s *segment) corrupt(suffix, format string, args ...any) error {
 }
 
 func (s *segment) ioErr(err error) error {
-	return fmt.Errorf("tribus/log: segment %s: %w", s.path(logSuffix), err)
+	return fmt.Errorf("tribus/log: segment %s: %w", s.path(logSuffix), ioError(err))
 }
 
 // headerAt describes the batch at pos from its header, which must be there.
