@@ -30,7 +30,8 @@ type Options struct {
 	// followed by compaction of the topics whose cleanup.policy includes compact (Kafka's
 	// cleaner threads wake every log.cleaner.backoff.ms instead). 0 means 5 minutes.
 	RetentionCheckInterval time.Duration
-	// Logger receives notices, such as how much of a torn tail was truncated at open.
+	// Logger receives notices, such as how much of a torn tail was truncated at open, or
+	// which segment's indexes were rebuilt from its .log.
 	Logger *slog.Logger
 	// GroupInitialRebalanceDelay is how long the first rebalance of an empty consumer group
 	// waits for more members (group.initial.rebalance.delay.ms, K27). Kafka's broker default is

@@ -76,11 +76,11 @@ func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
 	p := &partition{l: l, topic: t, id: id, dir: l.partitionDir(t.name, id), notify: make(chan struct{})}
 	p.scond.L = &p.smu
 	if err := l.fs.MkdirAll(p.dir); err != nil {
-		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
 	}
 	names, err := l.fs.List(p.dir)
 	if err != nil {
-		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
 	}
 	// Finish or undo a compaction that a crash interrupted, before any segment is read.
 	if names, err = finishCleaning(l.fs, p.dir, names); err != nil {
@@ -103,7 +103,7 @@ func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
 		seg, cut, err := openSegment(l.fs, p.dir, base, batchCodec, active)
 		if err != nil {
 			p.closeSegments()
-			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
 		}
 		if cut > 0 {
 			l.logger.Warn("tribus/log: truncated a torn tail", "partition", p.name(), "segment", base, "bytes", cut)
@@ -116,10 +116,10 @@ func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
 	if len(p.segs) == 0 {
 		seg, err := createSegment(l.fs, p.dir, 0, batchCodec, now)
 		if err != nil {
-			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
 		}
 		if err := l.fs.SyncDir(p.dir); err != nil {
-			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
 		}
 		p.segs = append(p.segs, seg)
 	}

@@ -2,6 +2,7 @@ package log_test
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -126,4 +127,17 @@ func TestLog_MaxMessageBytesUpToTheBatchLimitIsHonoured(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 	assert.Equal(t, value, recs[0].Value)
+}
+
+// segment.bytes is Kafka's int config, at least 14 (LogConfig: atLeast(RECORD_OVERHEAD_V0)):
+// 2^31-1 is accepted, one more is ErrInvalidConfig, where it used to be accepted and make
+// every produce fail once the segment passed 2 GiB, which its 32-bit index positions cannot
+// address.
+func TestLog_SegmentBytesIsAnInt(t *testing.T) {
+	l, err := tlog.Open("", nil)
+	require.NoError(t, err)
+	defer l.Close()
+	require.NoError(t, l.CreateTopic("max", tlog.TopicConfig{SegmentBytes: math.MaxInt32}))
+	require.ErrorIs(t, l.CreateTopic("over", tlog.TopicConfig{SegmentBytes: math.MaxInt32 + 1}), tlog.ErrInvalidConfig)
+	require.ErrorIs(t, l.CreateTopic("small", tlog.TopicConfig{SegmentBytes: 13}), tlog.ErrInvalidConfig)
 }
