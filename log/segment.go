@@ -94,6 +94,10 @@ type codec struct {
 	header        headerFunc   // describes a batch from its first headerLen bytes
 	validate      validateFunc // checks a whole batch
 	indexInterval int          // .log bytes between index entries; 0 means defaultIndexInterval
+	// contiguous: in the active segment each batch starts where the one before ended, and
+	// the first at the segment's base (only compaction, of sealed segments, leaves gaps), so
+	// recovery refuses a valid batch with other offsets instead of cutting the log there.
+	contiguous bool
 }
 
 func (c *codec) interval() int64 {
@@ -356,7 +360,17 @@ func (s *segment) recover(off, tim []byte) (int64, error) {
 		if err != nil {
 			return 0, s.ioErr(err)
 		}
-		if !ok || s.follows(s.logSize, info) != nil {
+		if !ok {
+			break
+		}
+		if s.follows(s.logSize, info) != nil || (s.codec.contiguous && info.BaseOffset != s.nextOff) {
+			if s.codec.contiguous {
+				// A crash leaves missing or partial bytes, never a whole valid batch with
+				// other offsets: that is a damaged base offset, which the checksum does
+				// not cover.
+				return 0, s.corrupt(logSuffix, "valid batch at position %d has offsets %d-%d after offset %d",
+					s.logSize, info.BaseOffset, info.LastOffset, s.nextOff-1)
+			}
 			break
 		}
 		s.account(s.logSize, info)
@@ -723,10 +737,13 @@ func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err
 	if int64(maxBytes) > n {
 		n = min(int64(maxBytes), limit-pos)
 	}
-	data = make([]byte, n)
-	if err := readFull(s.log, data, pos); err != nil {
+	// The header after the last batch returned comes with it, to check that the offsets go
+	// on: the checksum does not cover a batch's base offset.
+	buf := make([]byte, n+min(int64(hl), limit-pos-n))
+	if err := readFull(s.log, buf, pos); err != nil {
 		return nil, 0, s.ioErr(err)
 	}
+	data = buf[:n]
 	if info, err := s.codec.validate(data); err != nil || info != first {
 		if err == nil {
 			err = fmt.Errorf("%w: the batch disagrees with its header", ErrCorruptBatch)
@@ -734,6 +751,7 @@ func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err
 		return nil, 0, fmt.Errorf("%s: batch at position %d: %w", s.path(logSuffix), pos, err)
 	}
 	size, next := first.Size, first.LastOffset+1
+	lastPos, lastNext := 0, first.BaseOffset // where the last batch returned starts, and the offset before it + 1
 	for size+hl <= len(data) {
 		// A batch cut by maxBytes is the usual end: tell it from the header, without the
 		// error (and its allocation) that validate would return.
@@ -745,8 +763,20 @@ func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err
 			info.BaseOffset < next || info.LastOffset >= end {
 			break // damaged: the next read starts here and says how
 		}
+		lastPos, lastNext = size, next
 		size += info.Size
 		next = info.LastOffset + 1
+	}
+	if size+hl <= len(buf) {
+		if info, err := s.codec.header(buf[size : size+hl]); err == nil && info.BaseOffset < next {
+			// The next batch overlaps the last one returned: one of their base offsets is
+			// damaged. Return neither; the read that starts at the last one fails.
+			if lastPos == 0 {
+				return nil, 0, s.corrupt(logSuffix, "batch at position %d has offsets up to %d, the batch after it starts at %d",
+					pos, next-1, info.BaseOffset)
+			}
+			size, next = lastPos, lastNext
+		}
 	}
 	return data[:size:size], next, nil
 }
