@@ -9,6 +9,8 @@ import (
 	"math/bits"
 	"slices"
 	"time"
+
+	"github.com/tribusmq/tribus/internal/sentinel"
 )
 
 // Record is one Kafka record (K9). Key and Value may be nil, which is distinct from empty (a
@@ -88,8 +90,10 @@ const (
 )
 
 // ErrCorruptBatch is wrapped by every decode error: a batch that is truncated, fails its CRC,
-// or whose fields or records are malformed. Recovery treats it as the end of the valid log.
-var ErrCorruptBatch = errors.New("tribus/log: corrupt record batch")
+// or whose fields or records are malformed. Recovery treats it as the end of the valid log;
+// a fetch that meets it returns a [*CorruptBatchError]. errors.Is(err, tribus.ErrCorrupt)
+// holds for it.
+var ErrCorruptBatch = fmt.Errorf("tribus/log: corrupt record batch: %w", sentinel.ErrCorrupt)
 
 // batchCRCTable is the Castagnoli table Kafka uses for CRC-32C (Crc32C.java). crc32 uses the
 // CPU's CRC32 instruction for this polynomial where it has one.
@@ -114,8 +118,17 @@ func (h batchHeader) size() int { return batchLogOverhead + int(h.BatchLength) }
 // state.
 //
 // It panics past batchMaxLength, which readBatchHeader would refuse and recovery truncate
-// away: the caller refuses oversized batches first (max.message.bytes, ErrRecordTooLarge).
+// away: a caller whose records come from users sizes the batch first with sizeBatch, refuses
+// it over max.message.bytes (ErrRecordTooLarge, which config validation keeps within
+// batchMaxLength) and encodes it with encodeBatch.
 func appendBatch(dst []byte, h batchHeader, recs []Record) []byte {
+	h, size := sizeBatch(h, recs)
+	return encodeBatch(dst, h, size, recs)
+}
+
+// sizeBatch returns h with the fields appendBatch fills in from recs set, all but BatchLength
+// and CRC, and the size in bytes of the whole batch encoded. It allocates nothing.
+func sizeBatch(h batchHeader, recs []Record) (batchHeader, int) {
 	h.Magic = batchMagic
 	h.Attributes &^= attrCompressionMask
 	h.NumRecords = int32(len(recs))
@@ -140,6 +153,11 @@ func appendBatch(dst []byte, h batchHeader, recs []Record) []byte {
 		body := recordBodySize(&recs[i], int64(i), recs[i].Timestamp.UnixMilli()-h.BaseTimestamp)
 		size += varintSize(int64(body)) + body
 	}
+	return h, size
+}
+
+// encodeBatch is appendBatch for h and size as sizeBatch returned them.
+func encodeBatch(dst []byte, h batchHeader, size int, recs []Record) []byte {
 	if size-batchLogOverhead > batchMaxLength {
 		panic(fmt.Sprintf("tribus/log: record batch of %d bytes exceeds the %d-byte limit", size, batchLogOverhead+batchMaxLength))
 	}

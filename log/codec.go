@@ -12,6 +12,7 @@ var batchCodec = codec{
 		h, err := checkBatch(b)
 		return infoOf(h), err
 	},
+	contiguous: true, // partition.write gives each batch the next offsets
 }
 
 func infoOf(h batchHeader) batchInfo {

@@ -37,7 +37,7 @@ type TopicConfig struct {
 	// Partitions is the number of partitions; 0 means 1.
 	Partitions int
 	// SegmentBytes (segment.bytes): a segment rolls when an append would make it larger.
-	// 0 means 1 GiB.
+	// 0 means 1 GiB; it must lie within [14, 2^31-1], as Kafka's int config does.
 	SegmentBytes int64
 	// SegmentAge (segment.ms): a segment rolls once this much time has passed since its first
 	// record was written. 0 means 7 days.
@@ -90,8 +90,10 @@ func (c TopicConfig) resolved() (TopicConfig, error) {
 	if c.SegmentBytes == 0 {
 		c.SegmentBytes = DefaultSegmentBytes
 	}
-	if c.SegmentBytes < 14 {
-		return c, fmt.Errorf("%w: segment.bytes %d is below 14", ErrInvalidConfig, c.SegmentBytes)
+	if c.SegmentBytes < 14 || c.SegmentBytes > math.MaxInt32 {
+		// Kafka's segment.bytes is an INT, at least 14; here the indexes' 32-bit positions
+		// could not address more, and appends past 2 GiB would fail instead of rolling.
+		return c, fmt.Errorf("%w: segment.bytes %d is not within [14, %d]", ErrInvalidConfig, c.SegmentBytes, math.MaxInt32)
 	}
 	if c.SegmentAge == 0 {
 		c.SegmentAge = DefaultSegmentAge

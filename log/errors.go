@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tribusmq/tribus/internal/diskspace"
 	"github.com/tribusmq/tribus/internal/sentinel"
 )
 
@@ -100,3 +101,56 @@ func (e *OffsetOutOfRangeError) Error() string {
 
 // Is makes errors.Is(err, ErrOffsetOutOfRange) hold.
 func (e *OffsetOutOfRangeError) Is(target error) bool { return target == ErrOffsetOutOfRange }
+
+// The sentinels of storage faults. ErrCorruptBatch (batch.go) and ErrCorruptSegment
+// (segment.go) are the corruption ones.
+var (
+	// ErrDiskFull: a produce found less free disk than Options.DiskFreeLimit, before anything
+	// was written, or a write or sync of a segment or index file failed with ENOSPC or EDQUOT.
+	// errors.Is(err, tribus.ErrDiskFull) holds for it.
+	ErrDiskFull = fmt.Errorf("tribus/log: %w", sentinel.ErrDiskFull)
+
+	// ErrIO: any other failed read, write, truncation or sync of a segment or index file; the
+	// operating system's error stays reachable with errors.As. After a failed sync the
+	// partition refuses produces with it until the Log is reopened. errors.Is(err,
+	// tribus.ErrIO) holds for it.
+	ErrIO = fmt.Errorf("tribus/log: %w", sentinel.ErrIO)
+)
+
+// CorruptBatchError reports stored bytes of a partition that fail their checks when read: a
+// batch whose CRC-32C does not match, whose header does not parse, or whose records do not
+// decode. A fetch never returns such a batch as data. Batches before it in the same read are
+// returned without an error; the next read, which starts at Offset, gets the error, and so
+// does every later one, since the bytes stay as they are (Kafka's consumers raise
+// CorruptRecordException the same way). It matches [ErrCorruptBatch] and tribus.ErrCorrupt
+// with errors.Is.
+type CorruptBatchError struct {
+	Topic     string
+	Partition int32
+	Offset    int64 // the offset the read was at: the damaged batch holds it, or is the next one after it
+	Err       error // what was wrong, wrapping ErrCorruptBatch or ErrCorruptSegment
+}
+
+func (e *CorruptBatchError) Error() string {
+	return fmt.Sprintf("tribus/log: corrupt batch in %s-%d at offset %d: %v", e.Topic, e.Partition, e.Offset, e.Err)
+}
+
+// Is makes errors.Is(err, ErrCorruptBatch) hold.
+func (e *CorruptBatchError) Is(target error) bool { return target == ErrCorruptBatch }
+
+// Unwrap returns Err.
+func (e *CorruptBatchError) Unwrap() error { return e.Err }
+
+// ioError classifies err, from a read, write, truncation or sync of the Log's files, as
+// [ErrDiskFull] or [ErrIO] (see [diskspace.Wrap]); nil, and errors that already say closed,
+// corrupt, disk full or I/O in this package's terms, come back as they are.
+func ioError(err error) error {
+	switch {
+	case err == nil, errors.Is(err, ErrDiskFull), errors.Is(err, ErrIO), errors.Is(err, sentinel.ErrCorrupt),
+		errors.Is(err, sentinel.ErrClosed):
+		return err
+	case errors.Is(diskspace.Wrap(err), sentinel.ErrDiskFull):
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	return fmt.Errorf("%w: %w", ErrIO, err)
+}

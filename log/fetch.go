@@ -61,7 +61,8 @@ type FetchOptions struct {
 // transaction markers leave gaps (K42). Under ReadCommitted it returns only records below the
 // last stable offset and none of aborted transactions, and a wait ends when the last stable
 // offset moves as well as when the high watermark does. An unknown isolation level is
-// ErrInvalidConfig. The returned records own their bytes.
+// ErrInvalidConfig. The returned records own their bytes. Stored bytes that fail their
+// CRC-32C check are never returned as records: see [CorruptBatchError].
 func (l *Log) Fetch(ctx context.Context, topicName string, partition int32, offset int64, o FetchOptions) ([]Record, error) {
 	return l.FetchAppend(ctx, nil, topicName, partition, offset, o)
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tribusmq/tribus/internal/diskspace"
 	"github.com/tribusmq/tribus/store"
 )
 
@@ -29,7 +30,8 @@ type Options struct {
 	// followed by compaction of the topics whose cleanup.policy includes compact (Kafka's
 	// cleaner threads wake every log.cleaner.backoff.ms instead). 0 means 5 minutes.
 	RetentionCheckInterval time.Duration
-	// Logger receives notices, such as how much of a torn tail was truncated at open.
+	// Logger receives notices, such as how much of a torn tail was truncated at open, or
+	// which segment's indexes were rebuilt from its .log.
 	Logger *slog.Logger
 	// GroupInitialRebalanceDelay is how long the first rebalance of an empty consumer group
 	// waits for more members (group.initial.rebalance.delay.ms, K27). Kafka's broker default is
@@ -40,6 +42,15 @@ type Options struct {
 	// last member left and its last commit (offsets.retention.minutes, K18). They expire when
 	// retention runs. 0 means DefaultOffsetsRetention (7 days).
 	OffsetsRetention time.Duration
+	// DiskFreeLimit is the free disk space, in bytes, below which produces fail with
+	// ErrDiskFull before anything is written, like RabbitMQ's disk_free_limit; fetches,
+	// commits and DeleteRecords go on, so that consumers can free space. 0 means 50 MB
+	// (diskspace.DefaultLimit); negative turns the check off. An in-memory Log ignores it.
+	DiskFreeLimit int64
+
+	// For tests (export_test.go): the file system under dir, and how free space is read.
+	fs       fileSystem
+	diskFree func(dir string) (int64, error)
 }
 
 // Log is a Kafka-style commit log in process: topics of partitions, each an append-only,
@@ -54,6 +65,7 @@ type Log struct {
 	nosync   bool
 	logger   *slog.Logger
 	every    time.Duration
+	guard    *diskspace.Guard // the free-disk limit of produces; nil (off) in memory
 
 	// mu guards topics and closed. Lock order: Log.mu, then partition.mu.
 	mu     sync.RWMutex
@@ -109,6 +121,14 @@ func Open(dir string, opts *Options) (*Log, error) {
 		}
 	} else {
 		l.fs = osFS()
+		if o.fs != nil {
+			l.fs = o.fs
+		}
+		if o.diskFree != nil {
+			l.guard = diskspace.NewGuardFunc(dir, o.DiskFreeLimit, o.diskFree)
+		} else {
+			l.guard = diskspace.NewGuard(dir, o.DiskFreeLimit)
+		}
 		if err := l.fs.MkdirAll(dir); err != nil {
 			return nil, fmt.Errorf("tribus/log: %w", err)
 		}

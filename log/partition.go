@@ -1,6 +1,7 @@
 package log
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tribusmq/tribus/internal/sentinel"
 )
 
 // partition is one partition: an ordered list of segments, the last one active.
@@ -54,6 +57,12 @@ type partition struct {
 	// Guarded by mu.
 	shut error
 
+	// syncErr is set, for good, by the first failed fsync of the active segment: the kernel
+	// may have dropped the pages it could not write, so a later fsync that succeeds proves
+	// nothing. From then on produces fail with it and the high watermark stays where it was,
+	// until the Log is reopened and recovery checks the tail.
+	syncErr atomic.Pointer[error]
+
 	hw     atomic.Int64
 	nmu    sync.Mutex
 	notify chan struct{} // closed and replaced each time hw moves
@@ -67,11 +76,11 @@ func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
 	p := &partition{l: l, topic: t, id: id, dir: l.partitionDir(t.name, id), notify: make(chan struct{})}
 	p.scond.L = &p.smu
 	if err := l.fs.MkdirAll(p.dir); err != nil {
-		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
 	}
 	names, err := l.fs.List(p.dir)
 	if err != nil {
-		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
 	}
 	// Finish or undo a compaction that a crash interrupted, before any segment is read.
 	if names, err = finishCleaning(l.fs, p.dir, names); err != nil {
@@ -94,20 +103,23 @@ func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
 		seg, cut, err := openSegment(l.fs, p.dir, base, batchCodec, active)
 		if err != nil {
 			p.closeSegments()
-			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
 		}
 		if cut > 0 {
 			l.logger.Warn("tribus/log: truncated a torn tail", "partition", p.name(), "segment", base, "bytes", cut)
+		}
+		if seg.rebuilt != "" {
+			l.logger.Warn("tribus/log: rebuilt a segment's indexes from its .log", "partition", p.name(), "segment", base, "reason", seg.rebuilt)
 		}
 		p.segs = append(p.segs, seg)
 	}
 	if len(p.segs) == 0 {
 		seg, err := createSegment(l.fs, p.dir, 0, batchCodec, now)
 		if err != nil {
-			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
 		}
 		if err := l.fs.SyncDir(p.dir); err != nil {
-			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
 		}
 		p.segs = append(p.segs, seg)
 	}
@@ -225,6 +237,9 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 	if p.shut != nil {
 		return 0, p.leo, p.shut
 	}
+	if err := p.syncErr.Load(); err != nil {
+		return 0, p.leo, *err
+	}
 	control := meta.attrs&attrControl != 0
 	switch {
 	case control:
@@ -251,14 +266,23 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 			recs[i].Timestamp = now // the send time, as a producer sets it (K11)
 		}
 	}
-	p.buf = appendBatch(p.buf[:0], h, recs)
-	batch := p.buf
-	if len(batch) > cfg.MaxMessageBytes {
-		return 0, 0, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrRecordTooLarge, len(batch), cfg.MaxMessageBytes)
+	// Size the batch before encoding it: a record too large for max.message.bytes (which
+	// config validation keeps within what the encoder can write) is refused without a byte
+	// written or allocated.
+	h, size := sizeBatch(h, recs)
+	if size > cfg.MaxMessageBytes {
+		return 0, p.leo, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrRecordTooLarge, size, cfg.MaxMessageBytes)
 	}
+	p.buf = encodeBatch(p.buf[:0], h, size, recs)
+	batch := p.buf
 	info, err := batchCodec.header(batch)
 	if err != nil {
 		return 0, 0, err
+	}
+	// Transaction markers are exempt: settling a transaction lets read_committed consumers
+	// go on, and the coordinator must be able to abort under the limit.
+	if err := p.l.guard.Reserve(int64(len(batch))); err != nil && !control {
+		return 0, p.leo, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
 	}
 	act := p.active()
 	if !act.empty() && (act.size()+int64(len(batch)) > cfg.SegmentBytes || now.Sub(act.created()) >= cfg.rollAge()) {
@@ -267,7 +291,7 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 		}
 	}
 	if err := act.append(batch, info); err != nil {
-		return 0, 0, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
+		return 0, p.leo, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
 	}
 	base = p.leo
 	p.leo += int64(len(recs))
@@ -283,20 +307,26 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 // rollLocked seals the active segment and starts a new one at the end offset.
 func (p *partition) rollLocked(now time.Time) (*segment, error) {
 	if err := p.active().roll(); err != nil {
-		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), err)
+		// The roll's fsync covers batches that are still waiting for theirs.
+		err = fmt.Errorf("tribus/log: %s: roll: %w", p.name(), ioError(err))
+		if !errors.Is(err, sentinel.ErrClosed) {
+			p.syncErr.CompareAndSwap(nil, &err)
+		}
+		return nil, err
 	}
 	// Idempotence state as of the roll, so that a reopen replays the new segment only.
 	if err := p.writeSnapshotLocked(); err != nil {
-		return nil, fmt.Errorf("tribus/log: %s: producer-state snapshot: %w", p.name(), err)
+		return nil, fmt.Errorf("tribus/log: %s: producer-state snapshot: %w", p.name(), ioError(err))
 	}
 	seg, err := createSegment(p.l.fs, p.dir, p.leo, batchCodec, now)
 	if err != nil {
-		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), err)
+		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), ioError(err))
 	}
 	// The new files' directory entries must be durable before a produce into them is
 	// acknowledged; syncData syncs file contents only.
 	if err := p.l.fs.SyncDir(p.dir); err != nil {
-		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), err)
+		seg.close()
+		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), ioError(err))
 	}
 	p.segs = append(p.segs, seg)
 	return seg, nil
@@ -309,6 +339,9 @@ func (p *partition) syncTo(target int64) error {
 	p.smu.Lock()
 	defer p.smu.Unlock()
 	for p.synced < target {
+		if err := p.syncErr.Load(); err != nil {
+			return *err
+		}
 		if p.syncing {
 			p.scond.Wait()
 			continue
@@ -325,9 +358,15 @@ func (p *partition) syncTo(target int64) error {
 			p.synced = upto
 			p.advance(upto)
 		}
+		if err != nil {
+			err = fmt.Errorf("tribus/log: %s: sync: %w", p.name(), ioError(err))
+			if !errors.Is(err, sentinel.ErrClosed) {
+				p.syncErr.CompareAndSwap(nil, &err)
+			}
+		}
 		p.scond.Broadcast()
 		if err != nil {
-			return fmt.Errorf("tribus/log: %s: sync: %w", p.name(), err)
+			return err
 		}
 	}
 	return nil
@@ -368,6 +407,11 @@ func (p *partition) read(offset int64, maxBytes, maxRecords int, dst []Record) (
 	return dst, err
 }
 
+// corruptAt is the error of a read at offset that met stored bytes failing their checks.
+func (p *partition) corruptAt(offset int64, err error) error {
+	return &CorruptBatchError{Topic: p.topic.name, Partition: p.id, Offset: offset, Err: err}
+}
+
 // readAt returns the records from offset on, up to maxBytes of batches (at least one whole
 // batch) and maxRecords records (0: no limit), below the high watermark (read_uncommitted) or
 // the last stable offset (read_committed, K43). Control records are never returned, nor, under
@@ -403,6 +447,10 @@ func (p *partition) readAt(offset int64, maxBytes, maxRecords int, iso Isolation
 		}
 		data, next, err := seg.read(offset, maxBytes)
 		if err != nil {
+			if errors.Is(err, sentinel.ErrCorrupt) {
+				clear(dst[start:])
+				return dst[:start], offset, p.corruptAt(offset, err)
+			}
 			return dst, offset, fmt.Errorf("tribus/log: %s: read: %w", p.name(), err)
 		}
 		// Size dst once from the batch headers instead of growing it record by record.
@@ -418,19 +466,15 @@ func (p *partition) readAt(offset int64, maxBytes, maxRecords int, iso Isolation
 		dst = slices.Grow(dst, total)
 		n := len(dst)
 		for len(data) > 0 {
-			h, err := readBatchHeader(data)
+			h, err := readBatchHeader(data) // cannot fail: seg.read validated the batches
+			if err == nil && !p.skipLocked(&h, iso) {
+				dst, err = decodeRecords(dst, data[:h.size()])
+			}
 			if err != nil {
-				return dst, offset, err
+				clear(dst[start:])
+				return dst[:start], offset, p.corruptAt(max(offset, h.BaseOffset), err)
 			}
-			size := h.size()
-			if p.skipLocked(&h, iso) {
-				data = data[size:]
-				continue
-			}
-			if dst, err = decodeRecords(dst, data[:size]); err != nil {
-				return dst, offset, fmt.Errorf("tribus/log: %s: %w", p.name(), err)
-			}
-			data = data[size:]
+			data = data[h.size():]
 		}
 		// Keep [offset, limit) and at most maxRecords: records are in offset order, so this
 		// cuts the front of the first batch and the tail.

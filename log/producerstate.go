@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tribusmq/tribus/internal/sentinel"
 )
 
 // Idempotence must survive a restart: a producer that retries a batch after the broker came
@@ -281,6 +283,14 @@ func (p *partition) loadProducers() error {
 			p.recordSequenceLocked(meta, int(h.LastOffsetDelta)+1, h.BaseOffset)
 			return nil
 		})
+		if errors.Is(err, sentinel.ErrCorrupt) {
+			// Fetches of the damaged batch fail loudly; the log still opens, without the
+			// producer state of the rest of this segment (retries of those batches are
+			// no longer recognised as duplicates).
+			p.l.logger.Error("tribus/log: rebuilding producer state: skipped the rest of a segment at a corrupt batch",
+				"partition", p.name(), "segment", s.baseOffset(), "err", err)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("rebuilding producer state: %w", err)
 		}

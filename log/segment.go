@@ -37,13 +37,15 @@ import (
 // on disk points at durable bytes, and recovery can trust the .log before it: a crash loses
 // only what was never synced, which is the tail after the last entry. Index files are never
 // preallocated (Kafka preallocates its memory-mapped ones), so sealing has nothing to trim.
-// The entry encodings and the walk over a .log's batches are in file.go.
+// The entry encodings and the walk over a .log's batches are in file.go, opening and
+// recovery in recovery.go.
 
-// ErrCorruptSegment is returned when a segment's files contradict each other in a way that
-// recovery does not repair: a sealed segment whose .log is shorter or longer than its index
-// says, an index entry out of order, or a batch header that does not parse where the index
-// points. It is wrapped with the file's path and what was wrong.
-var ErrCorruptSegment = errors.New("tribus/log: corrupt segment")
+// ErrCorruptSegment is returned when a segment's .log is damaged in a way that recovery does
+// not repair: a sealed segment whose batches do not parse or do not end where its last batch
+// should, or an active segment with a damaged batch followed by valid ones (not a torn tail).
+// It is wrapped with the file's path and what was wrong. errors.Is(err, tribus.ErrCorrupt)
+// holds for it.
+var ErrCorruptSegment = fmt.Errorf("tribus/log: corrupt segment: %w", sentinel.ErrCorrupt)
 
 // Errors a segment returns to the partition that owns it; they never reach a user unwrapped.
 var (
@@ -93,6 +95,10 @@ type codec struct {
 	header        headerFunc   // describes a batch from its first headerLen bytes
 	validate      validateFunc // checks a whole batch
 	indexInterval int          // .log bytes between index entries; 0 means defaultIndexInterval
+	// contiguous: in the active segment each batch starts where the one before ended, and
+	// the first at the segment's base (only compaction, of sealed segments, leaves gaps), so
+	// recovery refuses a valid batch with other offsets instead of cutting the log there.
+	contiguous bool
 }
 
 func (c *codec) interval() int64 {
@@ -146,8 +152,9 @@ type segment struct {
 	offFlushed  int   // bytes of offIdx already in the .index file
 	timeFlushed int   // bytes of timeIdx already in the .timeindex file
 	sealed      bool
-	dirSynced   bool  // the directory was synced since the files were created
-	failed      error // a write could not be undone; the files no longer match the state
+	dirSynced   bool   // the directory was synced since the files were created
+	rebuilt     string // why open rebuilt index entries that were on disk; "" if it did not
+	failed      error  // a write could not be undone; the files no longer match the state
 }
 
 // createSegment creates an empty segment based at base in dir (created if missing), its
@@ -192,12 +199,19 @@ func createSegmentAs(fsys fileSystem, dir string, base int64, c codec, now time.
 // last index entry whose batch still validates, re-validates every batch after it, truncates
 // the .log after the last valid one (returning how many bytes were cut) and rebuilds the index
 // entries past that point. Bytes before that entry are not re-read: Kafka re-reads the whole
-// segment after an unclean shutdown, but here an entry on disk only ever points at synced bytes.
+// segment after an unclean shutdown, but here an entry on disk only ever points at synced bytes
+// (reads check every batch they return). Only a torn tail is cut: if a valid batch follows the
+// first invalid one, or a valid batch does not follow the one before it (codec.contiguous),
+// the error wraps [ErrCorruptSegment] and nothing is cut.
 //
 // Without it (a sealed segment) it trusts the files but checks cheaply that they agree: the
 // indexes have whole, ordered, paired entries and the last one points at a batch that ends
-// exactly at the end of the .log. If not, the error wraps [ErrCorruptSegment] and names the
-// file; opening again with recoverTail would keep the valid prefix instead.
+// exactly at the end of the .log. If not, it rebuilds the indexes from the .log's batch
+// headers and writes them (segment.rebuilt says why); if the headers do not parse to the end,
+// or the old index describes batches past the end of the .log (which lost its end), the error
+// wraps [ErrCorruptSegment] and names the .log.
+//
+// The code of both cases is in recovery.go.
 //
 // Files that are missing are created empty, so the caller opens only segments it listed.
 func openSegment(fsys fileSystem, dir string, base int64, c codec, recoverTail bool) (seg *segment, truncated int64, err error) {
@@ -214,8 +228,17 @@ func openSegment(fsys fileSystem, dir string, base int64, c codec, recoverTail b
 		if tim, err = readAll(s.timeIndex); err == nil {
 			if recoverTail {
 				truncated, err = s.recover(off, tim)
-			} else {
-				err = s.load(off, tim)
+			} else if err = s.load(off, tim); errors.Is(err, ErrCorruptSegment) {
+				// Damaged or missing indexes are rebuilt; a .log that lost its end is not
+				// repaired.
+				lerr := err
+				if err = s.rebuild(); err == nil {
+					if pos, ok := s.lostTail(off); ok {
+						err = s.corrupt(logSuffix, "%d bytes, but the index has a batch after offset %d at position %d",
+							s.logSize, s.nextOff-1, pos)
+					}
+				}
+				s.rebuilt = lerr.Error()
 			}
 		}
 	}
@@ -249,114 +272,6 @@ func openFiles(fsys fileSystem, dir string, base int64, c codec, now time.Time, 
 		return nil, err
 	}
 	return s, nil
-}
-
-// load adopts the indexes of a sealed segment after checking that they agree with the .log.
-func (s *segment) load(off, tim []byte) error {
-	logSize := s.log.Size()
-	n := len(off) / offsetEntrySize
-	switch {
-	case len(off)%offsetEntrySize != 0:
-		return s.corrupt(indexSuffix, "%d bytes is not a whole number of entries", len(off))
-	case len(tim)%timeEntrySize != 0:
-		return s.corrupt(timeIndexSuffix, "%d bytes is not a whole number of entries", len(tim))
-	case logSize == 0 && n > 0:
-		return s.corrupt(logSuffix, "empty, but the index has %d entries", n)
-	case logSize > 0 && n == 0:
-		return s.corrupt(indexSuffix, "no entries for a .log of %d bytes", logSize)
-	case len(tim)/timeEntrySize != n:
-		return s.corrupt(timeIndexSuffix, "%d entries, but the offset index has %d", len(tim)/timeEntrySize, n)
-	}
-	if v, bad := validPoints(off, tim); v != n {
-		return s.corrupt(bad, "entry %d is out of order", v)
-	}
-	s.sealed = true
-	s.offIdx, s.timeIdx, s.offFlushed, s.timeFlushed = off, tim, len(off), len(tim)
-	if n == 0 {
-		return nil
-	}
-	rel, pos := offsetEntry(off, n-1)
-	if int64(pos) >= logSize {
-		return s.corrupt(logSuffix, "%d bytes, but the index has a batch at position %d", logSize, pos)
-	}
-	sc := s.scanner(logSize, s.codec.headerLen)
-	info, ok, err := sc.header(int64(pos))
-	if err != nil {
-		return s.ioErr(err)
-	}
-	if !ok || info.BaseOffset != s.base+int64(rel) || int64(pos)+int64(info.Size) != logSize {
-		return s.corrupt(logSuffix, "%d bytes, but the last indexed batch (offset %d at position %d) does not end there",
-			logSize, s.base+int64(rel), pos)
-	}
-	ts, trel := timeEntry(tim, n-1)
-	if ts < info.MaxTimestamp || s.base+int64(trel) > info.LastOffset {
-		return s.corrupt(timeIndexSuffix, "last entry (%d, offset %d) does not cover the last batch", ts, s.base+int64(trel))
-	}
-	s.logSize, s.nextOff = logSize, info.LastOffset+1
-	s.maxTS, s.maxTSOff = ts, s.base+int64(trel)
-	s.sinceIndex, s.lastPos, s.lastBase = int64(info.Size), int64(pos), info.BaseOffset
-	return nil
-}
-
-// recover adopts the trustworthy prefix of the indexes of the active segment, re-validates the
-// .log after it and truncates the invalid tail. It returns the bytes cut from the .log.
-func (s *segment) recover(off, tim []byte) (int64, error) {
-	logSize := s.log.Size()
-	sc := s.scanner(logSize, scanChunk)
-	// Walk back from the last well-formed index point to one whose batch is intact and agrees
-	// with both entries: an unsynced index may point at bytes the crash never wrote.
-	n, _ := validPoints(off, tim)
-	for n > 0 {
-		if _, pos := offsetEntry(off, n-1); int64(pos) < logSize {
-			break
-		}
-		n--
-	}
-	var start batchInfo
-	for ; n > 0; n-- {
-		rel, pos := offsetEntry(off, n-1)
-		ts, trel := timeEntry(tim, n-1)
-		info, ok, err := sc.batch(int64(pos))
-		if err != nil {
-			return 0, s.ioErr(err)
-		}
-		if ok && info.BaseOffset == s.base+int64(rel) && ts >= info.MaxTimestamp && s.base+int64(trel) <= info.LastOffset {
-			start = info
-			break
-		}
-	}
-	s.offIdx, s.timeIdx = off[:n*offsetEntrySize], tim[:n*timeEntrySize]
-	s.offFlushed, s.timeFlushed = len(s.offIdx), len(s.timeIdx)
-	if n > 0 {
-		// The state just after the start batch, as append left it: time entry n-1 already
-		// covers every batch up to it.
-		_, pos := offsetEntry(off, n-1)
-		ts, trel := timeEntry(tim, n-1)
-		s.maxTS, s.maxTSOff = ts, s.base+int64(trel)
-		s.logSize, s.nextOff = int64(pos)+int64(start.Size), start.LastOffset+1
-		s.sinceIndex, s.lastPos, s.lastBase = int64(start.Size), int64(pos), start.BaseOffset
-	}
-	for {
-		info, ok, err := sc.batch(s.logSize)
-		if err != nil {
-			return 0, s.ioErr(err)
-		}
-		if !ok || s.follows(s.logSize, info) != nil {
-			break
-		}
-		s.account(s.logSize, info)
-	}
-	cut := logSize - s.logSize
-	if cut > 0 {
-		if err := s.log.Truncate(s.logSize); err != nil {
-			return 0, s.ioErr(err)
-		}
-	}
-	// Drop the distrusted entries from the files; the rebuilt ones follow at the next flush.
-	if err := errors.Join(s.index.Truncate(int64(s.offFlushed)), s.timeIndex.Truncate(int64(s.timeFlushed))); err != nil {
-		return 0, s.ioErr(err)
-	}
-	return cut, nil
 }
 
 // append writes one whole batch, described by info, at the end of the .log and adds an index
@@ -426,6 +341,18 @@ func (s *segment) account(pos int64, info batchInfo) {
 	s.logSize = pos + int64(info.Size)
 	s.nextOff = info.LastOffset + 1
 	s.lastPos, s.lastBase = pos, info.BaseOffset
+}
+
+// pointAtLast adds an index point for the last batch if it has none (second invariant). The
+// writer calls it under mu, or before the segment is shared.
+func (s *segment) pointAtLast() {
+	if s.logSize == 0 {
+		return
+	}
+	if _, pos := offsetEntry(s.offIdx, len(s.offIdx)/offsetEntrySize-1); int64(pos) != s.lastPos {
+		s.addPoint(s.lastPos, s.lastBase)
+		s.sinceIndex = s.logSize - s.lastPos
+	}
 }
 
 // addPoint appends one entry to each index for the batch at pos.
@@ -512,14 +439,9 @@ func (s *segment) roll() error {
 		}
 		return err
 	}
-	if s.logSize > 0 {
-		if _, pos := offsetEntry(s.offIdx, len(s.offIdx)/offsetEntrySize-1); int64(pos) != s.lastPos {
-			s.mu.Lock()
-			s.addPoint(s.lastPos, s.lastBase)
-			s.mu.Unlock()
-			s.sinceIndex = s.logSize - s.lastPos
-		}
-	}
+	s.mu.Lock()
+	s.pointAtLast()
+	s.mu.Unlock()
 	if err := s.sync(); err != nil {
 		return err
 	}
@@ -571,22 +493,29 @@ func (s *segment) remove() error {
 // least one, as Kafka does so that a batch larger than the limit cannot stall a consumer. next
 // is the offset after the last batch returned. An offset at or past nextOffset returns no data
 // and next = nextOffset. The caller owns data.
+//
+// Every batch returned has been validated whole (the codec's checksum included) and its offsets
+// follow the one before: bytes that fail are never returned. If the first batch fails, or a
+// header on the way to it does not parse, the error wraps ErrCorruptBatch or
+// ErrCorruptSegment; a later batch that fails ends data before it, so that the next read, which
+// starts there, fails.
 func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err error) {
 	if s.closed.Load() {
 		return nil, 0, errSegmentClosed
 	}
 	s.mu.RLock()
-	limit, next := s.logSize, s.nextOff
-	pos := s.floorPos(offset)
+	limit, end := s.logSize, s.nextOff
+	pos, want := s.floorPoint(offset)
 	s.mu.RUnlock()
-	if offset >= next {
-		return nil, next, nil
+	if offset >= end {
+		return nil, end, nil
 	}
 	hl := s.codec.headerLen
 	// The walk from the index point crosses a few batches: reading their headers one by one
 	// costs less than reading the whole interval at once (measured on both file systems).
 	sc := s.scanner(limit, hl)
 	var first batchInfo
+	prev := s.base - 1 // last offset of the batch before pos
 	for {
 		info, ok, err := sc.header(pos)
 		if err != nil {
@@ -595,35 +524,68 @@ func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err
 		if !ok {
 			return nil, 0, s.corrupt(logSuffix, "no batch header at position %d", pos)
 		}
+		if info.BaseOffset <= prev || (want >= 0 && info.BaseOffset != want) || info.LastOffset >= end {
+			return nil, 0, s.corrupt(logSuffix, "batch at position %d has offsets %d-%d, after offset %d of %d",
+				pos, info.BaseOffset, info.LastOffset, prev, end)
+		}
 		if info.LastOffset >= offset {
 			first = info
 			break
 		}
 		pos += int64(info.Size)
+		prev, want = info.LastOffset, -1
 	}
 	n := int64(first.Size)
 	if int64(maxBytes) > n {
 		n = min(int64(maxBytes), limit-pos)
 	}
-	data = make([]byte, n)
-	if err := readFull(s.log, data, pos); err != nil {
+	// The header after the last batch returned comes with it, to check that the offsets go
+	// on: the checksum does not cover a batch's base offset.
+	buf := make([]byte, n+min(int64(hl), limit-pos-n))
+	if err := readFull(s.log, buf, pos); err != nil {
 		return nil, 0, s.ioErr(err)
 	}
-	end, next := first.Size, first.LastOffset+1
-	for end+hl <= len(data) {
-		info, err := s.codec.header(data[end : end+hl])
-		if err != nil || info.Size < hl || info.Size > len(data)-end {
+	data = buf[:n]
+	if info, err := s.codec.validate(data); err != nil || info != first {
+		if err == nil {
+			err = fmt.Errorf("%w: the batch disagrees with its header", ErrCorruptBatch)
+		}
+		return nil, 0, fmt.Errorf("%s: batch at position %d: %w", s.path(logSuffix), pos, err)
+	}
+	size, next := first.Size, first.LastOffset+1
+	lastPos, lastNext := 0, first.BaseOffset // where the last batch returned starts, and the offset before it + 1
+	for size+hl <= len(data) {
+		// A batch cut by maxBytes is the usual end: tell it from the header, without the
+		// error (and its allocation) that validate would return.
+		info, err := s.codec.header(data[size : size+hl])
+		if err != nil || info.Size < hl || info.Size > len(data)-size {
 			break
 		}
-		end += info.Size
+		if v, err := s.codec.validate(data[size : size+info.Size]); err != nil || v != info ||
+			info.BaseOffset < next || info.LastOffset >= end {
+			break // damaged: the next read starts here and says how
+		}
+		lastPos, lastNext = size, next
+		size += info.Size
 		next = info.LastOffset + 1
 	}
-	return data[:end:end], next, nil
+	if size+hl <= len(buf) {
+		if info, err := s.codec.header(buf[size : size+hl]); err == nil && info.BaseOffset < next {
+			// The next batch overlaps the last one returned: one of their base offsets is
+			// damaged. Return neither; the read that starts at the last one fails.
+			if lastPos == 0 {
+				return nil, 0, s.corrupt(logSuffix, "batch at position %d has offsets up to %d, the batch after it starts at %d",
+					pos, next-1, info.BaseOffset)
+			}
+			size, next = lastPos, lastNext
+		}
+	}
+	return data[:size:size], next, nil
 }
 
-// floorPos returns the position of the last index point at or before offset (0 before the
-// first); the caller holds mu.
-func (s *segment) floorPos(offset int64) int64 {
+// floorPoint returns the position of the last index point at or before offset and the base
+// offset of the batch there, or position 0 and -1 before the first point; the caller holds mu.
+func (s *segment) floorPoint(offset int64) (pos, base int64) {
 	rel := min(max(offset-s.base, -1), math.MaxInt32)
 	n := len(s.offIdx) / offsetEntrySize
 	i := sort.Search(n, func(i int) bool {
@@ -631,10 +593,10 @@ func (s *segment) floorPos(offset int64) int64 {
 		return int64(r) > rel
 	})
 	if i == 0 {
-		return 0
+		return 0, -1
 	}
-	_, pos := offsetEntry(s.offIdx, i-1)
-	return int64(pos)
+	r, p := offsetEntry(s.offIdx, i-1)
+	return int64(p), s.base + int64(r)
 }
 
 // findByTimestamp returns the base offset of the first batch, in offset order, whose max
@@ -725,7 +687,7 @@ func (s *segment) corrupt(suffix, format string, args ...any) error {
 }
 
 func (s *segment) ioErr(err error) error {
-	return fmt.Errorf("tribus/log: segment %s: %w", s.path(logSuffix), err)
+	return fmt.Errorf("tribus/log: segment %s: %w", s.path(logSuffix), ioError(err))
 }
 
 // headerAt describes the batch at pos from its header, which must be there.

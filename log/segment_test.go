@@ -439,12 +439,6 @@ var tailCases = []tailCase{
 	{"bit flipped in the last length", onLog(func(_ []tb, pos, _ []int64) func(segFile) {
 		return flip(pos[len(pos)-1] + 13)
 	}), keepButLast},
-	{"bit flipped after the last index point", onLog(func(_ []tb, pos, idx []int64) func(segFile) {
-		return flip(pos[indexOf(pos, idx[len(idx)-1])+1] + 20)
-	}), func(_ int, idx, pos []int64) int { return indexOf(pos, idx[len(idx)-1]) + 1 }},
-	{"bit flipped at the last index point", onLog(func(_ []tb, _, idx []int64) func(segFile) {
-		return flip(idx[len(idx)-1] + 2)
-	}), func(_ int, idx, pos []int64) int { return indexOf(pos, idx[len(idx)-1]) }},
 	{"cut before the last index point", onLog(func(_ []tb, _, idx []int64) func(segFile) {
 		return cutTo(func(int64) int64 { return idx[len(idx)-1] - 5 })
 	}), func(_ int, idx, pos []int64) int { return indexOf(pos, idx[len(idx)-1]) - 1 }},
@@ -464,6 +458,50 @@ var tailCases = []tailCase{
 	{"first index entry not at 0", func(t *testing.T, fsys fileSystem, dir string, _ []tb, _, _ []int64) {
 		mangle(t, fsys, dir, 0, indexSuffix, flip(7))
 	}, keepAll},
+}
+
+// A damaged batch of the active segment followed by a valid one is not a torn tail: a crash
+// tears only the end of the file. Recovery refuses to open it (ErrCorruptSegment, naming both
+// positions) and cuts nothing, where it used to truncate at the damaged batch and lose every
+// acknowledged batch after it. Kafka's LogSegment.recover truncates at the first invalid
+// batch, relying on replicas to restore the rest; in process there is no replica.
+func TestSegment_RecoverTail_DamageBeforeValidBatchesIsCorruption(t *testing.T) {
+	cases := []struct {
+		name string
+		at   func(pos, idx []int64) int64 // the byte to flip
+	}{
+		{"payload after the last index point", func(pos, idx []int64) int64 { return pos[indexOf(pos, idx[len(idx)-1])+1] + 20 }},
+		{"header at the last index point", func(_, idx []int64) int64 { return idx[len(idx)-1] + 2 }},
+		{"length of the batch after the last index point", func(pos, idx []int64) int64 { return pos[indexOf(pos, idx[len(idx)-1])+1] + 13 }},
+		{"checksum of the second to last batch", func(pos, _ []int64) int64 { return pos[len(pos)-2] + 25 }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachFS(t, func(t *testing.T, fsys fileSystem, dir string) {
+				const interval = 400
+				bs := genBatches(rand.New(rand.NewPCG(11, 12)), 60, 0, 120, nil)
+				var pos []int64
+				var at int64
+				for _, b := range bs {
+					pos, at = append(pos, at), at+int64(b.info.Size)
+				}
+				idx, _, _ := points(bs, interval)
+				s := newSeg(t, fsys, dir, 0, interval)
+				appendAll(t, s, bs)
+				require.NoError(t, s.sync())
+				require.NoError(t, s.close())
+				mangle(t, fsys, dir, 0, logSuffix, flip(tc.at(pos, idx)))
+
+				_, _, err := openSegment(fsys, dir, 0, tCodec(interval), true)
+				require.ErrorIs(t, err, ErrCorruptSegment)
+				assert.Contains(t, err.Error(), "not a torn tail")
+				f, err := fsys.Open(filepath.Join(dir, segmentName(0)+logSuffix))
+				require.NoError(t, err)
+				assert.Equal(t, at, f.Size(), "nothing truncated")
+				require.NoError(t, f.Close())
+			})
+		})
+	}
 }
 
 // Tail recovery truncates exactly after the last valid batch, says how much it cut, and leaves
@@ -512,43 +550,31 @@ func TestSegment_RecoverTail(t *testing.T) {
 	}
 }
 
-// A sealed segment whose files disagree is an error that names the file, never skipped; the
-// same segment opened for recovery keeps its valid prefix.
+// A sealed segment whose .log lost or gained bytes is an error that names the file, never
+// skipped; the same segment opened for recovery keeps its valid prefix.
 func TestSegment_Sealed_Corrupt(t *testing.T) {
 	cases := []struct {
-		name, file string
-		mutate     func(t *testing.T, fsys fileSystem, dir string, bs []tb)
+		name   string
+		mutate func(t *testing.T, fsys fileSystem, dir string, bs []tb)
 	}{
-		{"log cut in the last batch", logSuffix, func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
+		{"log cut in the last batch", func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
 			mangle(t, fsys, dir, 0, logSuffix, cutTo(func(n int64) int64 { return n - 3 }))
 		}},
-		{"log cut at a batch boundary", logSuffix, func(t *testing.T, fsys fileSystem, dir string, bs []tb) {
+		{"log cut at a batch boundary", func(t *testing.T, fsys fileSystem, dir string, bs []tb) {
 			mangle(t, fsys, dir, 0, logSuffix, cutTo(func(n int64) int64 { return n - int64(bs[len(bs)-1].info.Size) }))
 		}},
-		{"log emptied", logSuffix, func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
+		{"log emptied", func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
 			mangle(t, fsys, dir, 0, logSuffix, cutTo(func(int64) int64 { return 0 }))
 		}},
-		{"log cut far back", logSuffix, func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
+		{"log cut far back", func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
 			mangle(t, fsys, dir, 0, logSuffix, cutTo(func(n int64) int64 { return n / 3 }))
 		}},
-		{"log grown", logSuffix, func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
+		{"log grown", func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
 			mangle(t, fsys, dir, 0, logSuffix, appendBytes([]byte("tail")))
 		}},
-		{"index lost", indexSuffix, func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
-			require.NoError(t, fsys.Remove(filepath.Join(dir, segmentName(0)+indexSuffix)))
-		}},
-		{"time index lost", timeIndexSuffix, func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
-			require.NoError(t, fsys.Remove(filepath.Join(dir, segmentName(0)+timeIndexSuffix)))
-		}},
-		{"torn index entry", indexSuffix, func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
-			mangle(t, fsys, dir, 0, indexSuffix, cutTo(func(n int64) int64 { return n - 1 }))
-		}},
-		{"index out of order", indexSuffix, func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
-			mangle(t, fsys, dir, 0, indexSuffix, flip(offsetEntrySize+1)) // second entry's offset
-		}},
-		{"time index too low", timeIndexSuffix, func(t *testing.T, fsys fileSystem, dir string, _ []tb) {
-			mangle(t, fsys, dir, 0, timeIndexSuffix, cutTo(func(n int64) int64 { return n - timeEntrySize }))
-			mangle(t, fsys, dir, 0, timeIndexSuffix, appendBytes(make([]byte, timeEntrySize)))
+		{"log cut at a batch boundary and index lost", func(t *testing.T, fsys fileSystem, dir string, bs []tb) {
+			mangle(t, fsys, dir, 0, logSuffix, cutTo(func(n int64) int64 { return n - int64(bs[len(bs)-1].info.Size) }))
+			mangle(t, fsys, dir, 0, timeIndexSuffix, cutTo(func(n int64) int64 { return n - 1 }))
 		}},
 	}
 	for _, tc := range cases {
@@ -562,12 +588,98 @@ func TestSegment_Sealed_Corrupt(t *testing.T) {
 				tc.mutate(t, fsys, dir, bs)
 				_, _, err := openSegment(fsys, dir, 0, tCodec(500), false)
 				require.ErrorIs(t, err, ErrCorruptSegment)
-				assert.Contains(t, err.Error(), filepath.Join(dir, segmentName(0)+tc.file))
+				require.ErrorIs(t, err, sentinel.ErrCorrupt)
+				assert.Contains(t, err.Error(), filepath.Join(dir, segmentName(0)+logSuffix))
 
 				s, _ = reopen(t, fsys, dir, 0, 500, true)
 				data, _, err := s.read(0, math.MaxInt32)
 				require.NoError(t, err)
 				assert.True(t, bytes.HasPrefix(concat(bs), data), "recovery keeps a prefix")
+			})
+		})
+	}
+}
+
+// A sealed segment's missing or damaged .index or .timeindex is rebuilt from its .log at open,
+// as Kafka rebuilds a corrupt index (LogLoader), and says why; offset and timestamp lookups
+// then answer as before, and the rebuilt files are written, so the next open trusts them.
+func TestSegment_Sealed_DamagedIndexIsRebuilt(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(t *testing.T, fsys fileSystem, dir string)
+	}{
+		{"index lost", func(t *testing.T, fsys fileSystem, dir string) {
+			require.NoError(t, fsys.Remove(filepath.Join(dir, segmentName(0)+indexSuffix)))
+		}},
+		{"time index lost", func(t *testing.T, fsys fileSystem, dir string) {
+			require.NoError(t, fsys.Remove(filepath.Join(dir, segmentName(0)+timeIndexSuffix)))
+		}},
+		{"both lost", func(t *testing.T, fsys fileSystem, dir string) {
+			require.NoError(t, fsys.Remove(filepath.Join(dir, segmentName(0)+indexSuffix)))
+			require.NoError(t, fsys.Remove(filepath.Join(dir, segmentName(0)+timeIndexSuffix)))
+		}},
+		{"torn index entry", func(t *testing.T, fsys fileSystem, dir string) {
+			mangle(t, fsys, dir, 0, indexSuffix, cutTo(func(n int64) int64 { return n - 1 }))
+		}},
+		{"index cut to half", func(t *testing.T, fsys fileSystem, dir string) {
+			mangle(t, fsys, dir, 0, indexSuffix, cutTo(func(n int64) int64 { return n / 2 / offsetEntrySize * offsetEntrySize }))
+		}},
+		{"index out of order", func(t *testing.T, fsys fileSystem, dir string) {
+			mangle(t, fsys, dir, 0, indexSuffix, flip(offsetEntrySize+1)) // second entry's offset
+		}},
+		{"time index too low", func(t *testing.T, fsys fileSystem, dir string) {
+			mangle(t, fsys, dir, 0, timeIndexSuffix, cutTo(func(n int64) int64 { return n - timeEntrySize }))
+			mangle(t, fsys, dir, 0, timeIndexSuffix, appendBytes(make([]byte, timeEntrySize)))
+		}},
+		{"last entry points past the end", func(t *testing.T, fsys fileSystem, dir string) {
+			mangle(t, fsys, dir, 0, indexSuffix, flipAt(func(n int64) int64 { return n - 4 })) // position's top byte
+		}},
+		{"garbage index", func(t *testing.T, fsys fileSystem, dir string) {
+			mangle(t, fsys, dir, 0, indexSuffix, func(f segFile) {
+				n := f.Size()
+				cutTo(func(int64) int64 { return 0 })(f)
+				appendBytes(bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef, 0x01}, int(n)/5))(f)
+			})
+		}},
+		{"garbage time index", func(t *testing.T, fsys fileSystem, dir string) {
+			mangle(t, fsys, dir, 0, timeIndexSuffix, appendBytes([]byte("not an entry")))
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachFS(t, func(t *testing.T, fsys fileSystem, dir string) {
+				bs := genBatches(rand.New(rand.NewPCG(13, 14)), 50, 0, 120, nil)
+				s := newSeg(t, fsys, dir, 0, 500)
+				appendAll(t, s, bs)
+				require.NoError(t, s.roll())
+				wantOff, wantTime := slices.Clone(s.offIdx), slices.Clone(s.timeIdx)
+				wantTS, wantTSOff := s.largestTimestamp(), s.largestTimestampOffset()
+				var byTime []int64
+				for _, b := range bs {
+					off, err := s.findByTimestamp(b.info.MaxTimestamp)
+					require.NoError(t, err)
+					byTime = append(byTime, off)
+				}
+				require.NoError(t, s.close())
+				tc.mutate(t, fsys, dir)
+
+				s, _ = reopen(t, fsys, dir, 0, 500, false)
+				assert.NotEmpty(t, s.rebuilt, "the rebuild is reported")
+				assert.Equal(t, wantOff, s.offIdx)
+				assert.Equal(t, wantTime, s.timeIdx)
+				assert.Equal(t, wantTS, s.largestTimestamp())
+				assert.Equal(t, wantTSOff, s.largestTimestampOffset())
+				checkReads(t, s, bs)
+				for i, b := range bs {
+					off, err := s.findByTimestamp(b.info.MaxTimestamp)
+					require.NoError(t, err)
+					assert.Equal(t, byTime[i], off, "timestamp of batch %d", i)
+				}
+				require.NoError(t, s.close())
+
+				s, _ = reopen(t, fsys, dir, 0, 500, false)
+				assert.Empty(t, s.rebuilt, "the rebuilt indexes were written")
+				assert.Equal(t, wantOff, s.offIdx)
 			})
 		})
 	}
@@ -753,7 +865,8 @@ func FuzzSegment_Recover(f *testing.F) {
 			appendBytes(mangled)(f)
 		})
 
-		// The model: walk the mangled bytes from the start, validating everything.
+		// The model: walk the mangled bytes from the start, validating everything; a valid
+		// batch anywhere after the first invalid one makes it corruption, not a torn tail.
 		var kept []tb
 		next, end := int64(0), 0
 		for {
@@ -764,6 +877,13 @@ func FuzzSegment_Recover(f *testing.F) {
 			kept = append(kept, tb{mangled[end : end+info.Size], info})
 			end += info.Size
 			next = info.LastOffset + 1
+		}
+		for q := end + 1; q < len(mangled); q++ {
+			if info, err := tValidate(mangled[q:]); err == nil && info.BaseOffset >= next {
+				_, _, err := openSegment(fsys, dir, 0, tCodec(256), true)
+				require.ErrorIs(t, err, ErrCorruptSegment)
+				return
+			}
 		}
 		s, truncated := reopen(t, fsys, dir, 0, 256, true)
 		require.Equal(t, int64(len(mangled)-end), truncated)
