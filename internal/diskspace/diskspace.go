@@ -86,8 +86,8 @@ func (g *Guard) Limit() int64 {
 	return g.limit
 }
 
-// Reserve says whether n more bytes may be written: nil, or an error wrapping
-// [sentinel.ErrDiskFull] that names the directory, the free space and the limit. A failure to
+// Reserve says whether n more bytes may be written: nil, or a [*LimitError], which matches
+// [sentinel.ErrDiskFull]. A failure to
 // read the free space is not a refusal: the write goes ahead and meets the file system's own
 // answer, which [Wrap] classifies.
 func (g *Guard) Reserve(n int64) error {
@@ -108,9 +108,25 @@ func (g *Guard) Reserve(n int64) error {
 		low = g.avail-n < g.limit
 	}
 	if low {
-		return fmt.Errorf("%w: %s has %d bytes free, under the free-disk limit of %d bytes",
-			sentinel.ErrDiskFull, g.dir, g.avail, g.limit)
+		return &LimitError{Dir: g.dir, Free: g.avail, Limit: g.limit}
 	}
 	g.avail -= n
 	return nil
 }
+
+// LimitError is a write refused by a [Guard]: the file system holding Dir had Free bytes free
+// at the last reading, under Limit. errors.Is(err, sentinel.ErrDiskFull) holds for it; its
+// text leaves the sentinel's words to the engine that wraps it.
+type LimitError struct {
+	Dir   string
+	Free  int64
+	Limit int64
+}
+
+// Error says where, how much was free and what the limit is.
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s has %d bytes free, under the free-disk limit of %d bytes", e.Dir, e.Free, e.Limit)
+}
+
+// Is reports whether target is [sentinel.ErrDiskFull].
+func (e *LimitError) Is(target error) bool { return target == sentinel.ErrDiskFull }

@@ -90,3 +90,13 @@ func TestFree_ReadsTheFileSystem(t *testing.T) {
 	require.NoError(t, err)
 	assert.Positive(t, n)
 }
+
+func TestGuard_RefusalNamesTheDirectoryAndLimit(t *testing.T) {
+	g := NewGuardFunc("/data", 100, func(string) (int64, error) { return 40, nil })
+	err := g.Reserve(1)
+	var le *LimitError
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, LimitError{Dir: "/data", Free: 40, Limit: 100}, *le)
+	assert.ErrorIs(t, err, sentinel.ErrDiskFull)
+	assert.Equal(t, "/data has 40 bytes free, under the free-disk limit of 100 bytes", err.Error())
+}
