@@ -97,8 +97,9 @@ type GroupConsumer struct {
 }
 
 // NewGroupConsumer returns a consumer of group opts.GroupID; it joins at its first Poll.
-// Invalid options fail with [ErrInvalidGroupID], [ErrNoSubscription] or
-// [ErrInvalidSessionTimeout]; nothing changes.
+// Invalid options fail with [ErrInvalidGroupID], [ErrNoSubscription],
+// [ErrInvalidSessionTimeout] or, for a negative MaxPollRecords, MaxWait, MaxPollInterval or
+// AutoCommitInterval, [ErrInvalidConfig]; nothing changes.
 func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error) {
 	if err := validGroupID(opts.GroupID); err != nil {
 		return nil, err
@@ -108,6 +109,11 @@ func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error
 	}
 	if err := opts.Isolation.validate(); err != nil {
 		return nil, err
+	}
+	if opts.MaxPollRecords < 0 || opts.MaxWait < 0 || opts.MaxPollInterval < 0 || opts.AutoCommitInterval < 0 {
+		// Kafka's ConsumerConfig: max.poll.records atLeast(1), fetch.max.wait.ms,
+		// max.poll.interval.ms and auto.commit.interval.ms atLeast(0) (1 for the poll interval).
+		return nil, fmt.Errorf("%w: negative group consumer option", ErrInvalidConfig)
 	}
 	if opts.SessionTimeout == 0 {
 		opts.SessionTimeout = DefaultSessionTimeout
