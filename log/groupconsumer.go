@@ -206,6 +206,13 @@ func (c *GroupConsumer) syncGroup() (ready bool, changed <-chan struct{}, err er
 	for {
 		g.mu.Lock()
 		c.mu.Lock()
+		if c.closed {
+			// Crash (or Close) from another goroutine while this Poll ran: it must not
+			// resume heartbeats or join again.
+			c.mu.Unlock()
+			g.mu.Unlock()
+			return false, nil, ErrClosed
+		}
 		m := g.members[c.memberID]
 		changed = g.changed
 		switch {
@@ -397,6 +404,9 @@ func (c *GroupConsumer) callLost(tps []TopicPartition) {
 func (c *GroupConsumer) armPollTimer() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
 	if c.pollTimer != nil {
 		c.pollTimer.Stop()
 	}
@@ -605,20 +615,28 @@ func (c *GroupConsumer) Close() error {
 // Crash stops the consumer as if its process had been killed: no commit, no listener, no
 // LeaveGroup. Its heartbeats stop, so the group drops it after its session timeout (K23) and
 // gives its partitions to the others, who re-read what it had not committed (K22). Later
-// calls return ErrClosed. It is for tests and demonstrations.
+// calls return ErrClosed. It may be called from any goroutine, including while Poll runs in
+// another: that Poll returns ErrClosed without heartbeating again. It is for tests and
+// demonstrations.
 func (c *GroupConsumer) Crash() {
+	// Both locks (group first), so that a Poll running syncGroup sees either the member
+	// before the crash, whose heartbeats are then stopped here, or the crash itself.
+	g := c.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
 	id := c.memberID
+	c.closed = true
+	if c.pollTimer != nil {
+		c.pollTimer.Stop()
+		c.pollTimer = nil
+	}
 	c.mu.Unlock()
-	c.stop()
-	g := c.g
-	g.mu.Lock()
 	g.stopHeartbeats(id)
-	g.mu.Unlock()
 }
 
 // stop marks the consumer closed and stops its poll timer.
