@@ -417,7 +417,7 @@ func (c *GroupConsumer) armPollTimer() {
 		c.mu.Lock()
 		id, closed := c.memberID, c.closed
 		c.mu.Unlock()
-		if closed || g.members[id] == nil {
+		if closed || g.stopped || g.members[id] == nil {
 			return
 		}
 		if c.opts.InstanceID != "" {

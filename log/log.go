@@ -215,6 +215,7 @@ func (l *Log) Close() error {
 	l.life.Unlock()
 	l.wg.Wait()
 	l.stopTxnTimers()
+	l.stopGroups()
 	return l.closeAll()
 }
 
