@@ -33,10 +33,11 @@ type ConsumerOptions struct {
 	// Reset applies to a newly assigned partition and to a position that fell out of range
 	// (K13). Default ResetLatest.
 	Reset OffsetReset
-	// MaxPollRecords caps one Poll (max.poll.records); 0 means 500.
+	// MaxPollRecords caps one Poll (max.poll.records); 0 means 500; negative makes Poll fail
+	// with ErrInvalidConfig.
 	MaxPollRecords int
 	// MaxWait is how long Poll waits for records when none is ready; 0 means 500 ms
-	// (fetch.max.wait.ms).
+	// (fetch.max.wait.ms); negative makes Poll fail with ErrInvalidConfig.
 	MaxWait time.Duration
 	// Isolation is ReadUncommitted (the default) or ReadCommitted (isolation.level, K43).
 	// Under ReadCommitted the consumer reads only below the last stable offset, skips the
@@ -52,6 +53,7 @@ type ConsumerOptions struct {
 type Consumer struct {
 	l    *Log
 	opts ConsumerOptions
+	bad  error // an invalid option, returned by every Poll
 
 	mu       sync.Mutex
 	assigned []TopicPartition
@@ -80,13 +82,18 @@ const fetchBytes = 1 << 20
 
 // NewConsumer returns a consumer with no partitions assigned.
 func (l *Log) NewConsumer(o ConsumerOptions) *Consumer {
+	var bad error
+	if o.MaxPollRecords < 0 || o.MaxWait < 0 {
+		// NewConsumer has no error result; Poll reports it, as it does an unknown isolation.
+		bad = fmt.Errorf("%w: negative consumer option in %+v", ErrInvalidConfig, o)
+	}
 	if o.MaxPollRecords <= 0 {
 		o.MaxPollRecords = 500
 	}
 	if o.MaxWait <= 0 {
 		o.MaxWait = 500 * time.Millisecond
 	}
-	return &Consumer{l: l, opts: o, pos: make(map[TopicPartition]int64), fetched: make(map[TopicPartition]fetchBuf)}
+	return &Consumer{l: l, opts: o, bad: bad, pos: make(map[TopicPartition]int64), fetched: make(map[TopicPartition]fetchBuf)}
 }
 
 // Assign replaces the consumer's partitions. A partition keeps its position if it stays
@@ -216,6 +223,9 @@ func (c *Consumer) reset(tp TopicPartition) (int64, error) {
 // waiting up to MaxWait when none is ready, and advances the positions past them. It returns
 // an empty slice after the wait, ctx's error, or an *OffsetOutOfRangeError under ResetNone.
 func (c *Consumer) Poll(ctx context.Context) ([]Record, error) {
+	if c.bad != nil {
+		return nil, c.bad
+	}
 	if err := c.opts.Isolation.validate(); err != nil {
 		return nil, err
 	}

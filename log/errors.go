@@ -26,9 +26,14 @@ var (
 	// (K5).
 	ErrUnknownTopic = errors.New("tribus/log: unknown topic or partition")
 
-	// ErrInvalidConfig (INVALID_CONFIG): a topic configuration out of range, or a partition
-	// count that does not increase (K7).
+	// ErrInvalidConfig (INVALID_CONFIG): a topic configuration out of range, or a negative
+	// fetch, consumer or group consumer option (Kafka's clients refuse those with a
+	// ConfigException).
 	ErrInvalidConfig = errors.New("tribus/log: invalid config")
+
+	// ErrInvalidPartitions (INVALID_PARTITIONS, 37): CreatePartitions to a count that does
+	// not increase the topic's (K7).
+	ErrInvalidPartitions = errors.New("tribus/log: invalid partitions")
 
 	// ErrOffsetOutOfRange (OFFSET_OUT_OF_RANGE) is what [*OffsetOutOfRangeError] matches.
 	ErrOffsetOutOfRange = errors.New("tribus/log: offset out of range")

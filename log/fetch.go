@@ -55,14 +55,24 @@ type FetchOptions struct {
 	Isolation IsolationLevel
 }
 
+// validate refuses a negative limit, as Kafka's Fetch request schema and consumer configs
+// (fetch.max.wait.ms, max.partition.fetch.bytes: atLeast(0)) do.
+func (o FetchOptions) validate() error {
+	if o.MaxBytes < 0 || o.MaxRecords < 0 || o.MaxWait < 0 {
+		return fmt.Errorf("%w: negative fetch option in %+v", ErrInvalidConfig, o)
+	}
+	return o.Isolation.validate()
+}
+
 // Fetch returns records of one partition from offset on, in offset order (K3), waiting up to
 // MaxWait for the first one to arrive. Reading below the log start offset or above the end is
 // an [*OffsetOutOfRangeError] (K32). Offsets need not be contiguous: compaction and
 // transaction markers leave gaps (K42). Under ReadCommitted it returns only records below the
 // last stable offset and none of aborted transactions, and a wait ends when the last stable
 // offset moves as well as when the high watermark does. An unknown isolation level is
-// ErrInvalidConfig. The returned records own their bytes. Stored bytes that fail their
-// CRC-32C check are never returned as records: see [CorruptBatchError].
+// ErrInvalidConfig, and so is a negative MaxBytes, MaxRecords or MaxWait. The returned records
+// own their bytes. Stored bytes that fail their CRC-32C check are never returned as records:
+// see [CorruptBatchError].
 func (l *Log) Fetch(ctx context.Context, topicName string, partition int32, offset int64, o FetchOptions) ([]Record, error) {
 	return l.FetchAppend(ctx, nil, topicName, partition, offset, o)
 }
@@ -73,7 +83,7 @@ func (l *Log) Fetch(ctx context.Context, topicName string, partition int32, offs
 // a new one each time. The records own their bytes as with Fetch; only the []Record is reused.
 // On error dst comes back with the records appended so far, if any.
 func (l *Log) FetchAppend(ctx context.Context, dst []Record, topicName string, partition int32, offset int64, o FetchOptions) ([]Record, error) {
-	if err := o.Isolation.validate(); err != nil {
+	if err := o.validate(); err != nil {
 		return dst, err
 	}
 	p, err := l.partition(topicName, partition)

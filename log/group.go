@@ -91,6 +91,7 @@ type group struct {
 	rebalanceTimer *time.Timer // drops members that do not rejoin in time
 	delayTimer     *time.Timer // group.initial.rebalance.delay.ms of a new group (K27)
 	delaying       bool
+	stopped        bool // the Log is closed: no timer is armed again and none acts
 
 	parts map[string]int32 // partition counts the current assignment was computed from
 }
@@ -146,6 +147,22 @@ func (l *Log) allGroups() []*group {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Collect(maps.Values(c.groups))
+}
+
+// stopGroups stops every timer of every group (session, rebalance and delay timers) and wakes
+// every Poll waiting on one, for Log.Close: nothing a group owns fires after Close.
+func (l *Log) stopGroups() {
+	for _, g := range l.allGroups() {
+		g.mu.Lock()
+		g.stopped = true
+		stopTimer(&g.rebalanceTimer)
+		stopTimer(&g.delayTimer)
+		for _, m := range g.members {
+			stopTimer(&m.sessionTimer)
+		}
+		g.notify()
+		g.mu.Unlock()
+	}
 }
 
 // notify wakes every member waiting on the group. g.mu is held.
@@ -239,6 +256,10 @@ func (g *group) prepareRebalance() {
 	}
 	delay := g.l.groupDelay
 	stopTimer(&g.rebalanceTimer)
+	if g.stopped {
+		g.notify()
+		return
+	}
 	if timeout > 0 {
 		g.rebalanceTimer = time.AfterFunc(timeout, g.rebalanceTimedOut)
 	}
@@ -248,6 +269,9 @@ func (g *group) prepareRebalance() {
 		g.delayTimer = time.AfterFunc(delay, func() {
 			g.mu.Lock()
 			defer g.mu.Unlock()
+			if g.stopped {
+				return
+			}
 			g.delaying = false
 			g.maybeComplete()
 		})
@@ -259,7 +283,7 @@ func (g *group) prepareRebalance() {
 func (g *group) rebalanceTimedOut() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.state == GroupPreparingRebalance {
+	if g.state == GroupPreparingRebalance && !g.stopped {
 		g.delaying = false
 		g.complete()
 	}
@@ -382,10 +406,13 @@ func (g *group) stopHeartbeats(id string) {
 		return
 	}
 	stopTimer(&m.sessionTimer)
+	if g.stopped {
+		return
+	}
 	m.sessionTimer = time.AfterFunc(m.sessionTimeout, func() {
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		if g.members[id] == m {
+		if g.members[id] == m && !g.stopped {
 			g.leave(id)
 		}
 	})

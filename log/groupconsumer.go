@@ -97,8 +97,9 @@ type GroupConsumer struct {
 }
 
 // NewGroupConsumer returns a consumer of group opts.GroupID; it joins at its first Poll.
-// Invalid options fail with [ErrInvalidGroupID], [ErrNoSubscription] or
-// [ErrInvalidSessionTimeout]; nothing changes.
+// Invalid options fail with [ErrInvalidGroupID], [ErrNoSubscription],
+// [ErrInvalidSessionTimeout] or, for a negative MaxPollRecords, MaxWait, MaxPollInterval or
+// AutoCommitInterval, [ErrInvalidConfig]; nothing changes.
 func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error) {
 	if err := validGroupID(opts.GroupID); err != nil {
 		return nil, err
@@ -108,6 +109,11 @@ func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error
 	}
 	if err := opts.Isolation.validate(); err != nil {
 		return nil, err
+	}
+	if opts.MaxPollRecords < 0 || opts.MaxWait < 0 || opts.MaxPollInterval < 0 || opts.AutoCommitInterval < 0 {
+		// Kafka's ConsumerConfig: max.poll.records atLeast(1), fetch.max.wait.ms,
+		// max.poll.interval.ms and auto.commit.interval.ms atLeast(0) (1 for the poll interval).
+		return nil, fmt.Errorf("%w: negative group consumer option", ErrInvalidConfig)
 	}
 	if opts.SessionTimeout == 0 {
 		opts.SessionTimeout = DefaultSessionTimeout
@@ -200,6 +206,13 @@ func (c *GroupConsumer) syncGroup() (ready bool, changed <-chan struct{}, err er
 	for {
 		g.mu.Lock()
 		c.mu.Lock()
+		if c.closed {
+			// Crash (or Close) from another goroutine while this Poll ran: it must not
+			// resume heartbeats or join again.
+			c.mu.Unlock()
+			g.mu.Unlock()
+			return false, nil, ErrClosed
+		}
 		m := g.members[c.memberID]
 		changed = g.changed
 		switch {
@@ -391,6 +404,9 @@ func (c *GroupConsumer) callLost(tps []TopicPartition) {
 func (c *GroupConsumer) armPollTimer() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
 	if c.pollTimer != nil {
 		c.pollTimer.Stop()
 	}
@@ -401,7 +417,7 @@ func (c *GroupConsumer) armPollTimer() {
 		c.mu.Lock()
 		id, closed := c.memberID, c.closed
 		c.mu.Unlock()
-		if closed || g.members[id] == nil {
+		if closed || g.stopped || g.members[id] == nil {
 			return
 		}
 		if c.opts.InstanceID != "" {
@@ -599,20 +615,28 @@ func (c *GroupConsumer) Close() error {
 // Crash stops the consumer as if its process had been killed: no commit, no listener, no
 // LeaveGroup. Its heartbeats stop, so the group drops it after its session timeout (K23) and
 // gives its partitions to the others, who re-read what it had not committed (K22). Later
-// calls return ErrClosed. It is for tests and demonstrations.
+// calls return ErrClosed. It may be called from any goroutine, including while Poll runs in
+// another: that Poll returns ErrClosed without heartbeating again. It is for tests and
+// demonstrations.
 func (c *GroupConsumer) Crash() {
+	// Both locks (group first), so that a Poll running syncGroup sees either the member
+	// before the crash, whose heartbeats are then stopped here, or the crash itself.
+	g := c.g
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
 	id := c.memberID
+	c.closed = true
+	if c.pollTimer != nil {
+		c.pollTimer.Stop()
+		c.pollTimer = nil
+	}
 	c.mu.Unlock()
-	c.stop()
-	g := c.g
-	g.mu.Lock()
 	g.stopHeartbeats(id)
-	g.mu.Unlock()
 }
 
 // stop marks the consumer closed and stops its poll timer.

@@ -235,6 +235,7 @@ func (l *Log) Close() error {
 	l.life.Unlock()
 	l.wg.Wait()
 	l.stopTxnTimers()
+	l.stopGroups()
 	return l.closeAll()
 }
 
@@ -301,7 +302,8 @@ func (l *Log) CreateTopic(name string, cfg TopicConfig) error {
 	return nil
 }
 
-// CreatePartitions raises a topic's partition count to total. It can only grow (K7); existing
+// CreatePartitions raises a topic's partition count to total. It can only grow (K7): a total
+// not above the current count is [ErrInvalidPartitions] and changes nothing. Existing
 // records stay where they are, and keys hash over the new count from now on.
 func (l *Log) CreatePartitions(name string, total int) error {
 	defer l.topicsChanged() // after the unlock: groups reading name rebalance (K21)
@@ -315,7 +317,7 @@ func (l *Log) CreatePartitions(name string, total int) error {
 		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
 	}
 	if total <= len(t.parts) {
-		return fmt.Errorf("%w: topic %s has %d partitions; the count can only increase", ErrInvalidConfig, name, len(t.parts))
+		return fmt.Errorf("%w: topic %s has %d partitions; the count can only increase", ErrInvalidPartitions, name, len(t.parts))
 	}
 	parts := slices.Clone(t.parts)
 	for i := len(parts); i < total; i++ {
