@@ -55,6 +55,10 @@ var (
 	// tribus.ErrCorrupt matches.
 	ErrCorrupt = fmt.Errorf("tribus/store: %w", sentinel.ErrCorrupt)
 
+	// [Open] also returns an error wrapping ErrCorrupt when the bbolt file itself fails bbolt's
+	// checks (both meta pages invalid, a checksum or version mismatch) or is truncated so that
+	// bbolt would read past its end; the file is left untouched.
+
 	// ErrMissingJournal is returned by [Open] when the bbolt file records a journal sequence
 	// number (every store created by this version does, from its first Open) but the journal
 	// file beside it does not exist: the journaled rounds not yet checkpointed would be lost.
@@ -109,6 +113,9 @@ func mapError(err error) error {
 		return ErrValueTooLarge
 	case errors.Is(err, bolterrors.ErrIncompatibleValue):
 		return ErrIncompatible
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
+		errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrInvalidMapping):
+		base = ErrCorrupt
 	default:
 		return fmt.Errorf("tribus/store: %w", err)
 	}

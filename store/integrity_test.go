@@ -173,3 +173,59 @@ func TestJournal_NewStoreCreatesItsJournal(t *testing.T) {
 	s = openFile(t, path, nil)
 	require.NoError(t, s.Close())
 }
+
+func TestOpen_DamagedBboltFileIsErrCorrupt(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func([]byte) []byte
+	}{
+		{"truncated to half", func(d []byte) []byte { return d[:len(d)/2] }},
+		{"truncated to one page", func(d []byte) []byte { return d[:4096] }},
+		{"garbage bytes", func(d []byte) []byte {
+			for i := range d {
+				d[i] = byte(i*7 + 3)
+			}
+			return d
+		}},
+		{"flipped bytes in both meta pages", func(d []byte) []byte {
+			d[20] ^= 0xff
+			d[4096+20] ^= 0xff
+			return d
+		}},
+		{"flipped magic in both meta pages", func(d []byte) []byte {
+			d[16] ^= 0xff
+			d[4096+16] ^= 0xff
+			return d
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, _ := crashedStore(t)
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			damaged := tc.damage(data)
+			require.NoError(t, os.WriteFile(path, damaged, 0o600))
+			s, err := store.Open(path, nil)
+			if err == nil {
+				_ = s.Close()
+			}
+			require.ErrorIs(t, err, store.ErrCorrupt)
+			assert.ErrorIs(t, err, sentinel.ErrCorrupt)
+			after, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, damaged, after, "the file is left as it was")
+		})
+	}
+}
+
+func TestOpen_EmptyBboltFileIsANewStore(t *testing.T) {
+	// bbolt initialises a zero-length file as a new database; tribus keeps that, since a crash
+	// between creating the file and bbolt's first write leaves exactly this.
+	path := filepath.Join(t.TempDir(), "tribus.db")
+	require.NoError(t, os.WriteFile(path, nil, 0o600))
+	s := openFile(t, path, nil)
+	put(t, s, q, "k", "v")
+	require.NoError(t, s.Close())
+	s = openFile(t, path, nil)
+	_, ok := get(t, s, q, "k")
+	assert.True(t, ok)
+}

@@ -118,7 +118,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	bopts.Timeout = o.LockTimeout
 	bopts.NoSync = o.NoSync
 	bopts.OpenFile = o.OpenFile
-	db, err := bolt.Open(path, 0o600, &bopts)
+	db, err := openBolt(path, &bopts)
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", mapError(err), path)
 	}
@@ -148,6 +148,20 @@ func Open(path string, opts *Options) (*Store, error) {
 	s.cond.L = &s.mu
 	go s.commitLoop(nil)
 	return s, nil
+}
+
+// openBolt is bolt.Open after checkBoltFile, with any panic of bbolt's on a damaged file turned
+// into ErrCorrupt.
+func openBolt(path string, bopts *bolt.Options) (db *bolt.DB, err error) {
+	if err := checkBoltFile(path); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("%w: bbolt file: %v", ErrCorrupt, r)
+		}
+	}()
+	return bolt.Open(path, 0o600, bopts)
 }
 
 // OpenMemory returns a Store that keeps everything in memory: no file, no goroutine, and
