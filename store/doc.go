@@ -47,8 +47,8 @@
 // checkpoint), after which the journal is emptied. Open applies the journal records the file
 // does not hold yet, so the file is only ever changed by complete, fsynced bbolt commits, and a
 // crash between checkpoints loses nothing that was answered. A journal record cut short by a
-// crash was never answered and is dropped; a checksummed record that cannot be applied makes
-// Open fail with [ErrCorrupt].
+// crash (a torn tail: nothing valid after it) was never answered and is dropped; any other
+// damage makes Open fail (see # Caveats, recovery).
 //
 // With [Options.NoSync] the fsyncs are skipped; a process crash still loses nothing, but an
 // operating-system crash or power loss can lose transactions Update reported as committed, and
@@ -76,4 +76,23 @@
 // its arguments.
 //
 // ForEach and Seek report values only; nested buckets are listed by [Bucket.ForEachBucket].
+//
+// # Caveats, recovery
+//
+// Only a torn tail of the journal is cut at Open: the last record, when it fails its length or
+// checksum check and no later record with a newer sequence number can be found after it. A
+// flipped byte in the last record looks exactly like a torn tail and is cut too (the round it
+// held is lost). Any other damage is refused: Open returns a [*CorruptJournalError] (matching
+// [ErrCorrupt] and tribus.ErrCorrupt) naming the journal file and the byte offset, and changes
+// neither file. A bbolt file that records a journal sequence number (every store this version
+// created) whose journal is missing fails with [ErrMissingJournal]. What an operator does then:
+//
+//  1. Stop, and copy both files (the bbolt file and its journal) somewhere safe.
+//  2. If the journal can be restored from a backup or the disk repaired, do that and Open again.
+//  3. Otherwise open once with [Options.RecoverCorruptJournal]: Open keeps the records before
+//     the damage, renames the damaged journal to <journal>.corrupt-<UTC time> (never deleted),
+//     starts a new journal and logs a warning to [Options.Logger]. The rounds journaled after
+//     the damage are lost; the broker's clients must be told, as after any data loss.
+//     For a missing journal, create an empty file at the journal's path to accept the loss of
+//     the rounds since the last checkpoint.
 package store

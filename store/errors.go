@@ -46,17 +46,49 @@ var (
 	// ErrValueTooLarge is returned by [Bucket.Put] when the value is longer than [MaxValueSize].
 	ErrValueTooLarge = errors.New("tribus/store: value too large")
 
-	// ErrCorrupt is returned by [Open] when the journal holds a record that passed its checksum
-	// but cannot be applied (an unknown operation, a write into a bucket that does not exist),
-	// or when the journal and the bbolt file disagree about which records the file holds. It is
-	// wrapped with the detail; nothing is changed.
-	ErrCorrupt = errors.New("tribus/store: corrupt journal")
+	// ErrCorrupt is returned by [Open] when the journal is damaged anywhere but in its torn
+	// tail (a record that fails its length or checksum check with a valid record after it, see
+	// [CorruptJournalError]), holds a record that passed its checksum but cannot be applied (an
+	// unknown operation, a write into a bucket that does not exist), or when the journal and the
+	// bbolt file disagree about which records the file holds. It is wrapped with the detail;
+	// nothing is changed. errors.Is(err, sentinel.ErrCorrupt) holds for it, so the root's
+	// tribus.ErrCorrupt matches.
+	ErrCorrupt = fmt.Errorf("tribus/store: %w", sentinel.ErrCorrupt)
+
+	// [Open] also returns an error wrapping ErrCorrupt when the bbolt file itself fails bbolt's
+	// checks (both meta pages invalid, a checksum or version mismatch) or is truncated so that
+	// bbolt would read past its end; the file is left untouched.
+
+	// ErrMissingJournal is returned by [Open] when the bbolt file records a journal sequence
+	// number (every store created by this version does, from its first Open) but the journal
+	// file beside it does not exist: the journaled rounds not yet checkpointed would be lost.
+	// Nothing is created. It wraps [ErrCorrupt].
+	ErrMissingJournal = fmt.Errorf("%w: journal file is missing", ErrCorrupt)
 
 	// ErrIncompatible is returned when a key names a value where a bucket was expected, or a
 	// bucket where a value was expected: Put or Delete of a bucket's name, CreateBucketIfNotExists
 	// or DeleteBucket of a value's key.
 	ErrIncompatible = errors.New("tribus/store: key holds a value where a bucket was expected, or the reverse")
 )
+
+// CorruptJournalError is returned by [Open] when the journal file is damaged in a way a crash
+// cannot explain: a record fails its length or checksum check, or breaks the sequence, and a
+// valid, newer record follows it, or the file does not start with the journal magic. Open then
+// changes nothing on disk. errors.Is(err, ErrCorrupt) holds for it. See the package
+// documentation (# Caveats) for what an operator does next.
+type CorruptJournalError struct {
+	Path   string // the journal file
+	Offset int64  // byte offset of the damaged record; -1 if the file as a whole disagrees with bbolt
+	Reason string // what is wrong there
+}
+
+// Error reports the file, the offset and the reason.
+func (e *CorruptJournalError) Error() string {
+	return fmt.Sprintf("%v: %s at offset %d: %s", ErrCorrupt, e.Path, e.Offset, e.Reason)
+}
+
+// Unwrap returns [ErrCorrupt].
+func (e *CorruptJournalError) Unwrap() error { return ErrCorrupt }
 
 // mapError turns a bbolt error into this package's sentinel, keeping bbolt's text as detail.
 func mapError(err error) error {
@@ -81,6 +113,9 @@ func mapError(err error) error {
 		return ErrValueTooLarge
 	case errors.Is(err, bolterrors.ErrIncompatibleValue):
 		return ErrIncompatible
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
+		errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrInvalidMapping):
+		base = ErrCorrupt
 	default:
 		return fmt.Errorf("tribus/store: %w", err)
 	}

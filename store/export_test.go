@@ -24,7 +24,11 @@ func JournalPath(path string) string { return path + JournalSuffix }
 
 // ApplyJournal parses data as a journal file and applies its records through tx, for the fuzzer.
 func ApplyJournal(tx *Tx, data []byte) error {
-	for _, r := range parseJournal(data) {
+	recs, _, err := parseJournal(data, 0)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
 		if err := applyOps(tx, r.payload); err != nil {
 			return err
 		}

@@ -2,12 +2,17 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/tribusmq/tribus/internal/diskspace"
 )
 
 // The journal is the bbolt backend's write-ahead log. A bbolt commit flushes twice (the data
@@ -218,26 +223,27 @@ type journal struct {
 	hdr  [recordHeaderLen]byte
 }
 
-// openJournal opens (creating if needed) the journal at path and returns it together with the
-// records it holds, in order. Reading stops at the first record that is torn, fails its
-// checksum, or does not follow its predecessor's sequence number: everything after that was
-// never acknowledged.
-func openJournal(path string) (*journal, []journalRecord, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+// openJournal opens the journal at path and returns it with the file's contents. It creates
+// the file only if create is set: a store whose bbolt file records a journal sequence number
+// must find its journal, or Open fails with [ErrMissingJournal] rather than start empty.
+func openJournal(path string, create bool) (*journal, []byte, error) {
+	flag := os.O_RDWR
+	if create {
+		flag |= os.O_CREATE
+	}
+	f, err := os.OpenFile(path, flag, 0o600)
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil, nil, fmt.Errorf("%w: %s", ErrMissingJournal, path)
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("tribus/store: journal: %w", err)
+		return nil, nil, fmt.Errorf("tribus/store: journal: %w", diskspace.Wrap(err))
 	}
 	data, err := io.ReadAll(f)
 	if err != nil {
 		_ = f.Close()
-		return nil, nil, fmt.Errorf("tribus/store: journal: %w", err)
+		return nil, nil, fmt.Errorf("tribus/store: journal: %w", diskspace.Wrap(err))
 	}
-	j := &journal{f: f}
-	if len(data) >= len(journalMagic) && [8]byte(data[:8]) != journalMagic {
-		_ = f.Close()
-		return nil, nil, fmt.Errorf("%w: %s is not a journal of this version", ErrCorrupt, path)
-	}
-	return j, parseJournal(data), nil
+	return &journal{f: f}, data, nil
 }
 
 // journalRecord is one decoded record; payload aliases the file's bytes.
@@ -246,31 +252,90 @@ type journalRecord struct {
 	payload []byte
 }
 
-// parseJournal returns the valid, consecutive records of a journal file's contents.
-func parseJournal(data []byte) []journalRecord {
+// recordAt decodes the record whose header starts at rest[0], or reports ok == false if the
+// bytes there are not a whole record with a matching checksum.
+func recordAt(rest []byte) (rec journalRecord, size int, ok bool) {
+	if len(rest) < recordHeaderLen {
+		return rec, 0, false
+	}
+	n := binary.BigEndian.Uint32(rest[0:4])
+	sum := binary.BigEndian.Uint32(rest[4:8])
+	if n > maxRecordLen || uint64(n) > uint64(len(rest)-recordHeaderLen) {
+		return rec, 0, false
+	}
+	body := rest[8 : recordHeaderLen+int(n)]
+	if crc32.Checksum(body, crcTable) != sum {
+		return rec, 0, false
+	}
+	return journalRecord{lsn: binary.BigEndian.Uint64(body[:8]), payload: body[8:]}, recordHeaderLen + int(n), true
+}
+
+// parseJournal returns the valid, consecutive records of a journal file's contents and the
+// offset where the next record goes. after is the sequence number bbolt already holds: a record
+// at or below it is stale (a checkpoint covers it, and the unflushed truncation that followed
+// the checkpoint may not have reached the disk), never a loss.
+//
+// Reading stops at the first record that is torn, fails its checksum, or does not follow its
+// predecessor. That is a torn tail, and only then may the rest be cut, when no later record
+// with a newer sequence number can be found anywhere after it (scanning byte by byte for a
+// header whose checksum matches). If one can, the damage is in the middle of the journal and
+// parseJournal returns a *CorruptJournalError naming the damaged offset.
+func parseJournal(data []byte, after uint64) ([]journalRecord, int64, error) {
 	if len(data) < len(journalMagic) {
-		return nil
+		if string(data) != string(journalMagic[:len(data)]) {
+			return nil, 0, &CorruptJournalError{Offset: 0, Reason: "not a journal of this version"}
+		}
+		return nil, 0, nil // a new journal whose magic was torn
+	}
+	if [8]byte(data[:8]) != journalMagic {
+		return nil, 0, &CorruptJournalError{Offset: 0, Reason: "not a journal of this version"}
 	}
 	var recs []journalRecord
-	rest := data[len(journalMagic):]
-	for len(rest) >= recordHeaderLen {
-		n := binary.BigEndian.Uint32(rest[0:4])
-		sum := binary.BigEndian.Uint32(rest[4:8])
-		if n > maxRecordLen || uint64(n) > uint64(len(rest)-recordHeaderLen) {
+	off := len(journalMagic)
+	last := after
+	reason := ""
+	for off < len(data) {
+		rec, size, ok := recordAt(data[off:])
+		if !ok {
+			reason = "record is torn or fails its checksum"
 			break
 		}
-		body := rest[8 : recordHeaderLen+int(n)]
-		if crc32.Checksum(body, crcTable) != sum {
-			break
+		if len(recs) > 0 && rec.lsn != recs[len(recs)-1].lsn+1 {
+			if rec.lsn > recs[len(recs)-1].lsn {
+				reason = fmt.Sprintf("record %d follows record %d", rec.lsn, recs[len(recs)-1].lsn)
+			}
+			break // else a stale record from before the last checkpoint: the end
 		}
-		lsn := binary.BigEndian.Uint64(body[:8])
-		if len(recs) > 0 && lsn != recs[len(recs)-1].lsn+1 {
-			break
-		}
-		recs = append(recs, journalRecord{lsn: lsn, payload: body[8:]})
-		rest = rest[recordHeaderLen+int(n):]
+		recs = append(recs, rec)
+		last = max(last, rec.lsn)
+		off += size
 	}
-	return recs
+	if off >= len(data) {
+		return recs, int64(off), nil
+	}
+	if later, at := findNewerRecord(data, off+1, last); later != nil {
+		if reason == "" {
+			reason = "record is torn or fails its checksum"
+		}
+		return nil, 0, &CorruptJournalError{Offset: int64(off),
+			Reason: fmt.Sprintf("%s, but record %d at offset %d follows it", reason, later.lsn, at)}
+	}
+	return recs, int64(off), nil
+}
+
+// findNewerRecord returns the first whole record at or after data[from] whose sequence number is
+// above last and plausible (no more records fit in the file than that), and its offset.
+func findNewerRecord(data []byte, from int, last uint64) (*journalRecord, int) {
+	for p := from; p+recordHeaderLen <= len(data); p++ {
+		lsn := binary.BigEndian.Uint64(data[p+8 : p+16])
+		if lsn <= last || lsn-last > uint64(len(data)/recordHeaderLen) {
+			continue // checked first, so garbage rarely costs a checksum
+		}
+		if rec, _, ok := recordAt(data[p:]); ok {
+			return &rec, p
+		}
+	}
+	return nil, 0
 }
 
 // append writes payload as the next record and, if j.sync, flushes it. On error the record is
@@ -324,33 +389,93 @@ func (j *journal) flush() error {
 
 func (j *journal) close() error { return j.f.Close() }
 
-// readWALSeq returns the journal sequence number bbolt contains, 0 if none was ever stored.
-func readWALSeq(tx *Tx) (uint64, error) {
+// readWALSeq returns the journal sequence number bbolt contains, and whether one is stored at
+// all. A new store stores 0 at once, so a stored number means the journal file must exist.
+func readWALSeq(tx *Tx) (uint64, bool, error) {
 	raw := tx.Bucket(BucketMeta).Get([]byte(walKey))
 	switch len(raw) {
 	case 0:
-		return 0, nil
+		return 0, raw != nil, nil
 	case 8:
-		return binary.BigEndian.Uint64(raw), nil
+		return binary.BigEndian.Uint64(raw), true, nil
 	}
-	return 0, fmt.Errorf("%w: malformed %q %x", ErrCorrupt, walKey, raw)
+	return 0, false, fmt.Errorf("%w: malformed %q %x", ErrCorrupt, walKey, raw)
 }
 
 func writeWALSeq(tx *Tx, lsn uint64) error {
 	return tx.Bucket(BucketMeta).Put([]byte(walKey), binary.BigEndian.AppendUint64(nil, lsn))
 }
 
-// recoverJournal applies the records newer than bbolt's checkpoint in one fsynced commit and
-// empties the journal, leaving j.lsn at the last sequence number bbolt now holds.
-func recoverJournal(s *Store, j *journal, recs []journalRecord) error {
-	var ckpt uint64
+// openAndRecoverJournal opens the journal of the store at s.path, applies the records newer
+// than bbolt's checkpoint in one fsynced commit and empties the journal, leaving the journal's
+// lsn at the last sequence number bbolt now holds. If the journal is corrupt it changes nothing
+// and returns a *CorruptJournalError, unless recoverCorrupt is set: then it keeps the records
+// before the damage, moves the damaged file aside and starts a new one.
+func openAndRecoverJournal(s *Store, created, recoverCorrupt bool) (*journal, error) {
+	var (
+		ckpt    uint64
+		present bool
+	)
 	if err := s.db.View(func(btx *bolt.Tx) error {
 		var err error
-		ckpt, err = readWALSeq(&Tx{btx: btx})
+		ckpt, present, err = readWALSeq(&Tx{btx: btx})
 		return err
 	}); err != nil {
-		return err
+		return nil, err
 	}
+	path := s.path + JournalSuffix
+	// A file from before the journal sequence was stored at creation has none: create it then.
+	j, data, err := openJournal(path, created || !present)
+	if err != nil {
+		return nil, err
+	}
+	recs, _, err := parseJournal(data, ckpt)
+	var cerr *CorruptJournalError
+	if errors.As(err, &cerr) {
+		cerr.Path = path
+		if !recoverCorrupt {
+			_ = j.close()
+			return nil, cerr
+		}
+		if j, recs, err = moveCorruptAside(s, j, data, ckpt, cerr); err != nil {
+			return nil, err
+		}
+	}
+	if err := replayJournal(s, j, recs, ckpt); err != nil {
+		_ = j.close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// moveCorruptAside renames the damaged journal to path.corrupt-<time>, opens a new journal at
+// path, and returns it with the records of the damaged file that precede the damage.
+func moveCorruptAside(s *Store, j *journal, data []byte, ckpt uint64, cerr *CorruptJournalError) (*journal, []journalRecord, error) {
+	good, _, err := parseJournal(data[:cerr.Offset], ckpt)
+	if err != nil {
+		_ = j.close()
+		return nil, nil, err
+	}
+	_ = j.close()
+	aside := fmt.Sprintf("%s.corrupt-%s", cerr.Path, time.Now().UTC().Format("20060102T150405.000000000Z"))
+	if err := os.Rename(cerr.Path, aside); err != nil {
+		return nil, nil, fmt.Errorf("tribus/store: moving the corrupt journal aside: %w", diskspace.Wrap(err))
+	}
+	if s.logger != nil {
+		s.logger.Warn("tribus/store: journal is corrupt; kept the records before the damage and moved the file aside",
+			"journal", cerr.Path, "offset", cerr.Offset, "reason", cerr.Reason, "moved_to", aside, "records_kept", len(good))
+	}
+	nj, _, err := openJournal(cerr.Path, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	// good aliases data, which stays reachable through it: nothing reads the old file again.
+	return nj, good, nil
+}
+
+// replayJournal applies the records of recs newer than ckpt in one fsynced commit and empties
+// the journal, leaving j.lsn at the last sequence number bbolt now holds.
+func replayJournal(s *Store, j *journal, recs []journalRecord, ckpt uint64) error {
 	var todo []journalRecord
 	for _, r := range recs {
 		if r.lsn > ckpt {
@@ -360,7 +485,8 @@ func recoverJournal(s *Store, j *journal, recs []journalRecord) error {
 	j.lsn = ckpt
 	if len(todo) > 0 {
 		if todo[0].lsn != ckpt+1 {
-			return fmt.Errorf("%w: journal starts at record %d but the file holds up to %d", ErrCorrupt, todo[0].lsn, ckpt)
+			return &CorruptJournalError{Path: s.path + JournalSuffix, Offset: -1,
+				Reason: fmt.Sprintf("journal starts at record %d but the bbolt file holds up to %d", todo[0].lsn, ckpt)}
 		}
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			tx := &Tx{btx: btx, writable: true}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 )
@@ -83,6 +84,16 @@ type Options struct {
 	// the latency of a round. Zero means DefaultMaxBatch (1000); negative is invalid; 1 turns
 	// group commit off.
 	MaxBatch int
+
+	// RecoverCorruptJournal makes Open go on when the journal is corrupt (a
+	// [CorruptJournalError]): it keeps the records before the damage, renames the damaged file
+	// to <journal>.corrupt-<UTC time> (kept for inspection, never deleted), starts a new
+	// journal, and logs a warning to Logger. The rounds recorded after the damage are lost.
+	// Default false: Open fails and changes nothing, so an operator decides.
+	RecoverCorruptJournal bool
+
+	// Logger receives the warning of RecoverCorruptJournal. Nil means no logging.
+	Logger *slog.Logger
 
 	// OpenFile opens the database file, for fault-injection tests (bbolt's Options.OpenFile).
 	// Nil means os.OpenFile.

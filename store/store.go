@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,9 +18,10 @@ import (
 // ([OpenMemory]) behind one API. It is safe for concurrent use; see the package documentation
 // for who owns what.
 type Store struct {
-	path string
-	db   *bolt.DB // nil for the memory backend
-	mem  *memDB   // nil for the bbolt backend
+	path   string
+	db     *bolt.DB     // nil for the memory backend
+	logger *slog.Logger // may be nil
+	mem    *memDB       // nil for the bbolt backend
 
 	maxBatch int
 
@@ -116,26 +118,27 @@ func Open(path string, opts *Options) (*Store, error) {
 	bopts.Timeout = o.LockTimeout
 	bopts.NoSync = o.NoSync
 	bopts.OpenFile = o.OpenFile
-	db, err := bolt.Open(path, 0o600, &bopts)
+	db, err := openBolt(path, &bopts)
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", mapError(err), path)
 	}
-	if err := db.Update(func(btx *bolt.Tx) error { return initSchema(&Tx{btx: btx, writable: true}) }); err != nil {
+	// Check the schema read-only first, so that opening an existing file writes nothing to it
+	// before the journal has been checked.
+	err = db.View(func(btx *bolt.Tx) error { return initSchema(&Tx{btx: btx}) })
+	created := errors.Is(err, errNewStore)
+	if created {
+		err = db.Update(func(btx *bolt.Tx) error { return initSchema(&Tx{btx: btx, writable: true}) })
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	s := &Store{path: path, db: db, maxBatch: o.MaxBatch, done: make(chan struct{}),
-		checkpointBytes: o.CheckpointBytes, checkpointInterval: o.CheckpointInterval}
+		checkpointBytes: o.CheckpointBytes, checkpointInterval: o.CheckpointInterval, logger: o.Logger}
 	if !o.NoSync {
 		s.syncInterval = o.SyncInterval
 	}
-	jr, recs, err := openJournal(path + JournalSuffix)
-	if err == nil {
-		err = recoverJournal(s, jr, recs)
-		if err != nil {
-			_ = jr.close()
-		}
-	}
+	jr, err := openAndRecoverJournal(s, created, o.RecoverCorruptJournal)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -145,6 +148,20 @@ func Open(path string, opts *Options) (*Store, error) {
 	s.cond.L = &s.mu
 	go s.commitLoop(nil)
 	return s, nil
+}
+
+// openBolt is bolt.Open after checkBoltFile, with any panic of bbolt's on a damaged file turned
+// into ErrCorrupt.
+func openBolt(path string, bopts *bolt.Options) (db *bolt.DB, err error) {
+	if err := checkBoltFile(path); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("%w: bbolt file: %v", ErrCorrupt, r)
+		}
+	}()
+	return bolt.Open(path, 0o600, bopts)
 }
 
 // OpenMemory returns a Store that keeps everything in memory: no file, no goroutine, and
@@ -159,11 +176,19 @@ func OpenMemory() *Store {
 	return s
 }
 
-// initSchema creates the top-level buckets and writes SchemaVersion into a new store, and checks
-// the version of an existing one. A store is new when it has no top-level bucket at all.
+// errNewStore is initSchema's answer, through a read-only tx, for a store it must initialise.
+var errNewStore = errors.New("tribus/store: new store")
+
+// initSchema creates the top-level buckets and writes SchemaVersion (and, on the bbolt backend,
+// journal sequence 0) into a new store, and checks the version of an existing one. A store is
+// new when it has no top-level bucket at all. Through a read-only tx it only checks, returning
+// errNewStore if it would have to write.
 func initSchema(tx *Tx) error {
 	meta := tx.Bucket(BucketMeta)
 	if meta == nil {
+		if !tx.writable && tx.isEmpty() {
+			return errNewStore
+		}
 		if !tx.isEmpty() {
 			return fmt.Errorf("%w: file has buckets but no %q bucket, this build knows %d",
 				ErrSchemaVersion, BucketMeta, SchemaVersion)
@@ -175,7 +200,13 @@ func initSchema(tx *Tx) error {
 		}
 		var v [4]byte
 		binary.BigEndian.PutUint32(v[:], SchemaVersion)
-		return tx.Bucket(BucketMeta).Put([]byte(SchemaKey), v[:])
+		if err := tx.Bucket(BucketMeta).Put([]byte(SchemaKey), v[:]); err != nil {
+			return err
+		}
+		if tx.btx != nil {
+			return writeWALSeq(tx, 0)
+		}
+		return nil
 	}
 	raw := meta.Get([]byte(SchemaKey))
 	switch {
@@ -189,6 +220,9 @@ func initSchema(tx *Tx) error {
 	}
 	for _, name := range topBuckets {
 		if tx.Bucket(name) == nil {
+			if !tx.writable {
+				return errNewStore
+			}
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
