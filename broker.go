@@ -91,7 +91,7 @@ func Open(dir string, opts *Options) (*Broker, error) {
 		unlockDir(b.lock)
 		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
 	}
-	b.log, err = tlog.Open(filepath.Join(dir, "log"), &tlog.Options{Store: b.store, NoSync: o.Sync != SyncAlways,
+	b.log, err = tlog.Open(filepath.Join(dir, "log"), &tlog.Options{Store: b.store, NoSync: o.Sync != SyncAlways, DiskFreeLimit: o.DiskFreeLimit,
 		Logger: o.Logger.With("engine", "log")})
 	if err != nil {
 		b.router.Close()

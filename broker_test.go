@@ -2,6 +2,7 @@ package tribus_test
 
 import (
 	"context"
+	tlog "github.com/tribusmq/tribus/log"
 	"io"
 	"net"
 	"os"
@@ -213,4 +214,17 @@ func TestBroker_InvalidRedisOptions(t *testing.T) {
 	_, err := tribus.Open("", &tribus.Options{Redis: resp.Options{MaxClients: -1}})
 	assert.ErrorIs(t, err, tribus.ErrInvalidOptions)
 	assert.ErrorIs(t, err, resp.ErrInvalidOptions)
+}
+
+func TestBroker_DiskFreeLimitReachesTheLog(t *testing.T) {
+	// A limit larger than any disk: every produce is refused before it writes.
+	b, err := tribus.Open(t.TempDir(), &tribus.Options{DiskFreeLimit: 1 << 62})
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, b.Log().CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+	_, err = b.Log().ProduceTo(context.Background(), "t", 0, tlog.Record{Value: []byte("v")})
+	require.ErrorIs(t, err, tribus.ErrDiskFull)
+	end, _, err := b.Log().ListOffsets("t", 0, tlog.Latest)
+	require.NoError(t, err)
+	assert.Zero(t, end, "nothing was written")
 }

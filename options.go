@@ -39,10 +39,11 @@ type Options struct {
 	MemoryBudget int64
 
 	// DiskFreeLimit is RabbitMQ's disk_free_limit, in bytes: while the file system holding the
-	// directory has less free space than this, durable publishes and produces fail with an
-	// error matching [ErrDiskFull] before anything is written, and consuming, acking and
-	// deleting go on (they free space). 0 means 50 MB (RabbitMQ's default); negative turns the
-	// check off, leaving only the file system's own ENOSPC. Ignored in memory.
+	// directory has less free space than this, produces to the commit log fail with an error
+	// matching [ErrDiskFull] before anything is written, and fetching, committing, deleting
+	// records and settling transactions go on. The exchange router's durable publishes are not
+	// checked yet; they meet the file system's own ENOSPC. 0 means 50 MB (RabbitMQ's default);
+	// negative turns the check off. Ignored in memory.
 	DiskFreeLimit int64
 
 	// Sync says when durable writes reach the disk. Ignored in memory.
