@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/tribusmq/tribus/exchange"
+	"github.com/tribusmq/tribus/internal/diskspace"
 	tlog "github.com/tribusmq/tribus/log"
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
@@ -71,8 +74,8 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
+	if err := makeDir(dir); err != nil {
+		return nil, err
 	}
 	if b.lock, err = lockDir(dir); err != nil {
 		return nil, err
@@ -101,6 +104,24 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	}
 	o.Logger.Debug("tribus: opened", "dir", dir)
 	return b, nil
+}
+
+// makeDir creates dir (0700) if it is missing, refusing with ErrInvalidDir a path that cannot
+// name a directory.
+func makeDir(dir string) error {
+	if strings.IndexByte(dir, 0) >= 0 {
+		return fmt.Errorf("%w: %q contains a NUL byte", ErrInvalidDir, dir)
+	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("%w: %s is a file", ErrInvalidDir, dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if errors.Is(err, syscall.ENOTDIR) {
+			return fmt.Errorf("%w: %s: a parent is a file", ErrInvalidDir, dir)
+		}
+		return fmt.Errorf("tribus: open %s: %w", dir, diskspace.Wrap(err))
+	}
+	return nil
 }
 
 // Dir returns the directory the broker keeps its state in, or "" for an in-memory broker.

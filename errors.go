@@ -33,6 +33,10 @@ var (
 	// directory open. Nothing in the directory is touched.
 	ErrLocked = errors.New("tribus: directory is in use by another broker")
 
+	// ErrInvalidDir is returned by [Open] for a directory it cannot use: the path names a file,
+	// a path component is a file, or the path contains a NUL byte. Nothing is created.
+	ErrInvalidDir = errors.New("tribus: not a usable directory")
+
 	// ErrInvalidOptions is returned by [Open] for an [Options] value out of range; the
 	// engine's own error is wrapped with it.
 	ErrInvalidOptions = errors.New("tribus: invalid options")

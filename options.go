@@ -46,6 +46,14 @@ type Options struct {
 	// negative turns the check off. Ignored in memory.
 	DiskFreeLimit int64
 
+	// RecoverCorruptJournal makes Open go on when the store's write-ahead journal is damaged
+	// (an error matching [ErrCorrupt] otherwise): the records before the damage are kept, the
+	// damaged file is renamed to tribus.db-journal.corrupt-<UTC time> and kept, and a warning
+	// goes to Logger. What the journal held after the damage is lost. Default false: Open fails
+	// and changes nothing, so that an operator decides; see docs/reliability.md. Ignored in
+	// memory.
+	RecoverCorruptJournal bool
+
 	// Sync says when durable writes reach the disk. Ignored in memory.
 	Sync SyncPolicy
 	// SyncInterval is the longest a commit waits for its fsync under SyncBatch; 0 means
@@ -77,24 +85,25 @@ const (
 // DefaultSyncInterval is SyncBatch's interval when Options.SyncInterval is zero.
 const DefaultSyncInterval = 10 * time.Millisecond
 
-// storeOptions maps the sync policy onto the store.
+// storeOptions maps the sync policy and the recovery choice onto the store.
 func (o *Options) storeOptions() (*store.Options, error) {
 	if o.SyncInterval < 0 {
 		return nil, fmt.Errorf("%w: SyncInterval %v is negative", ErrInvalidOptions, o.SyncInterval)
 	}
+	so := &store.Options{RecoverCorruptJournal: o.RecoverCorruptJournal, Logger: o.Logger.With("engine", "store")}
 	switch o.Sync {
 	case SyncAlways:
-		return &store.Options{}, nil
 	case SyncBatch:
-		every := o.SyncInterval
-		if every == 0 {
-			every = DefaultSyncInterval
+		so.SyncInterval = o.SyncInterval
+		if so.SyncInterval == 0 {
+			so.SyncInterval = DefaultSyncInterval
 		}
-		return &store.Options{SyncInterval: every}, nil
 	case SyncNever:
-		return &store.Options{NoSync: true}, nil
+		so.NoSync = true
+	default:
+		return nil, fmt.Errorf("%w: unknown sync policy %d", ErrInvalidOptions, o.Sync)
 	}
-	return nil, fmt.Errorf("%w: unknown sync policy %d", ErrInvalidOptions, o.Sync)
+	return so, nil
 }
 
 // withDefaults returns a copy of the options with defaults filled in. Each engine validates its
