@@ -3,6 +3,7 @@ package log_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -79,6 +80,21 @@ func TestLog_BadInputRefused(t *testing.T) {
 		{"min.cleanable.dirty.ratio above 1", topic(tlog.TopicConfig{CleanupPolicy: tlog.CleanupCompact, MinCleanableDirtyRatio: 1.5}), tlog.ErrInvalidConfig},
 		{"negative segment.ms", topic(tlog.TopicConfig{SegmentAge: -time.Millisecond}), tlog.ErrInvalidConfig},
 		{"segment.bytes below 14", topic(tlog.TopicConfig{SegmentBytes: 13}), tlog.ErrInvalidConfig},
+		{"segment.ms below Kafka's 1 ms", topic(tlog.TopicConfig{SegmentAge: time.Microsecond}), tlog.ErrInvalidConfig},
+		{"retention.ms below -1", topic(tlog.TopicConfig{RetentionTime: -2 * time.Millisecond}), tlog.ErrInvalidConfig},
+		{"retention.ms -1 hour", topic(tlog.TopicConfig{RetentionTime: -time.Hour}), tlog.ErrInvalidConfig},
+		{"timestamp before the epoch", func(l *tlog.Log) error {
+			_, err := l.ProduceTo(ctx, "t", 0, tlog.Record{Timestamp: time.UnixMilli(-1), Value: []byte("v")})
+			return err
+		}, tlog.ErrInvalidTimestamp},
+		{"timestamp past int64 milliseconds", func(l *tlog.Log) error {
+			_, err := l.ProduceTo(ctx, "t", 0, tlog.Record{Timestamp: time.UnixMilli(math.MaxInt64).Add(time.Millisecond), Value: []byte("v")})
+			return err
+		}, tlog.ErrInvalidTimestamp},
+		{"producer batch with one bad timestamp", func(l *tlog.Log) error {
+			_, err := l.AppendIdempotent("t", 0, 1, 0, 0, []tlog.Record{{Value: []byte("ok")}, {Timestamp: time.Unix(-86400, 0), Value: []byte("v")}})
+			return err
+		}, tlog.ErrInvalidTimestamp},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
@@ -121,4 +137,25 @@ func TestLog_ResetGroupOffsetsAcceptedAsKafkaDoes(t *testing.T) {
 	lag, err := l.GroupLag("new")
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), lag[tp].Committed, "clamped to the log end")
+}
+
+// TestLog_AcceptsKafkasEdgeValues: retention.ms -1 is Kafka's "unlimited" (atLeast(-1) in its
+// LogConfig), segment.ms 1 ms its minimum, and timestamps 0 and MaxInt64 ms lie in the range
+// its record batches carry.
+func TestLog_AcceptsKafkasEdgeValues(t *testing.T) {
+	l := openLog(t, "")
+	for i, cfg := range []tlog.TopicConfig{{RetentionTime: -1}, {RetentionTime: -time.Millisecond}, {SegmentAge: time.Millisecond}} {
+		require.NoError(t, l.CreateTopic(fmt.Sprint("t", i), cfg), "%+v", cfg)
+	}
+	info, err := l.DescribeTopic("t1")
+	require.NoError(t, err)
+	assert.Equal(t, time.Duration(-1), info.Config.RetentionTime, "-1 ms is stored as -1, unlimited")
+	for _, ts := range []time.Time{time.UnixMilli(0), time.UnixMilli(math.MaxInt64)} {
+		res, err := l.ProduceTo(context.Background(), "t0", 0, tlog.Record{Timestamp: ts, Value: []byte("v")})
+		require.NoError(t, err, ts)
+		recs, err := l.Fetch(context.Background(), "t0", 0, res.Offset, tlog.FetchOptions{MaxRecords: 1})
+		require.NoError(t, err)
+		require.Len(t, recs, 1)
+		assert.Equal(t, ts.UnixMilli(), recs[0].Timestamp.UnixMilli())
+	}
 }

@@ -13,6 +13,15 @@ import (
 	"github.com/tribusmq/tribus/internal/sentinel"
 )
 
+// Kafka's range of record timestamps, in Unix milliseconds: [0, MaxInt64].
+var (
+	minTimestamp = time.UnixMilli(0)
+	maxTimestamp = time.UnixMilli(math.MaxInt64)
+)
+
+// validTimestamp says whether ts lies in Kafka's range.
+func validTimestamp(ts time.Time) bool { return !ts.Before(minTimestamp) && !ts.After(maxTimestamp) }
+
 // Record is one Kafka record (K9). Key and Value may be nil, which is distinct from empty (a
 // nil Value with a key is a tombstone, K36). Headers keep their order and may repeat keys; a
 // header value may be nil.

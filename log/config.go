@@ -40,10 +40,11 @@ type TopicConfig struct {
 	// 0 means 1 GiB; it must lie within [14, 2^31-1], as Kafka's int config does.
 	SegmentBytes int64
 	// SegmentAge (segment.ms): a segment rolls once this much time has passed since its first
-	// record was written. 0 means 7 days.
+	// record was written. 0 means 7 days; below Kafka's minimum of 1 ms is ErrInvalidConfig.
 	SegmentAge time.Duration
 	// RetentionTime (retention.ms): a segment is deleted once its largest record timestamp is
-	// older than this (K31, K33). 0 means 7 days; negative means forever.
+	// older than this (K31, K33). 0 means 7 days; -1 (or -time.Millisecond, Kafka's -1 ms)
+	// means forever; any other negative value is ErrInvalidConfig, as Kafka's atLeast(-1).
 	RetentionTime time.Duration
 	// RetentionBytes (retention.bytes): per partition, whole segments are deleted while the
 	// log stays at least this big without them. 0 or negative means unlimited (Kafka's -1).
@@ -95,11 +96,21 @@ func (c TopicConfig) resolved() (TopicConfig, error) {
 		// could not address more, and appends past 2 GiB would fail instead of rolling.
 		return c, fmt.Errorf("%w: segment.bytes %d is not within [14, %d]", ErrInvalidConfig, c.SegmentBytes, math.MaxInt32)
 	}
-	if c.SegmentAge == 0 {
+	switch {
+	case c.SegmentAge == 0:
 		c.SegmentAge = DefaultSegmentAge
+	case c.SegmentAge < time.Millisecond:
+		return c, fmt.Errorf("%w: segment.ms %v is below 1 ms", ErrInvalidConfig, c.SegmentAge)
 	}
-	if c.RetentionTime == 0 {
+	switch c.RetentionTime {
+	case 0:
 		c.RetentionTime = DefaultRetentionTime
+	case -1, -time.Millisecond:
+		c.RetentionTime = -1
+	default:
+		if c.RetentionTime < 0 {
+			return c, fmt.Errorf("%w: retention.ms %v: only -1 means unlimited", ErrInvalidConfig, c.RetentionTime)
+		}
 	}
 	if c.RetentionBytes <= 0 {
 		c.RetentionBytes = -1

@@ -48,6 +48,12 @@ var (
 	// ErrInvalidRecord (INVALID_RECORD): a record a topic refuses, such as a null key on a
 	// compacted topic (K36).
 	ErrInvalidRecord = errors.New("tribus/log: invalid record")
+
+	// ErrInvalidTimestamp (INVALID_TIMESTAMP): a record timestamp before the Unix epoch or
+	// past the largest millisecond count an int64 holds. Kafka's producer refuses a negative
+	// timestamp ("Timestamp should always be non-negative or null"), and the batch format has
+	// no room for one past int64.
+	ErrInvalidTimestamp = errors.New("tribus/log: invalid timestamp")
 )
 
 // The sentinels of transactions (txn.go).

@@ -166,7 +166,11 @@ func (l *Log) load() error {
 				return fmt.Errorf("tribus/log: topic %q: stored config: %w", k, err)
 			}
 			// A config saved before a field existed gets that field's default; resolved
-			// leaves the fields it already resolved unchanged.
+			// leaves the fields it already resolved unchanged. Builds before issue 11 took
+			// any negative retention.ms as forever and saved it as given.
+			if c.RetentionTime < 0 {
+				c.RetentionTime = -1
+			}
 			c, err := c.resolved()
 			if err != nil {
 				return fmt.Errorf("tribus/log: topic %q: stored config: %w", k, err)

@@ -264,6 +264,8 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 	for i := range recs {
 		if recs[i].Timestamp.IsZero() {
 			recs[i].Timestamp = now // the send time, as a producer sets it (K11)
+		} else if !validTimestamp(recs[i].Timestamp) {
+			return 0, p.leo, fmt.Errorf("%w: record %d has %v", ErrInvalidTimestamp, i, recs[i].Timestamp)
 		}
 	}
 	// Size the batch before encoding it: a record too large for max.message.bytes (which
