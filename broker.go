@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/tribusmq/tribus/exchange"
@@ -20,17 +21,21 @@ import (
 // Broker is one embedded tribus: the engines and the store they share. Open it once per
 // process and directory, and Close it when done. A Broker is safe for concurrent use.
 type Broker struct {
-	dir  string
-	opts Options
+	dir   string
+	opts  Options
+	hub   *pubsub.Hub
+	redis *resp.Server
+	lock  *os.File // dir/LOCK, nil in memory
 
-	lock   *os.File     // dir/LOCK, nil in memory
-	store  *store.Store // dir/tribus.db, or the in-memory backend
-	hub    *pubsub.Hub
-	router *exchange.Router
-	log    *tlog.Log
-	redis  *resp.Server
+	// In memory the router and the log (with the store it keeps offsets in) are built on
+	// first use, so a test that only needs one engine pays for that one; a durable broker
+	// builds them in Open, where recovering their state can fail. The pointers are written
+	// once, under mu, and read without it.
+	store  atomic.Pointer[store.Store] // dir/tribus.db, or the in-memory backend
+	router atomic.Pointer[exchange.Router]
+	log    atomic.Pointer[tlog.Log]
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards closed and the first build of each engine
 	closed bool
 }
 
@@ -38,36 +43,21 @@ type Broker struct {
 // otherwise its durable state is kept in dir (created 0700 if missing) as dir/tribus.db. A
 // directory another open Broker holds is refused at once with [ErrLocked]. opts may be nil.
 //
-// Open starts no goroutine for an in-memory broker; a durable one owns one store committer,
-// which Close stops.
+// An in-memory broker builds each engine on its first use and starts no goroutine. A durable
+// one recovers every engine's state here, so that damage is reported by Open, and owns one
+// store committer, which Close stops.
 func Open(dir string, opts *Options) (*Broker, error) {
 	o := opts.withDefaults()
 	hub, err := pubsub.New(&o.PubSub)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
-	xopts := exchange.Options{Observer: o.ExchangeObserver, Logger: o.Logger.With("engine", "exchange")}
-	ropts := o.Redis
-	if ropts.Version == "" {
-		ropts.Version = Version
-	}
-	if ropts.Logger == nil {
-		ropts.Logger = o.Logger.With("wire", "resp")
-	}
-	redis, err := resp.NewServer(hub, &ropts)
+	redis, err := resp.NewServer(hub, o.redisOptions())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
 	b := &Broker{dir: dir, opts: o, hub: hub, redis: redis}
 	if dir == "" {
-		b.store = store.OpenMemory()
-		if b.router, err = exchange.New(&xopts); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
-		}
-		if b.log, err = tlog.Open("", &tlog.Options{Store: b.store, Logger: o.Logger.With("engine", "log")}); err != nil {
-			b.router.Close()
-			return nil, err
-		}
 		return b, nil
 	}
 	sopts, err := o.storeOptions()
@@ -80,7 +70,7 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if b.lock, err = lockDir(dir); err != nil {
 		return nil, err
 	}
-	b.store, err = store.Open(filepath.Join(dir, "tribus.db"), sopts)
+	st, err := store.Open(filepath.Join(dir, "tribus.db"), sopts)
 	if err != nil {
 		unlockDir(b.lock)
 		if errors.Is(err, store.ErrLocked) {
@@ -88,22 +78,56 @@ func Open(dir string, opts *Options) (*Broker, error) {
 		}
 		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
 	}
-	xopts.Store, xopts.MemoryBudget = b.store, o.MemoryBudget
-	if b.router, err = exchange.New(&xopts); err != nil {
-		b.store.Close()
-		unlockDir(b.lock)
-		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
-	}
-	b.log, err = tlog.Open(filepath.Join(dir, "log"), &tlog.Options{Store: b.store, NoSync: o.Sync != SyncAlways, DiskFreeLimit: o.DiskFreeLimit,
-		Logger: o.Logger.With("engine", "log")})
+	xopts := o.exchangeOptions()
+	xopts.Store, xopts.MemoryBudget = st, o.MemoryBudget
+	router, err := exchange.New(&xopts)
 	if err != nil {
-		b.router.Close()
-		b.store.Close()
+		st.Close()
 		unlockDir(b.lock)
 		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
 	}
+	l, err := tlog.Open(filepath.Join(dir, "log"), &tlog.Options{Store: st, NoSync: o.Sync != SyncAlways,
+		DiskFreeLimit: o.DiskFreeLimit, Logger: o.engineLogger("engine", "log")})
+	if err != nil {
+		router.Close()
+		st.Close()
+		unlockDir(b.lock)
+		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
+	}
+	b.store.Store(st)
+	b.router.Store(router)
+	b.log.Store(l)
 	o.Logger.Debug("tribus: opened", "dir", dir)
 	return b, nil
+}
+
+// built returns the engine in p, building it with build on first use. An engine built after
+// Close is returned closed, so that its every call fails with ErrClosed as documented.
+func built[T any](b *Broker, p *atomic.Pointer[T], build func() *T, closeIt func(*T)) *T {
+	if v := p.Load(); v != nil {
+		return v
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if v := p.Load(); v != nil {
+		return v
+	}
+	v := build()
+	if b.closed {
+		closeIt(v)
+	}
+	p.Store(v)
+	return v
+}
+
+// memStore is the in-memory store the log keeps offsets in. Called with b.mu held.
+func (b *Broker) memStore() *store.Store {
+	if st := b.store.Load(); st != nil {
+		return st
+	}
+	st := store.OpenMemory()
+	b.store.Store(st)
+	return st
 }
 
 // makeDir creates dir (0700) if it is missing, refusing with ErrInvalidDir a path that cannot
@@ -143,11 +167,28 @@ func (b *Broker) Redis() *resp.Server { return b.redis }
 
 // Router returns the RabbitMQ-style exchange router. After Close it returns the closed router,
 // whose every call returns an error for which errors.Is(err, [ErrClosed]) holds.
-func (b *Broker) Router() *exchange.Router { return b.router }
+func (b *Broker) Router() *exchange.Router {
+	return built(b, &b.router, func() *exchange.Router {
+		xopts := b.opts.exchangeOptions()
+		r, err := exchange.New(&xopts) // in memory: nothing to recover, options checked by Open
+		if err != nil {
+			panic("tribus: building the in-memory router: " + err.Error())
+		}
+		return r
+	}, func(r *exchange.Router) { r.Close() })
+}
 
 // Log returns the Kafka-style commit log. After Close it returns the closed log, whose every
 // call returns an error for which errors.Is(err, [ErrClosed]) holds.
-func (b *Broker) Log() *tlog.Log { return b.log }
+func (b *Broker) Log() *tlog.Log {
+	return built(b, &b.log, func() *tlog.Log {
+		l, err := tlog.Open("", &tlog.Options{Store: b.memStore(), Logger: b.opts.engineLogger("engine", "log")})
+		if err != nil { // in memory there is no file to fail and no option to refuse
+			panic("tribus: opening the in-memory log: " + err.Error())
+		}
+		return l
+	}, func(l *tlog.Log) { l.Close() })
+}
 
 // Close shuts every engine down, waits for every goroutine the broker started, flushes and
 // closes its files, and releases the directory lock. It is idempotent: later calls return nil.
@@ -159,7 +200,17 @@ func (b *Broker) Close() error {
 	}
 	b.closed = true
 	// The front doors close first, so that no remote client acts on an engine being closed.
-	errs := []error{b.redis.Close(), b.router.Close(), b.log.Close(), b.hub.Close(), b.store.Close()}
+	errs := []error{b.redis.Close()}
+	if r := b.router.Load(); r != nil {
+		errs = append(errs, r.Close())
+	}
+	if l := b.log.Load(); l != nil {
+		errs = append(errs, l.Close())
+	}
+	errs = append(errs, b.hub.Close())
+	if st := b.store.Load(); st != nil {
+		errs = append(errs, st.Close())
+	}
 	if b.lock != nil {
 		errs = append(errs, unlockDir(b.lock))
 	}

@@ -44,6 +44,11 @@
 // mutable state has one owner, named in the engine's package documentation. Close waits for
 // every goroutine the broker started and closes every file it opened.
 //
+// An in-memory broker builds the exchange router and the commit log on the first call of
+// [Broker.Router] or [Broker.Log], under the Broker's mutex, so that a test using only the
+// hub pays only for the hub; every caller gets the same engine, and one first asked for after
+// Close comes back closed. A durable broker builds them all in Open, where recovery can fail.
+//
 // # Time
 //
 // The engines use the time package only (timers and time.Now), never a polling loop, so a

@@ -90,7 +90,7 @@ func (o *Options) storeOptions() (*store.Options, error) {
 	if o.SyncInterval < 0 {
 		return nil, fmt.Errorf("%w: SyncInterval %v is negative", ErrInvalidOptions, o.SyncInterval)
 	}
-	so := &store.Options{RecoverCorruptJournal: o.RecoverCorruptJournal, Logger: o.Logger.With("engine", "store")}
+	so := &store.Options{RecoverCorruptJournal: o.RecoverCorruptJournal, Logger: o.engineLogger("engine", "store")}
 	switch o.Sync {
 	case SyncAlways:
 	case SyncBatch:
@@ -106,6 +106,9 @@ func (o *Options) storeOptions() (*store.Options, error) {
 	return so, nil
 }
 
+// discard is the logger of a broker given none, shared: With on it would allocate for nothing.
+var discard = slog.New(slog.DiscardHandler)
+
 // withDefaults returns a copy of the options with defaults filled in. Each engine validates its
 // own part when Open builds it.
 func (o *Options) withDefaults() Options {
@@ -114,10 +117,35 @@ func (o *Options) withDefaults() Options {
 		v = *o
 	}
 	if v.Logger == nil {
-		v.Logger = slog.New(slog.DiscardHandler)
+		v.Logger = discard
 	}
 	if v.PubSub.Logger == nil {
-		v.PubSub.Logger = v.Logger.With("engine", "pubsub")
+		v.PubSub.Logger = v.engineLogger("engine", "pubsub")
 	}
 	return v
+}
+
+// engineLogger is the broker's logger with an engine's attribute, or the shared discard logger.
+func (o *Options) engineLogger(key, value string) *slog.Logger {
+	if o.Logger == discard {
+		return discard
+	}
+	return o.Logger.With(key, value)
+}
+
+// exchangeOptions is the router's part of the options, without the store.
+func (o *Options) exchangeOptions() exchange.Options {
+	return exchange.Options{Observer: o.ExchangeObserver, Logger: o.engineLogger("engine", "exchange")}
+}
+
+// redisOptions is the RESP front door's part of the options.
+func (o *Options) redisOptions() *resp.Options {
+	ropts := o.Redis
+	if ropts.Version == "" {
+		ropts.Version = Version
+	}
+	if ropts.Logger == nil {
+		ropts.Logger = o.engineLogger("wire", "resp")
+	}
+	return &ropts
 }
