@@ -24,7 +24,23 @@ import (
 var (
 	crashRounds = flag.Int("crash.rounds", 5, "SIGKILL rounds of TestCrash_ExchangeKill9 (the long run uses 50 or more)")
 	crashSeed   = flag.Uint64("crash.seed", 0, "seed of TestCrash_ExchangeKill9; 0 picks one from the clock")
+	crashBudget = flag.Int64("crash.budget", 0, "MemoryBudget of TestCrash_ExchangeKill9 in bytes; 0 alternates the default with 4 KiB round by round")
 )
+
+// crashSmallBudget keeps about eight messages' contents in memory: the rest are paged out, so
+// that recovery with most messages on disk only is covered.
+const crashSmallBudget = 4 << 10
+
+// crashBudgetOf is the memory budget of a round.
+func crashBudgetOf(round int) int64 {
+	switch {
+	case *crashBudget != 0:
+		return *crashBudget
+	case round%2 == 1:
+		return crashSmallBudget
+	}
+	return 0
+}
 
 const crashEnv = "TRIBUS_CRASH_CHILD"
 
@@ -36,10 +52,13 @@ const crashEnv = "TRIBUS_CRASH_CHILD"
 // just before it acks (an ack may commit before the child could report it afterwards), on its
 // stdout, which the parent reads.
 //
+// Odd rounds run with a 4 KiB memory budget, so that most messages are paged out when the
+// child dies (-crash.budget=N fixes one budget for every round).
+//
 // Long run: go test -run=TestCrash_ExchangeKill9 -crash.rounds=50 .
 func TestCrash_ExchangeKill9(t *testing.T) {
 	if dir := os.Getenv(crashEnv); dir != "" {
-		crashChild(dir, os.Getenv(crashEnv+"_START"))
+		crashChild(dir, os.Getenv(crashEnv+"_START"), os.Getenv(crashEnv+"_BUDGET"))
 		return
 	}
 	seed := *crashSeed
@@ -51,8 +70,9 @@ func TestCrash_ExchangeKill9(t *testing.T) {
 	dir := t.TempDir()
 	next := 1
 	for round := range *crashRounds {
-		confirmed, acked, attempted := runCrashChild(t, dir, next, time.Duration(20+rng.IntN(200))*time.Millisecond)
-		b, err := tribus.Open(dir, nil)
+		budget := crashBudgetOf(round)
+		confirmed, acked, attempted := runCrashChild(t, dir, next, budget, time.Duration(20+rng.IntN(200))*time.Millisecond)
+		b, err := tribus.Open(dir, &tribus.Options{MemoryBudget: budget})
 		require.NoError(t, err, "round %d: reopen", round)
 		s, err := b.Router().NewSession()
 		require.NoError(t, err)
@@ -78,17 +98,19 @@ func TestCrash_ExchangeKill9(t *testing.T) {
 			require.True(t, present[id] || acked[id], "round %d (seed %d): confirmed message %d is lost", round, seed, id)
 		}
 		require.NoError(t, b.Close())
-		t.Logf("round %d: %d attempted, %d confirmed, %d acked, %d were in the queue", round, attempted-next+1, len(confirmed), len(acked), len(present))
+		t.Logf("round %d (memory budget %d): %d attempted, %d confirmed, %d acked, %d were in the queue",
+			round, budget, attempted-next+1, len(confirmed), len(acked), len(present))
 		next = attempted + 1
 	}
 }
 
-// runCrashChild runs one child from message id start, kills it after d, and returns what it
-// reported.
-func runCrashChild(t *testing.T, dir string, start int, d time.Duration) (confirmed, acked map[int]bool, attempted int) {
+// runCrashChild runs one child from message id start with the given memory budget, kills it
+// after d, and returns what it reported.
+func runCrashChild(t *testing.T, dir string, start int, budget int64, d time.Duration) (confirmed, acked map[int]bool, attempted int) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrash_ExchangeKill9$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashEnv+"="+dir, crashEnv+"_START="+strconv.Itoa(start))
+	cmd.Env = append(os.Environ(), crashEnv+"="+dir, crashEnv+"_START="+strconv.Itoa(start),
+		crashEnv+"_BUDGET="+strconv.FormatInt(budget, 10))
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = os.Stderr
@@ -121,9 +143,10 @@ func runCrashChild(t *testing.T, dir string, start int, d time.Duration) (confir
 }
 
 // crashChild publishes and consumes until it is killed.
-func crashChild(dir, startArg string) {
+func crashChild(dir, startArg, budgetArg string) {
 	start, _ := strconv.Atoi(startArg)
-	b, err := tribus.Open(dir, nil)
+	budget, _ := strconv.ParseInt(budgetArg, 10, 64)
+	b, err := tribus.Open(dir, &tribus.Options{MemoryBudget: budget})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(3)
