@@ -73,6 +73,7 @@ func (s *Store) commitLoop(resume *batch) {
 		go s.commitLoop(b)
 	}()
 
+	s.committerID.Store(goid())
 	b = resume
 	for {
 		if b == nil {
@@ -108,9 +109,13 @@ func (s *Store) commitLoop(resume *batch) {
 				continue
 			}
 			b.errs = make([]error, len(b.fns))
-			b.live = make([]int, len(b.fns))
-			for i := range b.live {
-				b.live[i] = i
+			b.live = make([]int, 0, len(b.fns))
+			for i, fn := range b.fns {
+				if fn == nil { // withdrawn by a nested wait (nested.go)
+					b.errs[i] = ErrNestedTx
+					continue
+				}
+				b.live = append(b.live, i)
 			}
 		}
 		s.commitBatch(b)
@@ -133,12 +138,15 @@ func (s *Store) commitBatch(b *batch) {
 		failed := -1
 		for j, i := range b.live {
 			b.cur = i
+			s.fnSeq++
+			s.running.Store(s.fnSeq)
 			if err := runFn(b.fns[i], &Tx{btx: tx, writable: true, wal: w}); err != nil {
 				b.errs[i] = err
 				failed = j
 				break
 			}
 		}
+		s.running.Store(0)
 		if failed >= 0 {
 			s.rollback()
 			s.failed.Add(1)

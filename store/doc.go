@@ -33,8 +33,15 @@
 // goroutine holding the store's write lock, and View holds its read lock, so a View sees either
 // all of an Update or none of it.
 //
-// Functions given to Update or View must not call methods of the same Store: Update waits for
-// the committer (or the write lock) that is running them, and so would deadlock.
+// Functions given to Update must not wait on the same Store. On the bbolt backend such a call
+// is caught: Update, the wait function of Submit, View and Close called from inside a function
+// given to Update or Submit (which runs on the committer goroutine) return [ErrNestedTx] at
+// once and change nothing, so neither the outer Update nor a later Close hangs. Submit itself
+// may be called there (it does not wait); its function commits in a later round. Two cases are
+// not caught and deadlock: a nested call on the memory backend (its Update holds the write
+// lock in the caller's goroutine, and telling that goroutine apart would cost every Update a
+// stack trace), and, on either backend, an Update or Close called from inside a View function,
+// or the wait of a Submit made outside the function, called inside it.
 //
 // # Durability
 //

@@ -65,6 +65,13 @@ var (
 	// Nothing is created. It wraps [ErrCorrupt].
 	ErrMissingJournal = fmt.Errorf("%w: journal file is missing", ErrCorrupt)
 
+	// ErrNestedTx is returned by [Store.Update], by the wait function of [Store.Submit], and by
+	// [Store.View] and [Store.Close], when they are called on the bbolt backend from inside a
+	// function given to Update or Submit of the same store (which runs on the committer
+	// goroutine): they would wait for the committer, which is running the caller. Nothing is
+	// queued or changed; the nested Update's function never runs.
+	ErrNestedTx = errors.New("tribus/store: Update, View or Close called from inside an Update function of the same store")
+
 	// ErrIncompatible is returned when a key names a value where a bucket was expected, or a
 	// bucket where a value was expected: Put or Delete of a bucket's name, CreateBucketIfNotExists
 	// or DeleteBucket of a value's key.

@@ -71,6 +71,13 @@ type Store struct {
 	commits     atomic.Uint64
 	failed      atomic.Uint64
 	checkpoints atomic.Uint64
+
+	// running is the token of the function given to Update that the committer is running, 0
+	// between functions; committerID is the committer goroutine's id; fnSeq numbers the
+	// functions (committer only). See nested.go.
+	running     atomic.Uint64
+	committerID atomic.Uint64
+	fnSeq       uint64
 }
 
 // viewReq is a View waiting to borrow the committer's open transaction. The committer sets btx
@@ -250,8 +257,10 @@ func (s *Store) Stats() Stats {
 // if the calls ran one after another. If another fn of the round fails, fn is run again in a
 // fresh transaction, so fn may run more than once and must depend only on tx.
 //
-// fn must not call methods of s (that deadlocks) and must not keep tx, its buckets or the
-// slices they return after it returns. Update returns [ErrClosed] once Close has begun.
+// fn must not keep tx, its buckets or the slices they return after it returns. On the bbolt
+// backend, Update called from inside a function given to Update or Submit of s returns
+// [ErrNestedTx] without running fn (on the memory backend that call deadlocks; see the package
+// documentation). Update returns [ErrClosed] once Close has begun.
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	if s.mem != nil {
 		return s.memUpdate(fn)
@@ -263,6 +272,8 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 // blocks until fn's transaction is committed and returns what Update would have. Submitted
 // functions commit in submission order, so a put submitted before a delete of the same key
 // is never undone by it. Everything submitted before Close is committed by Close.
+// Submit may be called from inside a function given to Update; calling the wait function there
+// returns [ErrNestedTx] and withdraws fn, which then never runs.
 func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
 	if s.mem != nil {
 		err := s.memUpdate(fn)
@@ -276,8 +287,16 @@ func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
 	b, i := s.enqueue(fn)
 	s.cond.Signal()
 	s.mu.Unlock()
+	tok := s.running.Load()
 	return func() error {
-		<-b.done
+		select {
+		case <-b.done:
+		default:
+			if tok != 0 && s.running.Load() == tok && s.nestedWait(b, i, tok) {
+				return ErrNestedTx
+			}
+			<-b.done
+		}
 		return b.errs[i]
 	}
 }
@@ -286,10 +305,14 @@ func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
 // and returns fn's error. Writes through tx fail with [ErrReadOnly]. Views run concurrently
 // with each other and, on the bbolt backend, with commits. A panic in fn propagates to the
 // caller after the transaction is released. fn must not keep tx, its buckets or the slices they
-// return after it returns. View returns [ErrClosed] once Close has begun.
+// return after it returns. View returns [ErrClosed] once Close has begun, and on the bbolt
+// backend [ErrNestedTx] when called from inside a function given to Update or Submit.
 func (s *Store) View(fn func(tx *Tx) error) error {
 	if s.mem != nil {
 		return s.mem.view(fn)
+	}
+	if s.onCommitter(s.running.Load()) {
+		return ErrNestedTx
 	}
 	s.mu.Lock()
 	if s.closing.Load() {
@@ -329,10 +352,15 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 
 // Close waits for every queued Update to be answered and for the committer goroutine to exit,
 // then closes the file, waiting for Views still running. It is idempotent: later calls, like
-// every other method, return [ErrClosed]. Close must not be called from inside Update or View.
+// every other method, return [ErrClosed]. Called from inside a function given to Update on the
+// bbolt backend it returns [ErrNestedTx] and closes nothing; it must not be called from inside
+// View.
 func (s *Store) Close() error {
 	if s.mem != nil {
 		return s.mem.close()
+	}
+	if s.onCommitter(s.running.Load()) {
+		return ErrNestedTx
 	}
 	s.mu.Lock()
 	if s.closing.Load() {
