@@ -126,8 +126,11 @@ func (s *Store) commitLoop(resume *batch) {
 
 // commitBatch runs the live fns of b in the open transaction and appends what they wrote to the
 // journal as one record. A fn that fails is answered with its error and dropped, and the others
-// run again in a fresh transaction, since the rollback undid what they wrote.
+// run again in a fresh transaction, since the rollback undid what they wrote. When the fns
+// together write more than one record holds, the transaction is rolled back and run again with
+// the fns that fit; the rest follow in the next record.
 func (s *Store) commitBatch(b *batch) {
+	n := len(b.live) // how many of the live fns this transaction runs
 	for len(b.live) > 0 {
 		tx, err := s.openTx()
 		if err != nil {
@@ -135,22 +138,37 @@ func (s *Store) commitBatch(b *batch) {
 			return
 		}
 		w := &opLog{b: make([]byte, 0, s.roundHint)}
-		failed := -1
-		for j, i := range b.live {
+		failed, over := -1, -1
+		for j, i := range b.live[:n] {
 			b.cur = i
 			s.fnSeq++
 			s.running.Store(s.fnSeq)
-			if err := runFn(b.fns[i], &Tx{btx: tx, writable: true, wal: w}); err != nil {
+			mark := len(w.b)
+			err := runFn(b.fns[i], &Tx{btx: tx, writable: true, wal: w, user: true})
+			if err == nil && len(w.b)-mark > s.maxUpdate {
+				err = fmt.Errorf("%w: an Update wrote %d bytes, more than MaxUpdateSize (%d)",
+					ErrValueTooLarge, len(w.b)-mark, s.maxUpdate)
+			}
+			if err != nil {
 				b.errs[i] = err
 				failed = j
 				break
 			}
+			if len(w.b) > s.maxUpdate {
+				over = j // fns before j fit in one record; j starts the next one
+				break
+			}
 		}
 		s.running.Store(0)
-		if failed >= 0 {
+		if failed >= 0 || over >= 0 {
 			s.rollback()
-			s.failed.Add(1)
-			b.live = slices.Delete(b.live, failed, failed+1)
+			if failed >= 0 {
+				s.failed.Add(1)
+				b.live = slices.Delete(b.live, failed, failed+1)
+				n = len(b.live)
+			} else {
+				n = over
+			}
 			continue
 		}
 		if s.beforeCommit != nil {
@@ -162,7 +180,7 @@ func (s *Store) commitBatch(b *batch) {
 				s.failAll(b, err)
 				return
 			}
-			s.roundHint = len(w.b) + len(w.b)/4
+			s.roundHint = min(len(w.b)+len(w.b)/4, s.maxUpdate)
 			s.since = append(s.since, w.b)
 			s.sinceBytes += len(w.b)
 			s.mu.Lock()
@@ -172,8 +190,9 @@ func (s *Store) commitBatch(b *batch) {
 			s.scheduleCheckpoint()
 		}
 		s.commits.Add(1)
-		s.updates.Add(uint64(len(b.live)))
-		b.live = b.live[:0]
+		s.updates.Add(uint64(n))
+		b.live = b.live[n:]
+		n = len(b.live)
 		if s.sinceBytes >= s.checkpointBytes {
 			s.checkpoint()
 		}

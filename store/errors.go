@@ -43,7 +43,9 @@ var (
 	// ErrInvalidKey is returned when a key or bucket name is empty or longer than [MaxKeySize].
 	ErrInvalidKey = errors.New("tribus/store: key or bucket name is empty or too long")
 
-	// ErrValueTooLarge is returned by [Bucket.Put] when the value is longer than [MaxValueSize].
+	// ErrValueTooLarge is returned by [Bucket.Put] and [Bucket.PutOwned] when the value is
+	// longer than [MaxValueSize], and by [Store.Update] when its function wrote more than
+	// [MaxUpdateSize] in all. Nothing is written.
 	ErrValueTooLarge = errors.New("tribus/store: value too large")
 
 	// ErrCorrupt is returned by [Open] when the journal is damaged anywhere but in its torn
@@ -71,6 +73,16 @@ var (
 	// goroutine): they would wait for the committer, which is running the caller. Nothing is
 	// queued or changed; the nested Update's function never runs.
 	ErrNestedTx = errors.New("tribus/store: Update, View or Close called from inside an Update function of the same store")
+
+	// ErrNilFunc is returned by [Store.Update], [Store.Submit] (through its wait function) and
+	// [Store.View] when the function given is nil. Nothing is queued.
+	ErrNilFunc = errors.New("tribus/store: nil function")
+
+	// ErrReserved is returned by [Tx.DeleteBucket] of [BucketMeta], and by a Put, PutOwned or
+	// Delete of [SchemaKey] or of the journal's sequence key in BucketMeta: the store needs them
+	// to open again. Nothing is changed. (An engine may delete and recreate its own top-level
+	// bucket.)
+	ErrReserved = errors.New("tribus/store: reserved bucket or key")
 
 	// ErrIncompatible is returned when a key names a value where a bucket was expected, or a
 	// bucket where a value was expected: Put or Delete of a bucket's name, CreateBucketIfNotExists
@@ -140,5 +152,19 @@ func checkKey(key []byte) error {
 // MaxKeySize is the longest key or bucket name, in bytes (bbolt's limit, kept by both backends).
 const MaxKeySize = bolt.MaxKeySize
 
-// MaxValueSize is the longest value, in bytes (bbolt's limit, kept by both backends).
-const MaxValueSize = bolt.MaxValueSize
+// MaxValueSize is the longest value, in bytes, on both backends: 513 MiB, so that the largest
+// message RabbitMQ accepts (its hard max_message_size of 512 MiB, rabbit.hrl MAX_MSG_SIZE)
+// fits in one value with 1 MiB to spare for its properties. It is below bbolt's own limit
+// (about 2 GiB) so that one Put always fits in a journal record ([MaxUpdateSize]). A longer
+// value fails with [ErrValueTooLarge] before anything is written or journaled.
+const MaxValueSize = 512<<20 + 1<<20
+
+// MaxUpdateSize is the most one Update may write, in bytes of its journal record (each write
+// costs its key, value and bucket names plus a few bytes). A function that writes more fails
+// with [ErrValueTooLarge] and nothing it wrote is kept; the other functions of its round are
+// not affected. Functions of one round that together exceed it are committed in several
+// journal records, never refused.
+const MaxUpdateSize = maxRecordLen
+
+// MaxValueSize must stay at or below bbolt's limit: this fails to compile otherwise.
+var _ [bolt.MaxValueSize - MaxValueSize]struct{}

@@ -64,3 +64,7 @@ func MakeCheckpointDue(s *Store) {
 	s.cond.Signal()
 	s.mu.Unlock()
 }
+
+// SetMaxUpdateSize lowers MaxUpdateSize for s, so that tests need not write a GiB. It must be
+// called before the first Update.
+func SetMaxUpdateSize(s *Store, n int) { s.maxUpdate = n }

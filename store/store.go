@@ -23,7 +23,8 @@ type Store struct {
 	logger *slog.Logger // may be nil
 	mem    *memDB       // nil for the bbolt backend
 
-	maxBatch int
+	maxBatch  int
+	maxUpdate int // MaxUpdateSize; tests lower it (export_test.go)
 
 	// mu guards queue and the writes to closing. The committer goroutine waits on cond.
 	mu      sync.Mutex
@@ -140,7 +141,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &Store{path: path, db: db, maxBatch: o.MaxBatch, done: make(chan struct{}),
+	s := &Store{path: path, db: db, maxBatch: o.MaxBatch, maxUpdate: MaxUpdateSize, done: make(chan struct{}),
 		checkpointBytes: o.CheckpointBytes, checkpointInterval: o.CheckpointInterval, logger: o.Logger}
 	if !o.NoSync {
 		s.syncInterval = o.SyncInterval
@@ -262,6 +263,9 @@ func (s *Store) Stats() Stats {
 // [ErrNestedTx] without running fn (on the memory backend that call deadlocks; see the package
 // documentation). Update returns [ErrClosed] once Close has begun.
 func (s *Store) Update(fn func(tx *Tx) error) error {
+	if fn == nil {
+		return ErrNilFunc
+	}
 	if s.mem != nil {
 		return s.memUpdate(fn)
 	}
@@ -275,6 +279,9 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 // Submit may be called from inside a function given to Update; calling the wait function there
 // returns [ErrNestedTx] and withdraws fn, which then never runs.
 func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
+	if fn == nil {
+		return func() error { return ErrNilFunc }
+	}
 	if s.mem != nil {
 		err := s.memUpdate(fn)
 		return func() error { return err }
@@ -308,6 +315,9 @@ func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
 // return after it returns. View returns [ErrClosed] once Close has begun, and on the bbolt
 // backend [ErrNestedTx] when called from inside a function given to Update or Submit.
 func (s *Store) View(fn func(tx *Tx) error) error {
+	if fn == nil {
+		return ErrNilFunc
+	}
 	if s.mem != nil {
 		return s.mem.view(fn)
 	}
