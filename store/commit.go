@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -132,6 +133,10 @@ func (s *Store) commitLoop(resume *batch) {
 func (s *Store) commitBatch(b *batch) {
 	n := len(b.live) // how many of the live fns this transaction runs
 	for len(b.live) > 0 {
+		if p := s.stopped.Load(); p != nil {
+			s.failAll(b, *p)
+			return
+		}
 		tx, err := s.openTx()
 		if err != nil {
 			s.failAll(b, err)
@@ -175,8 +180,11 @@ func (s *Store) commitBatch(b *batch) {
 			s.beforeCommit()
 		}
 		if len(w.b) > 0 {
-			if err := s.jr.append(w.b); err != nil {
+			if synced, err := s.jr.append(w.b); err != nil {
 				s.rollback()
+				if synced || !errors.Is(err, ErrDiskFull) {
+					s.stop(err)
+				}
 				s.failAll(b, err)
 				return
 			}
@@ -241,12 +249,16 @@ func (s *Store) checkpoint() {
 		err = writeWALSeq(&Tx{btx: tx, writable: true}, s.jr.lsn)
 	}
 	if err == nil {
-		err = tx.Commit()
+		err = mapError(tx.Commit())
 		s.wtx = nil
 	}
 	if err != nil {
 		s.rollback()
+		err = ioError("checkpoint", err)
 		s.checkpointErr.Store(&err)
+		if !errors.Is(err, ErrDiskFull) {
+			s.stop(err)
+		}
 		s.scheduleCheckpoint()
 		return
 	}
@@ -320,8 +332,21 @@ func (s *Store) scheduleSync() {
 		s.syncMu.Lock()
 		s.syncTimer = nil
 		s.syncMu.Unlock()
-		_ = s.jr.flush() // an error here resurfaces at the next flush or at Close
+		if err := s.jr.flush(); err != nil {
+			s.stop(err)
+		}
 	})
+}
+
+// stop makes every later Update fail with ErrIO, after err from a journal fsync or a
+// checkpoint. Once an fsync has failed, the kernel may have dropped the dirty pages it could
+// not write and marked them clean, so a later fsync can succeed without them (PostgreSQL's
+// "fsyncgate", 2018): nothing written since the last good fsync is known to be on disk. The
+// cause is kept as text only, so that a later Update matches ErrIO and not ErrDiskFull, which
+// would invite a retry. The first cause wins.
+func (s *Store) stop(err error) {
+	e := fmt.Errorf("%w: the store stopped accepting writes after: %v", ErrIO, err)
+	s.stopped.CompareAndSwap(nil, &e)
 }
 
 // stopSyncTimer cancels a scheduled flush (Close does a final one) and waits for one running.

@@ -3,10 +3,13 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"syscall"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/tribusmq/tribus/internal/diskspace"
 	"github.com/tribusmq/tribus/internal/sentinel"
 )
 
@@ -84,6 +87,21 @@ var (
 	// bucket.)
 	ErrReserved = errors.New("tribus/store: reserved bucket or key")
 
+	// ErrDiskFull is returned when the file system holding the store ran out of space (ENOSPC,
+	// EDQUOT) on a journal write, a checkpoint into the bbolt file, or Open's replay of the
+	// journal; the failed Update's writes are not kept, and later Updates are tried again as
+	// usual. It is also what [Store.ReserveSpace] returns under [Options.DiskFreeLimit] (as a
+	// *diskspace.LimitError). errors.Is(err, sentinel.ErrDiskFull) holds for it, so the root's
+	// tribus.ErrDiskFull matches.
+	ErrDiskFull = fmt.Errorf("tribus/store: %w", sentinel.ErrDiskFull)
+
+	// ErrIO is returned when a read, write or fsync of the store's files failed for any other
+	// reason. After a failed fsync of the journal, or a failed checkpoint that was not for lack
+	// of space, the store stops accepting writes: every later Update fails with ErrIO, since what
+	// reached the disk is unknown (see the package documentation, # Caveats). Views go on.
+	// errors.Is(err, sentinel.ErrIO) holds for it, so tribus.ErrIO matches.
+	ErrIO = fmt.Errorf("tribus/store: %w", sentinel.ErrIO)
+
 	// ErrIncompatible is returned when a key names a value where a bucket was expected, or a
 	// bucket where a value was expected: Put or Delete of a bucket's name, CreateBucketIfNotExists
 	// or DeleteBucket of a value's key.
@@ -108,6 +126,30 @@ func (e *CorruptJournalError) Error() string {
 
 // Unwrap returns [ErrCorrupt].
 func (e *CorruptJournalError) Unwrap() error { return ErrCorrupt }
+
+// ioError classifies err, from a read, write or sync of the store's files, as [ErrDiskFull]
+// (ENOSPC, EDQUOT) or [ErrIO] (anything else), naming what failed; an error that already
+// carries one of the shared sentinels is returned as it is.
+func ioError(what string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sentinel.ErrDiskFull), errors.Is(err, sentinel.ErrIO),
+		errors.Is(err, sentinel.ErrCorrupt), errors.Is(err, sentinel.ErrClosed):
+		return err
+	case errors.Is(diskspace.Wrap(err), sentinel.ErrDiskFull):
+		return fmt.Errorf("%w: %s: %w", ErrDiskFull, what, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrIO, what, err)
+}
+
+// isOSError reports whether err comes from the operating system (a failed system call), as
+// opposed to one of bbolt's own conditions.
+func isOSError(err error) bool {
+	var pe *fs.PathError
+	var errno syscall.Errno
+	return errors.As(err, &pe) || errors.As(err, &errno)
+}
 
 // mapError turns a bbolt error into this package's sentinel, keeping bbolt's text as detail.
 func mapError(err error) error {
@@ -135,6 +177,8 @@ func mapError(err error) error {
 	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
 		errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrInvalidMapping):
 		base = ErrCorrupt
+	case isOSError(err):
+		return ioError("bbolt file", err)
 	default:
 		return fmt.Errorf("tribus/store: %w", err)
 	}

@@ -98,6 +98,9 @@ type Options struct {
 	// OpenFile opens the database file, for fault-injection tests (bbolt's Options.OpenFile).
 	// Nil means os.OpenFile.
 	OpenFile func(name string, flag int, perm os.FileMode) (*os.File, error)
+
+	// journalFile, if set, wraps the journal's file, for fault-injection tests (export_test.go).
+	journalFile func(*os.File) journalFile
 }
 
 // withDefaults returns a copy of o (nil allowed) with zero fields replaced by defaults, or an

@@ -79,6 +79,12 @@ type Store struct {
 	running     atomic.Uint64
 	committerID atomic.Uint64
 	fnSeq       uint64
+
+	// stopped, once set, is the ErrIO every later Update fails with: a journal fsync or a
+	// checkpoint failed, so what is on disk is unknown (see stop).
+	stopped atomic.Pointer[error]
+
+	wrapJournal func(*os.File) journalFile // Options.journalFile
 }
 
 // viewReq is a View waiting to borrow the committer's open transaction. The committer sets btx
@@ -120,7 +126,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, errors.New("tribus/store: Open needs a file path; use OpenMemory for no file")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("tribus/store: %w", err)
+		return nil, ioError("creating the directory", err)
 	}
 	bopts := *bolt.DefaultOptions
 	bopts.Timeout = o.LockTimeout
@@ -142,7 +148,8 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{path: path, db: db, maxBatch: o.MaxBatch, maxUpdate: MaxUpdateSize, done: make(chan struct{}),
-		checkpointBytes: o.CheckpointBytes, checkpointInterval: o.CheckpointInterval, logger: o.Logger}
+		checkpointBytes: o.CheckpointBytes, checkpointInterval: o.CheckpointInterval, logger: o.Logger,
+		wrapJournal: o.journalFile}
 	if !o.NoSync {
 		s.syncInterval = o.SyncInterval
 	}
@@ -286,6 +293,9 @@ func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
 		err := s.memUpdate(fn)
 		return func() error { return err }
 	}
+	if p := s.stopped.Load(); p != nil {
+		return func() error { return *p }
+	}
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
@@ -385,16 +395,16 @@ func (s *Store) Close() error {
 	var err error
 	if p := s.checkpointErr.Load(); p != nil && s.since != nil {
 		// The last checkpoint failed too: what it held is only in the journal, so flush that.
-		err = fmt.Errorf("tribus/store: checkpoint: %w", *p)
+		err = *p
 		if ferr := s.jr.flush(); ferr != nil {
 			err = fmt.Errorf("%w; %w", err, ferr)
 		}
 	}
 	if cerr := s.jr.close(); cerr != nil && err == nil {
-		err = fmt.Errorf("tribus/store: journal: %w", cerr)
+		err = ioError("closing the journal", cerr)
 	}
 	if cerr := s.db.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("tribus/store: %w", cerr)
+		err = mapError(cerr)
 	}
 	return err
 }
