@@ -150,3 +150,16 @@ func (j *faultyJournal) Truncate(n int64) error {
 }
 
 func (j *faultyJournal) Close() error { return j.f.Close() }
+
+func (j *faultyJournal) Fd() uintptr { return j.f.Fd() }
+
+// ParseJournal returns the sequence numbers of the records Open would read from a journal
+// holding data, for a bbolt file whose checkpoint holds up to after.
+func ParseJournal(data []byte, after uint64) ([]uint64, error) {
+	recs, _, err := parseJournal(data, after)
+	var lsns []uint64
+	for _, r := range recs {
+		lsns = append(lsns, r.lsn)
+	}
+	return lsns, err
+}

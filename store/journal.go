@@ -257,10 +257,12 @@ func openJournal(path string, create bool, wrap func(*os.File) journalFile) (*jo
 	return &journal{f: f}, data, nil
 }
 
-// journalRecord is one decoded record; payload aliases the file's bytes.
+// journalRecord is one decoded record; payload aliases the file's bytes, and end is the offset
+// just past the record in its file.
 type journalRecord struct {
 	lsn     uint64
 	payload []byte
+	end     int64
 }
 
 // recordAt decodes the record whose header starts at rest[0], or reports ok == false if the
@@ -302,7 +304,7 @@ func parseJournal(data []byte, after uint64) ([]journalRecord, int64, error) {
 		return nil, 0, &CorruptJournalError{Offset: 0, Reason: "not a journal of this version"}
 	}
 	var recs []journalRecord
-	off := len(journalMagic)
+	off := punchedPrefix(data, after)
 	last := after
 	reason := ""
 	for off < len(data) {
@@ -311,6 +313,7 @@ func parseJournal(data []byte, after uint64) ([]journalRecord, int64, error) {
 			reason = "record is torn or fails its checksum"
 			break
 		}
+		rec.end = int64(off + size)
 		if len(recs) > 0 && rec.lsn != recs[len(recs)-1].lsn+1 {
 			if rec.lsn > recs[len(recs)-1].lsn {
 				reason = fmt.Sprintf("record %d follows record %d", rec.lsn, recs[len(recs)-1].lsn)
@@ -443,7 +446,9 @@ func openAndRecoverJournal(s *Store, created, recoverCorrupt bool) (*journal, er
 	}
 	recs, _, err := parseJournal(data, ckpt)
 	var cerr *CorruptJournalError
+	punch := true // recs are in j's file
 	if errors.As(err, &cerr) {
+		punch = false
 		cerr.Path = path
 		if !recoverCorrupt {
 			_ = j.close()
@@ -453,7 +458,7 @@ func openAndRecoverJournal(s *Store, created, recoverCorrupt bool) (*journal, er
 			return nil, err
 		}
 	}
-	if err := replayJournal(s, j, recs, ckpt); err != nil {
+	if err := replayJournal(s, j, recs, ckpt, punch); err != nil {
 		_ = j.close()
 		return nil, err
 	}
@@ -483,36 +488,4 @@ func moveCorruptAside(s *Store, j *journal, data []byte, ckpt uint64, cerr *Corr
 	}
 	// good aliases data, which stays reachable through it: nothing reads the old file again.
 	return nj, good, nil
-}
-
-// replayJournal applies the records of recs newer than ckpt in one fsynced commit and empties
-// the journal, leaving j.lsn at the last sequence number bbolt now holds.
-func replayJournal(s *Store, j *journal, recs []journalRecord, ckpt uint64) error {
-	var todo []journalRecord
-	for _, r := range recs {
-		if r.lsn > ckpt {
-			todo = append(todo, r)
-		}
-	}
-	j.lsn = ckpt
-	if len(todo) > 0 {
-		if todo[0].lsn != ckpt+1 {
-			return &CorruptJournalError{Path: s.path + JournalSuffix, Offset: -1,
-				Reason: fmt.Sprintf("journal starts at record %d but the bbolt file holds up to %d", todo[0].lsn, ckpt)}
-		}
-		err := s.db.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{btx: btx, writable: true}
-			for _, r := range todo {
-				if err := applyOps(tx, r.payload); err != nil {
-					return fmt.Errorf("record %d: %w", r.lsn, err)
-				}
-			}
-			return writeWALSeq(tx, todo[len(todo)-1].lsn)
-		})
-		if err != nil {
-			return fmt.Errorf("tribus/store: replaying the journal: %w", mapError(err))
-		}
-		j.lsn = todo[len(todo)-1].lsn
-	}
-	return j.reset()
 }
