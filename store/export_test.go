@@ -163,3 +163,14 @@ func ParseJournal(data []byte, after uint64) ([]uint64, error) {
 	}
 	return lsns, err
 }
+
+// WithDiskFree returns a copy of o (nil allowed) whose store reads the free disk space with free
+// instead of statfs.
+func WithDiskFree(o *Options, free func(dir string) (int64, error)) *Options {
+	var out Options
+	if o != nil {
+		out = *o
+	}
+	out.diskFree = free
+	return &out
+}

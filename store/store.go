@@ -12,6 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/tribusmq/tribus/internal/diskspace"
 )
 
 // Store is the durable state of a broker: a bbolt file ([Open]) or its in-memory stand-in
@@ -85,6 +87,8 @@ type Store struct {
 	stopped atomic.Pointer[error]
 
 	wrapJournal func(*os.File) journalFile // Options.journalFile
+
+	guard *diskspace.Guard // Options.DiskFreeLimit; nil (off) on the memory backend
 }
 
 // viewReq is a View waiting to borrow the committer's open transaction. The committer sets btx
@@ -152,6 +156,11 @@ func Open(path string, opts *Options) (*Store, error) {
 		wrapJournal: o.journalFile}
 	if !o.NoSync {
 		s.syncInterval = o.SyncInterval
+	}
+	if o.diskFree != nil {
+		s.guard = diskspace.NewGuardFunc(filepath.Dir(path), o.DiskFreeLimit, o.diskFree)
+	} else {
+		s.guard = diskspace.NewGuard(filepath.Dir(path), o.DiskFreeLimit)
 	}
 	jr, err := openAndRecoverJournal(s, created, o.RecoverCorruptJournal)
 	if err != nil {
@@ -242,6 +251,23 @@ func initSchema(tx *Tx) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// ReserveSpace says whether n more bytes may be written under [Options.DiskFreeLimit]: nil, or
+// an error matching [ErrDiskFull] that wraps a *diskspace.LimitError (the directory, the free
+// bytes at the last reading, the limit). It counts n against the free space it last read, which
+// it reads again at most every 250 ms (10 ms while under the limit), so it costs no system call
+// on most calls. n <= 0 only checks the limit. The store does not call it for its own writes:
+// callers that add data ask first, and those that free space (acknowledgements, deletes) do not.
+// It never fails on the memory backend. It is safe for concurrent use, also after Close.
+func (s *Store) ReserveSpace(n int64) error {
+	if s.guard == nil {
+		return nil
+	}
+	if err := s.guard.Reserve(max(n, 0)); err != nil {
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
 	}
 	return nil
 }
