@@ -18,6 +18,13 @@ import (
 // "bucket/path/" -> "", so that two dumps are equal exactly when the contents are.
 func dump(t *testing.T, s *store.Store) map[string]string {
 	t.Helper()
+	out, err := dumpErr(s)
+	require.NoError(t, err)
+	return out
+}
+
+// dumpErr is dump for goroutines other than the test's.
+func dumpErr(s *store.Store) (map[string]string, error) {
 	out := map[string]string{}
 	var walk func(b *store.Bucket, path []string) error
 	walk = func(b *store.Bucket, path []string) error {
@@ -33,7 +40,7 @@ func dump(t *testing.T, s *store.Store) map[string]string {
 			return walk(b.Bucket(string(name)), append(append([]string(nil), path...), string(name)))
 		})
 	}
-	require.NoError(t, s.View(func(tx *store.Tx) error {
+	err := s.View(func(tx *store.Tx) error {
 		for _, top := range []string{store.BucketMeta, store.BucketExchange, store.BucketLog, store.BucketPubSub} {
 			if b := tx.Bucket(top); b != nil {
 				if err := walk(b, []string{top}); err != nil {
@@ -42,8 +49,8 @@ func dump(t *testing.T, s *store.Store) map[string]string {
 			}
 		}
 		return nil
-	}))
-	return out
+	})
+	return out, err
 }
 
 // Issue 11: each bad input to the Tx API gets this package's typed sentinel, and changes
