@@ -182,7 +182,7 @@ func (s *Store) commitBatch(b *batch) {
 		if len(w.b) > 0 {
 			if synced, err := s.jr.append(w.b); err != nil {
 				s.rollback()
-				if synced || !errors.Is(err, ErrDiskFull) {
+				if synced || errors.Is(err, ErrIO) {
 					s.stop(err)
 				}
 				s.failAll(b, err)
