@@ -82,3 +82,29 @@ func BenchmarkStore_UpdateParallelMemory(b *testing.B) {
 	})
 	reportCommits(b, s)
 }
+
+// BenchmarkStore_SubmitParallelNoSync measures the CPU cost of Submit and its wait without
+// fsyncs, as the exchange router's durable publishes pay it: the committer, not the disk, is
+// the bottleneck, so per-call overhead shows.
+func BenchmarkStore_SubmitParallelNoSync(b *testing.B) {
+	s, err := store.Open(filepath.Join(b.TempDir(), "tribus.db"), &store.Options{NoSync: true})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = s.Close() })
+	value := make([]byte, 64)
+	var next atomic.Uint64
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		key := make([]byte, 8)
+		for pb.Next() {
+			binary.BigEndian.PutUint64(key, next.Add(1))
+			k := append([]byte(nil), key...)
+			if err := s.Submit(func(tx *store.Tx) error { return tx.Bucket(store.BucketLog).Put(k, value) })(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportCommits(b, s)
+}

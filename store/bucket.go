@@ -15,6 +15,21 @@ type Bucket struct {
 	mb *memBucket   // set on the memory backend
 
 	path []string // the names from the top, kept only when tx records a journal
+	meta bool     // the top-level BucketMeta, whose reserved keys a caller may not write
+}
+
+// checkWrite returns the error a write of key into b must fail with, if any.
+func (b *Bucket) checkWrite(key []byte) error {
+	if err := b.tx.writeCheck(); err != nil {
+		return err
+	}
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if b.meta && b.tx.user && (string(key) == SchemaKey || string(key) == walKey) {
+		return ErrReserved
+	}
+	return nil
 }
 
 // Get returns the value of key, or nil if there is none or key names a nested bucket. An empty
@@ -31,13 +46,10 @@ func (b *Bucket) Get(key []byte) []byte {
 }
 
 // Put sets key to value. It keeps neither slice: the caller may reuse both once Put returns.
-// It fails with [ErrReadOnly] in View, [ErrInvalidKey], [ErrValueTooLarge], or
-// [ErrIncompatible] if key names a nested bucket.
+// It fails with [ErrReadOnly] in View, [ErrInvalidKey], [ErrValueTooLarge], [ErrIncompatible]
+// if key names a nested bucket, or [ErrReserved] for a key the store keeps in [BucketMeta].
 func (b *Bucket) Put(key, value []byte) error {
-	if err := b.tx.writeCheck(); err != nil {
-		return err
-	}
-	if err := checkKey(key); err != nil {
+	if err := b.checkWrite(key); err != nil {
 		return err
 	}
 	if int64(len(value)) > MaxValueSize {
@@ -57,10 +69,7 @@ func (b *Bucket) Put(key, value []byte) error {
 // PutOwned is Put without the defensive copy: the caller hands key and value over and must not
 // modify them afterwards. For hot paths that build a fresh value for each write.
 func (b *Bucket) PutOwned(key, value []byte) error {
-	if err := b.tx.writeCheck(); err != nil {
-		return err
-	}
-	if err := checkKey(key); err != nil {
+	if err := b.checkWrite(key); err != nil {
 		return err
 	}
 	if int64(len(value)) > MaxValueSize {
@@ -86,11 +95,16 @@ func (b *Bucket) boltPut(key, value []byte) error {
 	return nil
 }
 
-// Delete removes key. A missing key is not an error. It fails with [ErrReadOnly] in View and
-// [ErrIncompatible] if key names a nested bucket.
+// Delete removes key. A missing key is not an error, nor is a key no value can have (empty,
+// or longer than [MaxKeySize]): nothing is deleted, as in bbolt. It fails with [ErrReadOnly] in
+// View, [ErrIncompatible] if key names a nested bucket, and [ErrReserved] for a key the store
+// keeps in [BucketMeta].
 func (b *Bucket) Delete(key []byte) error {
 	if err := b.tx.writeCheck(); err != nil {
 		return err
+	}
+	if b.meta && b.tx.user && (string(key) == SchemaKey || string(key) == walKey) {
+		return ErrReserved
 	}
 	if b.bb != nil {
 		if err := b.bb.Delete(key); err != nil {
@@ -232,10 +246,13 @@ func (b *Bucket) CreateBucketIfNotExists(name string) (*Bucket, error) {
 }
 
 // DeleteBucket deletes the nested bucket name with everything in it. It fails with
-// [ErrNotFound] if there is none, [ErrIncompatible] if name holds a value, and [ErrReadOnly] in
-// View.
+// [ErrNotFound] if there is none, [ErrInvalidKey] if name is empty or longer than
+// [MaxKeySize], [ErrIncompatible] if name holds a value, and [ErrReadOnly] in View.
 func (b *Bucket) DeleteBucket(name string) error {
 	if err := b.tx.writeCheck(); err != nil {
+		return err
+	}
+	if err := checkKey([]byte(name)); err != nil {
 		return err
 	}
 	if b.bb != nil {

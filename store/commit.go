@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -73,6 +74,7 @@ func (s *Store) commitLoop(resume *batch) {
 		go s.commitLoop(b)
 	}()
 
+	s.committerID.Store(goid())
 	b = resume
 	for {
 		if b == nil {
@@ -108,9 +110,13 @@ func (s *Store) commitLoop(resume *batch) {
 				continue
 			}
 			b.errs = make([]error, len(b.fns))
-			b.live = make([]int, len(b.fns))
-			for i := range b.live {
-				b.live[i] = i
+			b.live = make([]int, 0, len(b.fns))
+			for i, fn := range b.fns {
+				if fn == nil { // withdrawn by a nested wait (nested.go)
+					b.errs[i] = ErrNestedTx
+					continue
+				}
+				b.live = append(b.live, i)
 			}
 		}
 		s.commitBatch(b)
@@ -121,40 +127,68 @@ func (s *Store) commitLoop(resume *batch) {
 
 // commitBatch runs the live fns of b in the open transaction and appends what they wrote to the
 // journal as one record. A fn that fails is answered with its error and dropped, and the others
-// run again in a fresh transaction, since the rollback undid what they wrote.
+// run again in a fresh transaction, since the rollback undid what they wrote. When the fns
+// together write more than one record holds, the transaction is rolled back and run again with
+// the fns that fit; the rest follow in the next record.
 func (s *Store) commitBatch(b *batch) {
+	n := len(b.live) // how many of the live fns this transaction runs
 	for len(b.live) > 0 {
+		if p := s.stopped.Load(); p != nil {
+			s.failAll(b, *p)
+			return
+		}
 		tx, err := s.openTx()
 		if err != nil {
 			s.failAll(b, err)
 			return
 		}
 		w := &opLog{b: make([]byte, 0, s.roundHint)}
-		failed := -1
-		for j, i := range b.live {
+		failed, over := -1, -1
+		for j, i := range b.live[:n] {
 			b.cur = i
-			if err := runFn(b.fns[i], &Tx{btx: tx, writable: true, wal: w}); err != nil {
+			s.fnSeq++
+			s.running.Store(s.fnSeq)
+			mark := len(w.b)
+			err := runFn(b.fns[i], &Tx{btx: tx, writable: true, wal: w, user: true})
+			if err == nil && len(w.b)-mark > s.maxUpdate {
+				err = fmt.Errorf("%w: an Update wrote %d bytes, more than MaxUpdateSize (%d)",
+					ErrValueTooLarge, len(w.b)-mark, s.maxUpdate)
+			}
+			if err != nil {
 				b.errs[i] = err
 				failed = j
 				break
 			}
+			if len(w.b) > s.maxUpdate {
+				over = j // fns before j fit in one record; j starts the next one
+				break
+			}
 		}
-		if failed >= 0 {
+		s.running.Store(0)
+		if failed >= 0 || over >= 0 {
 			s.rollback()
-			s.failed.Add(1)
-			b.live = slices.Delete(b.live, failed, failed+1)
+			if failed >= 0 {
+				s.failed.Add(1)
+				b.live = slices.Delete(b.live, failed, failed+1)
+				n = len(b.live)
+			} else {
+				n = over
+			}
 			continue
 		}
 		if s.beforeCommit != nil {
 			s.beforeCommit()
 		}
 		if len(w.b) > 0 {
-			if err := s.jr.append(w.b); err != nil {
+			if synced, err := s.jr.append(w.b); err != nil {
 				s.rollback()
+				if synced || errors.Is(err, ErrIO) {
+					s.stop(err)
+				}
 				s.failAll(b, err)
 				return
 			}
-			s.roundHint = len(w.b) + len(w.b)/4
+			s.roundHint = min(len(w.b)+len(w.b)/4, s.maxUpdate)
 			s.since = append(s.since, w.b)
 			s.sinceBytes += len(w.b)
 			s.mu.Lock()
@@ -164,8 +198,9 @@ func (s *Store) commitBatch(b *batch) {
 			s.scheduleCheckpoint()
 		}
 		s.commits.Add(1)
-		s.updates.Add(uint64(len(b.live)))
-		b.live = b.live[:0]
+		s.updates.Add(uint64(n))
+		b.live = b.live[n:]
+		n = len(b.live)
 		if s.sinceBytes >= s.checkpointBytes {
 			s.checkpoint()
 		}
@@ -214,12 +249,16 @@ func (s *Store) checkpoint() {
 		err = writeWALSeq(&Tx{btx: tx, writable: true}, s.jr.lsn)
 	}
 	if err == nil {
-		err = tx.Commit()
+		err = mapError(tx.Commit())
 		s.wtx = nil
 	}
 	if err != nil {
 		s.rollback()
+		err = ioError("checkpoint", err)
 		s.checkpointErr.Store(&err)
+		if !errors.Is(err, ErrDiskFull) {
+			s.stop(err)
+		}
 		s.scheduleCheckpoint()
 		return
 	}
@@ -293,8 +332,21 @@ func (s *Store) scheduleSync() {
 		s.syncMu.Lock()
 		s.syncTimer = nil
 		s.syncMu.Unlock()
-		_ = s.jr.flush() // an error here resurfaces at the next flush or at Close
+		if err := s.jr.flush(); err != nil {
+			s.stop(err)
+		}
 	})
+}
+
+// stop makes every later Update fail with ErrIO, after err from a journal fsync or a
+// checkpoint. Once an fsync has failed, the kernel may have dropped the dirty pages it could
+// not write and marked them clean, so a later fsync can succeed without them (PostgreSQL's
+// "fsyncgate", 2018): nothing written since the last good fsync is known to be on disk. The
+// cause is kept as text only, so that a later Update matches ErrIO and not ErrDiskFull, which
+// would invite a retry. The first cause wins.
+func (s *Store) stop(err error) {
+	e := fmt.Errorf("%w: the store stopped accepting writes after: %v", ErrIO, err)
+	s.stopped.CompareAndSwap(nil, &e)
 }
 
 // stopSyncTimer cancels a scheduled flush (Close does a final one) and waits for one running.

@@ -33,8 +33,15 @@
 // goroutine holding the store's write lock, and View holds its read lock, so a View sees either
 // all of an Update or none of it.
 //
-// Functions given to Update or View must not call methods of the same Store: Update waits for
-// the committer (or the write lock) that is running them, and so would deadlock.
+// Functions given to Update must not wait on the same Store. On the bbolt backend such a call
+// is caught: Update, the wait function of Submit, View and Close called from inside a function
+// given to Update or Submit (which runs on the committer goroutine) return [ErrNestedTx] at
+// once and change nothing, so neither the outer Update nor a later Close hangs. Submit itself
+// may be called there (it does not wait); its function commits in a later round. Two cases are
+// not caught and deadlock: a nested call on the memory backend (its Update holds the write
+// lock in the caller's goroutine, and telling that goroutine apart would cost every Update a
+// stack trace), and, on either backend, an Update or Close called from inside a View function,
+// or the wait of a Submit made outside the function, called inside it.
 //
 // # Durability
 //
@@ -76,6 +83,43 @@
 // its arguments.
 //
 // ForEach and Seek report values only; nested buckets are listed by [Bucket.ForEachBucket].
+//
+// # Limits
+//
+// A key or bucket name is 1 to [MaxKeySize] bytes; a value at most [MaxValueSize] (513 MiB: the
+// largest message RabbitMQ accepts, 512 MiB, with room for its properties); one Update writes at
+// most [MaxUpdateSize] (1 GiB of journal record). [BucketMeta] and its keys [SchemaKey] and the
+// journal's sequence number belong to the store. Anything else is refused with a sentinel
+// ([ErrInvalidKey], [ErrValueTooLarge], [ErrReserved], [ErrNilFunc]) before it is written or
+// journaled, and the transaction goes on as if the call had not been made. Deleting a key that
+// cannot exist is a no-op, as in bbolt.
+//
+// # Caveats, disk full and I/O errors
+//
+// A journal write that finds no space fails its Update with [ErrDiskFull] (wrapping the ENOSPC
+// or EDQUOT, as does tribus.ErrDiskFull); nothing of it is kept and later Updates are tried as
+// usual, so that acknowledgements and deletes can free space. A checkpoint that finds no space
+// is retried at the next one; the rounds stay in the journal meanwhile, and Close reports it.
+// [Options.DiskFreeLimit] does not refuse the store's own writes: callers that add data ask
+// [Store.ReserveSpace] first, as RabbitMQ blocks publishers under its disk_free_limit.
+//
+// Any other I/O error, and any failed fsync (even one that said ENOSPC), stops the store: that
+// Update fails with [ErrDiskFull] or [ErrIO], and every later one with ErrIO, until the store is
+// closed and opened again. After a failed fsync the kernel may have dropped the pages it could
+// not write and marked them clean, so a later fsync would succeed without them (PostgreSQL's
+// "fsyncgate", 2018); what reached the disk since the last good fsync is unknown. Views go on
+// reading what the store holds. Close still tries a checkpoint of every round answered before
+// the failure. The round whose fsync failed was not answered with success, but it may have
+// reached the disk: after a crash (not after Close) Open may find it, as with any database whose
+// commit fails mid-way.
+//
+// Open after a disk-full event needs room for the journal's writes in the bbolt file, which
+// may take more space than the journal (bbolt writes whole pages, half full under sequential
+// inserts). Open replays the journal in chunks of at most 1 MiB, each its own bbolt commit, and
+// on Linux punches each applied chunk out of the journal, giving its space back before the next
+// one. If even one round does not fit, Open fails with ErrDiskFull; nothing is lost (the bbolt
+// file holds whole rounds up to a recorded sequence number, the journal the rest), and the next
+// Open, once space is freed, goes on from there.
 //
 // # Caveats, recovery
 //

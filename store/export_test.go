@@ -3,6 +3,9 @@ package store
 import (
 	"encoding/binary"
 	"hash/crc32"
+	"io/fs"
+	"os"
+	"sync"
 )
 
 // SetBeforeCommit installs f to run on the committer goroutine just before each commit. It must
@@ -63,4 +66,111 @@ func MakeCheckpointDue(s *Store) {
 	s.checkpointDue = true
 	s.cond.Signal()
 	s.mu.Unlock()
+}
+
+// SetMaxUpdateSize lowers MaxUpdateSize for s, so that tests need not write a GiB. It must be
+// called before the first Update.
+func SetMaxUpdateSize(s *Store, n int) { s.maxUpdate = n }
+
+// JournalFaults makes the journal file of a store fail on demand: while an op's error is set,
+// every call of that op returns it (a write returns it without writing anything).
+type JournalFaults struct {
+	mu                 sync.Mutex
+	write, sync, trunc error
+}
+
+// Fail sets the error op ("write", "sync" or "truncate") returns from now on; nil heals it.
+func (jf *JournalFaults) Fail(op string, err error) {
+	jf.mu.Lock()
+	defer jf.mu.Unlock()
+	switch op {
+	case "write":
+		jf.write = err
+	case "sync":
+		jf.sync = err
+	case "truncate":
+		jf.trunc = err
+	default:
+		panic("JournalFaults.Fail: unknown op " + op)
+	}
+}
+
+// WithJournalFaults returns a copy of o (nil allowed) whose store's journal file goes through jf.
+func WithJournalFaults(o *Options, jf *JournalFaults) *Options {
+	var out Options
+	if o != nil {
+		out = *o
+	}
+	out.journalFile = func(f *os.File) journalFile { return &faultyJournal{f: f, jf: jf} }
+	return &out
+}
+
+type faultyJournal struct {
+	f  *os.File
+	jf *JournalFaults
+}
+
+func (j *faultyJournal) fault(op string) error {
+	j.jf.mu.Lock()
+	defer j.jf.mu.Unlock()
+	var err error
+	switch op {
+	case "write":
+		err = j.jf.write
+	case "sync":
+		err = j.jf.sync
+	case "truncate":
+		err = j.jf.trunc
+	}
+	if err != nil {
+		return &fs.PathError{Op: op, Path: j.f.Name(), Err: err}
+	}
+	return nil
+}
+
+func (j *faultyJournal) WriteAt(p []byte, off int64) (int, error) {
+	if err := j.fault("write"); err != nil {
+		return 0, err
+	}
+	return j.f.WriteAt(p, off)
+}
+
+func (j *faultyJournal) Sync() error {
+	if err := j.fault("sync"); err != nil {
+		return err
+	}
+	return j.f.Sync()
+}
+
+func (j *faultyJournal) Truncate(n int64) error {
+	if err := j.fault("truncate"); err != nil {
+		return err
+	}
+	return j.f.Truncate(n)
+}
+
+func (j *faultyJournal) Close() error { return j.f.Close() }
+
+func (j *faultyJournal) Fd() uintptr { return j.f.Fd() }
+
+// ParseJournal returns the sequence numbers of the records Open would read from a journal
+// holding data, for a bbolt file whose checkpoint holds up to after.
+func ParseJournal(data []byte, after uint64) ([]uint64, error) {
+	recs, _, err := parseJournal(data, after)
+	var lsns []uint64
+	for _, r := range recs {
+		lsns = append(lsns, r.lsn)
+	}
+	return lsns, err
+}
+
+// WithDiskFree returns a copy of o (nil allowed) whose store reads the free disk space with free
+// instead of statfs.
+func WithDiskFree(o *Options, free func(dir string) (int64, error)) *Options {
+	var out Options
+	if o != nil {
+		out = *o
+	}
+	out.diskFree = free
+	return &out
 }

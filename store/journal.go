@@ -11,8 +11,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/tribusmq/tribus/internal/diskspace"
 )
 
 // The journal is the bbolt backend's write-ahead log. A bbolt commit flushes twice (the data
@@ -214,9 +212,19 @@ func applyOps(tx *Tx, payload []byte) error {
 	return nil
 }
 
-// journal is the open journal file. Only the committer goroutine uses it after Open.
+// journalFile is what the journal needs from its file: *os.File, or a test's wrapper of it
+// that injects faults (Options.journalFile, export_test.go).
+type journalFile interface {
+	WriteAt(p []byte, off int64) (int, error)
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
+// journal is the open journal file. Only the committer goroutine uses it after Open, except
+// that the SyncInterval timer calls flush.
 type journal struct {
-	f    *os.File
+	f    journalFile
 	off  int64  // where the next record goes
 	lsn  uint64 // sequence number of the last record written (or checkpointed)
 	sync bool   // flush after every append
@@ -226,7 +234,7 @@ type journal struct {
 // openJournal opens the journal at path and returns it with the file's contents. It creates
 // the file only if create is set: a store whose bbolt file records a journal sequence number
 // must find its journal, or Open fails with [ErrMissingJournal] rather than start empty.
-func openJournal(path string, create bool) (*journal, []byte, error) {
+func openJournal(path string, create bool, wrap func(*os.File) journalFile) (*journal, []byte, error) {
 	flag := os.O_RDWR
 	if create {
 		flag |= os.O_CREATE
@@ -236,20 +244,25 @@ func openJournal(path string, create bool) (*journal, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: %s", ErrMissingJournal, path)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("tribus/store: journal: %w", diskspace.Wrap(err))
+		return nil, nil, ioError("journal", err)
 	}
 	data, err := io.ReadAll(f)
 	if err != nil {
 		_ = f.Close()
-		return nil, nil, fmt.Errorf("tribus/store: journal: %w", diskspace.Wrap(err))
+		return nil, nil, ioError("journal", err)
+	}
+	if wrap != nil {
+		return &journal{f: wrap(f)}, data, nil
 	}
 	return &journal{f: f}, data, nil
 }
 
-// journalRecord is one decoded record; payload aliases the file's bytes.
+// journalRecord is one decoded record; payload aliases the file's bytes, and end is the offset
+// just past the record in its file.
 type journalRecord struct {
 	lsn     uint64
 	payload []byte
+	end     int64
 }
 
 // recordAt decodes the record whose header starts at rest[0], or reports ok == false if the
@@ -291,7 +304,7 @@ func parseJournal(data []byte, after uint64) ([]journalRecord, int64, error) {
 		return nil, 0, &CorruptJournalError{Offset: 0, Reason: "not a journal of this version"}
 	}
 	var recs []journalRecord
-	off := len(journalMagic)
+	off := punchedPrefix(data, after)
 	last := after
 	reason := ""
 	for off < len(data) {
@@ -300,6 +313,7 @@ func parseJournal(data []byte, after uint64) ([]journalRecord, int64, error) {
 			reason = "record is torn or fails its checksum"
 			break
 		}
+		rec.end = int64(off + size)
 		if len(recs) > 0 && rec.lsn != recs[len(recs)-1].lsn+1 {
 			if rec.lsn > recs[len(recs)-1].lsn {
 				reason = fmt.Sprintf("record %d follows record %d", rec.lsn, recs[len(recs)-1].lsn)
@@ -339,10 +353,11 @@ func findNewerRecord(data []byte, from int, last uint64) (*journalRecord, int) {
 }
 
 // append writes payload as the next record and, if j.sync, flushes it. On error the record is
-// not counted: the next append overwrites whatever part of it reached the file.
-func (j *journal) append(payload []byte) error {
+// not counted: the next append overwrites whatever part of it reached the file. synced reports
+// whether the error came from the flush, after which nothing written is sure to be on disk.
+func (j *journal) append(payload []byte) (synced bool, err error) {
 	if len(payload) > maxRecordLen {
-		return fmt.Errorf("%w: a round of %d bytes is more than a journal record holds", ErrValueTooLarge, len(payload))
+		return false, fmt.Errorf("%w: a round of %d bytes is more than a journal record holds", ErrValueTooLarge, len(payload))
 	}
 	lsn := j.lsn + 1
 	binary.BigEndian.PutUint32(j.hdr[0:4], uint32(len(payload)))
@@ -350,19 +365,19 @@ func (j *journal) append(payload []byte) error {
 	crc := crc32.Update(crc32.Checksum(j.hdr[8:16], crcTable), crcTable, payload)
 	binary.BigEndian.PutUint32(j.hdr[4:8], crc)
 	if _, err := j.f.WriteAt(j.hdr[:], j.off); err != nil {
-		return fmt.Errorf("tribus/store: journal: %w", err)
+		return false, ioError("journal", err)
 	}
 	if _, err := j.f.WriteAt(payload, j.off+recordHeaderLen); err != nil {
-		return fmt.Errorf("tribus/store: journal: %w", err)
+		return false, ioError("journal", err)
 	}
 	if j.sync {
 		if err := j.f.Sync(); err != nil {
-			return fmt.Errorf("tribus/store: journal: %w", err)
+			return true, ioError("journal fsync", err)
 		}
 	}
 	j.off += recordHeaderLen + int64(len(payload))
 	j.lsn = lsn
-	return nil
+	return false, nil
 }
 
 // reset empties the journal after a checkpoint, leaving only the magic. The truncation need not
@@ -370,10 +385,10 @@ func (j *journal) append(payload []byte) error {
 // covers, and a new record written over them breaks their sequence.
 func (j *journal) reset() error {
 	if err := j.f.Truncate(int64(len(journalMagic))); err != nil {
-		return fmt.Errorf("tribus/store: journal: %w", err)
+		return ioError("journal", err)
 	}
 	if _, err := j.f.WriteAt(journalMagic[:], 0); err != nil {
-		return fmt.Errorf("tribus/store: journal: %w", err)
+		return ioError("journal", err)
 	}
 	j.off = int64(len(journalMagic))
 	return nil
@@ -382,7 +397,7 @@ func (j *journal) reset() error {
 // flush makes every appended record durable.
 func (j *journal) flush() error {
 	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("tribus/store: journal: %w", err)
+		return ioError("journal fsync", err)
 	}
 	return nil
 }
@@ -425,13 +440,15 @@ func openAndRecoverJournal(s *Store, created, recoverCorrupt bool) (*journal, er
 	}
 	path := s.path + JournalSuffix
 	// A file from before the journal sequence was stored at creation has none: create it then.
-	j, data, err := openJournal(path, created || !present)
+	j, data, err := openJournal(path, created || !present, s.wrapJournal)
 	if err != nil {
 		return nil, err
 	}
 	recs, _, err := parseJournal(data, ckpt)
 	var cerr *CorruptJournalError
+	punch := true // recs are in j's file
 	if errors.As(err, &cerr) {
+		punch = false
 		cerr.Path = path
 		if !recoverCorrupt {
 			_ = j.close()
@@ -441,7 +458,7 @@ func openAndRecoverJournal(s *Store, created, recoverCorrupt bool) (*journal, er
 			return nil, err
 		}
 	}
-	if err := replayJournal(s, j, recs, ckpt); err != nil {
+	if err := replayJournal(s, j, recs, ckpt, punch); err != nil {
 		_ = j.close()
 		return nil, err
 	}
@@ -459,48 +476,16 @@ func moveCorruptAside(s *Store, j *journal, data []byte, ckpt uint64, cerr *Corr
 	_ = j.close()
 	aside := fmt.Sprintf("%s.corrupt-%s", cerr.Path, time.Now().UTC().Format("20060102T150405.000000000Z"))
 	if err := os.Rename(cerr.Path, aside); err != nil {
-		return nil, nil, fmt.Errorf("tribus/store: moving the corrupt journal aside: %w", diskspace.Wrap(err))
+		return nil, nil, ioError("moving the corrupt journal aside", err)
 	}
 	if s.logger != nil {
 		s.logger.Warn("tribus/store: journal is corrupt; kept the records before the damage and moved the file aside",
 			"journal", cerr.Path, "offset", cerr.Offset, "reason", cerr.Reason, "moved_to", aside, "records_kept", len(good))
 	}
-	nj, _, err := openJournal(cerr.Path, true)
+	nj, _, err := openJournal(cerr.Path, true, s.wrapJournal)
 	if err != nil {
 		return nil, nil, err
 	}
 	// good aliases data, which stays reachable through it: nothing reads the old file again.
 	return nj, good, nil
-}
-
-// replayJournal applies the records of recs newer than ckpt in one fsynced commit and empties
-// the journal, leaving j.lsn at the last sequence number bbolt now holds.
-func replayJournal(s *Store, j *journal, recs []journalRecord, ckpt uint64) error {
-	var todo []journalRecord
-	for _, r := range recs {
-		if r.lsn > ckpt {
-			todo = append(todo, r)
-		}
-	}
-	j.lsn = ckpt
-	if len(todo) > 0 {
-		if todo[0].lsn != ckpt+1 {
-			return &CorruptJournalError{Path: s.path + JournalSuffix, Offset: -1,
-				Reason: fmt.Sprintf("journal starts at record %d but the bbolt file holds up to %d", todo[0].lsn, ckpt)}
-		}
-		err := s.db.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{btx: btx, writable: true}
-			for _, r := range todo {
-				if err := applyOps(tx, r.payload); err != nil {
-					return fmt.Errorf("record %d: %w", r.lsn, err)
-				}
-			}
-			return writeWALSeq(tx, todo[len(todo)-1].lsn)
-		})
-		if err != nil {
-			return fmt.Errorf("tribus/store: replaying the journal: %w", mapError(err))
-		}
-		j.lsn = todo[len(todo)-1].lsn
-	}
-	return j.reset()
 }

@@ -50,7 +50,7 @@ func (m *memDB) update(fn func(*Tx) error) (ran bool, err error) {
 		}
 		m.mu.Unlock()
 	}()
-	err = runFn(fn, &Tx{mem: m, mtx: mtx, writable: true})
+	err = runFn(fn, &Tx{mem: m, mtx: mtx, writable: true, user: true})
 	ok = err == nil
 	return true, err
 }

@@ -98,6 +98,18 @@ type Options struct {
 	// OpenFile opens the database file, for fault-injection tests (bbolt's Options.OpenFile).
 	// Nil means os.OpenFile.
 	OpenFile func(name string, flag int, perm os.FileMode) (*os.File, error)
+
+	// DiskFreeLimit is the free disk space, in bytes, below which [Store.ReserveSpace] refuses,
+	// like RabbitMQ's disk_free_limit (whose default it shares: 0 means 50 MB,
+	// diskspace.DefaultLimit); negative turns the check off. The store never refuses its own
+	// writes under the limit, so that acknowledgements and deletes go on freeing space; callers
+	// that add data (the exchange's durable publishes) ask ReserveSpace first.
+	DiskFreeLimit int64
+
+	// journalFile, if set, wraps the journal's file, for fault-injection tests (export_test.go).
+	journalFile func(*os.File) journalFile
+	// diskFree, if set, reads the free disk space instead of statfs (export_test.go).
+	diskFree func(dir string) (int64, error)
 }
 
 // withDefaults returns a copy of o (nil allowed) with zero fields replaced by defaults, or an

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/tribusmq/tribus/internal/diskspace"
 )
 
 // Store is the durable state of a broker: a bbolt file ([Open]) or its in-memory stand-in
@@ -23,7 +25,8 @@ type Store struct {
 	logger *slog.Logger // may be nil
 	mem    *memDB       // nil for the bbolt backend
 
-	maxBatch int
+	maxBatch  int
+	maxUpdate int // MaxUpdateSize; tests lower it (export_test.go)
 
 	// mu guards queue and the writes to closing. The committer goroutine waits on cond.
 	mu      sync.Mutex
@@ -71,6 +74,21 @@ type Store struct {
 	commits     atomic.Uint64
 	failed      atomic.Uint64
 	checkpoints atomic.Uint64
+
+	// running is the token of the function given to Update that the committer is running, 0
+	// between functions; committerID is the committer goroutine's id; fnSeq numbers the
+	// functions (committer only). See nested.go.
+	running     atomic.Uint64
+	committerID atomic.Uint64
+	fnSeq       uint64
+
+	// stopped, once set, is the ErrIO every later Update fails with: a journal fsync or a
+	// checkpoint failed, so what is on disk is unknown (see stop).
+	stopped atomic.Pointer[error]
+
+	wrapJournal func(*os.File) journalFile // Options.journalFile
+
+	guard *diskspace.Guard // Options.DiskFreeLimit; nil (off) on the memory backend
 }
 
 // viewReq is a View waiting to borrow the committer's open transaction. The committer sets btx
@@ -112,7 +130,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, errors.New("tribus/store: Open needs a file path; use OpenMemory for no file")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("tribus/store: %w", err)
+		return nil, ioError("creating the directory", err)
 	}
 	bopts := *bolt.DefaultOptions
 	bopts.Timeout = o.LockTimeout
@@ -133,10 +151,16 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &Store{path: path, db: db, maxBatch: o.MaxBatch, done: make(chan struct{}),
-		checkpointBytes: o.CheckpointBytes, checkpointInterval: o.CheckpointInterval, logger: o.Logger}
+	s := &Store{path: path, db: db, maxBatch: o.MaxBatch, maxUpdate: MaxUpdateSize, done: make(chan struct{}),
+		checkpointBytes: o.CheckpointBytes, checkpointInterval: o.CheckpointInterval, logger: o.Logger,
+		wrapJournal: o.journalFile}
 	if !o.NoSync {
 		s.syncInterval = o.SyncInterval
+	}
+	if o.diskFree != nil {
+		s.guard = diskspace.NewGuardFunc(filepath.Dir(path), o.DiskFreeLimit, o.diskFree)
+	} else {
+		s.guard = diskspace.NewGuard(filepath.Dir(path), o.DiskFreeLimit)
 	}
 	jr, err := openAndRecoverJournal(s, created, o.RecoverCorruptJournal)
 	if err != nil {
@@ -231,6 +255,23 @@ func initSchema(tx *Tx) error {
 	return nil
 }
 
+// ReserveSpace says whether n more bytes may be written under [Options.DiskFreeLimit]: nil, or
+// an error matching [ErrDiskFull] that wraps a *diskspace.LimitError (the directory, the free
+// bytes at the last reading, the limit). It counts n against the free space it last read, which
+// it reads again at most every 250 ms (10 ms while under the limit), so it costs no system call
+// on most calls. n <= 0 only checks the limit. The store does not call it for its own writes:
+// callers that add data ask first, and those that free space (acknowledgements, deletes) do not.
+// It never fails on the memory backend. It is safe for concurrent use, also after Close.
+func (s *Store) ReserveSpace(n int64) error {
+	if s.guard == nil {
+		return nil
+	}
+	if err := s.guard.Reserve(max(n, 0)); err != nil {
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	return nil
+}
+
 // Path returns the file path given to [Open], or "" for a memory store.
 func (s *Store) Path() string { return s.path }
 
@@ -250,9 +291,14 @@ func (s *Store) Stats() Stats {
 // if the calls ran one after another. If another fn of the round fails, fn is run again in a
 // fresh transaction, so fn may run more than once and must depend only on tx.
 //
-// fn must not call methods of s (that deadlocks) and must not keep tx, its buckets or the
-// slices they return after it returns. Update returns [ErrClosed] once Close has begun.
+// fn must not keep tx, its buckets or the slices they return after it returns. On the bbolt
+// backend, Update called from inside a function given to Update or Submit of s returns
+// [ErrNestedTx] without running fn (on the memory backend that call deadlocks; see the package
+// documentation). Update returns [ErrClosed] once Close has begun.
 func (s *Store) Update(fn func(tx *Tx) error) error {
+	if fn == nil {
+		return ErrNilFunc
+	}
 	if s.mem != nil {
 		return s.memUpdate(fn)
 	}
@@ -263,10 +309,18 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 // blocks until fn's transaction is committed and returns what Update would have. Submitted
 // functions commit in submission order, so a put submitted before a delete of the same key
 // is never undone by it. Everything submitted before Close is committed by Close.
+// Submit may be called from inside a function given to Update; calling the wait function there
+// returns [ErrNestedTx] and withdraws fn, which then never runs.
 func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
+	if fn == nil {
+		return func() error { return ErrNilFunc }
+	}
 	if s.mem != nil {
 		err := s.memUpdate(fn)
 		return func() error { return err }
+	}
+	if p := s.stopped.Load(); p != nil {
+		return func() error { return *p }
 	}
 	s.mu.Lock()
 	if s.closing.Load() {
@@ -276,8 +330,16 @@ func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
 	b, i := s.enqueue(fn)
 	s.cond.Signal()
 	s.mu.Unlock()
+	tok := s.running.Load()
 	return func() error {
-		<-b.done
+		select {
+		case <-b.done:
+		default:
+			if tok != 0 && s.running.Load() == tok && s.nestedWait(b, i, tok) {
+				return ErrNestedTx
+			}
+			<-b.done
+		}
 		return b.errs[i]
 	}
 }
@@ -286,10 +348,17 @@ func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
 // and returns fn's error. Writes through tx fail with [ErrReadOnly]. Views run concurrently
 // with each other and, on the bbolt backend, with commits. A panic in fn propagates to the
 // caller after the transaction is released. fn must not keep tx, its buckets or the slices they
-// return after it returns. View returns [ErrClosed] once Close has begun.
+// return after it returns. View returns [ErrClosed] once Close has begun, and on the bbolt
+// backend [ErrNestedTx] when called from inside a function given to Update or Submit.
 func (s *Store) View(fn func(tx *Tx) error) error {
+	if fn == nil {
+		return ErrNilFunc
+	}
 	if s.mem != nil {
 		return s.mem.view(fn)
+	}
+	if s.onCommitter(s.running.Load()) {
+		return ErrNestedTx
 	}
 	s.mu.Lock()
 	if s.closing.Load() {
@@ -329,10 +398,15 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 
 // Close waits for every queued Update to be answered and for the committer goroutine to exit,
 // then closes the file, waiting for Views still running. It is idempotent: later calls, like
-// every other method, return [ErrClosed]. Close must not be called from inside Update or View.
+// every other method, return [ErrClosed]. Called from inside a function given to Update on the
+// bbolt backend it returns [ErrNestedTx] and closes nothing; it must not be called from inside
+// View.
 func (s *Store) Close() error {
 	if s.mem != nil {
 		return s.mem.close()
+	}
+	if s.onCommitter(s.running.Load()) {
+		return ErrNestedTx
 	}
 	s.mu.Lock()
 	if s.closing.Load() {
@@ -347,16 +421,16 @@ func (s *Store) Close() error {
 	var err error
 	if p := s.checkpointErr.Load(); p != nil && s.since != nil {
 		// The last checkpoint failed too: what it held is only in the journal, so flush that.
-		err = fmt.Errorf("tribus/store: checkpoint: %w", *p)
+		err = *p
 		if ferr := s.jr.flush(); ferr != nil {
 			err = fmt.Errorf("%w; %w", err, ferr)
 		}
 	}
 	if cerr := s.jr.close(); cerr != nil && err == nil {
-		err = fmt.Errorf("tribus/store: journal: %w", cerr)
+		err = ioError("closing the journal", cerr)
 	}
 	if cerr := s.db.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("tribus/store: %w", cerr)
+		err = mapError(cerr)
 	}
 	return err
 }

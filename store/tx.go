@@ -16,6 +16,7 @@ type Tx struct {
 	wal      *opLog   // records this round's writes for the journal; nil when not journaling
 	writable bool
 	closed   bool
+	user     bool // handed to a caller's function: reserved buckets and keys are refused
 }
 
 // Writable reports whether tx was handed out by Update.
@@ -48,6 +49,11 @@ func (tx *Tx) CreateBucketIfNotExists(path ...string) (*Bucket, error) {
 	if len(path) == 0 {
 		return nil, ErrInvalidKey
 	}
+	for _, name := range path { // all first, so that a bad name creates no parent
+		if err := checkKey([]byte(name)); err != nil {
+			return nil, err
+		}
+	}
 	b, err := tx.createTop(path[0])
 	for _, name := range path[1:] {
 		if err != nil {
@@ -59,8 +65,9 @@ func (tx *Tx) CreateBucketIfNotExists(path ...string) (*Bucket, error) {
 }
 
 // DeleteBucket deletes the bucket at path with everything in it. It fails with [ErrNotFound] if
-// the bucket or a parent is missing, [ErrIncompatible] if the last name holds a value, and
-// [ErrReadOnly] in View. Handles to the deleted bucket or its children must not be used after.
+// the bucket or a parent is missing, [ErrInvalidKey] for an empty path or a name that is empty
+// or longer than [MaxKeySize], [ErrReserved] for [BucketMeta],
+// [ErrIncompatible] if the last name holds a value, and [ErrReadOnly] in View. Handles to the deleted bucket or its children must not be used after.
 func (tx *Tx) DeleteBucket(path ...string) error {
 	if err := tx.writeCheck(); err != nil {
 		return err
@@ -68,7 +75,15 @@ func (tx *Tx) DeleteBucket(path ...string) error {
 	if len(path) == 0 {
 		return ErrInvalidKey
 	}
+	for _, name := range path {
+		if err := checkKey([]byte(name)); err != nil {
+			return err
+		}
+	}
 	last := path[len(path)-1]
+	if len(path) == 1 && tx.user && last == BucketMeta {
+		return ErrReserved
+	}
 	if len(path) > 1 {
 		parent := tx.Bucket(path[:len(path)-1]...)
 		if parent == nil {
@@ -90,14 +105,16 @@ func (tx *Tx) DeleteBucket(path ...string) error {
 
 // top returns the top-level bucket name, or nil.
 func (tx *Tx) top(name string) *Bucket {
+	var b *Bucket
 	if tx.btx == nil {
-		return tx.memRoot().Bucket(name)
+		b = tx.memRoot().Bucket(name)
+	} else if bb := tx.btx.Bucket([]byte(name)); bb != nil {
+		b = &Bucket{tx: tx, bb: bb, path: tx.walPath(nil, name)}
 	}
-	bb := tx.btx.Bucket([]byte(name))
-	if bb == nil {
-		return nil
+	if b != nil {
+		b.meta = name == BucketMeta
 	}
-	return &Bucket{tx: tx, bb: bb, path: tx.walPath(nil, name)}
+	return b
 }
 
 // walPath returns the path of bucket name under parent when tx records a journal, else nil.
@@ -114,14 +131,14 @@ func (tx *Tx) walPath(parent []string, name string) []string {
 
 // createTop returns the top-level bucket name, creating it if needed.
 func (tx *Tx) createTop(name string) (*Bucket, error) {
+	if b := tx.top(name); b != nil {
+		return b, nil
+	}
 	if tx.btx == nil {
 		return tx.memRoot().CreateBucketIfNotExists(name)
 	}
 	if err := checkKey([]byte(name)); err != nil {
 		return nil, err
-	}
-	if bb := tx.btx.Bucket([]byte(name)); bb != nil {
-		return &Bucket{tx: tx, bb: bb, path: tx.walPath(nil, name)}, nil
 	}
 	bb, err := tx.btx.CreateBucket([]byte(name))
 	if err != nil {
