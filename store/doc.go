@@ -117,9 +117,13 @@
 // may take more space than the journal (bbolt writes whole pages, half full under sequential
 // inserts). Open replays the journal in chunks of at most 1 MiB, each its own bbolt commit, and
 // on Linux punches each applied chunk out of the journal, giving its space back before the next
-// one. If even one round does not fit, Open fails with ErrDiskFull; nothing is lost (the bbolt
-// file holds whole rounds up to a recorded sequence number, the journal the rest), and the next
-// Open, once space is freed, goes on from there.
+// one. What does not fit stays in the journal, where it is already durable, and Open goes on:
+// those rounds are held in the committer's open transaction as if committed since the last
+// checkpoint, readable at once, and the next checkpoint that finds room moves them into the
+// bbolt file (a warning is logged). So Open succeeds after a disk-full event whatever space is
+// free; the bbolt file holds whole rounds up to a recorded sequence number and the journal the
+// rest, at every moment. (With RecoverCorruptJournal on a full disk, the records kept are not in
+// the new journal, so a replay without room fails with ErrDiskFull and changes nothing.)
 //
 // # Caveats, recovery
 //

@@ -22,6 +22,12 @@ import (
 // bytes where the punched ones were (see punchedPrefix). A failed Open changes nothing else,
 // and the next Open goes on from there.
 
+// When even one record does not fit, Open does not fail: the records left stay in the journal,
+// where they are already durable, and become the rounds the committer's open transaction holds
+// until a checkpoint succeeds (deferReplay), exactly as if they had been committed since the
+// last checkpoint. So a store opens after a disk-full event whatever space is free, serves
+// reads and acks, and moves the records into the bbolt file once there is room.
+
 // replayChunk is the most journal payload one replay commit applies.
 const replayChunk = 1 << 20
 
@@ -59,6 +65,9 @@ func replayJournal(s *Store, j *journal, recs []journalRecord, ckpt uint64, punc
 		if errors.Is(err, ErrDiskFull) && n > 1 {
 			limit = size / 2
 			continue
+		}
+		if errors.Is(err, ErrDiskFull) && punch {
+			return deferReplay(s, j, todo)
 		}
 		if err != nil {
 			return fmt.Errorf("tribus/store: replaying the journal (record %d of %d to go): %w",
@@ -100,4 +109,27 @@ func punchedPrefix(data []byte, after uint64) int {
 		}
 	}
 	return start
+}
+
+// deferReplay hands the records of todo, which did not fit in the bbolt file, to the committer
+// as rounds journaled since the last checkpoint: they stay in the journal (cut just after them,
+// which frees space rather than using it), the first transaction replays them in memory, and
+// the next checkpoint that fits moves them into the bbolt file. Views see them from the start.
+func deferReplay(s *Store, j *journal, todo []journalRecord) error {
+	last := todo[len(todo)-1]
+	if err := j.f.Truncate(last.end); err != nil {
+		return ioError("journal", err)
+	}
+	for _, r := range todo {
+		s.since = append(s.since, r.payload)
+		s.sinceBytes += len(r.payload)
+	}
+	j.off, j.lsn = last.end, last.lsn
+	s.dirty = true
+	s.scheduleCheckpoint()
+	if s.logger != nil {
+		s.logger.Warn("tribus/store: no room to replay the journal into the bbolt file; its records stay in the journal until a checkpoint fits",
+			"journal", s.path+JournalSuffix, "records", len(todo), "bytes", s.sinceBytes)
+	}
+	return nil
 }
