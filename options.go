@@ -90,7 +90,8 @@ func (o *Options) storeOptions() (*store.Options, error) {
 	if o.SyncInterval < 0 {
 		return nil, fmt.Errorf("%w: SyncInterval %v is negative", ErrInvalidOptions, o.SyncInterval)
 	}
-	so := &store.Options{RecoverCorruptJournal: o.RecoverCorruptJournal, Logger: o.engineLogger("engine", "store")}
+	so := &store.Options{RecoverCorruptJournal: o.RecoverCorruptJournal, DiskFreeLimit: o.DiskFreeLimit,
+		Logger: o.engineLogger("engine", "store")}
 	switch o.Sync {
 	case SyncAlways:
 	case SyncBatch:
