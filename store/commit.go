@@ -199,6 +199,7 @@ func (s *Store) commitBatch(b *batch) {
 		}
 		s.commits.Add(1)
 		s.updates.Add(uint64(n))
+		s.recovered()
 		b.live = b.live[n:]
 		n = len(b.live)
 		if s.sinceBytes >= s.checkpointBytes {
@@ -296,7 +297,23 @@ func (s *Store) failAll(b *batch, err error) {
 		b.errs[i] = err
 	}
 	s.failed.Add(uint64(len(b.live)))
+	if !s.failing && s.logger != nil && (errors.Is(err, ErrDiskFull) || errors.Is(err, ErrIO)) {
+		// Callers that Submit without waiting (deletes, acks) never see this error: say it once
+		// per episode, so that a write that failed is never silent.
+		s.logger.Warn("tribus/store: writes are failing", "err", err, "updates", len(b.live))
+	}
+	s.failing = true
 	b.live = b.live[:0]
+}
+
+// recovered notes a committed round after failed ones, and says so once.
+func (s *Store) recovered() {
+	if s.failing {
+		s.failing = false
+		if s.logger != nil {
+			s.logger.Info("tribus/store: writes succeed again")
+		}
+	}
 }
 
 // runFn calls fn with tx, turns a panic into ErrPanic, and closes tx whatever happens, so a tx
@@ -346,7 +363,9 @@ func (s *Store) scheduleSync() {
 // would invite a retry. The first cause wins.
 func (s *Store) stop(err error) {
 	e := fmt.Errorf("%w: the store stopped accepting writes after: %v", ErrIO, err)
-	s.stopped.CompareAndSwap(nil, &e)
+	if s.stopped.CompareAndSwap(nil, &e) && s.logger != nil {
+		s.logger.Error("tribus/store: stopped accepting writes until it is closed and opened again", "err", err)
+	}
 }
 
 // stopSyncTimer cancels a scheduled flush (Close does a final one) and waits for one running.

@@ -1,8 +1,11 @@
 package store_test
 
 import (
+	"fmt"
 	"io/fs"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -120,4 +123,31 @@ func TestStore_JournalResetFailureLosesNothing(t *testing.T) {
 		_, ok := get(t, s2, logBucket, k)
 		assert.True(t, ok, k)
 	}
+}
+
+// TestStore_FailedWritesAreLoggedOncePerEpisode: a Submit whose wait nobody calls (the exchange
+// deletes acked messages so) has no caller to hear of its failure, so the store logs the first
+// failed round of an episode, and that writes succeed again; a stop is logged as an error.
+func TestStore_FailedWritesAreLoggedOncePerEpisode(t *testing.T) {
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	jf := &store.JournalFaults{}
+	s, err := store.Open(filepath.Join(t.TempDir(), "tribus.db"), store.WithJournalFaults(&store.Options{Logger: logger}, jf))
+	require.NoError(t, err)
+	defer s.Close()
+
+	jf.Fail("write", syscall.ENOSPC)
+	for i := range 3 {
+		_ = s.Submit(putFn(fmt.Sprint("lost", i))) // nobody waits
+	}
+	require.ErrorIs(t, putErr(s, "seen"), store.ErrDiskFull)
+	jf.Fail("write", nil)
+	require.NoError(t, putErr(s, "after"))
+	assert.Equal(t, 1, strings.Count(logs.String(), "writes are failing"), logs.String())
+	assert.Contains(t, logs.String(), "no space left on device")
+	assert.Equal(t, 1, strings.Count(logs.String(), "writes succeed again"), logs.String())
+
+	jf.Fail("write", syscall.EIO)
+	require.ErrorIs(t, putErr(s, "stops"), store.ErrIO)
+	assert.Contains(t, logs.String(), "level=ERROR msg=\"tribus/store: stopped accepting writes")
 }

@@ -89,6 +89,8 @@ type Store struct {
 	wrapJournal func(*os.File) journalFile // Options.journalFile
 
 	guard *diskspace.Guard // Options.DiskFreeLimit; nil (off) on the memory backend
+
+	failing bool // the committer's: the last round failed (see failAll); says each episode once
 }
 
 // viewReq is a View waiting to borrow the committer's open transaction. The committer sets btx
