@@ -269,7 +269,7 @@ const maxNameLen = 255
 // checkName validates an exchange or queue name for declaration: at most 255 bytes of UTF-8.
 func checkName(what, name string) error {
 	if len(name) > maxNameLen {
-		return fmt.Errorf("%w: %s name is %d bytes, the limit is %d", ErrPreconditionFailed, what, len(name), maxNameLen)
+		return checkShort(what+" name", name)
 	}
 	if !utf8.ValidString(name) {
 		return fmt.Errorf("%w: %s name %q is not valid UTF-8", ErrPreconditionFailed, what, name)
