@@ -138,3 +138,30 @@ func TestRouter_DeliveryModeOtherThan2IsTransient(t *testing.T) {
 	s = newSession(t, r)
 	assert.Equal(t, []string{"\x02"}, bodies(t, s, "q"), "only the delivery mode 2 message was persisted")
 }
+
+// TestMaxLength_RequeueOverTheLimit: a requeue (here: the session closes with a delivery
+// unacked) into a queue at x-max-length trims the head again with drop-head, and leaves a
+// reject-publish queue over its limit, as RabbitMQ's requeue_and_run calls maybe_drop_head,
+// which does nothing for reject-publish and reject-publish-dlx. FuzzRouter_Ops found the
+// second case (seed requeue_on_session_close_past_max_length).
+func TestMaxLength_RequeueOverTheLimit(t *testing.T) {
+	for _, tc := range []struct {
+		overflow exchange.Overflow
+		ready    int
+	}{{exchange.DropHead, 1}, {exchange.RejectPublish, 2}, {exchange.RejectPublishDLX, 2}} {
+		t.Run(string(tc.overflow), func(t *testing.T) {
+			r := newRouter(t)
+			s := newSession(t, r)
+			declareQueue(t, s, "q", exchange.QueueOptions{MaxLength: 1, Overflow: tc.overflow})
+			c, err := s.Consume("q", exchange.ConsumeOptions{Prefetch: 1})
+			require.NoError(t, err)
+			publish(t, s, "", "q", "first")
+			next(t, c) // unacked
+			publish(t, s, "", "q", "second")
+			require.Equal(t, 1, ready(t, r, "q"))
+			require.NoError(t, s.Close()) // requeues "first"
+			assert.Equal(t, tc.ready, ready(t, r, "q"))
+			// Reference: rabbitmq-server deps/rabbit/src/rabbit_amqqueue_process.erl requeue_and_run, maybe_drop_head
+		})
+	}
+}
