@@ -257,7 +257,7 @@ func parseExpiration(s string) (int64, error) {
 		return -1, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 || s[0] == '+' {
+	if err != nil || n < 0 { // a leading + is fine: RabbitMQ reads it with string:to_integer
 		return 0, fmt.Errorf("%w: invalid expiration %q: not a non-negative integer of milliseconds", ErrPreconditionFailed, s)
 	}
 	return n, nil

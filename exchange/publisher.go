@@ -70,7 +70,7 @@ func (p *Publisher) Publish(ctx context.Context, exchange, key string, mandatory
 		<-p.sem
 		return 0, err
 	}
-	if err := s.r.checkPublish(exchange, key, &msg); err != nil {
+	if err := s.checkPublish(exchange, key, &msg); err != nil {
 		<-p.sem
 		return 0, s.fail(err)
 	}

@@ -450,12 +450,8 @@ func (s *Session) Publish(ctx context.Context, exchange, key string, mandatory b
 	if err := s.state(); err != nil {
 		return Confirmation{}, err
 	}
-	if err := s.r.checkPublish(exchange, key, &msg); err != nil {
+	if err := s.checkPublish(exchange, key, &msg); err != nil {
 		return Confirmation{}, s.fail(err)
-	}
-	if msg.UserID != "" && msg.UserID != s.user {
-		return Confirmation{}, s.fail(fmt.Errorf("%w: user_id property set to '%s' but authenticated user was '%s'",
-			ErrPreconditionFailed, msg.UserID, s.user)) // A64
 	}
 	queues, accepted, waits, err := s.r.publish(exchange, key, msg)
 	if err != nil {

@@ -102,6 +102,19 @@ func (r *Router) checkPublish(exName, key string, msg *Publishing) error {
 	return nil
 }
 
+// checkPublish is the router's checkPublish, then the user-id property against the session's
+// user (A64), for Session.Publish and Publisher.Publish alike.
+func (s *Session) checkPublish(exName, key string, msg *Publishing) error {
+	if err := s.r.checkPublish(exName, key, msg); err != nil {
+		return err
+	}
+	if msg.UserID != "" && msg.UserID != s.user {
+		return fmt.Errorf("%w: user_id property set to '%s' but authenticated user was '%s'",
+			ErrPreconditionFailed, msg.UserID, s.user) // A64
+	}
+	return nil
+}
+
 // checkBind checks queue.bind, exchange.bind and their unbinds.
 func (r *Router) checkBind(src, dst, key string, args Table) error {
 	if err := checkShorts("source exchange name", src, "destination name", dst, "binding key", key); err != nil {

@@ -73,6 +73,13 @@ func TestRouter_AcceptsWhatRabbitMQAccepts(t *testing.T) {
 				publishMsg(t, s, "", "q", exchange.Publishing{Expiration: "315360000000"})
 				assert.Equal(t, 1, ready(t, r, "q"))
 			}},
+		{"expiration with a leading + or -0", "rabbit_basic.erl parse_expiration: string:to_integer, which takes a sign, then check_expiry",
+			func(t *testing.T, r *exchange.Router, s *exchange.Session) {
+				declareQueue(t, s, "q", exchange.QueueOptions{})
+				publishMsg(t, s, "", "q", exchange.Publishing{Expiration: "+60000"})
+				publishMsg(t, s, "", "q", exchange.Publishing{Expiration: "-0"})
+				assert.Equal(t, 1, ready(t, r, "q"), "the -0 one had TTL 0 and no consumer: expired on arrival (A30)")
+			}},
 		{"x-max-priority 0 and 255", "rabbit_amqqueue.erl check_max_priority_arg: non-negative, at most ?MAX_SUPPORTED_PRIORITY (255)",
 			func(t *testing.T, r *exchange.Router, s *exchange.Session) {
 				declareQueue(t, s, "p0", exchange.QueueOptions{Args: exchange.Table{"x-max-priority": int64(0)}})

@@ -193,6 +193,14 @@ func TestRouter_BadInputRefused(t *testing.T) {
 			_, err = p.Publish(ctx, "x", long, false, exchange.Publishing{})
 			return err
 		}, exchange.ErrSyntaxError, 502},
+		{"Publisher: user-id other than the session's user (A64)", func(s *exchange.Session) error {
+			p, err := s.NewPublisher(1, nil)
+			require.NoError(t, err)
+			defer p.Close()
+			_, err = p.Publish(ctx, "x", "k", false, exchange.Publishing{UserID: "mallory"})
+			return err
+		}, exchange.ErrPreconditionFailed, 406},
+		{"user-id other than the session's user (A64)", pub("k", exchange.Publishing{UserID: "mallory"}), exchange.ErrPreconditionFailed, 406},
 		{"body over the default MaxMessageSize", pub("k", exchange.Publishing{Body: make([]byte, exchange.DefaultMaxMessageSize+1)}), exchange.ErrMessageTooLarge, 406},
 
 		// 7. tables: fields, depth, encoded size
