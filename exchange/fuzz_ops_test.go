@@ -134,6 +134,7 @@ type fuzzRun struct {
 	router     *exchange.Router
 	sessions   []*exchange.Session
 	consumers  []*exchange.Consumer
+	consumerOf map[*exchange.Consumer]*exchange.Session // live consumers: not cancelled by the test
 	deliveries []*exchange.Delivery
 	publishers []*exchange.Publisher
 	exclusive  map[string]*exchange.Session // queue -> declaring session
@@ -142,7 +143,7 @@ type fuzzRun struct {
 }
 
 func runRouterOps(t *testing.T, r *opBytes) {
-	run := &fuzzRun{t: t, r: r, exclusive: map[string]*exchange.Session{}}
+	run := &fuzzRun{t: t, r: r, exclusive: map[string]*exchange.Session{}, consumerOf: map[*exchange.Consumer]*exchange.Session{}}
 	switch r.n(3) {
 	case 1:
 		run.st = store.OpenMemory()
@@ -320,6 +321,7 @@ func (run *fuzzRun) next() (string, func()) {
 		return fmt.Sprintf("s%d.Consume(%.20q, %+v)", si, q, o), func() {
 			if c, err := s.Consume(q, o); err == nil {
 				run.consumers = append(run.consumers, c)
+				run.consumerOf[c] = s
 			}
 		}
 	case 9, 10:
@@ -329,7 +331,10 @@ func (run *fuzzRun) next() (string, func()) {
 		i := r.n(len(run.consumers))
 		c := run.consumers[i]
 		if op == 9 {
-			return fmt.Sprintf("consumer[%d].Cancel", i), func() { _ = c.Cancel() }
+			return fmt.Sprintf("consumer[%d].Cancel", i), func() {
+				_ = c.Cancel()
+				delete(run.consumerOf, c)
+			}
 		}
 		return fmt.Sprintf("consumer[%d].Next", i), func() {
 			cctx, cancel := context.WithCancel(ctx)
@@ -415,6 +420,7 @@ func (run *fuzzRun) restart() {
 		run.report("NewSession on a closed Router succeeded")
 	}
 	run.sessions, run.consumers, run.deliveries = nil, nil, nil
+	clear(run.consumerOf)
 	clear(run.exclusive)
 	if run.router = run.open(); run.router == nil {
 		return
@@ -449,11 +455,24 @@ func (run *fuzzRun) check() {
 	if !slices.IsSorted(qs) {
 		run.fail("Queues not sorted: %q", qs)
 	}
+	live := 0 // consumers neither cancelled by the test nor on a closed session
+	for _, s := range run.consumerOf {
+		if s.Err() == nil {
+			live++
+		}
+	}
+	consumers := 0
+	defer func() {
+		if consumers > live {
+			run.fail("queues count %d consumers, but only %d are live", consumers, live)
+		}
+	}()
 	for _, name := range qs {
 		info, err := rt.QueueInfo(name)
 		if err != nil {
 			continue // expired or auto-deleted since the listing
 		}
+		consumers += info.Consumers
 		if info.Ready < 0 || info.Unacked < 0 || info.Consumers < 0 {
 			run.fail("queue %q: negative counts %+v", name, info)
 		}

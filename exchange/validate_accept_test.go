@@ -109,7 +109,7 @@ func TestRouter_AcceptsWhatRabbitMQAccepts(t *testing.T) {
 		{"table nested MaxTableDepth deep", "tribus's own limit (doc.go # Caveats); RabbitMQ has none below frame_max",
 			func(t *testing.T, r *exchange.Router, s *exchange.Session) {
 				declareQueue(t, s, "q", exchange.QueueOptions{})
-				publishMsg(t, s, "", "q", exchange.Publishing{Headers: nested(exchange.MaxTableDepth - 1)})
+				publishMsg(t, s, "", "q", exchange.Publishing{Headers: nested(exchange.MaxTableDepth)})
 			}},
 	}
 	for _, tc := range tests {
@@ -171,4 +171,24 @@ func TestMaxLength_RequeueOverTheLimit(t *testing.T) {
 			// Reference: rabbitmq-server deps/rabbit/src/rabbit_amqqueue_process.erl requeue_and_run, maybe_drop_head
 		})
 	}
+}
+
+// TestRouter_DeepestAcceptedTableSurvivesRestart: a persistent message whose headers are as
+// deep as the limit allows is stored and read back: the store's codec has the same limit as the
+// check, so what is accepted can always be recovered.
+func TestRouter_DeepestAcceptedTableSurvivesRestart(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *store.Store) {
+		r := openDurable(t, st)
+		s := newSession(t, r)
+		declareQueue(t, s, "q", exchange.QueueOptions{Durable: true})
+		msg := persistent("deep")
+		msg.Headers = exchange.Table{"a": nested(exchange.MaxTableDepth - 1), "b": deepArray(exchange.MaxTableDepth - 1)}
+		publishMsg(t, s, "", "q", msg)
+		require.NoError(t, s.Close())
+		r = restart(t, r, st)
+		d, err := r.Get("q", true)
+		require.NoError(t, err)
+		require.NotNil(t, d)
+		assert.Equal(t, msg.Headers, d.Headers)
+	})
 }
