@@ -60,23 +60,43 @@ func (s *Session) QueuePurge(name string) (int, error) {
 // reads x-match and the values to match from args). Binding twice is a no-op; the default
 // exchange cannot be bound to (A4).
 func (s *Session) QueueBind(queue, exchange, key string, args Table) error {
-	return s.do(func() error { return s.r.bind(s, exchange, s.r.queueDest(queue), key, args) })
+	return s.do(func() error {
+		if err := s.r.checkBind(exchange, queue, key, args); err != nil {
+			return err
+		}
+		return s.r.bind(s, exchange, s.r.queueDest(queue), key, args)
+	})
 }
 
 // QueueUnbind removes the binding equal to (exchange, queue, key, args); a missing one is fine.
 func (s *Session) QueueUnbind(queue, exchange, key string, args Table) error {
-	return s.do(func() error { return s.r.unbind(s, exchange, s.r.queueDest(queue), key, args) })
+	return s.do(func() error {
+		if err := s.r.checkBind(exchange, queue, key, args); err != nil {
+			return err
+		}
+		return s.r.unbind(s, exchange, s.r.queueDest(queue), key, args)
+	})
 }
 
 // ExchangeBind binds destination to source (exchange.bind): messages routed by source with a
 // matching key flow on through destination with its own type (A9).
 func (s *Session) ExchangeBind(destination, source, key string, args Table) error {
-	return s.do(func() error { return s.r.bind(s, source, s.r.exchangeDest(destination), key, args) })
+	return s.do(func() error {
+		if err := s.r.checkBind(source, destination, key, args); err != nil {
+			return err
+		}
+		return s.r.bind(s, source, s.r.exchangeDest(destination), key, args)
+	})
 }
 
 // ExchangeUnbind removes an exchange-to-exchange binding.
 func (s *Session) ExchangeUnbind(destination, source, key string, args Table) error {
-	return s.do(func() error { return s.r.unbind(s, source, s.r.exchangeDest(destination), key, args) })
+	return s.do(func() error {
+		if err := s.r.checkBind(source, destination, key, args); err != nil {
+			return err
+		}
+		return s.r.unbind(s, source, s.r.exchangeDest(destination), key, args)
+	})
 }
 
 // --- convenience methods, on the Router's own session, which errors never close.

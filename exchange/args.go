@@ -257,7 +257,7 @@ func parseExpiration(s string) (int64, error) {
 		return -1, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 || s[0] == '+' {
+	if err != nil || n < 0 { // a leading + is fine: RabbitMQ reads it with string:to_integer
 		return 0, fmt.Errorf("%w: invalid expiration %q: not a non-negative integer of milliseconds", ErrPreconditionFailed, s)
 	}
 	return n, nil
@@ -269,7 +269,7 @@ const maxNameLen = 255
 // checkName validates an exchange or queue name for declaration: at most 255 bytes of UTF-8.
 func checkName(what, name string) error {
 	if len(name) > maxNameLen {
-		return fmt.Errorf("%w: %s name is %d bytes, the limit is %d", ErrPreconditionFailed, what, len(name), maxNameLen)
+		return checkShort(what+" name", name)
 	}
 	if !utf8.ValidString(name) {
 		return fmt.Errorf("%w: %s name %q is not valid UTF-8", ErrPreconditionFailed, what, name)

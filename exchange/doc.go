@@ -18,7 +18,7 @@
 //	d.Ack()
 //
 // Errors are the AMQP reply codes as sentinels ([ErrNotFound] 404, [ErrPreconditionFailed]
-// 406, [ErrResourceLocked] 405, [ErrAccessRefused] 403, [ReplyCode]). An error that closes an
+// 406, [ErrResourceLocked] 405, [ErrAccessRefused] 403, [ErrSyntaxError] 502, [ReplyCode]). An error that closes an
 // AMQP channel closes the Session it happened on, as RabbitMQ does: a test that keeps using a
 // channel after a 404 fails here as it would there. The Router's own methods (QueueDeclare,
 // Publish, Consume, Get...) use a session that errors never close, for code that does not care.
@@ -52,6 +52,13 @@
 //     crashes; see # Durability in package tribus.
 //   - A Publishing (headers and body included) is shared by every queue and delivery of the
 //     message: treat what you received as read-only.
+//   - Limits (see docs/compat.md): short strings (names, keys, consumer tags, table field
+//     names, string properties) up to [MaxShortString] bytes and prefetch up to [MaxPrefetch],
+//     else [ErrSyntaxError] (502); bodies up to Options.MaxMessageSize (16 MiB by default,
+//     RabbitMQ 4.x's max_message_size), else [ErrMessageTooLarge] (406); tables up to
+//     [MaxTableFields] fields, [MaxTableDepth] levels and MaxMessageSize encoded bytes, else
+//     [ErrTableTooLarge] (406); TTLs and expirations up to ten years, as RabbitMQ. A refused
+//     call changes nothing and closes its session.
 //   - No AMQP transactions, no consumer acknowledgement timeout, one user ("guest"); see
 //     docs/compat.md.
 package exchange

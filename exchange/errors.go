@@ -33,9 +33,26 @@ var (
 
 	// ErrInvalidOptions is returned by [New] for options out of range.
 	ErrInvalidOptions = errors.New("tribus/exchange: invalid options")
+
+	// ErrSyntaxError (502 SYNTAX_ERROR): a value the AMQP 0-9-1 wire cannot carry: a short
+	// string (name, routing or binding key, consumer tag, table field name, string property
+	// of a Publishing) over [MaxShortString] bytes, or a prefetch count over [MaxPrefetch].
+	// RabbitMQ never sees such a frame (amqp091-go refuses to encode it, and its own
+	// unsupported-type error carries 502), so the code the spec gives a frame with illegal
+	// field values is the honest one; it closes the session, as 502 closes a connection.
+	ErrSyntaxError = errors.New("tribus/exchange: SYNTAX_ERROR")
+
+	// ErrMessageTooLarge (406 PRECONDITION_FAILED, which it wraps): a published body larger
+	// than Options.MaxMessageSize, as RabbitMQ's max_message_size check refuses it.
+	ErrMessageTooLarge = fmt.Errorf("%w: message too large", ErrPreconditionFailed)
+
+	// ErrTableTooLarge (406 PRECONDITION_FAILED, which it wraps): a headers or arguments table
+	// over [MaxTableFields] fields, nested deeper than [MaxTableDepth], or whose AMQP encoding
+	// exceeds Options.MaxMessageSize.
+	ErrTableTooLarge = fmt.Errorf("%w: table too large", ErrPreconditionFailed)
 )
 
-// ReplyCode returns the AMQP reply code of err: 404, 406, 405, 403, 503, 530, 312 for a
+// ReplyCode returns the AMQP reply code of err: 404, 406, 405, 403, 503, 530, 502, 312 for a
 // [*ReturnedError], 504 (CHANNEL_ERROR) for ErrClosed, 0 for nil and 541 (INTERNAL_ERROR)
 // otherwise.
 func ReplyCode(err error) int {
@@ -57,6 +74,8 @@ func ReplyCode(err error) int {
 		return 503
 	case errors.Is(err, ErrNotAllowed):
 		return 530
+	case errors.Is(err, ErrSyntaxError):
+		return 502
 	case errors.Is(err, ErrClosed):
 		return 504
 	}

@@ -23,6 +23,12 @@ type Options struct {
 	// classic queues v2. 0 means DefaultMemoryBudget; negative means no limit. Ignored
 	// without a Store.
 	MemoryBudget int64
+	// MaxMessageSize bounds a published body in bytes, like RabbitMQ's max_message_size: a
+	// larger one is refused with ErrMessageTooLarge (406) and closes the session. It also
+	// bounds the AMQP encoding of a headers or arguments table. 0 means
+	// DefaultMaxMessageSize (16 MiB); New refuses a negative value or one over
+	// MaxMessageSizeLimit (512 MiB) with ErrInvalidOptions.
+	MaxMessageSize int64
 	// Logger receives notices (a queue expired, a session closed by an error). nil discards.
 	Logger *slog.Logger
 }

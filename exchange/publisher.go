@@ -70,6 +70,10 @@ func (p *Publisher) Publish(ctx context.Context, exchange, key string, mandatory
 		<-p.sem
 		return 0, err
 	}
+	if err := s.checkPublish(exchange, key, &msg); err != nil {
+		<-p.sem
+		return 0, s.fail(err)
+	}
 	queues, accepted, waits, err := s.r.publish(exchange, key, msg)
 	if err != nil {
 		<-p.sem

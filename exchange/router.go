@@ -22,6 +22,7 @@ import (
 type Router struct {
 	st     *store.Store // nil: in memory only
 	budget int64        // Options.MemoryBudget resolved; <0 for none
+	maxMsg int64        // Options.MaxMessageSize resolved
 	// resident is the estimated bytes of stored messages whose content is in memory.
 	resident atomic.Int64
 	obs      func(Event)
@@ -63,6 +64,10 @@ func New(opts *Options) (*Router, error) {
 	}
 	if r.budget == 0 {
 		r.budget = DefaultMemoryBudget
+	}
+	var err error
+	if r.maxMsg, err = maxMessageSize(o.MaxMessageSize); err != nil {
+		return nil, err
 	}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
@@ -192,6 +197,9 @@ func (r *Router) declareExchange(name string, kind Kind, o ExchangeOptions) erro
 	if err := checkName("exchange", name); err != nil {
 		return err
 	}
+	if err := checkTable("exchange arguments", o.Args, r.maxMsg); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.isClosed() {
@@ -238,6 +246,9 @@ func (r *Router) declareExchange(name string, kind Kind, o ExchangeOptions) erro
 }
 
 func (r *Router) deleteExchange(name string, ifUnused bool) error {
+	if err := checkShort("exchange name", name); err != nil {
+		return err
+	}
 	if name == "" || strings.HasPrefix(name, "amq.") {
 		return fmt.Errorf("%w: cannot delete exchange '%s'", ErrAccessRefused, name)
 	}
@@ -300,6 +311,9 @@ func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInf
 	if err != nil {
 		return QueueInfo{}, err
 	}
+	if err := r.checkQueueArgs(args); err != nil {
+		return QueueInfo{}, err
+	}
 	if cfg.quorum && (o.Exclusive || !o.Durable || o.AutoDelete) {
 		return QueueInfo{}, fmt.Errorf("%w: a quorum queue must be durable, not exclusive and not auto-delete", ErrPreconditionFailed)
 	}
@@ -345,6 +359,9 @@ func serverName() string {
 
 // lookupQueue returns the queue name for session s, or why s cannot use it.
 func (r *Router) lookupQueue(s *Session, name string) (*queue, error) {
+	if err := checkShort("queue name", name); err != nil {
+		return nil, err
+	}
 	r.mu.RLock()
 	q := r.queues[name]
 	r.mu.RUnlock()
@@ -358,6 +375,9 @@ func (r *Router) lookupQueue(s *Session, name string) (*queue, error) {
 }
 
 func (r *Router) deleteQueue(s *Session, name string, ifUnused, ifEmpty bool) (int, error) {
+	if err := checkShort("queue name", name); err != nil {
+		return 0, err
+	}
 	r.mu.Lock()
 	q := r.queues[name]
 	if q == nil {

@@ -128,7 +128,7 @@ func (s *Session) Err() error { return s.state() }
 func (s *Session) fail(err error) error {
 	if !s.lenient && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrPreconditionFailed) ||
 		errors.Is(err, ErrResourceLocked) || errors.Is(err, ErrAccessRefused) ||
-		errors.Is(err, ErrCommandInvalid) || errors.Is(err, ErrNotAllowed)) {
+		errors.Is(err, ErrCommandInvalid) || errors.Is(err, ErrNotAllowed) || errors.Is(err, ErrSyntaxError)) {
 		s.closeWith(err)
 	}
 	return err
@@ -306,6 +306,9 @@ func (s *Session) Qos(prefetch int, global bool) error {
 	if prefetch < 0 {
 		return s.fail(fmt.Errorf("%w: negative prefetch %d", ErrPreconditionFailed, prefetch))
 	}
+	if err := checkPrefetch(prefetch); err != nil {
+		return s.fail(err)
+	}
 	if err := s.state(); err != nil {
 		return err
 	}
@@ -326,6 +329,9 @@ func (s *Session) Consume(queue string, o ConsumeOptions) (*Consumer, error) {
 	}
 	if o.Prefetch < 0 {
 		return nil, s.fail(fmt.Errorf("%w: negative prefetch %d", ErrPreconditionFailed, o.Prefetch))
+	}
+	if err := s.r.checkConsume(queue, &o); err != nil {
+		return nil, s.fail(err)
 	}
 	if err := o.Args.Validate(); err != nil {
 		return nil, s.fail(err)
@@ -444,9 +450,8 @@ func (s *Session) Publish(ctx context.Context, exchange, key string, mandatory b
 	if err := s.state(); err != nil {
 		return Confirmation{}, err
 	}
-	if msg.UserID != "" && msg.UserID != s.user {
-		return Confirmation{}, s.fail(fmt.Errorf("%w: user_id property set to '%s' but authenticated user was '%s'",
-			ErrPreconditionFailed, msg.UserID, s.user)) // A64
+	if err := s.checkPublish(exchange, key, &msg); err != nil {
+		return Confirmation{}, s.fail(err)
 	}
 	queues, accepted, waits, err := s.r.publish(exchange, key, msg)
 	if err != nil {

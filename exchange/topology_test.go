@@ -137,7 +137,7 @@ func TestNames_A25_QueueNameAtMost255Bytes(t *testing.T) {
 	s := newSession(t, r)
 	declareQueue(t, s, strings.Repeat("q", 255), exchange.QueueOptions{})
 	_, err := s.QueueDeclare(strings.Repeat("q", 256), exchange.QueueOptions{})
-	assert.ErrorIs(t, err, exchange.ErrPreconditionFailed)
+	assert.ErrorIs(t, err, exchange.ErrSyntaxError, "a name the wire cannot carry (502, see ErrSyntaxError)")
 	s2 := newSession(t, r)
 	_, err = s2.QueueDeclare("bad\xff", exchange.QueueOptions{})
 	assert.ErrorIs(t, err, exchange.ErrPreconditionFailed)
