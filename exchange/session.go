@@ -147,8 +147,12 @@ func (s *Session) do(op func() error) error {
 
 // Close closes the session: its consumers are cancelled, its unacked deliveries go back to
 // their queues in their original positions with redelivered set (A51), and its exclusive
-// queues are deleted. Close is idempotent and returns nil.
+// queues are deleted. Close is idempotent and returns nil, also on a nil *Session (as
+// Router.Close does), so that a deferred Close after a failed NewSession is safe.
 func (s *Session) Close() error {
+	if s == nil {
+		return nil
+	}
 	s.closeWith(ErrClosed)
 	return nil
 }

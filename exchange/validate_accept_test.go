@@ -192,3 +192,12 @@ func TestRouter_DeepestAcceptedTableSurvivesRestart(t *testing.T) {
 		assert.Equal(t, msg.Headers, d.Headers)
 	})
 }
+
+// TestSession_CloseOfNilIsSafe: like Router.Close, Close on a nil *Session returns nil, so that
+// a deferred Close after a failed NewSession cannot panic.
+func TestSession_CloseOfNilIsSafe(t *testing.T) {
+	var s *exchange.Session
+	assert.NotPanics(t, func() { assert.NoError(t, s.Close()) })
+	var r *exchange.Router
+	assert.NoError(t, r.Close())
+}
