@@ -24,6 +24,7 @@ type Router struct {
 	budget int64        // Options.MemoryBudget resolved; <0 for none
 	// resident is the estimated bytes of stored messages whose content is in memory.
 	resident atomic.Int64
+	al       alarms // memory and disk alarms (alarm.go)
 	obs      func(Event)
 	logger   *slog.Logger
 
@@ -64,6 +65,7 @@ func New(opts *Options) (*Router, error) {
 	if r.budget == 0 {
 		r.budget = DefaultMemoryBudget
 	}
+	r.al.init(&o)
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -109,6 +111,7 @@ func (r *Router) Close() error {
 		return nil
 	}
 	r.closed = true
+	close(r.al.quit)
 	r.life.Unlock()
 	r.mu.Lock()
 	for _, q := range r.queues {
