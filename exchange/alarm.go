@@ -114,16 +114,20 @@ func valueCost(v any) int64 {
 	return 16
 }
 
-// chargeLocked counts m, just made by q, against the memory high watermark: its content (the
-// content's cost; a message routed to several queues counts once in each) and its overhead.
-// Callers hold q.mu.
-func (q *queue) chargeLocked(m *qmsg) {
-	n := int64(msgOverhead)
+// heldBytes is what m counts as against the memory high watermark while charged: its content
+// (a message routed to several queues counts once in each) and its overhead, or only the
+// overhead while it is paged out.
+func (m *qmsg) heldBytes() int64 {
 	if m.c != nil {
-		n += m.c.cost
+		return m.c.cost + msgOverhead
 	}
-	m.held.Store(n)
-	q.r.addHeld(n)
+	return msgOverhead
+}
+
+// chargeLocked counts m, just made by q, against the memory high watermark. Callers hold q.mu.
+func (q *queue) chargeLocked(m *qmsg) {
+	m.charged = true
+	q.r.addHeld(m.heldBytes())
 }
 
 // addHeld adds n bytes held by queues and raises the memory alarm if that goes over the
@@ -143,17 +147,20 @@ func (r *Router) subHeld(n int64) {
 	}
 }
 
-// release stops counting m: it left its queue for good. Releasing twice is harmless.
+// release stops counting m: it left its queue for good. Releasing twice is harmless. The
+// caller owns m: it holds q.mu, or took m out of its queue.
 func (r *Router) release(m *qmsg) {
-	if n := m.held.Swap(0); n != 0 {
-		r.subHeld(n)
+	if m.charged {
+		m.charged = false
+		r.subHeld(m.heldBytes())
 	}
 }
 
-// releaseContent stops counting m's content, which was paged out; its overhead stays.
-func (r *Router) releaseContent(m *qmsg) {
-	if n := m.held.Load(); n > msgOverhead && m.held.CompareAndSwap(n, msgOverhead) {
-		r.subHeld(n - msgOverhead)
+// unchargeContent stops counting m's content before it is paged out; its overhead stays.
+// Callers hold q.mu.
+func (r *Router) unchargeContent(m *qmsg) {
+	if m.charged && m.c != nil {
+		r.subHeld(m.c.cost)
 	}
 }
 
@@ -278,6 +285,13 @@ func (r *Router) alarmErr(on uint32) error {
 // every diskRecheck while the disk alarm is on, until ctx ends (its error is returned with the
 // alarm's) or the router closes; with FailFastOnAlarm it returns the alarm's error at once.
 func (r *Router) admit(ctx context.Context) error {
+	if r.al.on.Load() == 0 {
+		return nil
+	}
+	return r.admitSlow(ctx)
+}
+
+func (r *Router) admitSlow(ctx context.Context) error {
 	a := &r.al
 	var tick *time.Timer
 	defer func() {

@@ -368,9 +368,9 @@ func (q *queue) pageOut(m *qmsg) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if m.c != nil && m.stored && !q.deleted {
+		q.r.unchargeContent(m)
 		m.c = nil
 		q.r.resident.Add(-residentCost(m))
-		q.r.releaseContent(m)
 	}
 }
 

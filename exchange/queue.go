@@ -229,7 +229,9 @@ func (q *queue) deliverLocked(c *Consumer, m *qmsg, now time.Time) {
 	}
 	if c.autoAck {
 		q.stats.acked++
-		d.held = m.held.Swap(0) // counted until the consumer reads it (Consumer.Next)
+		if m.charged { // counted until the consumer reads it (Consumer.Next)
+			d.held, m.charged = m.heldBytes(), false
+		}
 		q.forget(m)
 	} else {
 		q.unacked++

@@ -2,7 +2,6 @@ package exchange
 
 import (
 	"container/heap"
-	"sync/atomic"
 	"time"
 )
 
@@ -25,9 +24,7 @@ type qmsg struct {
 	level         uint8 // priority level, 0 for a queue without x-max-priority
 	redelivered   bool
 	stored        bool // a record of it is in the store (persist.go)
-	// held is the bytes it is counted as against the memory high watermark (alarm.go), 0 once
-	// released. Atomic because a dead-lettered message is released outside the queue's lock.
-	held atomic.Int64
+	charged       bool // counted against the memory high watermark (alarm.go)
 }
 
 func (m *qmsg) expired(now time.Time) bool {
