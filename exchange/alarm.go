@@ -48,7 +48,11 @@ const (
 // alarms is the router's alarm state. held and on are atomics so that the publish and ack
 // paths touch no lock; mu orders the transitions of on and guards the fields below it.
 type alarms struct {
-	held     atomic.Int64  // bytes charged by queued messages (see charge)
+	// held has a cache line of its own: consumers and acks write it all the time, and the
+	// fields around it are read by every publish.
+	_        [64]byte
+	held     atomic.Int64 // bytes charged by queued messages (see chargeLocked)
+	_        [56]byte
 	on       atomic.Uint32 // alarm bits; publishes read only this while no alarm is on
 	high     int64         // MemoryHighWatermark resolved; <0 for none
 	low      int64         // the memory alarm clears once held falls to this
