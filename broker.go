@@ -56,6 +56,9 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
+	if o.MaxMessageSize < 0 || o.MaxMessageSize > exchange.MaxMessageSizeLimit {
+		return nil, fmt.Errorf("%w: MaxMessageSize %d is not within [0, %d]", ErrInvalidOptions, o.MaxMessageSize, exchange.MaxMessageSizeLimit)
+	}
 	b := &Broker{dir: dir, opts: o, hub: hub, redis: redis}
 	if dir == "" {
 		return b, nil
@@ -79,7 +82,7 @@ func Open(dir string, opts *Options) (*Broker, error) {
 		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
 	}
 	xopts := o.exchangeOptions()
-	xopts.Store, xopts.MemoryBudget = st, o.MemoryBudget
+	xopts.Store, xopts.MemoryBudget, xopts.DiskFree = st, o.MemoryBudget, st.ReserveSpace
 	router, err := exchange.New(&xopts)
 	if err != nil {
 		st.Close()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/tribusmq/tribus"
 	"github.com/tribusmq/tribus/exchange"
@@ -117,12 +118,14 @@ func TestBroker_UnknownSchemaVersionIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, b.Close())
 
-	st, err := store.Open(filepath.Join(dir, "tribus.db"), nil)
+	// The store refuses to write its reserved keys (store.ErrReserved), so a future build's
+	// file is made with bbolt itself.
+	db, err := bolt.Open(filepath.Join(dir, "tribus.db"), 0o600, nil)
 	require.NoError(t, err)
-	require.NoError(t, st.Update(func(tx *store.Tx) error {
-		return tx.Bucket(store.BucketMeta).Put([]byte(store.SchemaKey), []byte{0, 0, 0, 99})
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(store.BucketMeta)).Put([]byte(store.SchemaKey), []byte{0, 0, 0, 99})
 	}))
-	require.NoError(t, st.Close())
+	require.NoError(t, db.Close())
 
 	_, err = tribus.Open(dir, nil)
 	require.ErrorIs(t, err, store.ErrSchemaVersion)
@@ -227,4 +230,20 @@ func TestBroker_DiskFreeLimitReachesTheLog(t *testing.T) {
 	end, _, err := b.Log().ListOffsets("t", 0, tlog.Latest)
 	require.NoError(t, err)
 	assert.Zero(t, end, "nothing was written")
+}
+
+func TestBroker_DiskFreeLimitReachesTheRouter(t *testing.T) {
+	// A limit larger than any disk: the router's disk alarm is on; fail fast shows it.
+	b, err := tribus.Open(t.TempDir(), &tribus.Options{DiskFreeLimit: 1 << 62, FailFastOnAlarm: true})
+	require.NoError(t, err)
+	defer b.Close()
+	s, err := b.Router().NewSession()
+	require.NoError(t, err)
+	_, err = s.QueueDeclare("q", exchange.QueueOptions{Durable: true})
+	require.NoError(t, err)
+	_, err = s.Publish(context.Background(), "", "q", false, exchange.Publishing{DeliveryMode: exchange.Persistent, Body: []byte("x")})
+	require.ErrorIs(t, err, tribus.ErrDiskFull)
+	info, err := b.Router().QueueInfo("q")
+	require.NoError(t, err)
+	assert.Zero(t, info.Ready, "nothing was enqueued")
 }

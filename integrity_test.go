@@ -35,6 +35,7 @@ func TestBroker_BadInputRefused(t *testing.T) {
 			[]error{tribus.ErrInvalidOptions}},
 		{"negative pub/sub buffer limit", subdir, &tribus.Options{PubSub: pubsub.Options{Limits: pubsub.Limits{MaxMessages: -1}}},
 			[]error{tribus.ErrInvalidOptions, pubsub.ErrInvalidOptions}},
+		{"MaxMessageSize over 512 MiB", subdir, &tribus.Options{MaxMessageSize: 513 << 20}, []error{tribus.ErrInvalidOptions}},
 		{"negative maxclients", subdir, &tribus.Options{Redis: resp.Options{MaxClients: -1}},
 			[]error{tribus.ErrInvalidOptions, resp.ErrInvalidOptions}},
 	} {

@@ -40,11 +40,26 @@ type Options struct {
 
 	// DiskFreeLimit is RabbitMQ's disk_free_limit, in bytes: while the file system holding the
 	// directory has less free space than this, produces to the commit log fail with an error
-	// matching [ErrDiskFull] before anything is written, and fetching, committing, deleting
-	// records and settling transactions go on. The exchange router's durable publishes are not
-	// checked yet; they meet the file system's own ENOSPC. 0 means 50 MB (RabbitMQ's default);
-	// negative turns the check off. Ignored in memory.
+	// matching [ErrDiskFull] before anything is written, and the exchange router's disk alarm
+	// is on (publishes wait, or fail with FailFastOnAlarm); fetching, committing, consuming,
+	// acking and deleting go on. 0 means 50 MB (RabbitMQ's default); negative turns the check
+	// off. Ignored in memory.
 	DiskFreeLimit int64
+
+	// MaxMessageSize bounds a body published to the exchange router (RabbitMQ's
+	// max_message_size): 0 means 16 MiB; above 512 MiB or negative is ErrInvalidOptions.
+	MaxMessageSize int64
+
+	// MemoryHighWatermark bounds the bytes of messages the exchange router's queues hold,
+	// transient ones included (RabbitMQ's vm_memory_high_watermark): over it every publish
+	// waits until consumers bring it down, or fails with FailFastOnAlarm. 0 means
+	// exchange.DefaultMemoryHighWatermark (512 MiB); negative turns it off.
+	MemoryHighWatermark int64
+
+	// FailFastOnAlarm makes a publish to the exchange router fail at once with
+	// exchange.ErrMemoryAlarm or an error matching [ErrDiskFull] while an alarm is on, instead
+	// of waiting for it to clear.
+	FailFastOnAlarm bool
 
 	// RecoverCorruptJournal makes Open go on when the store's write-ahead journal is damaged
 	// (an error matching [ErrCorrupt] otherwise): the records before the damage are kept, the
@@ -136,7 +151,8 @@ func (o *Options) engineLogger(key, value string) *slog.Logger {
 
 // exchangeOptions is the router's part of the options, without the store.
 func (o *Options) exchangeOptions() exchange.Options {
-	return exchange.Options{Observer: o.ExchangeObserver, Logger: o.engineLogger("engine", "exchange")}
+	return exchange.Options{Observer: o.ExchangeObserver, Logger: o.engineLogger("engine", "exchange"),
+		MaxMessageSize: o.MaxMessageSize, MemoryHighWatermark: o.MemoryHighWatermark, FailFastOnAlarm: o.FailFastOnAlarm}
 }
 
 // redisOptions is the RESP front door's part of the options.

@@ -100,6 +100,16 @@ func (c *Consumer) end(err error) { c.endWith(err, false) }
 func (c *Consumer) endWith(err error, discard bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Auto-ack deliveries left in the buffer stop counting against the memory high watermark:
+	// nothing may ever read them.
+	var held int64
+	for _, d := range c.buf[c.head:] {
+		held += d.held
+		d.held = 0
+	}
+	if held != 0 {
+		c.q.r.subHeld(held)
+	}
 	if discard {
 		clear(c.buf)
 		c.buf, c.head = nil, 0
@@ -124,7 +134,12 @@ func (c *Consumer) Next(ctx context.Context) (*Delivery, error) {
 			if c.head == len(c.buf) {
 				c.buf, c.head = c.buf[:0], 0
 			}
+			held := d.held
+			d.held = 0
 			c.mu.Unlock()
+			if held != 0 {
+				c.q.r.subHeld(held)
+			}
 			return d, nil
 		}
 		if c.err != nil {

@@ -132,6 +132,7 @@ func deadContent(old *content, q *queue, reason string, now time.Time) *content 
 		deaths = append(deaths, old.deaths...)
 	}
 	c.deaths = deaths
+	c.cost = old.cost + int64(len(deaths))*256 // the x-death header it will carry
 
 	h := old.pub.Headers.clone()
 	if h == nil {

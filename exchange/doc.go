@@ -38,12 +38,43 @@
 // consumer's buffer have leaf locks. Lock order: Router.mu, queue.mu, then a leaf lock.
 // Dead-lettering happens after the queue locks are released.
 //
+// The alarms (alarm.go) belong to the Router: the bytes held by queued messages are one atomic
+// counter that enqueues add to and acks, deliveries to auto-ack consumers as they are read,
+// expiry, dead-lettering, purges and deletes subtract from, and the alarm bits are one atomic
+// word that a publish reads before it routes. The alarms' own mutex, a leaf below every other
+// lock, orders the alarms going on and off (and their events) and guards the disk alarm's last
+// answer; a blocked publish waits on a channel it closes, holding only its session's publish
+// lock.
+//
 // # Time
 //
 // TTL, per-message expiration and x-expires use time.AfterFunc timers, armed only while
 // something can expire, never a polling loop: a Router created inside a testing/synctest bubble
 // expires messages and queues on the bubble's fake clock. A queue with no TTL reads no clock on
-// its publish → deliver → ack path.
+// its publish → deliver → ack path. A publish blocked by the disk alarm asks Options.DiskFree
+// again every 50 ms of the clock it runs on (the bubble's, under testing/synctest).
+//
+// # Memory and disk alarms
+//
+// Like RabbitMQ, the router stops publishers rather than running out of memory or disk.
+// Options.MemoryHighWatermark (default [DefaultMemoryHighWatermark], 512 MiB) bounds the bytes
+// held by queued messages, transient and persistent, ready and unacked, including auto-ack
+// deliveries pushed to a consumer and not yet read: the body, properties and headers of each
+// message (a message routed to n queues counts n times) plus about 256 bytes of bookkeeping,
+// [Router.Alarms] shows the count. Options.DiskFree, if set, is asked before each publish that
+// writes persistent messages to the store. When either says no, that alarm is on: an
+// [EventBlocked] with Reason [ReasonLowMemory] or [ReasonLowDisk] (what an AMQP front door
+// sends as connection.blocked), and every publish, of any message to any exchange, waits until
+// no alarm is on or its ctx ends (ctx's error returned with [ErrMemoryAlarm] or [ErrDiskFull];
+// with Options.FailFastOnAlarm that error comes at once). Consumers, acks, nacks, gets, purges
+// and deletes go on, so memory can fall; the memory alarm clears at 7/8 of the watermark,
+// the disk alarm when DiskFree agrees again, each with an [EventUnblocked]. A publish already
+// admitted completes, so the count can pass the watermark by one publish.
+//
+// Persistent messages of durable queues page out under Options.MemoryBudget, and a paged-out
+// message counts only its bookkeeping, so they raise the memory alarm only once their index
+// alone is large (about 1.5 million messages at the defaults). Transient messages never page
+// out: they stay in memory until consumed, and the watermark is what bounds them.
 //
 // # Caveats
 //
@@ -59,6 +90,13 @@
 //     [MaxTableFields] fields, [MaxTableDepth] levels and MaxMessageSize encoded bytes, else
 //     [ErrTableTooLarge] (406); TTLs and expirations up to ten years, as RabbitMQ. A refused
 //     call changes nothing and closes its session.
+//   - The memory count is an estimate of what queues hold, not the process's heap: with Go's
+//     default GOGC=100 the heap can reach about twice the live data before a collection, so
+//     allow about twice the watermark (a 30 s soak with a 64 MiB watermark peaked at 104 MiB
+//     of heap in use). Memory held by the program's own copies of bodies is not counted.
+//   - A publish that the disk alarm stops after routing is routed again once the alarm clears
+//     (bindings may have changed meanwhile), and goes through even if its session closed while
+//     it waited.
 //   - No AMQP transactions, no consumer acknowledgement timeout, one user ("guest"); see
 //     docs/compat.md.
 package exchange

@@ -100,3 +100,17 @@ func (e *ReturnedError) Error() string {
 
 // ErrCommandInvalid (503 COMMAND_INVALID): an unknown exchange type.
 var ErrCommandInvalid = errors.New("tribus/exchange: COMMAND_INVALID")
+
+// Errors of the resource alarms (alarm.go). They are not channel errors: the session stays
+// open.
+var (
+	// ErrMemoryAlarm is returned by a publish while the memory alarm is on
+	// (Options.MemoryHighWatermark): at once with Options.FailFastOnAlarm, else together with
+	// ctx's error when ctx ended while the publish waited.
+	ErrMemoryAlarm = errors.New("tribus/exchange: memory alarm: low on memory")
+
+	// ErrDiskFull is returned by a publish while the disk alarm is on (Options.DiskFree
+	// refused): at once with Options.FailFastOnAlarm, else together with ctx's error when ctx
+	// ended while the publish waited. errors.Is(err, tribus.ErrDiskFull) holds for it.
+	ErrDiskFull = fmt.Errorf("tribus/exchange: disk alarm: %w", sentinel.ErrDiskFull)
+)

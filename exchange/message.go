@@ -58,6 +58,9 @@ type Delivery struct {
 	session *Session // nil for auto-ack deliveries
 	once    settle.Once
 	pend    pending // what its session tracks while it is unacked
+	// held is the bytes an auto-ack delivery still counts against the memory high watermark
+	// while it waits in its consumer's buffer; guarded by the consumer's mu.
+	held int64
 }
 
 // Ack acknowledges the delivery: the queue forgets the message.
@@ -91,6 +94,7 @@ type content struct {
 	exchange   string
 	routingKey string
 	size       int64 // body bytes, what x-max-length-bytes counts (A33)
+	cost       int64 // estimated bytes it holds, for the memory high watermark (alarm.go)
 	// ttl is the per-message expiration in ms, or -1 without one.
 	ttl int64
 	// bcc are the BCC keys, removed from the headers but still used to route a dead-lettered

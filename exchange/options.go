@@ -29,6 +29,26 @@ type Options struct {
 	// DefaultMaxMessageSize (16 MiB); New refuses a negative value or one over
 	// MaxMessageSizeLimit (512 MiB) with ErrInvalidOptions.
 	MaxMessageSize int64
+	// MemoryHighWatermark bounds the bytes held by queued messages, transient and persistent,
+	// ready and unacked: bodies, properties and headers plus about 256 bytes a message, a
+	// paged-out message counting only those 256 bytes (see [Router.Alarms]). Over it the
+	// memory alarm is on, as with RabbitMQ's vm_memory_high_watermark: every publish waits
+	// (or, with FailFastOnAlarm, fails with [ErrMemoryAlarm]) until consumers, acks, purges
+	// or deletes bring it down to 7/8 of the watermark. 0 means [DefaultMemoryHighWatermark];
+	// negative turns the memory alarm off. Keep it well above MemoryBudget, or persistent
+	// messages raise the alarm before they page out.
+	MemoryHighWatermark int64
+	// DiskFree, if set, is asked before a publish that will write persistent messages to the
+	// Store, with the estimated bytes of the write; a non-nil answer (normally one matching
+	// sentinel.ErrDiskFull, as a free-disk guard gives) turns the disk alarm on, as RabbitMQ's
+	// disk_free_limit does: every publish then waits (or, with FailFastOnAlarm, fails with
+	// [ErrDiskFull]) while DiskFree is asked again every 50 ms, until it says nil. nil turns
+	// the disk alarm off. It is called without the router's locks held, from publishing
+	// goroutines, concurrently; it must be quick.
+	DiskFree func(need int64) error
+	// FailFastOnAlarm makes a publish return [ErrMemoryAlarm] or [ErrDiskFull] at once while
+	// an alarm is on, instead of waiting for it to clear.
+	FailFastOnAlarm bool
 	// Logger receives notices (a queue expired, a session closed by an error). nil discards.
 	Logger *slog.Logger
 }
@@ -48,10 +68,12 @@ const (
 	EventExpired                           // expired at the head of its queue (A31)
 	EventDropped                           // dropped; Reason: maxlen, reject-publish, delivery_limit, no-dlx
 	EventQueueDeleted                      // a queue was deleted (explicitly, auto-delete, x-expires, exclusive owner closed)
+	EventBlocked                           // an alarm went on: publishes wait; Reason is ReasonLowMemory or ReasonLowDisk
+	EventUnblocked                         // that alarm went off; publishes go on once no alarm is on (Router.Alarms)
 )
 
 var eventNames = [...]string{"", "routed", "returned", "delivered", "acked", "nacked", "requeued",
-	"dead-lettered", "expired", "dropped", "queue-deleted"}
+	"dead-lettered", "expired", "dropped", "queue-deleted", "blocked", "unblocked"}
 
 // String returns the event's name.
 func (k EventKind) String() string {
@@ -71,6 +93,6 @@ type Event struct {
 	Queues      []string // EventRouted: the queues reached; owned by the observer
 	DeliveryTag uint64
 	Redelivered bool
-	Reason      string // dead-letter or drop reason
+	Reason      string // dead-letter or drop reason; the alarm's reason for EventBlocked and EventUnblocked
 	MessageID   string
 }

@@ -170,6 +170,7 @@ func (q *queue) record(m *qmsg) messageRecord {
 // expired, dropped or purged. Nobody waits for it: if it is lost in a crash, the message comes
 // back, which at-least-once allows.
 func (q *queue) forget(m *qmsg) {
+	q.r.release(m)
 	if !m.stored {
 		return
 	}
@@ -184,6 +185,17 @@ func (q *queue) forget(m *qmsg) {
 		}
 		return nil // the queue was deleted meanwhile
 	})
+}
+
+// goneLocked stops counting m, a message of a deleted queue, whose records the store drops
+// with the queue's bucket: neither against the memory budget nor the high watermark.
+// Callers hold q.mu.
+func (q *queue) goneLocked(m *qmsg) {
+	q.r.release(m)
+	if m.stored && m.c != nil {
+		q.r.resident.Add(-residentCost(m))
+	}
+	m.stored = false
 }
 
 // markDeliveredLocked records that m was delivered, so that after a restart it comes back
@@ -302,6 +314,7 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 			m.c = contentOf(&rec)
 			r.resident.Add(residentCost(m))
 		}
+		q.chargeLocked(m)
 		if idx.ExpiresAt != 0 {
 			m.expires = idx.ExpiresAt
 			q.timed = true
@@ -355,6 +368,7 @@ func (q *queue) pageOut(m *qmsg) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if m.c != nil && m.stored && !q.deleted {
+		q.r.unchargeContent(m)
 		m.c = nil
 		q.r.resident.Add(-residentCost(m))
 	}
@@ -392,7 +406,7 @@ func (q *queue) content(m *qmsg) *content {
 }
 
 func contentOf(rec *messageRecord) *content {
-	return &content{pub: rec.Pub, exchange: rec.Exchange, routingKey: rec.RoutingKey,
+	return &content{pub: rec.Pub, exchange: rec.Exchange, routingKey: rec.RoutingKey, cost: contentCost(&rec.Pub),
 		size: int64(len(rec.Pub.Body)), ttl: -1, bcc: rec.BCC, deaths: rec.Deaths}
 }
 

@@ -1,6 +1,8 @@
 package exchange
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -8,11 +10,15 @@ import (
 
 var routeSets = sync.Pool{New: func() any { return new(routeSet) }}
 
+// errDiskRetry says the disk alarm refused a publish that should wait and try again.
+var errDiskRetry = errors.New("disk alarm: retry")
+
 // publish routes msg from the named exchange and enqueues it. It returns the number of queues
 // reached and whether every one of them accepted it (false: a reject-publish queue was full,
 // A19).
 // The waits are those of the persistent copies' store writes, for a publish confirm.
-func (r *Router) publish(exName, key string, msg Publishing) (int, bool, []pendingWrite, error) {
+// While an alarm is on it waits until ctx ends (alarm.go).
+func (r *Router) publish(ctx context.Context, exName, key string, msg Publishing) (int, bool, []pendingWrite, error) {
 	if err := msg.Headers.Validate(); err != nil {
 		return 0, false, nil, err
 	}
@@ -20,6 +26,18 @@ func (r *Router) publish(exName, key string, msg Publishing) (int, bool, []pendi
 	if err != nil {
 		return 0, false, nil, err
 	}
+	for {
+		if err := r.admit(ctx); err != nil {
+			return 0, false, nil, err
+		}
+		n, accepted, waits, err := r.publishOnce(exName, key, msg, ttl)
+		if err != errDiskRetry {
+			return n, accepted, waits, err
+		}
+	}
+}
+
+func (r *Router) publishOnce(exName, key string, msg Publishing, ttl int64) (int, bool, []pendingWrite, error) {
 	cc := senderKeys(msg.Headers, "CC")
 	bcc := senderKeys(msg.Headers, "BCC")
 	rs := routeSets.Get().(*routeSet)
@@ -40,13 +58,21 @@ func (r *Router) publish(exName, key string, msg Publishing) (int, bool, []pendi
 		return 0, false, nil, fmt.Errorf("%w: cannot publish to internal exchange '%s'", ErrAccessRefused, exName)
 	}
 	r.route(rs, ex, keys, msg.Headers)
+	r.mu.RUnlock()
+	if need := r.diskNeed(rs.queues, &msg); need > 0 {
+		if err := r.reserveDisk(need); err != nil {
+			if r.al.failFast {
+				return 0, false, nil, err
+			}
+			return 0, false, nil, errDiskRetry
+		}
+	}
 	ex.published.Add(1)
 	if len(rs.queues) > 0 {
 		ex.routed.Add(1)
 	} else {
 		ex.unroutable.Add(1)
 	}
-	r.mu.RUnlock()
 
 	var now time.Time // each queue reads the clock if it needs it
 	if r.obs != nil {
@@ -60,7 +86,7 @@ func (r *Router) publish(exName, key string, msg Publishing) (int, bool, []pendi
 	if len(rs.queues) == 0 {
 		return 0, true, nil, nil
 	}
-	c := &content{pub: msg, exchange: exName, routingKey: key, size: int64(len(msg.Body)), ttl: ttl, bcc: bcc}
+	c := &content{pub: msg, exchange: exName, routingKey: key, size: int64(len(msg.Body)), cost: contentCost(&msg), ttl: ttl, bcc: bcc}
 	if _, ok := msg.Headers["BCC"]; ok {
 		c.pub.Headers = msg.Headers.clone()
 		delete(c.pub.Headers, "BCC") // A12; a table left empty stays a table (§1.3b)

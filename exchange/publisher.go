@@ -50,12 +50,17 @@ func (s *Session) NewPublisher(window int, onConfirm func(Confirmation)) (*Publi
 // Publish routes and enqueues msg like [Session.Publish] and returns its confirm number without
 // waiting for the disk. A mandatory message that reaches no queue also returns a
 // [*ReturnedError], before its confirmation is delivered (A17). It waits while window publishes
-// are unconfirmed, until ctx ends.
+// are unconfirmed and while a memory or disk alarm is on (see [Session.Publish]), until ctx
+// ends.
 func (p *Publisher) Publish(ctx context.Context, exchange, key string, mandatory bool, msg Publishing) (uint64, error) {
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
 		return 0, ctx.Err()
+	}
+	if err := p.s.r.admit(ctx); err != nil { // before p.mu: Close must not wait for an alarm
+		<-p.sem
+		return 0, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -74,7 +79,7 @@ func (p *Publisher) Publish(ctx context.Context, exchange, key string, mandatory
 		<-p.sem
 		return 0, s.fail(err)
 	}
-	queues, accepted, waits, err := s.r.publish(exchange, key, msg)
+	queues, accepted, waits, err := s.r.publish(ctx, exchange, key, msg)
 	if err != nil {
 		<-p.sem
 		return 0, s.fail(err)

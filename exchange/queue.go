@@ -121,12 +121,12 @@ func (q *queue) enqueue(c *content, now time.Time, out []dead, waits []pendingWr
 	if q.cfg.overflow != DropHead && q.st.full(c.size) {
 		if q.cfg.overflow == RejectPublishDLX {
 			// Dead-lettered with reason maxlen; counted as dropped only if no DLX takes it.
-			return false, append(out, dead{q, q.st.newMessage(c, now), reasonMaxLen}), waits
+			return false, append(out, dead{q, q.newMessageLocked(c, now), reasonMaxLen}), waits
 		}
 		q.countDrop("reject-publish")
 		return false, out, waits
 	}
-	m := q.st.newMessage(c, now)
+	m := q.newMessageLocked(c, now)
 	if m.expired(now) {
 		// TTL 0: it lives only if a consumer can take it at once (A30).
 		if q.st.ready == 0 {
@@ -153,6 +153,13 @@ func (q *queue) enqueue(c *content, now time.Time, out []dead, waits []pendingWr
 	out = q.dispatchLocked(now, out)
 	q.armExpiryLocked()
 	return true, out, waits
+}
+
+// newMessageLocked makes the queue's copy of c and counts it against the memory high watermark.
+func (q *queue) newMessageLocked(c *content, now time.Time) *qmsg {
+	m := q.st.newMessage(c, now)
+	q.chargeLocked(m)
+	return m
 }
 
 // dispatchLocked pushes ready messages to consumers with room, round-robin (A57), dropping
@@ -222,6 +229,9 @@ func (q *queue) deliverLocked(c *Consumer, m *qmsg, now time.Time) {
 	}
 	if c.autoAck {
 		q.stats.acked++
+		if m.charged { // counted until the consumer reads it (Consumer.Next)
+			d.held, m.charged = m.heldBytes(), false
+		}
 		q.forget(m)
 	} else {
 		q.unacked++
@@ -308,6 +318,7 @@ func (q *queue) settle(p *pending, op settleOp, requeue, countFailure bool, now 
 		p.c.inflight--
 	}
 	if q.deleted {
+		q.goneLocked(p.m)
 		return out
 	}
 	q.unacked--
@@ -420,7 +431,7 @@ func (q *queue) delete() int {
 	q.mu.Lock()
 	q.deleted = true
 	q.stopTimersLocked()
-	n := q.st.purge(nil) // the store drops the whole queue
+	n := q.st.purge(q.goneLocked) // the store drops the whole queue
 	consumers := q.consumers
 	q.consumers = nil
 	q.mu.Unlock()

@@ -24,6 +24,7 @@ type qmsg struct {
 	level         uint8 // priority level, 0 for a queue without x-max-priority
 	redelivered   bool
 	stored        bool // a record of it is in the store (persist.go)
+	charged       bool // counted against the memory high watermark (alarm.go)
 }
 
 func (m *qmsg) expired(now time.Time) bool {

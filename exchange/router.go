@@ -25,6 +25,7 @@ type Router struct {
 	maxMsg int64        // Options.MaxMessageSize resolved
 	// resident is the estimated bytes of stored messages whose content is in memory.
 	resident atomic.Int64
+	al       alarms // memory and disk alarms (alarm.go)
 	obs      func(Event)
 	logger   *slog.Logger
 
@@ -69,6 +70,7 @@ func New(opts *Options) (*Router, error) {
 	if r.maxMsg, err = maxMessageSize(o.MaxMessageSize); err != nil {
 		return nil, err
 	}
+	r.al.init(&o)
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -114,6 +116,7 @@ func (r *Router) Close() error {
 		return nil
 	}
 	r.closed = true
+	close(r.al.quit)
 	r.life.Unlock()
 	r.mu.Lock()
 	for _, q := range r.queues {

@@ -444,20 +444,27 @@ type Confirmation struct {
 // zero. A mandatory message that reaches no queue also returns a [*ReturnedError] (reply 312,
 // A14), after which the session stays open. Publishing to a missing exchange is ErrNotFound
 // and closes the session (A6); to an internal exchange, ErrAccessRefused. ctx is for
-// waiting on durable storage; an in-memory publish never waits.
+// waiting on durable storage and for waiting while a memory or disk alarm is on: a publish
+// waits until no alarm is on, as RabbitMQ blocks a publishing connection, and if ctx ends
+// first returns ctx's error together with [ErrMemoryAlarm] or [ErrDiskFull] (with
+// Options.FailFastOnAlarm it returns that error at once). Otherwise an in-memory publish
+// never waits.
 func (s *Session) Publish(ctx context.Context, exchange, key string, mandatory bool, msg Publishing) (Confirmation, error) {
 	if err := ctx.Err(); err != nil {
 		return Confirmation{}, err
 	}
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
+	if err := s.r.admit(ctx); err != nil {
+		return Confirmation{}, err
+	}
 	if err := s.state(); err != nil {
 		return Confirmation{}, err
 	}
 	if err := s.checkPublish(exchange, key, &msg); err != nil {
 		return Confirmation{}, s.fail(err)
 	}
-	queues, accepted, waits, err := s.r.publish(exchange, key, msg)
+	queues, accepted, waits, err := s.r.publish(ctx, exchange, key, msg)
 	if err != nil {
 		return Confirmation{}, s.fail(err)
 	}
