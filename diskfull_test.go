@@ -3,9 +3,7 @@ package tribus_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,23 +11,9 @@ import (
 
 	"github.com/tribusmq/tribus"
 	"github.com/tribusmq/tribus/exchange"
+	"github.com/tribusmq/tribus/internal/testfs"
 	tlog "github.com/tribusmq/tribus/log"
 )
-
-// smallFS mounts a tmpfs of the given size on a new temporary directory, or skips the test
-// when it cannot (not root, or no mount permission).
-func smallFS(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, 0) })
-	return dir
-}
 
 // TestBroker_DiskFullIsTypedAndFreedSpaceReopens fills a small file system with the free-disk
 // limit off, so that the engines meet ENOSPC itself: the exchange router's durable publish and
@@ -37,7 +21,7 @@ func smallFS(t *testing.T, size string) string {
 // confirmed message at once, with no space freed (what the bbolt file has no room for stays in
 // the journal), and again after a filler file is removed (issue 11).
 func TestBroker_DiskFullIsTypedAndFreedSpaceReopens(t *testing.T) {
-	fs := smallFS(t, "8m")
+	fs := testfs.Tmpfs(t, "8m")
 	filler := filepath.Join(fs, "filler")
 	require.NoError(t, os.WriteFile(filler, make([]byte, 1<<20), 0o600))
 	dir := filepath.Join(fs, "broker")

@@ -3,7 +3,6 @@ package log_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync/atomic"
 	"syscall"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tribusmq/tribus/internal/sentinel"
+	"github.com/tribusmq/tribus/internal/testfs"
 	tlog "github.com/tribusmq/tribus/log"
 )
 
@@ -112,14 +112,7 @@ func TestLog_DiskFreeLimitOff(t *testing.T) {
 // write is ErrDiskFull, and every record acknowledged before it is still there after a
 // reopen. With the default limit (50 MB) on a 2 MiB file system, the first produce is refused.
 func TestLog_TmpfsFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, 0) })
+	dir := testfs.Tmpfs(t, "2m")
 
 	l, err := tlog.Open(dir, &tlog.Options{DiskFreeLimit: -1})
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package store_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -13,23 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tribusmq/tribus/internal/sentinel"
+	"github.com/tribusmq/tribus/internal/testfs"
 	"github.com/tribusmq/tribus/store"
 )
 
-// tmpfs mounts a tmpfs of size bytes on a fresh directory and unmounts it at the end of the
-// test; it skips the test when that is not possible (not root, no mount).
-func tmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, 0) })
-	return dir
-}
+// tmpfs is testfs.Tmpfs: a small file system to fill.
+func tmpfs(t *testing.T, size string) string { t.Helper(); return testfs.Tmpfs(t, size) }
 
 // fill writes values of n bytes into s, one Update each, until one fails, and returns the keys
 // that were answered and the error.
