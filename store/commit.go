@@ -37,6 +37,18 @@ func (s *Store) enqueue(fn func(*Tx) error) (*batch, int) {
 	return b, len(b.fns) - 1
 }
 
+// takeBatch removes the oldest batch from the queue and returns it, or nil if there is none.
+// The caller holds s.mu.
+func (s *Store) takeBatch() *batch {
+	if len(s.queue) == 0 {
+		return nil
+	}
+	b := s.queue[0]
+	s.queue[0] = nil
+	s.queue = s.queue[1:]
+	return b
+}
+
 // queueLen is the number of Update functions queued and not yet taken by the committer.
 func (s *Store) queueLen() int {
 	s.mu.Lock()
@@ -86,14 +98,19 @@ func (s *Store) commitLoop(resume *batch) {
 			s.views = nil
 			due := s.checkpointDue
 			s.checkpointDue = false
-			if len(s.queue) > 0 {
-				b = s.queue[0]
-				s.queue[0] = nil
-				s.queue = s.queue[1:]
+			if len(views) == 0 {
+				b = s.takeBatch()
 			}
 			s.mu.Unlock()
 
-			s.serveViews(views)
+			if len(views) > 0 {
+				// Views first, and only then the batch: a View that waits on a Submit (a
+				// nested wait) then finds its fn still queued and withdraws it (nested.go).
+				s.serveViews(views)
+				s.mu.Lock()
+				b = s.takeBatch()
+				s.mu.Unlock()
+			}
 			if due {
 				s.checkpoint()
 			}

@@ -33,15 +33,18 @@
 // goroutine holding the store's write lock, and View holds its read lock, so a View sees either
 // all of an Update or none of it.
 //
-// Functions given to Update must not wait on the same Store. On the bbolt backend such a call
-// is caught: Update, the wait function of Submit, View and Close called from inside a function
-// given to Update or Submit (which runs on the committer goroutine) return [ErrNestedTx] at
-// once and change nothing, so neither the outer Update nor a later Close hangs. Submit itself
-// may be called there (it does not wait); its function commits in a later round. Two cases are
-// not caught and deadlock: a nested call on the memory backend (its Update holds the write
-// lock in the caller's goroutine, and telling that goroutine apart would cost every Update a
-// stack trace), and, on either backend, an Update or Close called from inside a View function,
-// or the wait of a Submit made outside the function, called inside it.
+// Functions given to Update or View must not wait on the same Store, and such a call is caught
+// on both backends: Update, the wait function of Submit, View and Close called from inside a
+// function given to Update, Submit or View of the same store return [ErrNestedTx] at once and
+// change nothing, so neither the outer call nor a later Close hangs. On the bbolt backend a
+// function given to Update runs on the committer goroutine, which the nested call recognises by
+// goroutine id; everywhere else the function runs in the caller's goroutine, below a few stack
+// frames that spell the store's number, and a call that finds the store busy reads its own
+// stack for them (see nested.go), so the check costs nothing while the store is free. Submit
+// itself may be called inside an Update on the bbolt backend (it does not wait); its function
+// commits in a later round. On the memory backend Submit runs its function at once, so there it
+// is refused like Update. One case is not caught: a function that hands the nested call to
+// another goroutine and waits for it.
 //
 // # Durability
 //

@@ -174,3 +174,9 @@ func WithDiskFree(o *Options, free func(dir string) (int64, error)) *Options {
 	out.diskFree = free
 	return &out
 }
+
+// InTx runs fn below the stack marks of the store numbered id (nested.go).
+func InTx(id uint64, fn func() error) error { return inTx(id, fn) }
+
+// CallerInTx reports whether the caller runs below the stack marks of the store numbered id.
+func CallerInTx(id uint64) bool { return callerInTx(id) }

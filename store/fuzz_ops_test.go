@@ -83,18 +83,22 @@ func FuzzStore_Ops(f *testing.F) {
 					}
 				case 4, 5: // View
 					return m.check(s)
-				case 6: // nested call, nil function
-					if bbolt {
-						var nested error
-						if err := s.Update(func(tx *store.Tx) error {
-							nested = s.Update(func(*store.Tx) error { return nil })
-							return nil
-						}); err != nil {
-							return fmt.Errorf("outer Update: %w", err)
-						}
-						if !errors.Is(nested, store.ErrNestedTx) {
-							return fmt.Errorf("nested Update: %v, want ErrNestedTx", nested)
-						}
+				case 6: // nested calls, nil function
+					var nestedUpdate, nestedView error
+					if err := s.Update(func(tx *store.Tx) error {
+						nestedUpdate = s.Update(func(*store.Tx) error { return nil })
+						return nil
+					}); err != nil {
+						return fmt.Errorf("outer Update: %w", err)
+					}
+					if err := s.View(func(*store.Tx) error {
+						nestedView = s.Update(func(*store.Tx) error { return nil })
+						return nil
+					}); err != nil {
+						return fmt.Errorf("outer View: %w", err)
+					}
+					if !errors.Is(nestedUpdate, store.ErrNestedTx) || !errors.Is(nestedView, store.ErrNestedTx) {
+						return fmt.Errorf("nested Update: %v inside Update, %v inside View; want ErrNestedTx", nestedUpdate, nestedView)
 					}
 					if err := s.Update(nil); !errors.Is(err, store.ErrNilFunc) {
 						return fmt.Errorf("Update(nil): %v", err)

@@ -3,14 +3,19 @@ package store
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // memDB is the memory backend. mu is held for writing by an Update (while fn runs and until it
 // is committed or undone) and for reading by each View, so a View never sees half an update.
 type memDB struct {
-	mu     sync.RWMutex
-	root   *memBucket // its subs are the top-level buckets; it holds no values
-	closed bool
+	id uint64 // the store's number, spelled on the stack while a transaction runs (nested.go)
+	mu sync.RWMutex
+	// viewers counts running views, so that a view checks whether it is nested in another only
+	// while there is one.
+	viewers atomic.Int64
+	root    *memBucket // its subs are the top-level buckets; it holds no values
+	closed  bool
 }
 
 // memBucket is a bucket of the memory backend. keys is values' key set, kept sorted so that
@@ -27,7 +32,19 @@ type memTx struct {
 	undo []func()
 }
 
-func newMemDB() *memDB { return &memDB{root: newMemBucket()} }
+func newMemDB(id uint64) *memDB { return &memDB{id: id, root: newMemBucket()} }
+
+// lock takes the write lock, or returns ErrNestedTx when the caller is inside a transaction of
+// this store and so holds a lock that keeps it from ever getting it.
+func (m *memDB) lock() error {
+	if !m.mu.TryLock() {
+		if callerInTx(m.id) {
+			return ErrNestedTx
+		}
+		m.mu.Lock()
+	}
+	return nil
+}
 
 func newMemBucket() *memBucket {
 	return &memBucket{values: map[string][]byte{}, subs: map[string]*memBucket{}}
@@ -36,7 +53,9 @@ func newMemBucket() *memBucket {
 // update runs fn under the write lock and undoes its writes if it fails. ran is false when the
 // store was closed and fn did not run.
 func (m *memDB) update(fn func(*Tx) error) (ran bool, err error) {
-	m.mu.Lock()
+	if err := m.lock(); err != nil {
+		return false, err
+	}
 	if m.closed {
 		m.mu.Unlock()
 		return false, ErrClosed
@@ -50,26 +69,40 @@ func (m *memDB) update(fn func(*Tx) error) (ran bool, err error) {
 		}
 		m.mu.Unlock()
 	}()
-	err = runFn(fn, &Tx{mem: m, mtx: mtx, writable: true, user: true})
+	err = inTx(m.id, func() error { return runFn(fn, &Tx{mem: m, mtx: mtx, writable: true, user: true}) })
 	ok = err == nil
 	return true, err
 }
 
-// view runs fn under the read lock.
+// view runs fn under the read lock. A read lock the caller asks for while it already holds one
+// would wait behind any waiting writer, which waits for the first read lock, so a view nested
+// in a view is refused like any other nested call, as on the bbolt backend.
 func (m *memDB) view(fn func(*Tx) error) error {
-	m.mu.RLock()
+	if !m.mu.TryRLock() {
+		if callerInTx(m.id) {
+			return ErrNestedTx
+		}
+		m.mu.RLock()
+	} else if m.viewers.Load() > 0 && callerInTx(m.id) {
+		m.mu.RUnlock()
+		return ErrNestedTx
+	}
+	m.viewers.Add(1)
+	defer m.viewers.Add(-1)
 	defer m.mu.RUnlock()
 	if m.closed {
 		return ErrClosed
 	}
 	tx := &Tx{mem: m}
 	defer tx.close()
-	return fn(tx)
+	return inTx(m.id, func() error { return fn(tx) })
 }
 
 // close waits for running Updates and Views, then drops the data.
 func (m *memDB) close() error {
-	m.mu.Lock()
+	if err := m.lock(); err != nil {
+		return err
+	}
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed

@@ -20,6 +20,7 @@ import (
 // ([OpenMemory]) behind one API. It is safe for concurrent use; see the package documentation
 // for who owns what.
 type Store struct {
+	id     uint64 // numbers the store in this process; see nested.go
 	path   string
 	db     *bolt.DB     // nil for the memory backend
 	logger *slog.Logger // may be nil
@@ -81,6 +82,9 @@ type Store struct {
 	running     atomic.Uint64
 	committerID atomic.Uint64
 	fnSeq       uint64
+	// viewers counts the Views running on the bbolt backend, so that a call checks whether it
+	// is made from inside one only while there is one. See nested.go.
+	viewers atomic.Int64
 
 	// stopped, once set, is the ErrIO every later Update fails with: a journal fsync or a
 	// checkpoint failed, so what is on disk is unknown (see stop).
@@ -153,7 +157,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &Store{path: path, db: db, maxBatch: o.MaxBatch, maxUpdate: MaxUpdateSize, done: make(chan struct{}),
+	s := &Store{id: storeIDs.Add(1), path: path, db: db, maxBatch: o.MaxBatch, maxUpdate: MaxUpdateSize, done: make(chan struct{}),
 		checkpointBytes: o.CheckpointBytes, checkpointInterval: o.CheckpointInterval, logger: o.Logger,
 		wrapJournal: o.journalFile}
 	if !o.NoSync {
@@ -194,7 +198,8 @@ func openBolt(path string, bopts *bolt.Options) (db *bolt.DB, err error) {
 // nothing survives [Store.Close]. It starts with the same buckets and schema version as a new
 // file, so code and tests run unchanged on either backend.
 func OpenMemory() *Store {
-	s := &Store{mem: newMemDB()}
+	id := storeIDs.Add(1)
+	s := &Store{id: id, mem: newMemDB(id)}
 	tx := &Tx{mem: s.mem, mtx: &memTx{}, writable: true}
 	if err := initSchema(tx); err != nil {
 		panic("tribus/store: initialising the memory backend: " + err.Error())
@@ -293,16 +298,18 @@ func (s *Store) Stats() Stats {
 // if the calls ran one after another. If another fn of the round fails, fn is run again in a
 // fresh transaction, so fn may run more than once and must depend only on tx.
 //
-// fn must not keep tx, its buckets or the slices they return after it returns. On the bbolt
-// backend, Update called from inside a function given to Update or Submit of s returns
-// [ErrNestedTx] without running fn (on the memory backend that call deadlocks; see the package
-// documentation). Update returns [ErrClosed] once Close has begun.
+// fn must not keep tx, its buckets or the slices they return after it returns. Update called
+// from inside a function given to Update, Submit or View of s returns [ErrNestedTx] without
+// running fn (see the package documentation). Update returns [ErrClosed] once Close has begun.
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	if fn == nil {
 		return ErrNilFunc
 	}
 	if s.mem != nil {
 		return s.memUpdate(fn)
+	}
+	if s.inOwnView() {
+		return ErrNestedTx
 	}
 	return s.Submit(fn)()
 }
@@ -340,6 +347,9 @@ func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
 			if tok != 0 && s.running.Load() == tok && s.nestedWait(b, i, tok) {
 				return ErrNestedTx
 			}
+			if s.inOwnView() && s.withdraw(b, i) {
+				return ErrNestedTx
+			}
 			<-b.done
 		}
 		return b.errs[i]
@@ -350,8 +360,8 @@ func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
 // and returns fn's error. Writes through tx fail with [ErrReadOnly]. Views run concurrently
 // with each other and, on the bbolt backend, with commits. A panic in fn propagates to the
 // caller after the transaction is released. fn must not keep tx, its buckets or the slices they
-// return after it returns. View returns [ErrClosed] once Close has begun, and on the bbolt
-// backend [ErrNestedTx] when called from inside a function given to Update or Submit.
+// return after it returns. View returns [ErrClosed] once Close has begun, and [ErrNestedTx]
+// when called from inside a function given to Update, Submit or View of s.
 func (s *Store) View(fn func(tx *Tx) error) error {
 	if fn == nil {
 		return ErrNilFunc
@@ -359,9 +369,11 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 	if s.mem != nil {
 		return s.mem.view(fn)
 	}
-	if s.onCommitter(s.running.Load()) {
+	if s.onCommitter(s.running.Load()) || s.inOwnView() {
 		return ErrNestedTx
 	}
+	s.viewers.Add(1)
+	defer s.viewers.Add(-1)
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
@@ -380,7 +392,7 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 			defer close(v.done)
 			tx := &Tx{btx: v.btx}
 			defer tx.close()
-			return fn(tx)
+			return inTx(s.id, func() error { return fn(tx) })
 		}
 	} else {
 		s.mu.Unlock()
@@ -389,7 +401,7 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 	err := s.db.View(func(btx *bolt.Tx) error {
 		tx := &Tx{btx: btx}
 		defer tx.close()
-		fnErr = fn(tx)
+		fnErr = inTx(s.id, func() error { return fn(tx) })
 		return fnErr
 	})
 	if fnErr != nil {
@@ -400,14 +412,13 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 
 // Close waits for every queued Update to be answered and for the committer goroutine to exit,
 // then closes the file, waiting for Views still running. It is idempotent: later calls, like
-// every other method, return [ErrClosed]. Called from inside a function given to Update on the
-// bbolt backend it returns [ErrNestedTx] and closes nothing; it must not be called from inside
-// View.
+// every other method, return [ErrClosed]. Called from inside a function given to Update, Submit
+// or View of s it returns [ErrNestedTx] and closes nothing.
 func (s *Store) Close() error {
 	if s.mem != nil {
 		return s.mem.close()
 	}
-	if s.onCommitter(s.running.Load()) {
+	if s.onCommitter(s.running.Load()) || s.inOwnView() {
 		return ErrNestedTx
 	}
 	s.mu.Lock()
