@@ -32,10 +32,14 @@ func (r *Router) deadLetter(items []dead, now time.Time) {
 func (r *Router) deadLetterOne(it dead, now time.Time, out []dead) []dead {
 	q, m := it.q, it.m
 	var old *content
+	// Under q's lock, like every other read of m's content and flags: the confirmer of m's
+	// publish may be paging it out right now (pageOut).
+	q.mu.Lock()
 	if q.cfg.hasDLX {
 		old = q.content(m) // read back a paged-out message before its record goes
 	}
 	q.forget(m)
+	q.mu.Unlock()
 	if now.IsZero() {
 		now = time.Now()
 	}

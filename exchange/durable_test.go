@@ -2,6 +2,7 @@ package exchange_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -295,5 +296,54 @@ func TestDurable_CorruptRecordIsAClearError(t *testing.T) {
 		_, err := exchange.New(&exchange.Options{Store: st})
 		require.ErrorIs(t, err, exchange.ErrCorrupt)
 		assert.Contains(t, err.Error(), `queue "orders": message 9`)
+	})
+}
+
+// A message dead-lettered while its page-out is still pending (here: dropped from the head of
+// a full queue by another publisher before the confirmer has paged it out) is read back and
+// forgotten under the queue's lock, so the two never touch the message at once, and the dead
+// letter carries the message's body whichever came first. Run with -race.
+func TestDurable_DeadLetteringRacesNoPendingPageOut(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *store.Store) {
+		r, err := exchange.New(&exchange.Options{Store: st, MemoryBudget: 1})
+		require.NoError(t, err)
+		t.Cleanup(func() { r.Close() })
+		s := newSession(t, r)
+		require.NoError(t, s.ExchangeDeclare("dlx", exchange.Fanout, exchange.ExchangeOptions{Durable: true}))
+		declareQueue(t, s, "dlq", exchange.QueueOptions{Durable: true})
+		require.NoError(t, s.QueueBind("dlq", "dlx", "", nil))
+		declareQueue(t, s, "one", exchange.QueueOptions{Durable: true, DeadLetterExchange: "dlx", MaxLength: 1})
+		const perPublisher = 200
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		for p := range 2 {
+			wg.Go(func() {
+				ps, err := r.NewSession()
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer ps.Close()
+				for i := range perPublisher {
+					body := fmt.Sprintf("%d-%d", p, i)
+					if _, err := ps.Publish(context.Background(), "", "one", false, persistent(body)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		dead := bodies(t, s, "dlq")
+		kept := bodies(t, s, "one")
+		require.Len(t, kept, 1)
+		require.Len(t, dead, 2*perPublisher-1, "every message but the last is dropped from the head")
+		for _, b := range dead {
+			assert.NotEmpty(t, b, "a dead letter carries its body")
+		}
 	})
 }

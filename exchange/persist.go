@@ -168,7 +168,7 @@ func (q *queue) record(m *qmsg) messageRecord {
 
 // forget queues the delete of a stored message that left q for good: acked, dead-lettered,
 // expired, dropped or purged. Nobody waits for it: if it is lost in a crash, the message comes
-// back, which at-least-once allows.
+// back, which at-least-once allows. Callers hold q.mu.
 func (q *queue) forget(m *qmsg) {
 	q.r.release(m)
 	if !m.stored {
