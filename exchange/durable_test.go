@@ -347,3 +347,44 @@ func TestDurable_DeadLetteringRacesNoPendingPageOut(t *testing.T) {
 		}
 	})
 }
+
+// A long paged-out queue is read back in batches (several batches here, with priorities and a
+// requeued message among them): every message is delivered once, in the queue's order, with
+// its own body and properties.
+func TestDurable_PagedOutBacklogIsReadBackInOrder(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *store.Store) {
+		r, err := exchange.New(&exchange.Options{Store: st, MemoryBudget: 1})
+		require.NoError(t, err)
+		t.Cleanup(func() { r.Close() })
+		s := newSession(t, r)
+		declareQueue(t, s, "long", exchange.QueueOptions{Durable: true, MaxPriority: 1})
+		const n = 1500 // about three read-back batches
+		for i := range n {
+			msg := persistent(fmt.Sprintf("m%04d", i))
+			msg.MessageID = fmt.Sprint(i)
+			msg.Priority = uint8(i % 2)
+			publishMsg(t, s, "", "long", msg)
+		}
+		first, err := s.Get("long", false)
+		require.NoError(t, err)
+		require.NoError(t, first.Nack(true)) // back to the head, redelivered
+		var want []string
+		for i := 1; i < n; i += 2 { // priority 1 first, in order
+			want = append(want, fmt.Sprintf("m%04d", i))
+		}
+		for i := 0; i < n; i += 2 {
+			want = append(want, fmt.Sprintf("m%04d", i))
+		}
+		var got []string
+		for {
+			d, err := s.Get("long", true)
+			require.NoError(t, err)
+			if d == nil {
+				break
+			}
+			assert.Equal(t, string(d.Body), fmt.Sprintf("m%04s", d.MessageID), "body and properties of one message")
+			got = append(got, string(d.Body))
+		}
+		assert.Equal(t, want, got)
+	})
+}

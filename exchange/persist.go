@@ -2,8 +2,10 @@ package exchange
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tribusmq/tribus/store"
@@ -289,6 +291,7 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 		mark = binary.BigEndian.Uint64(v)
 	}
 	q.deliveredMark.Store(mark)
+	savedAt := r.savedAfter() // some records may be in journal rounds replayed at Open
 	b := tx.Bucket(store.BucketExchange, bktMessages, q.name)
 	if b == nil {
 		return nil
@@ -305,7 +308,7 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 			return fmt.Errorf("queue %q: message %d: %w", q.name, seq, err)
 		}
 		m := &qmsg{seq: seq, size: idx.BodySize, deliveryCount: idx.DeliveryCount, stored: true,
-			redelivered: idx.Redelivered || seq <= mark}
+			redelivered: idx.Redelivered || seq <= mark, savedAt: savedAt}
 		if !r.overBudget() {
 			rec, err := decodeMessageRecord(v)
 			if err != nil {
@@ -357,52 +360,144 @@ func (w pendingWrite) done() error {
 		return err
 	}
 	if w.q != nil {
-		w.q.pageOut(w.m)
+		w.q.pageOut(w.m, w.q.r.savedAfter())
 	}
 	return nil
 }
 
+// savedAfter is the checkpoint count from which a record whose write has returned by now is in
+// the store's file: the next checkpoint moves it there.
+func (r *Router) savedAfter() uint32 { return uint32(r.st.Checkpoints()) + 1 }
+
+// saved reports whether m's record is in the store's file, so that ViewCheckpointed sees it.
+// The counts are compared as serial numbers, so their wrapping at 2³² does not matter.
+func (r *Router) saved(m *qmsg) bool { return int32(uint32(r.st.Checkpoints())-m.savedAt) >= 0 }
+
 // pageOut drops m's content from memory if it is still waiting in the queue; it is read back
 // from the store when delivered.
-func (q *queue) pageOut(m *qmsg) {
+func (q *queue) pageOut(m *qmsg, savedAt uint32) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if m.c != nil && m.stored && !q.deleted {
 		q.r.unchargeContent(m)
-		m.c = nil
+		m.c, m.savedAt = nil, savedAt
 		q.r.resident.Add(-residentCost(m))
 	}
 }
 
-// content returns m's content, reading a paged-out message back from the store. A message
-// whose record cannot be read (the store failed or is corrupt) is returned with its body
-// replaced by nothing and its trouble logged: a delivery cannot fail.
+// content returns m's content, reading a paged-out message back from the store, together with
+// the paged-out messages queued behind it (pageInLocked). A message whose record cannot be read
+// (the store failed or is corrupt) is returned with its body replaced by nothing and its
+// trouble logged: a delivery cannot fail. Callers hold q.mu.
 func (q *queue) content(m *qmsg) *content {
 	if m.c != nil {
 		return m.c
 	}
-	var c *content
-	err := q.r.st.View(func(tx *store.Tx) error {
+	if c := q.pageInLocked(m); c != nil {
+		return c
+	}
+	return &content{ttl: -1}
+}
+
+// One read-back of paged-out messages takes at most this many messages, or this many body
+// bytes, whichever comes first (the first message always counts).
+const (
+	readAheadMessages = 512
+	readAheadBytes    = 1 << 20
+	readAheadSkip     = 64 // unwanted records passed over in a row before seeking instead
+)
+
+// pageInLocked reads m back from the store and, in the same read transaction, the paged-out
+// messages that wait behind it in delivery order, up to the read-ahead limits; it keeps their
+// contents in memory until they leave the queue. Consuming a long paged-out queue so costs one
+// read transaction (and, while the store holds unsaved rounds, one wait for its committer) per
+// batch rather than per message, and reads the records in key order. It returns m's content,
+// or nil, logged, if m's record cannot be read. Callers hold q.mu.
+func (q *queue) pageInLocked(m *qmsg) *content {
+	batch := []*qmsg{m}
+	bytes := m.size
+	q.st.each(func(o *qmsg) bool {
+		if o == m || o.c != nil || !o.stored {
+			return true
+		}
+		if len(batch) == readAheadMessages || bytes+o.size > readAheadBytes {
+			return false
+		}
+		batch = append(batch, o)
+		bytes += o.size
+		return true
+	})
+	// Records in the store's file are read without waiting for its committer; when m's is,
+	// the batch keeps only those that are too, and the others are read with a later batch.
+	view := q.r.st.View
+	if q.r.saved(m) {
+		view = q.r.st.ViewCheckpointed
+		batch = slices.DeleteFunc(batch, func(o *qmsg) bool { return !q.r.saved(o) })
+	}
+	slices.SortFunc(batch, func(a, b *qmsg) int { return cmp.Compare(a.seq, b.seq) })
+	read := make([]*content, len(batch))
+	err := view(func(tx *store.Tx) error {
 		b := tx.Bucket(store.BucketExchange, bktMessages, q.name)
 		if b == nil {
 			return fmt.Errorf("%w: no message bucket", ErrCorrupt)
 		}
-		v := b.Get(seqKey(m.seq))
-		if v == nil {
-			return fmt.Errorf("%w: record missing", ErrCorrupt)
+		// The queue's records are keyed by position, so a pass over the keys from a wanted
+		// one finds the next ones in order. Records of messages not wanted (acked ones whose
+		// deletes are not checkpointed yet, messages in memory, other priorities) are passed
+		// over; after readAheadSkip of them in a row the pass seeks to the next wanted key.
+		i := 0
+		for i < len(batch) {
+			skipped, reseek := 0, false
+			err := b.Seek(seqKey(batch[i].seq), func(k, v []byte) (bool, error) {
+				seq := binary.BigEndian.Uint64(k)
+				for i < len(batch) && batch[i].seq < seq {
+					i++ // no record: reported below if it is m
+				}
+				if i == len(batch) {
+					return false, nil
+				}
+				if batch[i].seq != seq {
+					skipped++
+					reseek = skipped == readAheadSkip
+					return !reseek, nil
+				}
+				skipped = 0
+				if rec, err := decodeMessageRecord(v); err == nil {
+					read[i] = contentOf(&rec)
+				} else if batch[i] == m {
+					return false, fmt.Errorf("position %d: %w", seq, err)
+				}
+				i++
+				return i < len(batch), nil
+			})
+			if err != nil || !reseek {
+				return err
+			}
 		}
-		rec, err := decodeMessageRecord(v)
-		if err != nil {
-			return err
-		}
-		c = contentOf(&rec)
 		return nil
 	})
-	if err != nil {
-		q.r.logger.Error("exchange: reading a paged-out message", "queue", q.name, "position", m.seq, "err", err)
-		return &content{ttl: -1}
+	var own *content
+	for i, o := range batch {
+		c := read[i]
+		if c == nil {
+			continue
+		}
+		if o == m {
+			own = c
+		}
+		o.c = c
+		q.r.resident.Add(residentCost(o))
+		if o.charged {
+			q.r.addHeld(c.cost)
+		}
 	}
-	return c
+	if own == nil {
+		if err == nil {
+			err = fmt.Errorf("%w: record missing", ErrCorrupt)
+		}
+		q.r.logger.Error("exchange: reading a paged-out message", "queue", q.name, "position", m.seq, "err", err)
+	}
+	return own
 }
 
 func contentOf(rec *messageRecord) *content {

@@ -25,6 +25,9 @@ type qmsg struct {
 	redelivered   bool
 	stored        bool // a record of it is in the store (persist.go)
 	charged       bool // counted against the memory high watermark (alarm.go)
+	// savedAt is, for a paged-out message, the store checkpoint count (low 32 bits) from which
+	// its record is in the store's file, so that reading it back needs no wait (persist.go).
+	savedAt uint32
 }
 
 func (m *qmsg) expired(now time.Time) bool {
@@ -170,6 +173,25 @@ func (s *queueState) trim() (dropped []*qmsg) {
 		dropped = append(dropped, s.popHead())
 	}
 	return dropped
+}
+
+// each calls fn with the ready messages, level by level from the highest priority, each level's
+// requeued messages (in heap order, not position order) before its others (in order), until fn
+// returns false.
+func (s *queueState) each(fn func(*qmsg) bool) {
+	for i := len(s.levels) - 1; i >= 0; i-- {
+		l := &s.levels[i]
+		for _, m := range l.returned {
+			if !fn(m) {
+				return
+			}
+		}
+		for _, m := range l.fifo[l.head:] {
+			if !fn(m) {
+				return
+			}
+		}
+	}
 }
 
 // peek returns the head: the oldest message of the highest non-empty priority, or nil.

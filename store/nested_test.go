@@ -183,3 +183,54 @@ func TestStore_SubmitWithoutWaitInsideUpdateCommitsLater(t *testing.T) {
 	_, ok := get(t, s, []string{store.BucketLog}, "later")
 	assert.True(t, ok)
 }
+
+// ViewCheckpointed reads the bbolt file as of the last checkpoint: it does not see a round
+// answered since (View does), it sees it once Checkpoints has moved past, and it never waits
+// for the committer, even while the committer is held in the middle of a round.
+func TestStore_ViewCheckpointedReadsTheLastCheckpointWithoutWaiting(t *testing.T) {
+	s := openFile(t, filepath.Join(t.TempDir(), "tribus.db"), &store.Options{CheckpointInterval: time.Hour})
+	readA := func(view func(func(*store.Tx) error) error) (found bool) {
+		require.NoError(t, view(func(tx *store.Tx) error {
+			found = tx.Bucket(store.BucketLog).Get([]byte("a")) != nil
+			return nil
+		}))
+		return found
+	}
+	before := s.Checkpoints()
+	put(t, s, []string{store.BucketLog}, "a", "1")
+	assert.True(t, readA(s.View), "View sees the answered round")
+	if s.Checkpoints() == before {
+		assert.False(t, readA(s.ViewCheckpointed), "the round is not in the file yet")
+	}
+
+	hold, release := make(chan struct{}), make(chan struct{})
+	var once bool
+	store.SetBeforeCommit(s, func() {
+		if !once {
+			once = true
+			close(hold)
+			<-release
+		}
+	})
+	go func() { _ = s.Update(putFn("b")) }()
+	<-hold // the committer is stuck inside a round
+	within(t, 5*time.Second, "ViewCheckpointed", func() { readA(s.ViewCheckpointed) })
+	close(release)
+
+	require.NoError(t, s.Close())
+}
+
+// Once a checkpoint has completed after an Update returned, ViewCheckpointed sees it.
+func TestStore_ViewCheckpointedSeesWhatACheckpointMoved(t *testing.T) {
+	s := openFile(t, filepath.Join(t.TempDir(), "tribus.db"), &store.Options{CheckpointBytes: 1})
+	put(t, s, []string{store.BucketLog}, "a", "1")
+	after := s.Checkpoints()
+	put(t, s, []string{store.BucketLog}, "b", "2") // its round is over the checkpoint size too
+	require.Greater(t, s.Checkpoints(), after)
+	var found bool
+	require.NoError(t, s.ViewCheckpointed(func(tx *store.Tx) error {
+		found = tx.Bucket(store.BucketLog).Get([]byte("a")) != nil
+		return nil
+	}))
+	assert.True(t, found)
+}

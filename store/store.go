@@ -397,6 +397,12 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 	} else {
 		s.mu.Unlock()
 	}
+	return s.viewFile(fn)
+}
+
+// viewFile runs fn in a read transaction of the bbolt file, which holds what the last
+// checkpoint moved there. The caller counts itself in s.viewers.
+func (s *Store) viewFile(fn func(tx *Tx) error) error {
 	var fnErr error
 	err := s.db.View(func(btx *bolt.Tx) error {
 		tx := &Tx{btx: btx}
@@ -409,6 +415,35 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 	}
 	return mapError(err)
 }
+
+// ViewCheckpointed runs fn like [Store.View], but on the state of the last checkpoint, and so
+// never waits for the committer, a commit or an fsync, even while rounds not yet checkpointed
+// exist (View would wait for the committer's transaction). It sees every Update that had
+// returned before [Store.Checkpoints] passed the value it read after that Update returned,
+// and may miss later ones. For reading back data written long enough ago, for example a
+// message paged out of memory. On the memory backend, which has no checkpoints, it is View.
+func (s *Store) ViewCheckpointed(fn func(tx *Tx) error) error {
+	if fn == nil {
+		return ErrNilFunc
+	}
+	if s.mem != nil {
+		return s.mem.view(fn)
+	}
+	if s.onCommitter(s.running.Load()) || s.inOwnView() {
+		return ErrNestedTx
+	}
+	s.viewers.Add(1)
+	defer s.viewers.Add(-1)
+	if s.closing.Load() {
+		return ErrClosed
+	}
+	return s.viewFile(fn)
+}
+
+// Checkpoints returns how many checkpoints the bbolt backend has completed since Open; each
+// moves every round answered before it into the bbolt file (see [Store.ViewCheckpointed]). It
+// is 0 on the memory backend. It costs one atomic load.
+func (s *Store) Checkpoints() uint64 { return s.checkpoints.Load() }
 
 // Close waits for every queued Update to be answered and for the committer goroutine to exit,
 // then closes the file, waiting for Views still running. It is idempotent: later calls, like
