@@ -362,7 +362,10 @@ func (s *Store) Submit(fn func(tx *Tx) error) (wait func() error) {
 // caller after the transaction is released. fn must not keep tx, its buckets or the slices they
 // return after it returns. View returns [ErrClosed] once Close has begun, and [ErrNestedTx]
 // when called from inside a function given to Update, Submit or View of s.
-func (s *Store) View(fn func(tx *Tx) error) error {
+func (s *Store) View(fn func(tx *Tx) error) error { return s.view(fn, false) }
+
+// view is View, or ViewCheckpointed when checkpointed is set.
+func (s *Store) view(fn func(tx *Tx) error, checkpointed bool) error {
 	if fn == nil {
 		return ErrNilFunc
 	}
@@ -374,6 +377,12 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 	}
 	s.viewers.Add(1)
 	defer s.viewers.Add(-1)
+	if checkpointed {
+		if s.closing.Load() {
+			return ErrClosed
+		}
+		return s.viewFile(fn)
+	}
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
@@ -422,23 +431,7 @@ func (s *Store) viewFile(fn func(tx *Tx) error) error {
 // returned before [Store.Checkpoints] passed the value it read after that Update returned,
 // and may miss later ones. For reading back data written long enough ago, for example a
 // message paged out of memory. On the memory backend, which has no checkpoints, it is View.
-func (s *Store) ViewCheckpointed(fn func(tx *Tx) error) error {
-	if fn == nil {
-		return ErrNilFunc
-	}
-	if s.mem != nil {
-		return s.mem.view(fn)
-	}
-	if s.onCommitter(s.running.Load()) || s.inOwnView() {
-		return ErrNestedTx
-	}
-	s.viewers.Add(1)
-	defer s.viewers.Add(-1)
-	if s.closing.Load() {
-		return ErrClosed
-	}
-	return s.viewFile(fn)
-}
+func (s *Store) ViewCheckpointed(fn func(tx *Tx) error) error { return s.view(fn, true) }
 
 // Checkpoints returns how many checkpoints the bbolt backend has completed since Open; each
 // moves every round answered before it into the bbolt file (see [Store.ViewCheckpointed]). It
