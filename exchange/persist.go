@@ -416,7 +416,13 @@ const (
 func (q *queue) pageInLocked(m *qmsg) *content {
 	batch := []*qmsg{m}
 	bytes := m.size
+	visited := 0
 	q.st.each(func(o *qmsg) bool {
+		// The walk is bounded too, so a queue whose head mixes messages in memory and paged
+		// out does not make each read-back walk the whole queue.
+		if visited++; visited > 4*readAheadMessages {
+			return false
+		}
 		if o == m || o.c != nil || !o.stored {
 			return true
 		}
