@@ -32,10 +32,12 @@ type Options struct {
 	// synchronously and must be quick. nil costs nothing.
 	ExchangeObserver func(exchange.Event)
 
-	// MemoryBudget bounds the bytes of persistent messages of durable queues that the exchange
-	// router keeps in memory; beyond it only a small index entry per message stays in memory
-	// and contents are read back from disk when delivered. 0 means
-	// exchange.DefaultMemoryBudget (128 MiB); negative means no limit. Ignored in memory.
+	// MemoryBudget bounds the memory the persistent messages of durable queues take in the
+	// exchange router; beyond it only a 64-byte index entry per message stays in memory and
+	// contents are read back from disk when delivered (see exchange.Options.MemoryBudget). A
+	// quarter of it (at least 1 MiB, at most 16 MiB) bounds the writes the store holds in
+	// memory between two checkpoints. 0 means exchange.DefaultMemoryBudget (128 MiB);
+	// negative means no limit. Ignored in memory.
 	MemoryBudget int64
 
 	// DiskFreeLimit is RabbitMQ's disk_free_limit, in bytes: while the file system holding the
@@ -106,7 +108,7 @@ func (o *Options) storeOptions() (*store.Options, error) {
 		return nil, fmt.Errorf("%w: SyncInterval %v is negative", ErrInvalidOptions, o.SyncInterval)
 	}
 	so := &store.Options{RecoverCorruptJournal: o.RecoverCorruptJournal, DiskFreeLimit: o.DiskFreeLimit,
-		Logger: o.engineLogger("engine", "store")}
+		Logger: o.engineLogger("engine", "store"), CheckpointBytes: o.checkpointBytes()}
 	switch o.Sync {
 	case SyncAlways:
 	case SyncBatch:
@@ -121,6 +123,25 @@ func (o *Options) storeOptions() (*store.Options, error) {
 	}
 	return so, nil
 }
+
+// checkpointBytes is the store's checkpoint size for the memory budget. The store keeps the
+// rounds it has not checkpointed in memory (in the open bbolt transaction, and in about twice
+// as many bytes of pages while a checkpoint writes them out), so it gets a quarter of the
+// budget: never more than the store's default, never less than minCheckpointBytes, below which
+// a checkpoint's two fsyncs would come every few messages.
+func (o *Options) checkpointBytes() int {
+	budget := o.MemoryBudget
+	if budget == 0 {
+		budget = exchange.DefaultMemoryBudget
+	}
+	if budget < 0 {
+		return 0 // the store's default
+	}
+	return int(min(max(budget/4, minCheckpointBytes), store.DefaultCheckpointBytes))
+}
+
+// minCheckpointBytes is the smallest checkpoint a memory budget makes.
+const minCheckpointBytes = 1 << 20
 
 // discard is the logger of a broker given none, shared: With on it would allocate for nothing.
 var discard = slog.New(slog.DiscardHandler)
