@@ -347,8 +347,9 @@ type AlarmStatus struct {
 	// MemoryHighWatermark is the bound the memory alarm compares MemoryHeld with; negative when
 	// the memory alarm is off.
 	MemoryHighWatermark int64
-	// Resident is the bytes of persistent messages kept in memory, which Options.MemoryBudget
-	// bounds by paging out.
+	// Resident is what the persistent messages of durable queues count against
+	// Options.MemoryBudget, which bounds it by paging out: contents in memory, and the index
+	// entries of the paged-out ones.
 	Resident int64
 	// Memory and Disk say which alarms are on; publishes wait (or fail) while either is.
 	Memory, Disk bool

@@ -522,3 +522,35 @@ func TestAlarm_DiskAlarmContextEndsBlockedPublish(t *testing.T) {
 		assert.Zero(t, ready(t, r, "durable"))
 	})
 }
+
+// A backlog longer than the memory budget pages out the contents other queues already hold,
+// newest first, and counts its own index entries, so the budget bounds the router's durable
+// messages however they are spread over queues.
+func TestMemoryBudget_BacklogPagesOutOtherQueuesContents(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *store.Store) {
+		const budget = 64 * kib
+		r, err := exchange.New(&exchange.Options{Store: st, MemoryBudget: budget})
+		require.NoError(t, err)
+		t.Cleanup(func() { r.Close() })
+		s := newSession(t, r)
+		declareQueue(t, s, "old", exchange.QueueOptions{Durable: true})
+		declareQueue(t, s, "backlog", exchange.QueueOptions{Durable: true})
+		for i := range 40 { // 40 × (1 KiB + 512) is within the budget
+			publishMsg(t, s, "", "old", persistent(fmt.Sprintf("old %04d %s", i, make([]byte, kib))))
+		}
+		held := r.Alarms().Resident
+		require.Greater(t, held, int64(budget*3/4), "the old queue's contents are in memory")
+		require.LessOrEqual(t, held, int64(budget))
+		for i := range 800 { // 800 index entries take 50 KiB of the budget
+			publishMsg(t, s, "", "backlog", persistent(fmt.Sprintf("new %04d", i)))
+			assert.LessOrEqual(t, r.Alarms().Resident, int64(budget+budget/8+2*kib), "after message %d", i)
+		}
+		assert.Less(t, r.Alarms().Resident, int64(budget))
+		for i := range 40 { // paged out or not, every message is delivered whole, in order
+			d, err := s.Get("old", true)
+			require.NoError(t, err)
+			require.NotNil(t, d)
+			assert.Equal(t, fmt.Sprintf("old %04d %s", i, make([]byte, kib)), string(d.Body))
+		}
+	})
+}

@@ -17,11 +17,13 @@ type Options struct {
 	// restores them. nil keeps everything in memory. The caller closes the store, after the
 	// Router.
 	Store *store.Store
-	// MemoryBudget bounds the bytes of persistent messages of durable queues kept in memory.
-	// Beyond it, newly stored messages keep only a small index entry in memory (about 100
-	// bytes) and their content is read back from the store when delivered, like RabbitMQ's
-	// classic queues v2. 0 means DefaultMemoryBudget; negative means no limit. Ignored
-	// without a Store.
+	// MemoryBudget bounds the memory the persistent messages of durable queues take: each
+	// whose content is in memory counts its body plus 512 bytes, each paged out its index
+	// entry (64 bytes). Beyond it, newly stored messages keep only the index entry in memory
+	// and their content is read back from the store when delivered, like RabbitMQ's classic
+	// queues v2; a backlog longer than the budget's worth of index entries (about 2 million
+	// messages for 128 MiB) goes over it by 64 bytes a message. 0 means DefaultMemoryBudget;
+	// negative means no limit. Ignored without a Store.
 	MemoryBudget int64
 	// MaxMessageSize bounds a published body in bytes, like RabbitMQ's max_message_size: a
 	// larger one is refused with ErrMessageTooLarge (406) and closes the session. It also

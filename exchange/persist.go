@@ -140,8 +140,8 @@ func (r *Router) dropBinding(b *binding) {
 // storeLocked queues the put of m, which q is about to make visible, and returns the wait for
 // its commit. Callers hold q.mu.
 func (q *queue) storeLocked(m *qmsg) func() error {
-	if !m.stored && m.c != nil {
-		q.r.resident.Add(residentCost(m))
+	if !m.stored {
+		q.r.countStored(m, 1)
 	}
 	m.stored = true
 	rec := q.record(m)
@@ -176,10 +176,8 @@ func (q *queue) forget(m *qmsg) {
 	if !m.stored {
 		return
 	}
+	q.r.countStored(m, -1)
 	m.stored = false
-	if m.c != nil {
-		q.r.resident.Add(-residentCost(m))
-	}
 	name, key := q.name, seqKey(m.seq)
 	q.r.st.Submit(func(tx *store.Tx) error {
 		if b := tx.Bucket(store.BucketExchange, bktMessages, name); b != nil {
@@ -194,8 +192,8 @@ func (q *queue) forget(m *qmsg) {
 // Callers hold q.mu.
 func (q *queue) goneLocked(m *qmsg) {
 	q.r.release(m)
-	if m.stored && m.c != nil {
-		q.r.resident.Add(-residentCost(m))
+	if m.stored {
+		q.r.countStored(m, -1)
 	}
 	m.stored = false
 }
@@ -315,8 +313,8 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 				return fmt.Errorf("queue %q: message %d: %w", q.name, seq, err)
 			}
 			m.c = contentOf(&rec)
-			r.resident.Add(residentCost(m))
 		}
+		r.countStored(m, 1)
 		q.chargeLocked(m)
 		if idx.ExpiresAt != 0 {
 			m.expires = idx.ExpiresAt
@@ -336,16 +334,6 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 	return nil
 }
 
-// DefaultMemoryBudget is Options.MemoryBudget's default: 128 MiB of persistent messages in
-// memory across durable queues.
-const DefaultMemoryBudget = 128 << 20
-
-// residentCost is what a stored message's content is counted as against the memory budget:
-// its body plus an estimate of its properties and bookkeeping.
-func residentCost(m *qmsg) int64 { return m.size + 512 }
-
-func (r *Router) overBudget() bool { return r.budget >= 0 && r.resident.Load() > r.budget }
-
 // pendingWrite is a queued store write of a persistent message, for whoever confirms it. If q
 // is set, the message is paged out once the write is committed (only then can it be read back).
 type pendingWrite struct {
@@ -361,6 +349,7 @@ func (w pendingWrite) done() error {
 	}
 	if w.q != nil {
 		w.q.pageOut(w.m, w.q.r.savedAfter())
+		w.q.r.evictIfOverBudget()
 	}
 	return nil
 }
@@ -378,10 +367,15 @@ func (r *Router) saved(m *qmsg) bool { return int32(uint32(r.st.Checkpoints())-m
 func (q *queue) pageOut(m *qmsg, savedAt uint32) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.pageOutLocked(m, savedAt)
+}
+
+// pageOutLocked is pageOut with q.mu held. m's record must be committed.
+func (q *queue) pageOutLocked(m *qmsg, savedAt uint32) {
 	if m.c != nil && m.stored && !q.deleted {
 		q.r.unchargeContent(m)
+		q.r.countPaging(m, -1)
 		m.c, m.savedAt = nil, savedAt
-		q.r.resident.Add(-residentCost(m))
 	}
 }
 
@@ -492,7 +486,7 @@ func (q *queue) pageInLocked(m *qmsg) *content {
 			own = c
 		}
 		o.c = c
-		q.r.resident.Add(residentCost(o))
+		q.r.countPaging(o, 1)
 		if o.charged {
 			q.r.addHeld(c.cost)
 		}

@@ -37,6 +37,9 @@ type queue struct {
 	// clock, which is most of what an untimed publish → ack round costs otherwise.
 	timed bool
 	stats queueCounters
+	// evictFrom is the position from which the next eviction looks for contents to page out
+	// (budget.go); 0 for the head.
+	evictFrom uint64
 
 	deliveredMark atomic.Uint64 // the highest stored position delivered (persist.go)
 	markPending   atomic.Bool   // a write of deliveredMark is queued

@@ -1,7 +1,9 @@
 package exchange
 
 import (
+	"cmp"
 	"container/heap"
+	"slices"
 	"time"
 )
 
@@ -192,6 +194,23 @@ func (s *queueState) each(fn func(*qmsg) bool) {
 			}
 		}
 	}
+}
+
+// eachFrom calls fn for the never-delivered ready messages at position from or later, in
+// position order within each priority level (highest level first), until fn returns false.
+// It reports whether it got to the end. A level's fifo is in position order, so finding the
+// start is a binary search.
+func (s *queueState) eachFrom(from uint64, fn func(*qmsg) bool) bool {
+	for i := len(s.levels) - 1; i >= 0; i-- {
+		ready := s.levels[i].fifo[s.levels[i].head:]
+		start, _ := slices.BinarySearchFunc(ready, from, func(m *qmsg, seq uint64) int { return cmp.Compare(m.seq, seq) })
+		for _, m := range ready[start:] {
+			if !fn(m) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // peek returns the head: the oldest message of the highest non-empty priority, or nil.

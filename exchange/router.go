@@ -23,11 +23,16 @@ type Router struct {
 	st     *store.Store // nil: in memory only
 	budget int64        // Options.MemoryBudget resolved; <0 for none
 	maxMsg int64        // Options.MaxMessageSize resolved
-	// resident is the estimated bytes of stored messages whose content is in memory.
-	resident atomic.Int64
-	al       alarms // memory and disk alarms (alarm.go)
-	obs      func(Event)
-	logger   *slog.Logger
+	// resident is the estimated bytes of stored messages in memory (storedCost), contents
+	// the part of it that is contents rather than index entries (budget.go).
+	resident, contents atomic.Int64
+	// evicting is set while an eviction runs; evictFloor is the contents an eviction that
+	// found too little to page out left, so the next waits until they grow (budget.go).
+	evicting   atomic.Bool
+	evictFloor atomic.Int64
+	al         alarms // memory and disk alarms (alarm.go)
+	obs        func(Event)
+	logger     *slog.Logger
 
 	// mu guards the topology: exchanges, queues and every binding. Publishers hold it for
 	// reading while they route. Lock order: Router.mu, then queue.mu, then the leaf locks
