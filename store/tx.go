@@ -2,6 +2,7 @@ package store
 
 import (
 	bolt "go.etcd.io/bbolt"
+	"slices"
 )
 
 // Tx is a transaction, handed to the function given to [Store.Update] (read-write) or
@@ -28,6 +29,25 @@ func (tx *Tx) close() { tx.closed = true }
 func (tx *Tx) Bucket(path ...string) *Bucket {
 	if len(path) == 0 || tx.closed {
 		return nil
+	}
+	if tx.btx != nil && len(path) > 1 {
+		// bbolt's buckets are walked directly: one Bucket and one copy of path, rather than
+		// one of each per level (a delete of a queue's record looks up three levels).
+		bb := tx.btx.Bucket([]byte(path[0]))
+		for _, name := range path[1:] {
+			if bb == nil {
+				return nil
+			}
+			bb = bb.Bucket([]byte(name))
+		}
+		if bb == nil {
+			return nil
+		}
+		b := &Bucket{tx: tx, bb: bb}
+		if tx.wal != nil {
+			b.path = slices.Clone(path)
+		}
+		return b
 	}
 	b := tx.top(path[0])
 	for _, name := range path[1:] {
