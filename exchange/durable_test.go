@@ -388,3 +388,42 @@ func TestDurable_PagedOutBacklogIsReadBackInOrder(t *testing.T) {
 		assert.Equal(t, want, got)
 	})
 }
+
+// Deletes of acked messages' records are batched for the committer; a delete must still never
+// overtake a write of its record queued after the batch, as the re-store of a requeued quorum
+// message's delivery count is, or the acked message would come back after a restart.
+func TestDurable_AckedMessageStaysRemovedWhenItsRestoreWasQueuedLate(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "tribus.db"), &store.Options{NoSync: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	r := openDurable(t, st)
+	s := newSession(t, r)
+	declareQueue(t, s, "q", exchange.QueueOptions{Durable: true, QueueType: "quorum"})
+	publishMsg(t, s, "", "q", persistent("a"))
+	publishMsg(t, s, "", "q", persistent("b"))
+
+	// Hold the committer, so that what follows queues up behind it in order.
+	release := make(chan struct{})
+	held := make(chan struct{})
+	st.Submit(func(*store.Tx) error {
+		close(held)
+		<-release
+		return nil
+	})
+	<-held
+	a, err := s.Get("q", false)
+	require.NoError(t, err)
+	require.NoError(t, a.Ack()) // queues a batch of deletes
+	b, err := s.Get("q", false)
+	require.NoError(t, err)
+	require.NoError(t, b.Reject(true)) // queues the re-store of b's delivery count
+	b, err = s.Get("q", false)
+	require.NoError(t, err)
+	require.Equal(t, "b", string(b.Body))
+	require.NoError(t, b.Ack()) // must not join the batch queued before the re-store
+	close(release)
+
+	r = restart(t, r, st)
+	s = newSession(t, r)
+	assert.Empty(t, bodies(t, s, "q"), "both acked messages stay removed")
+}

@@ -144,6 +144,7 @@ func (q *queue) storeLocked(m *qmsg) func() error {
 		q.r.countStored(m, 1)
 	}
 	m.stored = true
+	q.puts++
 	rec := q.record(m)
 	v := appendMessageRecord(make([]byte, 0, 256+len(rec.Pub.Body)), &rec)
 	name, key := q.name, seqKey(m.seq)
@@ -178,12 +179,52 @@ func (q *queue) forget(m *qmsg) {
 	}
 	q.r.countStored(m, -1)
 	m.stored = false
-	name, key := q.name, seqKey(m.seq)
+	q.deleteLocked(m.seq)
+}
+
+// deleteBatch is a batch of message records of one queue to delete in one store write.
+type deleteBatch struct {
+	seqs  []uint64
+	puts  uint64 // the queue's puts when the batch's write was queued
+	taken bool   // the committer has begun the write: the batch takes no more
+}
+
+// deleteLocked queues the delete of the record at position seq. Acks come much faster than
+// the committer applies them one closure each, so deletes are batched: a delete joins the
+// batch already queued when no message write of the queue was queued after that batch (the
+// store applies writes in the order they were queued, so a delete must never overtake the
+// write of its record, a re-store on requeue included). Otherwise it starts a new batch.
+// Callers hold q.mu.
+func (q *queue) deleteLocked(seq uint64) {
+	q.delMu.Lock()
+	if b := q.deletes; b != nil && !b.taken && b.puts == q.puts {
+		b.seqs = append(b.seqs, seq)
+		q.delMu.Unlock()
+		return
+	}
+	b := &deleteBatch{seqs: []uint64{seq}, puts: q.puts}
+	q.deletes = b
+	q.delMu.Unlock()
+	name := q.name
 	q.r.st.Submit(func(tx *store.Tx) error {
-		if b := tx.Bucket(store.BucketExchange, bktMessages, name); b != nil {
-			return b.Delete(key)
+		q.delMu.Lock()
+		b.taken = true // a rerun (store.Update's contract) finds the same seqs
+		if q.deletes == b {
+			q.deletes = nil
 		}
-		return nil // the queue was deleted meanwhile
+		q.delMu.Unlock()
+		bk := tx.Bucket(store.BucketExchange, bktMessages, name)
+		if bk == nil {
+			return nil // the queue was deleted meanwhile
+		}
+		var key [8]byte
+		for _, seq := range b.seqs {
+			binary.BigEndian.PutUint64(key[:], seq)
+			if err := bk.Delete(key[:]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -40,9 +40,17 @@ type queue struct {
 	// evictFrom is the position from which the next eviction looks for contents to page out
 	// (budget.go); 0 for the head.
 	evictFrom uint64
+	// puts counts the message writes queued for this queue (persist.go), so that a batch of
+	// deletes takes only messages whose last write was queued before it.
+	puts uint64
 
 	deliveredMark atomic.Uint64 // the highest stored position delivered (persist.go)
 	markPending   atomic.Bool   // a write of deliveredMark is queued
+
+	// delMu guards deletes, the batch of record deletes queued for the committer and not yet
+	// taken by it (persist.go). It is taken after mu; the committer takes only it.
+	delMu   sync.Mutex
+	deletes *deleteBatch
 }
 
 type queueCounters struct {
