@@ -17,8 +17,9 @@ func (s *Session) ExchangeDelete(name string, ifUnused bool) error {
 
 // QueueDeclare is queue.declare. An empty name makes a server-named queue (A21); the returned
 // QueueInfo names it and counts ready messages only (A24). Redeclaring with equal flags and
-// arguments is a no-op, with different ones ErrPreconditionFailed (A20), and an exclusive queue
-// of another session is ErrResourceLocked (A22).
+// arguments is a no-op, with different ones ErrPreconditionFailed (A20). An exclusive queue of
+// another connection, or a redeclaration whose exclusive flag differs from the queue's, is
+// ErrResourceLocked, checked before the other flags (A22, §1.3b).
 func (s *Session) QueueDeclare(name string, o QueueOptions) (QueueInfo, error) {
 	var info QueueInfo
 	err := s.do(func() (err error) {
@@ -107,7 +108,7 @@ func (r *Router) ExchangeDeclare(name string, kind Kind, o ExchangeOptions) erro
 }
 
 // QueueDeclare declares a queue; see [Session.QueueDeclare]. An exclusive queue declared here
-// belongs to the Router's session and lives until the Router closes.
+// belongs to the Router's own connection and lives until the Router closes.
 func (r *Router) QueueDeclare(name string, o QueueOptions) (QueueInfo, error) {
 	var info QueueInfo
 	err := r.with(func(s *Session) (err error) {

@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"sync"
 	"time"
@@ -12,6 +13,12 @@ import (
 // [Consumer.Cancel] or by the server because its queue was deleted, and every delivery pushed
 // before that has been read.
 var ErrConsumerCancelled = errors.New("tribus/exchange: consumer cancelled")
+
+// ErrCancelledByServer, which wraps ErrConsumerCancelled, is what [Consumer.Next] returns for
+// a consumer the server cancelled because its queue was deleted: what RabbitMQ tells a client
+// with the consumer_cancel_notify capability by sending it basic.cancel. The consumer's tag is
+// free for reuse on its session from then on.
+var ErrCancelledByServer = fmt.Errorf("%w by the server: queue deleted", ErrConsumerCancelled)
 
 // ConsumeOptions are the flags and arguments of basic.consume.
 type ConsumeOptions struct {
@@ -122,8 +129,9 @@ func (c *Consumer) endWith(err error, discard bool) {
 }
 
 // Next returns the next delivery, waiting until one arrives or ctx ends. After the consumer is
-// cancelled it returns what had been pushed, then [ErrConsumerCancelled]; after its session
-// closed, the session's error.
+// cancelled it returns what had been pushed, then [ErrConsumerCancelled] (as
+// [ErrCancelledByServer] when its queue was deleted); after its session closed, the session's
+// error.
 func (c *Consumer) Next(ctx context.Context) (*Delivery, error) {
 	for {
 		c.mu.Lock()

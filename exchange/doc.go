@@ -4,8 +4,9 @@
 //
 // # Basics
 //
-// A [Router] is the broker. A [Session] plays an AMQP channel on its own connection: declare
-// exchanges and queues, bind, publish, consume, get and settle through it.
+// A [Router] is the broker. A [Connection] plays an AMQP connection and a [Session] one of its
+// channels: declare exchanges and queues, bind, publish, consume, get and settle through it.
+// [Router.NewSession] is the short way, a session on a connection of its own.
 //
 //	r, _ := exchange.New(nil)
 //	s, _ := r.NewSession()
@@ -18,10 +19,13 @@
 //	d.Ack()
 //
 // Errors are the AMQP reply codes as sentinels ([ErrNotFound] 404, [ErrPreconditionFailed]
-// 406, [ErrResourceLocked] 405, [ErrAccessRefused] 403, [ErrSyntaxError] 502, [ReplyCode]). An error that closes an
-// AMQP channel closes the Session it happened on, as RabbitMQ does: a test that keeps using a
-// channel after a 404 fails here as it would there. The Router's own methods (QueueDeclare,
-// Publish, Consume, Get...) use a session that errors never close, for code that does not care.
+// 406, [ErrResourceLocked] 405, [ErrAccessRefused] 403, [ErrSyntaxError] 502, [ReplyCode]). An
+// error that closes an AMQP channel closes the Session it happened on, and one that closes an
+// AMQP connection (503, 530, 502, 540) closes its Connection, as RabbitMQ does: a test that
+// keeps using a channel after a 404 fails here as it would there, and the connection's
+// exclusive queues outlive a channel error as they do there. The Router's own methods
+// (QueueDeclare, Publish, Consume, Get...) use a session that errors never close, for code
+// that does not care.
 //
 // Routing: direct, fanout, topic (a trie over words, §1.1 exactly: `#` matches zero words,
 // `""` is zero words) and headers (§1.2) exchanges; the default exchange and the amq.*
@@ -36,6 +40,9 @@
 // other. Each queue's state (ready messages, consumers, unacked count, timers) is owned by its
 // own mutex, so unrelated queues never contend. A session's unacked deliveries and each
 // consumer's buffer have leaf locks. Lock order: Router.mu, queue.mu, then a leaf lock.
+// A connection's lock guards its sessions and exclusive queues; it is taken after Router.mu
+// (an exclusive queue is owned as it is declared) and held while taking nothing else; closing
+// a connection closes its sessions and deletes its queues with it released.
 // Dead-lettering happens after the queue locks are released.
 //
 // The alarms (alarm.go) belong to the Router: the bytes held by queued messages are one atomic

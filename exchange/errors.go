@@ -8,8 +8,9 @@ import (
 )
 
 // The sentinels below are AMQP 0-9-1 reply codes; [ReplyCode] maps an error back to its code,
-// so a future wire front door is a table lookup. An error that closes an AMQP channel also
-// closes the [Session] it happened on; the text says why, as RabbitMQ's close reason does.
+// so a wire front door is a table lookup. An error that closes an AMQP channel closes the
+// [Session] it happened on, one that closes an AMQP connection (503, 530, 502, 540) closes
+// its [Connection]; the text says why, as RabbitMQ's close reason does.
 var (
 	// ErrClosed is returned by every call on a closed Router or Session.
 	// errors.Is(err, tribus.ErrClosed) holds for it.
@@ -23,12 +24,14 @@ var (
 	// delivery tag, a delete with if-unused or if-empty that does not hold.
 	ErrPreconditionFailed = errors.New("tribus/exchange: PRECONDITION_FAILED")
 
-	// ErrResourceLocked (405 RESOURCE_LOCKED): an exclusive queue used from another session's
-	// connection, or a consumer refused by an exclusive consumer.
+	// ErrResourceLocked (405 RESOURCE_LOCKED): an exclusive queue used from a connection other
+	// than the one that declared it, a declaration whose exclusive flag differs from the
+	// queue's, or an exclusive consume on a single-active-consumer queue.
 	ErrResourceLocked = errors.New("tribus/exchange: RESOURCE_LOCKED")
 
-	// ErrAccessRefused (403 ACCESS_REFUSED): a reserved `amq.` name, or a publish to an
-	// internal exchange.
+	// ErrAccessRefused (403 ACCESS_REFUSED): a reserved `amq.` name, a publish to an internal
+	// exchange, or a consume refused because the queue has an exclusive consumer or, for an
+	// exclusive consume, any consumer (A59).
 	ErrAccessRefused = errors.New("tribus/exchange: ACCESS_REFUSED")
 
 	// ErrInvalidOptions is returned by [New] for options out of range.
@@ -52,7 +55,7 @@ var (
 	ErrTableTooLarge = fmt.Errorf("%w: table too large", ErrPreconditionFailed)
 )
 
-// ReplyCode returns the AMQP reply code of err: 404, 406, 405, 403, 503, 530, 502, 312 for a
+// ReplyCode returns the AMQP reply code of err: 404, 406, 405, 403, 503, 530, 502, 540, 312 for a
 // [*ReturnedError], 504 (CHANNEL_ERROR) for ErrClosed, 0 for nil and 541 (INTERNAL_ERROR)
 // otherwise.
 func ReplyCode(err error) int {
@@ -76,6 +79,8 @@ func ReplyCode(err error) int {
 		return 530
 	case errors.Is(err, ErrSyntaxError):
 		return 502
+	case errors.Is(err, ErrNotImplemented):
+		return 540
 	case errors.Is(err, ErrClosed):
 		return 504
 	}
@@ -98,8 +103,13 @@ func (e *ReturnedError) Error() string {
 		e.ReplyCode, e.ReplyText, e.Exchange, e.RoutingKey)
 }
 
-// ErrCommandInvalid (503 COMMAND_INVALID): an unknown exchange type.
+// ErrCommandInvalid (503 COMMAND_INVALID): an unknown exchange type. A connection error: it
+// closes the session's connection.
 var ErrCommandInvalid = errors.New("tribus/exchange: COMMAND_INVALID")
+
+// ErrNotImplemented (540 NOT_IMPLEMENTED): a method RabbitMQ does not implement either, such
+// as basic.recover without requeue. A connection error.
+var ErrNotImplemented = errors.New("tribus/exchange: NOT_IMPLEMENTED")
 
 // Errors of the resource alarms (alarm.go). They are not channel errors: the session stays
 // open.

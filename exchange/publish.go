@@ -37,6 +37,26 @@ func (r *Router) publish(ctx context.Context, exName, key string, msg Publishing
 	}
 }
 
+// checkTarget refuses a publish to exName as routing would: a missing exchange (404) or an
+// internal one (403).
+func (r *Router) checkTarget(exName string) error {
+	r.mu.RLock()
+	ex := r.exchanges[exName]
+	r.mu.RUnlock()
+	return targetError(ex, exName)
+}
+
+// targetError is why a publish cannot go to ex, looked up by exName, or nil.
+func targetError(ex *exchange, exName string) error {
+	switch {
+	case ex == nil:
+		return fmt.Errorf("%w: no exchange '%s'", ErrNotFound, exName)
+	case ex.internal:
+		return fmt.Errorf("%w: cannot publish to internal exchange '%s'", ErrAccessRefused, exName)
+	}
+	return nil
+}
+
 func (r *Router) publishOnce(exName, key string, msg Publishing, ttl int64) (int, bool, []pendingWrite, error) {
 	cc := senderKeys(msg.Headers, "CC")
 	bcc := senderKeys(msg.Headers, "BCC")
@@ -49,13 +69,9 @@ func (r *Router) publishOnce(exName, key string, msg Publishing, ttl int64) (int
 	rs.keys = keys
 	r.mu.RLock()
 	ex := r.exchanges[exName]
-	if ex == nil {
+	if err := targetError(ex, exName); err != nil {
 		r.mu.RUnlock()
-		return 0, false, nil, fmt.Errorf("%w: no exchange '%s'", ErrNotFound, exName)
-	}
-	if ex.internal {
-		r.mu.RUnlock()
-		return 0, false, nil, fmt.Errorf("%w: cannot publish to internal exchange '%s'", ErrAccessRefused, exName)
+		return 0, false, nil, err
 	}
 	r.route(rs, ex, keys, msg.Headers)
 	r.mu.RUnlock()

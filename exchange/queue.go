@@ -14,8 +14,8 @@ type queue struct {
 	durable    bool
 	exclusive  bool
 	autoDelete bool
-	owner      *Session // the declaring session of an exclusive queue
-	args       Table    // as declared, for equivalence checks and QueueInfo
+	owner      *Connection // the declaring connection of an exclusive queue
+	args       Table       // as declared, for equivalence checks and QueueInfo
 	cfg        queueConfig
 
 	inbound []*binding // bindings to this queue; guarded by Router.mu
@@ -72,21 +72,42 @@ func (q *queue) clock(now time.Time) time.Time {
 	return now
 }
 
-// checkOwner refuses an exclusive queue to every session but its owner (A22).
+// checkOwner refuses an exclusive queue to every connection but its owner (A22).
 func (q *queue) checkOwner(s *Session) error {
-	if q.exclusive && q.owner != s {
-		return fmt.Errorf("%w: cannot obtain exclusive access to locked queue '%s'", ErrResourceLocked, q.name)
+	if q.exclusive && q.owner != s.conn {
+		return q.lockedError()
 	}
 	return nil
 }
 
-// equivalent checks a redeclaration against the queue (A20, §1.3b).
-func (q *queue) equivalent(o QueueOptions, args Table) error {
-	if o.Exclusive && !q.exclusive {
-		return fmt.Errorf("%w: cannot obtain exclusive access to locked queue '%s'", ErrResourceLocked, q.name)
+// checkDeclaredOwner is RabbitMQ's strict check of a queue.declare of an existing queue, made
+// before any equivalence (§1.3b): the owner the declaration asks for (the declaring
+// connection when exclusive, none otherwise) must be the queue's. So another connection cannot
+// declare an exclusive queue, nor anyone redeclare a shared queue as exclusive, nor the owner
+// redeclare its exclusive queue as shared: each is 405.
+func (q *queue) checkDeclaredOwner(c *Connection, exclusive bool) error {
+	var want, have *Connection
+	if exclusive {
+		want = c
 	}
-	if o.Durable != q.durable || o.Exclusive != q.exclusive || o.AutoDelete != q.autoDelete {
-		return fmt.Errorf("%w: inequivalent arg 'durable/exclusive/auto_delete' for queue '%s'", ErrPreconditionFailed, q.name)
+	if q.exclusive {
+		have = q.owner
+	}
+	if want != have {
+		return q.lockedError()
+	}
+	return nil
+}
+
+func (q *queue) lockedError() error {
+	return fmt.Errorf("%w: cannot obtain exclusive access to locked queue '%s'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.", ErrResourceLocked, q.name)
+}
+
+// equivalent checks a redeclaration against the queue (A20, §1.3b); exclusivity was checked
+// first (checkDeclaredOwner).
+func (q *queue) equivalent(o QueueOptions, args Table) error {
+	if o.Durable != q.durable || o.AutoDelete != q.autoDelete {
+		return fmt.Errorf("%w: inequivalent arg 'durable/auto_delete' for queue '%s'", ErrPreconditionFailed, q.name)
 	}
 	for _, k := range knownQueueArgs {
 		a, inOld := q.args[k]
@@ -447,7 +468,8 @@ func (q *queue) delete() int {
 	q.consumers = nil
 	q.mu.Unlock()
 	for _, c := range consumers {
-		c.end(ErrConsumerCancelled)
+		c.s.forgetConsumer(c)
+		c.end(ErrCancelledByServer)
 	}
 	return n
 }

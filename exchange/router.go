@@ -46,9 +46,13 @@ type Router struct {
 	closed bool
 	wg     sync.WaitGroup
 
-	sessMu   sync.Mutex
-	sessions map[*Session]struct{}
-	def      *Session // the convenience methods' session, created on first use
+	// connMu guards conns, every open connection. A leaf lock.
+	connMu sync.Mutex
+	conns  map[*Connection]struct{}
+	// defMu guards def, the session behind the convenience methods (on a lenient
+	// connection), created on first use. It is taken before connMu.
+	defMu sync.Mutex
+	def   *Session
 }
 
 // New returns a Router with the default exchange and amq.direct, amq.fanout, amq.topic,
@@ -66,7 +70,7 @@ func New(opts *Options) (*Router, error) {
 		logger:    o.Logger,
 		exchanges: make(map[string]*exchange),
 		queues:    make(map[string]*queue),
-		sessions:  make(map[*Session]struct{}),
+		conns:     make(map[*Connection]struct{}),
 	}
 	if r.budget == 0 {
 		r.budget = DefaultMemoryBudget
@@ -99,21 +103,22 @@ func New(opts *Options) (*Router, error) {
 	return r, nil
 }
 
-// Close closes every session (requeueing their unacked deliveries, as a broker shutting down
-// would before it stopped), stops every timer and waits for timer callbacks in flight. Later
-// calls return ErrClosed. Close is idempotent and returns nil.
+// Close closes every connection, and so every session (requeueing their unacked deliveries,
+// as a broker shutting down would before it stopped) and exclusive queue, stops every timer
+// and waits for timer callbacks in flight. Later calls return ErrClosed. Close is idempotent
+// and returns nil.
 func (r *Router) Close() error {
 	if r == nil {
 		return nil
 	}
-	r.sessMu.Lock()
-	sessions := make([]*Session, 0, len(r.sessions))
-	for s := range r.sessions {
-		sessions = append(sessions, s)
+	r.connMu.Lock()
+	conns := make([]*Connection, 0, len(r.conns))
+	for c := range r.conns {
+		conns = append(conns, c)
 	}
-	r.sessMu.Unlock()
-	for _, s := range sessions {
-		s.closeWith(ErrClosed)
+	r.connMu.Unlock()
+	for _, c := range conns {
+		c.closeWith(ErrClosed)
 	}
 	r.life.Lock()
 	if r.closed {
@@ -163,40 +168,35 @@ func (r *Router) emit(e Event) {
 	r.obs(e)
 }
 
-// NewSession opens a session: an AMQP channel on its own connection. Exclusive queues it
-// declares belong to it (A22).
+// NewSession opens a session on a connection of its own (of [DefaultUser]), which the
+// session's Close closes: the simple path when one channel is all a caller needs. Exclusive
+// queues it declares live until then (A22).
 func (r *Router) NewSession() (*Session, error) {
 	if r.isClosed() {
 		return nil, ErrClosed
 	}
-	s := newSession(r, false)
-	r.sessMu.Lock()
-	defer r.sessMu.Unlock()
-	if r.isClosed() {
-		return nil, ErrClosed
+	c, err := r.newConnection(ConnectionOptions{}, false, true)
+	if err != nil {
+		return nil, err
 	}
-	r.sessions[s] = struct{}{}
-	return s, nil
+	return c.NewSession()
 }
 
 // defaultSession is the session behind the Router's convenience methods; errors never close it.
 func (r *Router) defaultSession() (*Session, error) {
-	r.sessMu.Lock()
-	defer r.sessMu.Unlock()
-	if r.isClosed() {
-		return nil, ErrClosed
+	r.defMu.Lock()
+	defer r.defMu.Unlock()
+	if r.def != nil {
+		return r.def, nil
 	}
-	if r.def == nil {
-		r.def = newSession(r, true)
-		r.sessions[r.def] = struct{}{}
+	c, err := r.newConnection(ConnectionOptions{}, true, false)
+	if err != nil {
+		return nil, err
+	}
+	if r.def, err = c.NewSession(); err != nil {
+		return nil, err
 	}
 	return r.def, nil
-}
-
-func (r *Router) forget(s *Session) {
-	r.sessMu.Lock()
-	delete(r.sessions, s)
-	r.sessMu.Unlock()
 }
 
 // --- exchanges
@@ -243,6 +243,11 @@ func (r *Router) declareExchange(name string, kind Kind, o ExchangeOptions) erro
 			return fmt.Errorf("%w: inequivalent arg for exchange '%s': declared as %s durable=%t auto_delete=%t internal=%t",
 				ErrPreconditionFailed, name, ex.kind, ex.durable, ex.autoDelete, ex.internal)
 		}
+		// Of an exchange's arguments RabbitMQ compares only alternate-exchange.
+		if o.AlternateExchange != ex.ae {
+			return fmt.Errorf("%w: inequivalent arg 'alternate-exchange' for exchange '%s': received %s but current is %s",
+				ErrPreconditionFailed, name, describeArg(o.AlternateExchange), describeArg(ex.ae))
+		}
 		return nil
 	}
 	ex = newExchange(name, kind, o)
@@ -251,6 +256,15 @@ func (r *Router) declareExchange(name string, kind Kind, o ExchangeOptions) erro
 	}
 	r.exchanges[name] = ex
 	return nil
+}
+
+// describeArg names a string argument's value in RabbitMQ's words for an inequivalent
+// redeclaration, "" being no argument at all.
+func describeArg(v string) string {
+	if v == "" {
+		return "none"
+	}
+	return fmt.Sprintf("the value '%s' of type 'longstr'", v)
 }
 
 func (r *Router) deleteExchange(name string, ifUnused bool) error {
@@ -329,7 +343,7 @@ func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInf
 		o.Durable = false // a durable exclusive queue is a transient exclusive queue (A26)
 	}
 	if q != nil {
-		if err := q.checkOwner(s); err != nil {
+		if err := q.checkDeclaredOwner(s.conn, o.Exclusive); err != nil {
 			return QueueInfo{}, err
 		}
 		if err := q.equivalent(o, args); err != nil {
@@ -348,8 +362,9 @@ func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInf
 		return QueueInfo{}, err
 	}
 	if o.Exclusive {
-		q.owner = s
-		s.ownQueue(q)
+		if err := s.conn.ownQueue(q); err != nil {
+			return QueueInfo{}, err
+		}
 	}
 	r.queues[name] = q
 	q.mu.Lock()

@@ -13,26 +13,28 @@ import (
 	"github.com/tribusmq/tribus/internal/sentinel"
 )
 
-// DefaultUser is the user every session is authenticated as, RabbitMQ's default "guest": a
-// publish whose UserID is set to anything else is refused (A64).
+// DefaultUser is the user a connection is authenticated as unless ConnectionOptions.User says
+// otherwise, RabbitMQ's default "guest": a publish whose UserID is set to anything else is
+// refused (A64).
 const DefaultUser = "guest"
 
-// ErrNotAllowed (530 NOT_ALLOWED): a consumer tag already used on the session.
+// ErrNotAllowed (530 NOT_ALLOWED): a consumer tag already used on the session. A connection
+// error, as in RabbitMQ: it closes the session's connection.
 var ErrNotAllowed = errors.New("tribus/exchange: NOT_ALLOWED")
 
-// Session plays an AMQP channel on its own connection: it numbers deliveries (A47) and
-// publishes in confirm mode (A16), holds the unacked deliveries of its consumers and Gets, and
-// owns the exclusive queues it declares (A22). An error that would close an AMQP channel closes
-// the session, as RabbitMQ closes the channel: later calls return that error. Closing it
-// requeues its unacked deliveries in their original positions (A51) and deletes its exclusive
-// queues.
+// Session plays an AMQP channel: it numbers deliveries (A47) and publishes in confirm mode
+// (A16), and holds the unacked deliveries of its consumers and Gets. It belongs to a
+// [Connection], which owns the exclusive queues declared on it (A22). A channel error (404,
+// 403, 405, 406) closes the session, as RabbitMQ closes the channel, and later calls return
+// that error; a connection error closes the whole connection (see [Connection]). Closing a
+// session requeues its unacked deliveries in their original positions (A51); its exclusive
+// queues live until their connection closes.
 //
 // A Session is safe for concurrent use; publishes on one session are serialised, like frames
 // on a channel.
 type Session struct {
-	r       *Router
-	lenient bool   // the Router's own session: errors do not close it
-	user    string // the connection's user, which a publish's user-id must equal (A64)
+	r    *Router
+	conn *Connection
 
 	tags     atomic.Uint64 // last delivery tag
 	global   atomic.Int64  // session-wide prefetch (basic.qos global=true), 0 = unlimited
@@ -43,7 +45,6 @@ type Session struct {
 	err       error // why the session closed; nil while open
 	prefetch  int   // basic.qos global=false: the default for new consumers
 	consumers map[string]*Consumer
-	owned     []*queue
 
 	// pubMu serialises publishes, so confirm numbers and callbacks follow publish order.
 	pubMu     sync.Mutex
@@ -55,6 +56,12 @@ type Session struct {
 	// pendMu guards pending: the unacked deliveries by tag. A leaf lock.
 	pendMu  sync.Mutex
 	pending pendingTags
+
+	// txMu guards tx, the open transaction of a transactional session (tx.go), nil otherwise.
+	// It is taken after pubMu and before nothing. txMode is set once tx.select has been made.
+	txMu   sync.Mutex
+	tx     *txState
+	txMode atomic.Bool
 }
 
 // pending is one unacked delivery.
@@ -75,9 +82,12 @@ const (
 	settleReject
 )
 
-func newSession(r *Router, lenient bool) *Session {
-	return &Session{r: r, lenient: lenient, user: DefaultUser, consumers: make(map[string]*Consumer)}
+func newSession(r *Router, c *Connection) *Session {
+	return &Session{r: r, conn: c, consumers: make(map[string]*Consumer)}
 }
+
+// Connection returns the connection the session is a channel of.
+func (s *Session) Connection() *Connection { return s.conn }
 
 func (s *Session) nextTag() uint64 { return s.tags.Add(1) }
 
@@ -123,12 +133,14 @@ func (s *Session) state() error {
 // the channel error that closed it.
 func (s *Session) Err() error { return s.state() }
 
-// fail closes the session with a channel error (unless it is the Router's own session) and
-// returns err.
+// fail closes the session for a channel error, or its connection for a connection error
+// (unless it is the Router's own session, which errors never close), and returns err.
 func (s *Session) fail(err error) error {
-	if !s.lenient && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrPreconditionFailed) ||
-		errors.Is(err, ErrResourceLocked) || errors.Is(err, ErrAccessRefused) ||
-		errors.Is(err, ErrCommandInvalid) || errors.Is(err, ErrNotAllowed) || errors.Is(err, ErrSyntaxError)) {
+	switch {
+	case s.conn.lenient:
+	case isConnectionError(err):
+		s.conn.closeWith(err)
+	case isChannelError(err):
 		s.closeWith(err)
 	}
 	return err
@@ -145,25 +157,32 @@ func (s *Session) do(op func() error) error {
 	return nil
 }
 
-// Close closes the session: its consumers are cancelled, its unacked deliveries go back to
-// their queues in their original positions with redelivered set (A51), and its exclusive
-// queues are deleted. Close is idempotent and returns nil, also on a nil *Session (as
-// Router.Close does), so that a deferred Close after a failed NewSession is safe.
+// Close closes the session: its consumers are cancelled and its unacked deliveries go back to
+// their queues in their original positions with redelivered set (A51). A session from
+// [Router.NewSession] is the one channel of a connection of its own, which Close closes too,
+// deleting the exclusive queues declared on it. Close is idempotent and returns nil, also on a
+// nil *Session (as Router.Close does), so that a deferred Close after a failed NewSession is
+// safe.
 func (s *Session) Close() error {
 	if s == nil {
 		return nil
 	}
 	s.closeWith(ErrClosed)
+	if s.conn.private {
+		s.conn.closeWith(ErrClosed)
+	}
 	return nil
 }
 
+// closeWith closes the session for reason, which later calls return (wrapped, unless it is
+// ErrClosed or already says the connection closed).
 func (s *Session) closeWith(reason error) {
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
 		return
 	}
-	if reason != ErrClosed {
+	if reason != ErrClosed && (s.conn.Err() == nil) {
 		reason = fmt.Errorf("%w (session closed)", reason)
 	}
 	s.err = reason
@@ -172,8 +191,6 @@ func (s *Session) closeWith(reason error) {
 		consumers = append(consumers, c)
 	}
 	clear(s.consumers)
-	owned := s.owned
-	s.owned = nil
 	s.mu.Unlock()
 
 	for _, c := range consumers {
@@ -183,20 +200,9 @@ func (s *Session) closeWith(reason error) {
 	s.pendMu.Lock()
 	ps := s.pending.takeUpTo(0, nil)
 	s.pendMu.Unlock()
-	var now time.Time // each queue reads the clock if it needs it
-	var out []dead
-	for _, p := range ps {
-		p.d.once.Do(func() error { return nil })
-		out = p.q.settle(p, settleNack, true, true, now, out) // a connection loss counts (A39)
-		if p.slot {
-			s.inflight.Add(-1)
-		}
-	}
-	s.r.deadLetter(out, now)
-	for _, q := range owned {
-		s.r.removeQueueIf(q, func() bool { return true })
-	}
-	s.r.forget(s)
+	ps = append(ps, s.dropTx()...) // settled by a transaction never committed
+	s.requeueAll(ps)               // a connection loss counts (A39)
+	s.conn.forgetSession(s)
 }
 
 func cmpU64(a, b uint64) int {
@@ -207,18 +213,6 @@ func cmpU64(a, b uint64) int {
 		return 1
 	}
 	return 0
-}
-
-func (s *Session) ownQueue(q *queue) {
-	s.mu.Lock()
-	s.owned = append(s.owned, q)
-	s.mu.Unlock()
-}
-
-func (s *Session) disownQueue(q *queue) {
-	s.mu.Lock()
-	s.owned = remove(s.owned, q)
-	s.mu.Unlock()
 }
 
 func (s *Session) forgetConsumer(c *Consumer) bool {
@@ -259,7 +253,15 @@ func (s *Session) settle(tag uint64, multiple bool, op settleOp, requeue bool) e
 		ps = append(ps, p)
 	}
 	s.pendMu.Unlock()
+	if s.txMode.Load() && s.txSettle(ps, op, requeue) {
+		return nil // at commit
+	}
+	s.apply(ps, op, requeue)
+	return nil
+}
 
+// apply settles deliveries taken from the session's unacked ones.
+func (s *Session) apply(ps []*pending, op settleOp, requeue bool) {
 	var now time.Time // each queue reads the clock if it needs it
 	var out []dead
 	for _, p := range ps {
@@ -282,7 +284,6 @@ func (s *Session) settle(tag uint64, multiple bool, op settleOp, requeue bool) e
 		}
 	}
 	s.r.deadLetter(out, now)
-	return nil
 }
 
 // Ack acknowledges delivery tag, or with multiple every outstanding tag up to and including
@@ -301,6 +302,40 @@ func (s *Session) Nack(tag uint64, multiple, requeue bool) error {
 // Reject is basic.reject of one tag; see [Delivery.Reject].
 func (s *Session) Reject(tag uint64, requeue bool) error {
 	return s.settle(tag, false, settleReject, requeue)
+}
+
+// Recover is basic.recover with requeue: every unacked delivery of the session goes back to
+// its queue, in its original position and marked redelivered, as if the channel had closed
+// (a quorum queue counts it against x-delivery-limit, A39), and the session stays open.
+// Without requeue it is ErrNotImplemented, a connection error, as in RabbitMQ, which never
+// implemented redelivering to the same consumer.
+func (s *Session) Recover(requeue bool) error {
+	if err := s.state(); err != nil {
+		return err
+	}
+	if !requeue {
+		return s.fail(fmt.Errorf("%w: requeue=false", ErrNotImplemented))
+	}
+	s.pendMu.Lock()
+	ps := s.pending.takeUpTo(0, nil)
+	s.pendMu.Unlock()
+	s.requeueAll(ps)
+	return nil
+}
+
+// requeueAll puts taken unacked deliveries back in their queues, redelivered, counting as a
+// failed delivery.
+func (s *Session) requeueAll(ps []*pending) {
+	var now time.Time // each queue reads the clock if it needs it
+	var out []dead
+	for _, p := range ps {
+		p.d.once.Do(func() error { return nil })
+		out = p.q.settle(p, settleNack, true, true, now, out)
+		if p.slot {
+			s.inflight.Add(-1)
+		}
+	}
+	s.r.deadLetter(out, now)
 }
 
 // Qos is basic.qos: with global false, prefetch applies to each consumer started on the session
@@ -406,14 +441,21 @@ func (s *Session) Get(queue string, autoAck bool) (*Delivery, error) {
 }
 
 // Confirm puts the session in confirm mode (confirm.select): from now on its publishes are
-// numbered 1, 2, 3, … and each is confirmed once, with an ack or a nack (A16).
+// numbered 1, 2, 3, … and each is confirmed once, with an ack or a nack (A16). On a
+// transactional session it is ErrPreconditionFailed, which closes the session (A18).
 func (s *Session) Confirm() error {
 	if err := s.state(); err != nil {
 		return err
 	}
 	s.pubMu.Lock()
-	s.confirm = true
+	tx := s.txMode.Load()
+	if !tx {
+		s.confirm = true
+	}
 	s.pubMu.Unlock()
+	if tx {
+		return s.fail(fmt.Errorf("%w: cannot switch from tx to confirm mode", ErrPreconditionFailed))
+	}
 	return nil
 }
 
@@ -464,6 +506,21 @@ func (s *Session) Publish(ctx context.Context, exchange, key string, mandatory b
 	if err := s.checkPublish(exchange, key, &msg); err != nil {
 		return Confirmation{}, s.fail(err)
 	}
+	if s.txMode.Load() {
+		// RabbitMQ looks the exchange up as the publish arrives, and enqueues at commit.
+		if err := s.r.checkTarget(exchange); err != nil {
+			return Confirmation{}, s.fail(err)
+		}
+		if s.txPublish(exchange, key, mandatory, msg) {
+			return Confirmation{}, nil
+		}
+	}
+	return s.route(ctx, exchange, key, mandatory, msg)
+}
+
+// route routes and enqueues a checked publish, waits for its store writes, and confirms or
+// returns it. Callers hold pubMu.
+func (s *Session) route(ctx context.Context, exchange, key string, mandatory bool, msg Publishing) (Confirmation, error) {
 	queues, accepted, waits, err := s.r.publish(ctx, exchange, key, msg)
 	if err != nil {
 		return Confirmation{}, s.fail(err)

@@ -102,15 +102,15 @@ func (r *Router) checkPublish(exName, key string, msg *Publishing) error {
 	return nil
 }
 
-// checkPublish is the router's checkPublish, then the user-id property against the session's
+// checkPublish is the router's checkPublish, then the user-id property against the connection's
 // user (A64), for Session.Publish and Publisher.Publish alike.
 func (s *Session) checkPublish(exName, key string, msg *Publishing) error {
 	if err := s.r.checkPublish(exName, key, msg); err != nil {
 		return err
 	}
-	if msg.UserID != "" && msg.UserID != s.user {
+	if msg.UserID != "" && msg.UserID != s.conn.user {
 		return fmt.Errorf("%w: user_id property set to '%s' but authenticated user was '%s'",
-			ErrPreconditionFailed, msg.UserID, s.user) // A64
+			ErrPreconditionFailed, msg.UserID, s.conn.user) // A64
 	}
 	return nil
 }
