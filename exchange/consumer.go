@@ -64,8 +64,13 @@ type Consumer struct {
 // Tag returns the consumer tag.
 func (c *Consumer) Tag() string { return c.tag }
 
-// Queue returns the name of the queue consumed from.
-func (c *Consumer) Queue() string { return c.q.name }
+// Queue returns the name of the queue consumed from ([ReplyToQueue] for a reply consumer).
+func (c *Consumer) Queue() string {
+	if c.q.reply {
+		return ReplyToQueue
+	}
+	return c.q.name
+}
 
 func (c *Consumer) hasRoomLocked() bool {
 	if c.autoAck {

@@ -77,11 +77,19 @@ func (r *Router) QueueInfo(name string) (QueueInfo, error) {
 	return q.info(), nil
 }
 
-// Queues returns the names of every queue, sorted.
+// Queues returns the names of every queue, sorted. The hidden queues of direct reply-to
+// consumers ([ReplyToQueue]) are not queues to RabbitMQ, and are left out.
 func (r *Router) Queues() []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return slices.Sorted(maps.Keys(r.queues))
+	names := make([]string, 0, len(r.queues))
+	for name, q := range r.queues {
+		if !q.reply {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Exchanges returns the names of every exchange, the default "" included, sorted.

@@ -15,6 +15,7 @@ type queue struct {
 	exclusive  bool
 	autoDelete bool
 	owner      *Connection // the declaring connection of an exclusive queue
+	reply      bool        // the hidden queue of a direct reply-to consumer (replyto.go)
 	args       Table       // as declared, for equivalence checks and QueueInfo
 	cfg        queueConfig
 

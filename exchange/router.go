@@ -313,6 +313,9 @@ func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInf
 	}
 	q := r.queues[name]
 	if o.Passive {
+		if name == ReplyToQueue {
+			return QueueInfo{Name: name}, nil // the direct reply-to pseudo-queue always exists
+		}
 		if q == nil {
 			return QueueInfo{}, fmt.Errorf("%w: no queue '%s'", ErrNotFound, name)
 		}

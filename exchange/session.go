@@ -45,6 +45,7 @@ type Session struct {
 	err       error // why the session closed; nil while open
 	prefetch  int   // basic.qos global=false: the default for new consumers
 	consumers map[string]*Consumer
+	reply     *Consumer // the direct reply-to consumer (replyto.go), live while in consumers
 
 	// pubMu serialises publishes, so confirm numbers and callbacks follow publish order.
 	pubMu     sync.Mutex
@@ -382,7 +383,14 @@ func (s *Session) Consume(queue string, o ConsumeOptions) (*Consumer, error) {
 		}
 		o.Priority = int(n)
 	}
-	q, err := s.r.lookupQueue(s, queue)
+	name, reply := queue, queue == ReplyToQueue
+	if reply {
+		var err error
+		if name, err = s.consumeReplyTo(&o); err != nil {
+			return nil, s.fail(err)
+		}
+	}
+	q, err := s.r.lookupQueue(s, name)
 	if err != nil {
 		return nil, s.fail(err)
 	}
@@ -391,6 +399,7 @@ func (s *Session) Consume(queue string, o ConsumeOptions) (*Consumer, error) {
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
+		s.dropReplyQueue(q, reply)
 		return nil, s.err
 	}
 	if c.prefetch == 0 {
@@ -401,14 +410,24 @@ func (s *Session) Consume(queue string, o ConsumeOptions) (*Consumer, error) {
 	}
 	if _, dup := s.consumers[c.tag]; dup {
 		s.mu.Unlock()
+		s.dropReplyQueue(q, reply)
 		return nil, s.fail(fmt.Errorf("%w: attempt to reuse consumer tag '%s'", ErrNotAllowed, c.tag))
 	}
+	if reply && s.reply != nil && s.consumers[s.reply.tag] == s.reply {
+		s.mu.Unlock() // a reply consumer started since consumeReplyTo looked
+		s.dropReplyQueue(q, reply)
+		return nil, s.fail(fmt.Errorf("%w: reply consumer already set", ErrPreconditionFailed))
+	}
 	s.consumers[c.tag] = c
+	if reply {
+		s.reply = c
+	}
 	s.mu.Unlock()
 	var now time.Time
 	out, err := q.addConsumer(c, now)
 	if err != nil {
 		s.forgetConsumer(c)
+		s.dropReplyQueue(q, reply)
 		return nil, s.fail(err)
 	}
 	s.r.deadLetter(out, now)

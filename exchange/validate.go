@@ -103,7 +103,8 @@ func (r *Router) checkPublish(exName, key string, msg *Publishing) error {
 }
 
 // checkPublish is the router's checkPublish, then the user-id property against the connection's
-// user (A64), for Session.Publish and Publisher.Publish alike.
+// user (A64), for Session.Publish and Publisher.Publish alike. A ReplyTo of [ReplyToQueue] is
+// rewritten to the address of the session's reply consumer.
 func (s *Session) checkPublish(exName, key string, msg *Publishing) error {
 	if err := s.r.checkPublish(exName, key, msg); err != nil {
 		return err
@@ -111,6 +112,13 @@ func (s *Session) checkPublish(exName, key string, msg *Publishing) error {
 	if msg.UserID != "" && msg.UserID != s.conn.user {
 		return fmt.Errorf("%w: user_id property set to '%s' but authenticated user was '%s'",
 			ErrPreconditionFailed, msg.UserID, s.conn.user) // A64
+	}
+	if msg.ReplyTo == ReplyToQueue {
+		addr, err := s.replyAddress()
+		if err != nil {
+			return err
+		}
+		msg.ReplyTo = addr
 	}
 	return nil
 }
