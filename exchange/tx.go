@@ -109,6 +109,14 @@ func (s *Session) TxRollback() error {
 		s.pending.add(p.d.DeliveryTag, p)
 	}
 	s.pendMu.Unlock()
+	if s.state() != nil {
+		// The session closed meanwhile, and may have requeued its unacked deliveries before
+		// these were back among them: whatever is still there is requeued here.
+		s.pendMu.Lock()
+		ps := s.pending.takeUpTo(0, nil)
+		s.pendMu.Unlock()
+		s.requeueAll(ps)
+	}
 	return nil
 }
 
