@@ -100,7 +100,9 @@ func (q *queue) checkDeclaredOwner(c *Connection, exclusive bool) error {
 	return nil
 }
 
+// lockedError is 405 with RabbitMQ's text, which clients and tests may read.
 func (q *queue) lockedError() error {
+	//lint:ignore ST1005 RabbitMQ's reply text ends with a full stop
 	return fmt.Errorf("%w: cannot obtain exclusive access to locked queue '%s'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.", ErrResourceLocked, q.name)
 }
 
