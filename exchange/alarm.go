@@ -62,6 +62,7 @@ type alarms struct {
 
 	mu          sync.Mutex
 	cleared     chan struct{} // closed when on falls to 0; a new one when it rises from 0
+	changed     chan struct{} // closed at the next change of on, made by AlarmWatch; nil when unwatched
 	diskNeed    int64         // the need DiskFree last refused, asked again on recheck
 	diskCause   error         // what DiskFree last said
 	diskChecked time.Time     // when DiskFree was last asked while the disk alarm was on
@@ -196,9 +197,44 @@ func (r *Router) raise(bit uint32) {
 		}
 		return
 	}
+	a.changedLocked()
 	if r.obs != nil {
 		r.emit(Event{Kind: EventBlocked, Reason: reasonOf(bit)})
 	}
+}
+
+// changedLocked wakes the AlarmWatch callers waiting for a change of on. Callers hold mu.
+func (a *alarms) changedLocked() {
+	if a.changed != nil {
+		close(a.changed)
+		a.changed = nil
+	}
+}
+
+// AlarmWatch returns the alarms' state and a channel that is closed at the next change of
+// Memory or Disk, for a front door that tells its clients, as RabbitMQ's connection.blocked and
+// connection.unblocked do: call it again after each close to follow every change, in order.
+// Publishers pay nothing for it; each call allocates at most one channel.
+func (r *Router) AlarmWatch() (AlarmStatus, <-chan struct{}) {
+	a := &r.al
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.changed == nil {
+		a.changed = make(chan struct{})
+	}
+	return r.Alarms(), a.changed
+}
+
+// AlarmReason returns the reason RabbitMQ gives in connection.blocked for st: ReasonLowMemory
+// when the memory alarm is on, else ReasonLowDisk when the disk alarm is, else "".
+func (st AlarmStatus) AlarmReason() string {
+	switch {
+	case st.Memory:
+		return ReasonLowMemory
+	case st.Disk:
+		return ReasonLowDisk
+	}
+	return ""
 }
 
 // clear turns an alarm off (if its condition no longer holds), emits EventUnblocked and, once
@@ -216,6 +252,7 @@ func (r *Router) clear(bit uint32) {
 	if on == 0 {
 		close(a.cleared)
 	}
+	a.changedLocked()
 	if r.obs != nil {
 		r.emit(Event{Kind: EventUnblocked, Reason: reasonOf(bit)})
 	}

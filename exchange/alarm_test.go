@@ -554,3 +554,44 @@ func TestMemoryBudget_BacklogPagesOutOtherQueuesContents(t *testing.T) {
 		}
 	})
 }
+
+// A front door follows the alarms with AlarmWatch, to send connection.blocked and
+// connection.unblocked: each change closes the channel it was handed, and the state read with
+// the next channel is the new one.
+func TestAlarm_WatchSeesEveryChangeInOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := alarmRouter(t, exchange.Options{MemoryHighWatermark: 16 * kib})
+		s := newSession(t, r)
+		declareQueue(t, s, "q", exchange.QueueOptions{})
+		st, changed := r.AlarmWatch()
+		assert.Equal(t, "", st.AlarmReason())
+
+		n := fillToAlarm(t, r, s, "q")
+		select {
+		case <-changed:
+		default:
+			t.Fatal("the alarm went on and the watch channel stayed open")
+		}
+		st, changed = r.AlarmWatch()
+		assert.Equal(t, exchange.ReasonLowMemory, st.AlarmReason())
+
+		c, err := r.Consume("q", exchange.ConsumeOptions{AutoAck: true})
+		require.NoError(t, err)
+		for range n {
+			next(t, c)
+		}
+		synctest.Wait()
+		select {
+		case <-changed:
+		default:
+			t.Fatal("the alarm cleared and the watch channel stayed open")
+		}
+		st, changed = r.AlarmWatch()
+		assert.Equal(t, "", st.AlarmReason())
+		select {
+		case <-changed:
+			t.Fatal("the watch channel closed with no change")
+		default:
+		}
+	})
+}
