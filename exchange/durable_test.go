@@ -427,3 +427,46 @@ func TestDurable_AckedMessageStaysRemovedWhenItsRestoreWasQueuedLate(t *testing.
 	s = newSession(t, r)
 	assert.Empty(t, bodies(t, s, "q"), "both acked messages stay removed")
 }
+
+// A pipeline publishes without confirm mode: nothing is numbered, the session can still select
+// confirm mode (whose numbers then start at 1) or transactions, and what it published is on
+// disk once it is closed.
+func TestPublisher_PipelineWithoutConfirmMode(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *store.Store) {
+		r := openDurable(t, st)
+		s := newSession(t, r)
+		declareQueue(t, s, "q", exchange.QueueOptions{Durable: true})
+		p, err := s.NewPipeline(2)
+		require.NoError(t, err)
+		for i := range 5 {
+			seq, err := p.Publish(context.Background(), "", "q", false, persistent(string(rune('a'+i))))
+			require.NoError(t, err)
+			assert.Zero(t, seq)
+		}
+		require.NoError(t, p.Close())
+		require.NoError(t, s.Confirm())
+		conf, err := s.Publish(context.Background(), "", "q", false, persistent("f"))
+		require.NoError(t, err)
+		assert.Equal(t, uint64(1), conf.DeliveryTag, "confirm numbers start at confirm.select")
+
+		r = restart(t, r, st)
+		assert.Equal(t, 6, ready(t, r, "q"))
+	})
+}
+
+func TestPublisher_PipelineOnATransactionalSessionWaitsForCommit(t *testing.T) {
+	r := newRouter(t)
+	s := newSession(t, r)
+	declareQueue(t, s, "q", exchange.QueueOptions{})
+	require.NoError(t, s.Tx())
+	p, err := s.NewPipeline(1)
+	require.NoError(t, err)
+	defer p.Close()
+	for range 3 { // more than the window: held publishes take no room
+		_, err = p.Publish(context.Background(), "", "q", false, exchange.Publishing{Body: []byte("x")})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 0, ready(t, r, "q"))
+	require.NoError(t, s.TxCommit(context.Background()))
+	assert.Equal(t, 3, ready(t, r, "q"))
+}

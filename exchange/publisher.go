@@ -14,8 +14,12 @@ import (
 //
 // At most window publishes are unconfirmed at once; Publish waits for room. A Publisher is
 // safe for concurrent use; Close it to wait for the last confirms.
+//
+// A Publisher from [Session.NewPipeline] pipelines the publishes of a session that is not in
+// confirm mode, as an AMQP channel without confirms does: nothing is numbered or confirmed.
 type Publisher struct {
 	s         *Session
+	confirms  bool // made by NewPublisher: publishes are numbered and confirmed
 	onConfirm func(Confirmation)
 	sem       chan struct{}      // one token per unconfirmed publish
 	items     chan pendingReturn // to the confirmer, in publish order
@@ -41,14 +45,34 @@ func (s *Session) NewPublisher(window int, onConfirm func(Confirmation)) (*Publi
 	if err := s.Confirm(); err != nil {
 		return nil, err
 	}
-	p := &Publisher{s: s, onConfirm: onConfirm, sem: make(chan struct{}, window),
-		items: make(chan pendingReturn, window), done: make(chan struct{})}
-	go p.confirmer()
-	return p, nil
+	return s.newPublisher(window, true, onConfirm), nil
 }
 
-// Publish routes and enqueues msg like [Session.Publish] and returns its confirm number without
-// waiting for the disk. A mandatory message that reaches no queue also returns a
+// NewPipeline returns a Publisher for a session that is not in confirm mode, with at most
+// window publishes (window ≥ 1) whose store writes are not yet done: Publish returns once a
+// message is routed and its writes queued, without numbering it or waiting for the disk, and
+// the session does not enter confirm mode. On a transactional session its publishes are held
+// for the commit, as [Session.Publish]'s are. It is what a wire front door uses for a channel
+// without confirms, so that a persistent publish does not hold the channel for an fsync.
+func (s *Session) NewPipeline(window int) (*Publisher, error) {
+	if window < 1 {
+		return nil, fmt.Errorf("%w: pipeline window %d, want at least 1", ErrInvalidOptions, window)
+	}
+	if err := s.state(); err != nil {
+		return nil, err
+	}
+	return s.newPublisher(window, false, nil), nil
+}
+
+func (s *Session) newPublisher(window int, confirms bool, onConfirm func(Confirmation)) *Publisher {
+	p := &Publisher{s: s, confirms: confirms, onConfirm: onConfirm, sem: make(chan struct{}, window),
+		items: make(chan pendingReturn, window), done: make(chan struct{})}
+	go p.confirmer()
+	return p
+}
+
+// Publish routes and enqueues msg like [Session.Publish] and returns its confirm number (0 from
+// a pipeline) without waiting for the disk. A mandatory message that reaches no queue also returns a
 // [*ReturnedError], before its confirmation is delivered (A17). It waits while window publishes
 // are unconfirmed and while a memory or disk alarm is on (see [Session.Publish]), until ctx
 // ends.
@@ -79,13 +103,25 @@ func (p *Publisher) Publish(ctx context.Context, exchange, key string, mandatory
 		<-p.sem
 		return 0, s.fail(err)
 	}
+	if !p.confirms && s.txMode.Load() {
+		<-p.sem // held for the commit, which routes it
+		if err := s.r.checkTarget(exchange); err != nil {
+			return 0, s.fail(err)
+		}
+		if s.txPublish(exchange, key, mandatory, msg) {
+			return 0, nil
+		}
+	}
 	queues, accepted, waits, err := s.r.publish(ctx, exchange, key, msg)
 	if err != nil {
 		<-p.sem
 		return 0, s.fail(err)
 	}
-	s.pubSeq++
-	seq := s.pubSeq
+	var seq uint64
+	if p.confirms {
+		s.pubSeq++
+		seq = s.pubSeq
+	}
 	var ret error
 	if mandatory && queues == 0 {
 		r := &ReturnedError{ReplyCode: 312, ReplyText: "NO_ROUTE", Exchange: exchange, RoutingKey: key, Message: msg}
