@@ -6,29 +6,14 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tribusmq/tribus/internal/chunked"
 )
-
-// chunked is an io.Reader that returns at most n bytes per Read, so a request arrives in
-// pieces the way it may over a socket.
-type chunked struct {
-	data []byte
-	n    int
-}
-
-func (c *chunked) Read(p []byte) (int, error) {
-	if len(c.data) == 0 {
-		return 0, io.EOF
-	}
-	k := min(len(p), c.n, len(c.data))
-	copy(p, c.data[:k])
-	c.data = c.data[k:]
-	return k, nil
-}
 
 // parseAll reads requests until the input ends or is refused, and returns them with the
 // error that ended it.
 func parseAll(data []byte, chunk int, strict bool) ([][]string, error) {
-	r := &reader{rd: &chunked{data: data, n: chunk}, maxBulk: 1 << 20,
+	r := &reader{rd: chunked.NewReader(data, chunk), maxBulk: 1 << 20,
 		unauthenticated: func() bool { return strict }}
 	var reqs [][]string
 	for {

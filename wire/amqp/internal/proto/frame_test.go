@@ -10,24 +10,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tribusmq/tribus/internal/chunked"
+
 	"github.com/tribusmq/tribus/wire/amqp/internal/proto"
 )
-
-// chunked returns at most n bytes per Read, as a socket may.
-type chunked struct {
-	data []byte
-	n    int
-}
-
-func (c *chunked) Read(p []byte) (int, error) {
-	if len(c.data) == 0 {
-		return 0, io.EOF
-	}
-	k := min(len(p), c.n, len(c.data))
-	copy(p, c.data[:k])
-	c.data = c.data[k:]
-	return k, nil
-}
 
 // script returns its steps in turn: bytes, or an error.
 type script []any
@@ -98,7 +84,7 @@ func TestReader_FramesWhateverTheReads(t *testing.T) {
 	require.Equal(t, proto.Frame{Type: proto.FrameBody, Channel: 1, Payload: []byte("hello")}, whole[2])
 	require.Equal(t, proto.Frame{Type: proto.FrameHeartbeat, Payload: []byte{}}, whole[3])
 	for _, n := range []int{1, 3, 7, 8, 100, 4096} {
-		got, err := readAll(t, proto.NewReader(&chunked{data: data, n: n}, 0))
+		got, err := readAll(t, proto.NewReader(chunked.NewReader(data, n), 0))
 		require.ErrorIs(t, err, io.EOF)
 		require.Equal(t, whole, got, "reads of %d bytes", n)
 	}

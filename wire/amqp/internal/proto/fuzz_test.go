@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tribusmq/tribus/exchange"
+	"github.com/tribusmq/tribus/internal/chunked"
 	"github.com/tribusmq/tribus/wire/amqp/internal/proto"
 )
 
@@ -37,7 +38,7 @@ func FuzzReadFrame(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, maxFrame uint16, chunk uint8) {
 		whole, wholeErr, again := readFrames(t, bytes.NewReader(data), uint32(maxFrame))
-		split, splitErr, _ := readFrames(t, &chunked{data: data, n: int(chunk) + 1}, uint32(maxFrame))
+		split, splitErr, _ := readFrames(t, chunked.NewReader(data, int(chunk)+1), uint32(maxFrame))
 		require.Equal(t, whole, split, "frames do not depend on how reads split the input")
 		require.Equal(t, wholeErr, splitErr)
 		require.True(t, bytes.HasPrefix(data, again), "each frame encodes back to its bytes")
