@@ -268,3 +268,25 @@ func TestConsumer_ServerCancelWhenItsQueueIsDeleted(t *testing.T) {
 	assert.NoError(t, err, "the tag can be reused")
 	// Reference: rabbitmq.com/docs/consumer-cancel
 }
+
+// A redeclaration that differs in type or a flag is 406 naming the first argument that
+// differs, in RabbitMQ's order and words.
+func TestDeclare_A20_ExchangeRedeclarationNamesTheFirstDifference(t *testing.T) {
+	r := newRouter(t)
+	require.NoError(t, r.ExchangeDeclare("orders", exchange.Topic, exchange.ExchangeOptions{Durable: true}))
+	for _, tc := range []struct {
+		kind exchange.Kind
+		o    exchange.ExchangeOptions
+		want string
+	}{
+		{exchange.Fanout, exchange.ExchangeOptions{}, "inequivalent arg 'type' for exchange 'orders': received 'fanout' but current is 'topic'"},
+		{exchange.Topic, exchange.ExchangeOptions{}, "inequivalent arg 'durable' for exchange 'orders': received 'false' but current is 'true'"},
+		{exchange.Topic, exchange.ExchangeOptions{Durable: true, AutoDelete: true}, "inequivalent arg 'auto_delete' for exchange 'orders': received 'true' but current is 'false'"},
+		{exchange.Topic, exchange.ExchangeOptions{Durable: true, Internal: true}, "inequivalent arg 'internal' for exchange 'orders': received 'true' but current is 'false'"},
+	} {
+		err := newSession(t, r).ExchangeDeclare("orders", tc.kind, tc.o)
+		assert.ErrorIs(t, err, exchange.ErrPreconditionFailed, tc.want)
+		assert.ErrorContains(t, err, tc.want)
+	}
+	// Reference: A20 (rabbit_exchange:assert_equivalence, rabbit_misc:equivalence_fail)
+}

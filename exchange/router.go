@@ -239,9 +239,21 @@ func (r *Router) declareExchange(name string, kind Kind, o ExchangeOptions) erro
 		o.AlternateExchange = s
 	}
 	if ex != nil {
-		if ex.kind != kind || ex.durable != o.Durable || ex.autoDelete != o.AutoDelete || ex.internal != o.Internal {
-			return fmt.Errorf("%w: inequivalent arg for exchange '%s': declared as %s durable=%t auto_delete=%t internal=%t",
-				ErrPreconditionFailed, name, ex.kind, ex.durable, ex.autoDelete, ex.internal)
+		// RabbitMQ compares type, durable, auto_delete and internal in that order, and names
+		// the first that differs.
+		for _, c := range [...]struct {
+			arg            string
+			received, have string
+		}{
+			{"type", string(kind), string(ex.kind)},
+			{"durable", fmt.Sprint(o.Durable), fmt.Sprint(ex.durable)},
+			{"auto_delete", fmt.Sprint(o.AutoDelete), fmt.Sprint(ex.autoDelete)},
+			{"internal", fmt.Sprint(o.Internal), fmt.Sprint(ex.internal)},
+		} {
+			if c.received != c.have {
+				return fmt.Errorf("%w: inequivalent arg '%s' for exchange '%s': received '%s' but current is '%s'",
+					ErrPreconditionFailed, c.arg, name, c.received, c.have)
+			}
 		}
 		// Of an exchange's arguments RabbitMQ compares only alternate-exchange.
 		if o.AlternateExchange != ex.ae {
