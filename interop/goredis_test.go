@@ -135,6 +135,9 @@ func TestGoRedis_R20_ShardChannels(t *testing.T) {
 func TestGoRedis_PubSubIntrospection(t *testing.T) {
 	protocols(t, func(t *testing.T, ctx context.Context, rdb *redis.Client, tg target, protocol int) {
 		a, p := unique(t, "a"), unique(t, "p*")
+		// NUMPAT is server-wide, and the earlier subtests' patterns leave asynchronously when
+		// their connections close: wait for them, or they are counted here and gone by "after".
+		quiesce(t, tg)
 		before, err := rdb.PubSubNumPat(ctx).Result()
 		require.NoError(t, err)
 		subscribed(t, rdb.Subscribe(ctx, a))
