@@ -235,9 +235,7 @@ func cmdInfo(c *conn, args [][]byte) {
 }
 
 func (s *Server) port() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tcpPort
+	return int(s.tcpPort.Load())
 }
 
 // configParams are the parameters CONFIG GET answers: the ones the server has, with their

@@ -93,7 +93,6 @@ func newConn(s *Server, nc net.Conn) *conn {
 // serve runs the connection until the client leaves, a request is malformed, or the server
 // closes, then releases everything the connection holds.
 func (c *conn) serve() {
-	defer c.srv.wg.Done()
 	defer c.teardown()
 	go c.writer()
 	for {

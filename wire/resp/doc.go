@@ -31,18 +31,18 @@
 //
 // # Concurrency
 //
-// A Server is safe for concurrent use. Server.mu guards its connection and listener sets.
-// Each connection has one goroutine that reads and runs its requests and, once the client has
-// subscribed, a pump goroutine that writes the messages published to it. Both append to the
-// connection's output under its wmu, and a command runs with wmu held, so the client reads
-// replies and messages in the order Redis would queue them: a subscribe's acknowledgement
-// before the messages it lets in, and a message published before a command is read before
-// that command's reply. Lock order: a connection's wmu, then the hub's locks (taken inside hub
-// calls), then Server.mu (a connection leaves the server's set while it holds its wmu, and a
-// publisher that cuts a slow subscriber off removes it from inside a hub call); while
-// Server.mu is held, no other lock of this package or the hub is taken. No goroutine holds
-// two connections' wmu. [Server.Close]
-// closes every listener and connection and waits for every goroutine.
+// A Server is safe for concurrent use. Its listener and connection sets are a door.Set,
+// whose own lock guards them. Each connection has one goroutine that reads and runs its
+// requests and, once the client has subscribed, a pump goroutine that writes the messages
+// published to it. Both append to the connection's output under its wmu, and a command runs
+// with wmu held, so the client reads replies and messages in the order Redis would queue
+// them: a subscribe's acknowledgement before the messages it lets in, and a message published
+// before a command is read before that command's reply. Lock order: a connection's wmu, then
+// the hub's locks (taken inside hub calls), then the door.Set's lock (a connection leaves the
+// set while it holds its wmu, and a publisher that cuts a slow subscriber off removes it from
+// inside a hub call); while the door.Set's lock is held, no other lock is taken. No goroutine
+// holds two connections' wmu. [Server.Close] closes every listener and connection and waits
+// for every goroutine.
 //
 // # Time
 //

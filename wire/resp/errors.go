@@ -2,7 +2,6 @@ package resp
 
 import (
 	"errors"
-	"syscall"
 )
 
 var (
@@ -16,6 +15,3 @@ var (
 	// ErrInvalidOptions is returned by [NewServer] for options out of range.
 	ErrInvalidOptions = errors.New("tribus/resp: invalid options")
 )
-
-// errTooManyFiles is the accept error that passes once connections close.
-var errTooManyFiles = syscall.EMFILE

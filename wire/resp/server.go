@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/tribusmq/tribus/pubsub"
-	"github.com/tribusmq/tribus/wire/inproc"
+	"github.com/tribusmq/tribus/wire/internal/door"
 )
 
 // RedisVersion is the Redis release tribus reports in HELLO and INFO: the one whose pub/sub
@@ -90,16 +89,10 @@ type Server struct {
 	runIDOnce sync.Once
 	runIDHex  string
 
-	// mu guards the sets below and closed. It is taken last (after a connection's wmu and
-	// the hub's locks, see doc.go); while it is held, no other lock of this package or the
-	// hub is taken.
-	mu        sync.Mutex
-	conns     map[*conn]struct{}
-	listeners map[net.Listener]struct{}
-	tcpPort   int // the port of the first TCP listener, for INFO
-	closed    bool
-
-	wg sync.WaitGroup // Serve loops, connection goroutines and their pumps
+	// doors holds the listeners and connections. Its lock is taken last (after a
+	// connection's wmu and the hub's locks, see doc.go).
+	doors   door.Set
+	tcpPort atomic.Int32 // the port of the first TCP listener, for INFO
 
 	stats struct {
 		connections, rejected, commands atomic.Int64
@@ -142,49 +135,10 @@ func (s *Server) runID() string {
 // server is closed. It always returns an error: [ErrServerClosed] after [Server.Close], else
 // the listener's. Serve closes ln when it returns. Several listeners may be served at once.
 func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return ErrServerClosed
+	if a, ok := ln.Addr().(*net.TCPAddr); ok {
+		s.tcpPort.CompareAndSwap(0, int32(a.Port))
 	}
-	if s.listeners == nil {
-		s.listeners = make(map[net.Listener]struct{})
-	}
-	s.listeners[ln] = struct{}{}
-	if a, ok := ln.Addr().(*net.TCPAddr); ok && s.tcpPort == 0 {
-		s.tcpPort = a.Port
-	}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
-		ln.Close()
-	}()
-
-	var backoff time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if s.isClosed() {
-				return ErrServerClosed
-			}
-			// Out of file descriptors and similar: wait and try again, as net/http does.
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.opts.Logger.Debug("resp: accept", "err", err, "retry", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		s.start(nc)
-	}
+	return s.doors.Serve(ln, ErrServerClosed, s.opts.Logger, func(nc net.Conn) { s.start(nc) })
 }
 
 // ListenAndServe listens on the TCP address addr and serves it, as [Server.Serve].
@@ -205,81 +159,34 @@ func (s *Server) ListenAndServe(addr string) error {
 // talks to the server with no network at all. The connection supports deadlines. Dial
 // returns [ErrServerClosed] after Close, or ctx's error if ctx has already ended.
 func (s *Server) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if s.isClosed() {
-		return nil, ErrServerClosed
-	}
-	client, server := inproc.Pipe()
-	if !s.start(server) {
-		client.Close()
-		return nil, ErrServerClosed
-	}
-	return client, nil
+	return s.doors.Dial(ctx, ErrServerClosed, s.start)
 }
 
 // start serves nc in a new goroutine, or refuses it as Redis does when the server is full.
 // It reports false when the server is closed.
 func (s *Server) start(nc net.Conn) bool {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		nc.Close()
-		return false
-	}
-	if len(s.conns) >= s.opts.MaxClients {
-		s.mu.Unlock()
-		s.stats.rejected.Add(1)
-		// Best effort, as in Redis: the error is written once and the connection closed.
-		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = nc.Write([]byte("-ERR max number of clients reached\r\n"))
-		nc.Close()
-		return true
-	}
-	c := newConn(s, nc)
-	if s.conns == nil {
-		s.conns = make(map[*conn]struct{})
-	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	s.stats.connections.Add(1)
-	go c.serve()
-	return true
+	return s.doors.Admit(nc, s.opts.MaxClients, s.refuse, func() {
+		s.stats.connections.Add(1)
+		newConn(s, nc).serve()
+	})
 }
 
-func (s *Server) remove(c *conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
+// refuse turns a connection away over MaxClients. Best effort, as in Redis: the error is
+// written once and the connection closed.
+func (s *Server) refuse(nc net.Conn) {
+	s.stats.rejected.Add(1)
+	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = nc.Write([]byte("-ERR max number of clients reached\r\n"))
+	nc.Close()
 }
 
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
+func (s *Server) remove(c *conn) { s.doors.Remove(c.nc) }
 
 // Close stops every listener being served, closes every connection (a subscriber's unread
 // messages are lost, as when Redis shuts down) and waits for every goroutine the server
 // started. Serve calls return [ErrServerClosed]. Close is idempotent and returns nil.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		s.wg.Wait()
-		return nil
-	}
-	s.closed = true
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	for c := range s.conns {
-		c.nc.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	s.doors.Close()
 	return nil
 }
 
@@ -293,11 +200,8 @@ type Stats struct {
 
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
-	s.mu.Lock()
-	n := len(s.conns)
-	s.mu.Unlock()
 	return Stats{
-		Connections:         n,
+		Connections:         s.doors.Len(),
 		ConnectionsReceived: s.stats.connections.Load(),
 		Rejected:            s.stats.rejected.Load(),
 		Commands:            s.stats.commands.Load(),
