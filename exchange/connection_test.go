@@ -290,3 +290,30 @@ func TestDeclare_A20_ExchangeRedeclarationNamesTheFirstDifference(t *testing.T) 
 	}
 	// Reference: A20 (rabbit_exchange:assert_equivalence, rabbit_misc:equivalence_fail)
 }
+
+// A queue redeclaration that differs is 406 naming the first difference in RabbitMQ's order
+// (durable, auto_delete, then the arguments it knows) and words.
+func TestDeclare_A20_QueueRedeclarationNamesTheFirstDifference(t *testing.T) {
+	r := newRouter(t)
+	_, err := newSession(t, r).QueueDeclare("jobs", exchange.QueueOptions{Durable: true,
+		Args: exchange.Table{"x-message-ttl": int32(2000)}})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		o    exchange.QueueOptions
+		want string
+	}{
+		{exchange.QueueOptions{}, "inequivalent arg 'durable' for queue 'jobs': received 'false' but current is 'true'"},
+		{exchange.QueueOptions{Durable: true, AutoDelete: true}, "inequivalent arg 'auto_delete' for queue 'jobs': received 'true' but current is 'false'"},
+		{exchange.QueueOptions{Durable: true}, "inequivalent arg 'x-message-ttl' for queue 'jobs': received none but current is the value '2000' of type 'signedint'"},
+		{exchange.QueueOptions{Durable: true, Args: exchange.Table{"x-message-ttl": int64(3000)}},
+			"inequivalent arg 'x-message-ttl' for queue 'jobs': received '3000' but current is '2000'"},
+	} {
+		_, err := newSession(t, r).QueueDeclare("jobs", tc.o)
+		assert.ErrorIs(t, err, exchange.ErrPreconditionFailed, tc.want)
+		assert.ErrorContains(t, err, tc.want)
+	}
+	_, err = newSession(t, r).QueueDeclare("jobs", exchange.QueueOptions{Durable: true,
+		Args: exchange.Table{"x-message-ttl": int64(2000)}})
+	assert.NoError(t, err, "integers of any width with the same value are equivalent")
+	// Reference: A20 (rabbit_amqqueue:assert_equivalence, rabbit_misc:assert_args_equivalence)
+}

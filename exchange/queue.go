@@ -109,15 +109,23 @@ func (q *queue) lockedError() error {
 // equivalent checks a redeclaration against the queue (A20, §1.3b); exclusivity was checked
 // first (checkDeclaredOwner).
 func (q *queue) equivalent(o QueueOptions, args Table) error {
-	if o.Durable != q.durable || o.AutoDelete != q.autoDelete {
-		return fmt.Errorf("%w: inequivalent arg 'durable/auto_delete' for queue '%s'", ErrPreconditionFailed, q.name)
+	// RabbitMQ compares durable, then auto_delete, then the arguments it knows, and names the
+	// first that differs.
+	for _, c := range [...]struct {
+		arg            string
+		received, have bool
+	}{{"durable", o.Durable, q.durable}, {"auto_delete", o.AutoDelete, q.autoDelete}} {
+		if c.received != c.have {
+			return fmt.Errorf("%w: inequivalent arg '%s' for queue '%s': received '%t' but current is '%t'",
+				ErrPreconditionFailed, c.arg, q.name, c.received, c.have)
+		}
 	}
 	for _, k := range knownQueueArgs {
 		a, inOld := q.args[k]
 		b, inNew := args[k]
 		if inOld != inNew || (inOld && !valuesEqual(a, b)) {
-			return fmt.Errorf("%w: inequivalent arg '%s' for queue '%s': received %v but current is %v",
-				ErrPreconditionFailed, k, q.name, b, a)
+			return fmt.Errorf("%w: inequivalent arg '%s' for queue '%s': %s",
+				ErrPreconditionFailed, k, q.name, inequivalence(b, inNew, a, inOld))
 		}
 	}
 	return nil

@@ -221,7 +221,7 @@ func (r *Router) declareExchange(name string, kind Kind, o ExchangeOptions) erro
 		return nil
 	}
 	if name == "" || (strings.HasPrefix(name, "amq.") && ex == nil) {
-		return fmt.Errorf("%w: exchange name '%s' contains reserved prefix 'amq.'", ErrAccessRefused, name)
+		return fmt.Errorf("%w: exchange name '%s' contains reserved prefix 'amq.*'", ErrAccessRefused, name)
 	}
 	switch kind {
 	case Direct, Fanout, Topic, Headers:
@@ -257,8 +257,8 @@ func (r *Router) declareExchange(name string, kind Kind, o ExchangeOptions) erro
 		}
 		// Of an exchange's arguments RabbitMQ compares only alternate-exchange.
 		if o.AlternateExchange != ex.ae {
-			return fmt.Errorf("%w: inequivalent arg 'alternate-exchange' for exchange '%s': received %s but current is %s",
-				ErrPreconditionFailed, name, describeArg(o.AlternateExchange), describeArg(ex.ae))
+			return fmt.Errorf("%w: inequivalent arg 'alternate-exchange' for exchange '%s': %s", ErrPreconditionFailed,
+				name, inequivalence(o.AlternateExchange, o.AlternateExchange != "", ex.ae, ex.ae != ""))
 		}
 		return nil
 	}
@@ -268,15 +268,6 @@ func (r *Router) declareExchange(name string, kind Kind, o ExchangeOptions) erro
 	}
 	r.exchanges[name] = ex
 	return nil
-}
-
-// describeArg names a string argument's value in RabbitMQ's words for an inequivalent
-// redeclaration, "" being no argument at all.
-func describeArg(v string) string {
-	if v == "" {
-		return "none"
-	}
-	return fmt.Sprintf("the value '%s' of type 'longstr'", v)
 }
 
 func (r *Router) deleteExchange(name string, ifUnused bool) error {
@@ -338,7 +329,7 @@ func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInf
 		return q.info(), nil
 	}
 	if strings.HasPrefix(name, "amq.") {
-		return QueueInfo{}, fmt.Errorf("%w: queue name '%s' contains reserved prefix 'amq.'", ErrAccessRefused, name)
+		return QueueInfo{}, fmt.Errorf("%w: queue name '%s' contains reserved prefix 'amq.*'", ErrAccessRefused, name)
 	}
 	args, err := o.args()
 	if err != nil {

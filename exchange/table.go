@@ -204,3 +204,68 @@ func asFloat(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// inequivalence is the end of RabbitMQ's inequivalent-argument error for an argument
+// received (or absent) against the one current: when both are there it names their values,
+// "received '3000' but current is '2000'"; when one is missing it says "none" for that one and
+// gives the other's type, "received none but current is the value '2000' of type 'signedint'".
+func inequivalence(received any, inNew bool, current any, inOld bool) string {
+	if inNew && inOld {
+		return fmt.Sprintf("received '%v' but current is '%v'", plainValue(received), plainValue(current))
+	}
+	return fmt.Sprintf("received %s but current is %s", describeArg(received, inNew), describeArg(current, inOld))
+}
+
+// plainValue is v as RabbitMQ prints a field value, byte arrays as text.
+func plainValue(v any) any {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return v
+}
+
+// describeArg names an argument's value with its type, "the value '2000' of type
+// 'signedint'", or "none" when the argument is absent.
+func describeArg(v any, present bool) string {
+	if !present {
+		return "none"
+	}
+	var kind string
+	switch v.(type) {
+	case string:
+		kind = "longstr"
+	case []byte:
+		kind = "binary"
+	case bool:
+		kind = "bool"
+	case int8:
+		kind = "byte"
+	case uint8:
+		kind = "unsignedbyte"
+	case int16:
+		kind = "short"
+	case uint16:
+		kind = "unsignedshort"
+	case int32:
+		kind = "signedint"
+	case uint32:
+		kind = "unsignedint"
+	case int64, int:
+		kind = "long"
+	case float32:
+		kind = "float"
+	case float64:
+		kind = "double"
+	case time.Time:
+		kind = "timestamp"
+	case Table:
+		kind = "table"
+	case []any:
+		kind = "array"
+	case nil:
+		kind = "void"
+	default:
+		kind = fmt.Sprintf("%T", v)
+	}
+	return fmt.Sprintf("the value '%v' of type '%s'", plainValue(v), kind)
+}
