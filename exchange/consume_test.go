@@ -507,3 +507,29 @@ func TestProperties_A63_PassThroughUnchanged(t *testing.T) {
 	assert.Equal(t, "ctag", d.ConsumerTag)
 	// Reference: A63, rabbitmq.com/docs/publishers#message-properties
 }
+
+// An auto-ack consumer holds at most 200 deliveries unread; the queue keeps the rest and
+// pushes again once the reader has caught up to half of that, as RabbitMQ's queues stop at
+// 200 deliveries unsent to a channel.
+func TestConsume_AutoAckConsumerHoldsAtMost200Unread(t *testing.T) {
+	r := newRouter(t)
+	s := newSession(t, r)
+	declareQueue(t, s, "backlog", exchange.QueueOptions{})
+	for range 1000 {
+		publish(t, s, "", "backlog", "m")
+	}
+	c, err := s.Consume("backlog", exchange.ConsumeOptions{AutoAck: true})
+	require.NoError(t, err)
+	assert.Equal(t, 800, ready(t, r, "backlog"))
+	for range 99 {
+		next(t, c)
+	}
+	assert.Equal(t, 800, ready(t, r, "backlog"), "101 unread: not yet")
+	next(t, c)
+	assert.Equal(t, 700, ready(t, r, "backlog"), "100 unread: topped up to 200")
+	for range 900 {
+		next(t, c)
+	}
+	assert.Equal(t, 0, ready(t, r, "backlog"))
+	// Reference: rabbit_queue_consumers's unsent-message limit (UNSENT_MESSAGE_LIMIT, 200)
+}

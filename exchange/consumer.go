@@ -55,6 +55,7 @@ type Consumer struct {
 	mu      sync.Mutex
 	buf     []*Delivery
 	head    int
+	starved bool // an auto-ack consumer refused a delivery with autoAckWindow unread
 	waiting bool
 	notify  chan struct{}
 	done    chan struct{}
@@ -72,17 +73,35 @@ func (c *Consumer) Queue() string {
 	return c.q.name
 }
 
+// autoAckWindow bounds the deliveries an auto-ack consumer holds unread, which no prefetch
+// limits: beyond it the queue keeps its messages until the reader catches up, as RabbitMQ's
+// queues stop at 200 deliveries unsent to a channel, so that a consumer that reads slowly
+// (a wire client that stopped reading) never makes the broker buffer its whole backlog.
+const autoAckWindow = 200
+
 func (c *Consumer) hasRoomLocked() bool {
 	if c.autoAck {
-		return true
+		return c.autoAckRoom()
 	}
 	return (c.prefetch == 0 || c.inflight < c.prefetch) && c.s.hasRoom()
+}
+
+// autoAckRoom reports whether an auto-ack consumer may take another delivery, noting when it
+// may not so that Next resumes the queue. Called with q.mu held.
+func (c *Consumer) autoAckRoom() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.buf)-c.head < autoAckWindow {
+		return true
+	}
+	c.starved = true
+	return false
 }
 
 // reserveLocked takes room for one delivery, including a slot of the session-wide prefetch.
 func (c *Consumer) reserveLocked() bool {
 	if c.autoAck {
-		return true
+		return c.autoAckRoom()
 	}
 	if c.prefetch != 0 && c.inflight >= c.prefetch {
 		return false
@@ -149,9 +168,16 @@ func (c *Consumer) Next(ctx context.Context) (*Delivery, error) {
 			}
 			held := d.held
 			d.held = 0
+			resume := c.starved && len(c.buf)-c.head <= autoAckWindow/2
+			if resume {
+				c.starved = false
+			}
 			c.mu.Unlock()
 			if held != 0 {
 				c.q.r.subHeld(held)
+			}
+			if resume {
+				c.q.resume()
 			}
 			return d, nil
 		}

@@ -436,6 +436,21 @@ func (q *queue) expire() {
 	q.r.deadLetter(out, now)
 }
 
+// resume pushes ready messages to consumers again, for an auto-ack consumer that has read
+// down its window.
+func (q *queue) resume() {
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		return
+	}
+	now := q.clock(time.Time{})
+	out := q.dispatchLocked(now, nil)
+	q.armExpiryLocked()
+	q.mu.Unlock()
+	q.r.deadLetter(out, now)
+}
+
 // armUnusedLocked schedules the x-expires deletion for when the queue will have been unused
 // for that long, if it has no consumers (A32).
 func (q *queue) armUnusedLocked() {
