@@ -147,18 +147,31 @@ func (s *Set) Closed() bool {
 	return s.closed
 }
 
-// Close closes every listener and connection in the set, refuses new ones, and waits for
-// every goroutine the set started. It is idempotent.
-func (s *Set) Close() {
+// Shut closes every listener and refuses new connections, leaving those in the set open: a
+// server that says goodbye to its clients does so between Shut and [Set.Close]. It is
+// idempotent.
+func (s *Set) Shut() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shutLocked()
+}
+
+func (s *Set) shutLocked() {
 	if !s.closed {
 		s.closed = true
 		for ln := range s.listeners {
 			ln.Close()
 		}
-		for nc := range s.conns {
-			nc.Close()
-		}
+	}
+}
+
+// Close closes every listener and connection in the set, refuses new ones, and waits for
+// every goroutine the set started. It is idempotent.
+func (s *Set) Close() {
+	s.mu.Lock()
+	s.shutLocked()
+	for nc := range s.conns {
+		nc.Close()
 	}
 	s.mu.Unlock()
 	s.wg.Wait()

@@ -97,3 +97,18 @@ func TestServeReturnsClosedErrAfterClose(t *testing.T) {
 	require.ErrorIs(t, <-served, errClosed)
 	require.ErrorIs(t, s.Serve(ln, errClosed, slog.New(slog.DiscardHandler), nil), errClosed)
 }
+
+func TestShutRefusesNewConnectionsAndKeepsOpenOnes(t *testing.T) {
+	var s Set
+	defer s.Close()
+	admit := func(nc net.Conn) bool { return s.Admit(nc, 0, nil, echo(nc)) }
+	client, err := s.Dial(context.Background(), errClosed, admit)
+	require.NoError(t, err)
+	s.Shut()
+	_, err = s.Dial(context.Background(), errClosed, admit)
+	require.ErrorIs(t, err, errClosed)
+	_, err = client.Write([]byte("k"))
+	require.NoError(t, err)
+	_, err = io.ReadFull(client, make([]byte, 1))
+	require.NoError(t, err, "a connection admitted before Shut is still served")
+}
