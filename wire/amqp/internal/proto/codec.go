@@ -43,18 +43,19 @@ func bit(v bool, n uint) byte {
 	return 0
 }
 
-// ShortText returns s cut to at most [MaxShortString] bytes at a UTF-8 boundary. It is for
-// free text such as a reply-text, which RabbitMQ caps the same way, never for names: a name
-// that does not fit is refused, not shortened.
+// ShortText returns s as it fits a short string: unchanged up to [MaxShortString] bytes,
+// else cut at a UTF-8 boundary to leave room for "...", which ends it, as RabbitMQ cuts a long
+// reply-text. It is for free text, never for names: a name that does not fit is refused, not
+// shortened.
 func ShortText(s string) string {
 	if len(s) <= MaxShortString {
 		return s
 	}
-	n := MaxShortString
+	n := MaxShortString - len("...")
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n]
+	return s[:n] + "..."
 }
 
 // decoder reads AMQP fields from the front of b. After the first failure err is set and

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -286,11 +287,14 @@ func TestMethod_AppendPanicsOnLongShortString(t *testing.T) {
 	require.NotPanics(t, func() { proto.AppendMethod(nil, 1, &proto.QueueDeclare{Queue: long[1:]}) })
 }
 
-func TestMethod_ShortText(t *testing.T) {
+// A reply text too long for a short string is cut to end in "...", as RabbitMQ cuts it.
+func TestMethod_ShortTextCutsLongTextWithAnEllipsis(t *testing.T) {
 	require.Equal(t, "abc", proto.ShortText("abc"))
-	s := string(make([]byte, 254)) + "é" // é is 2 bytes: 256 in all
-	require.Equal(t, s[:254], proto.ShortText(s))
-	require.Len(t, proto.ShortText(string(make([]byte, 300))), 255)
+	exact := strings.Repeat("a", 255)
+	require.Equal(t, exact, proto.ShortText(exact))
+	s := strings.Repeat("a", 251) + "é" + strings.Repeat("b", 10) // é is 2 bytes, at 251-252
+	require.Equal(t, strings.Repeat("a", 251)+"...", proto.ShortText(s), "never half a rune")
+	require.Equal(t, strings.Repeat("a", 252)+"...", proto.ShortText(strings.Repeat("a", 300)))
 }
 
 func TestMethod_AppendAllocatesNothing(t *testing.T) {
