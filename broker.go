@@ -15,6 +15,7 @@ import (
 	tlog "github.com/tribusmq/tribus/log"
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
+	"github.com/tribusmq/tribus/wire/amqp"
 	"github.com/tribusmq/tribus/wire/resp"
 )
 
@@ -34,6 +35,7 @@ type Broker struct {
 	store  atomic.Pointer[store.Store] // dir/tribus.db, or the in-memory backend
 	router atomic.Pointer[exchange.Router]
 	log    atomic.Pointer[tlog.Log]
+	amqp   atomic.Pointer[amqp.Server] // built on first use, over the router
 
 	mu     sync.Mutex // guards closed and the first build of each engine
 	closed bool
@@ -54,6 +56,9 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	}
 	redis, err := resp.NewServer(hub, o.redisOptions())
 	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	if err := o.AMQP.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
 	if o.MaxMessageSize < 0 || o.MaxMessageSize > exchange.MaxMessageSizeLimit {
@@ -168,6 +173,26 @@ func (b *Broker) Hub() *pubsub.Hub { return b.hub }
 // Close closes its listeners and connections and waits for them.
 func (b *Broker) Redis() *resp.Server { return b.redis }
 
+// AMQP returns the AMQP 0-9-1 front door to the exchange router, the virtual host "/":
+// RabbitMQ clients reach it through [amqp.Server.Serve] on a listener, or with no socket
+// through [amqp.Server.Dial], which is amqp091-go's Config.Dial:
+//
+//	go b.AMQP().Serve(ln)
+//	conn, err := amqp091.DialConfig("amqp://guest:guest@tribus/", amqp091.Config{Dial: b.AMQP().Dial})
+//
+// It is built, with the router, on first use. After Close it returns a closed server, which
+// refuses every connection with [amqp.ErrServerClosed].
+func (b *Broker) AMQP() *amqp.Server {
+	r := b.Router()
+	return built(b, &b.amqp, func() *amqp.Server {
+		srv, err := amqp.NewServer(r, b.opts.amqpOptions())
+		if err != nil { // the options were validated by Open
+			panic("tribus: building the AMQP front door: " + err.Error())
+		}
+		return srv
+	}, func(s *amqp.Server) { s.Close() })
+}
+
 // Router returns the RabbitMQ-style exchange router. After Close it returns the closed router,
 // whose every call returns an error for which errors.Is(err, [ErrClosed]) holds.
 func (b *Broker) Router() *exchange.Router {
@@ -204,6 +229,9 @@ func (b *Broker) Close() error {
 	b.closed = true
 	// The front doors close first, so that no remote client acts on an engine being closed.
 	errs := []error{b.redis.Close()}
+	if s := b.amqp.Load(); s != nil {
+		errs = append(errs, s.Close())
+	}
 	if r := b.router.Load(); r != nil {
 		errs = append(errs, r.Close())
 	}

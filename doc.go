@@ -48,6 +48,9 @@
 // [Broker.Router] or [Broker.Log], under the Broker's mutex, so that a test using only the
 // hub pays only for the hub; every caller gets the same engine, and one first asked for after
 // Close comes back closed. A durable broker builds them all in Open, where recovery can fail.
+// The Redis front door ([Broker.Redis]) is built in Open; the AMQP one ([Broker.AMQP]) on its
+// first use, with the router it serves. Close closes the front doors first, so that no remote
+// client acts on an engine being closed.
 //
 // # Time
 //

@@ -8,6 +8,7 @@ import (
 	"github.com/tribusmq/tribus/exchange"
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
+	"github.com/tribusmq/tribus/wire/amqp"
 	"github.com/tribusmq/tribus/wire/resp"
 )
 
@@ -26,6 +27,12 @@ type Options struct {
 	// timeout, proto-max-bulk-len and the output-buffer limits of remote subscribers. The zero
 	// value is Redis's defaults.
 	Redis resp.Options
+
+	// AMQP configures the AMQP 0-9-1 front door ([Broker.AMQP]): users, virtual hosts beyond
+	// "/", what connection.tune proposes and the connection limit. The zero value is
+	// RabbitMQ's defaults (guest/guest from loopback only, channel_max 2047, frame_max
+	// 131072, heartbeat 60 s).
+	AMQP amqp.Options
 
 	// ExchangeObserver, if set, receives every lifecycle event of the exchange router
 	// (routed, delivered, acked, requeued, dead-lettered, expired, dropped...). It is called
@@ -186,4 +193,16 @@ func (o *Options) redisOptions() *resp.Options {
 		ropts.Logger = o.engineLogger("wire", "resp")
 	}
 	return &ropts
+}
+
+// amqpOptions is the AMQP front door's part of the options.
+func (o *Options) amqpOptions() *amqp.Options {
+	aopts := o.AMQP
+	if aopts.Version == "" {
+		aopts.Version = Version
+	}
+	if aopts.Logger == nil {
+		aopts.Logger = o.engineLogger("wire", "amqp")
+	}
+	return &aopts
 }
