@@ -3,7 +3,7 @@
 // Usage:
 //
 //	tribus demo [--dir DIR]   run the seed scenario of each engine, in memory or in DIR
-//	tribus serve [--dir DIR] [--redis ADDR]   serve the engines to real clients
+//	tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR]   serve the engines to real clients
 //	tribus version   print the version
 //	tribus help      print this help
 package main
@@ -27,9 +27,11 @@ const usage = `tribus: an embedded message broker with RabbitMQ, Kafka and Redis
 Usage:
   tribus demo [--dir DIR]
                    run the seed scenario of each engine, in memory or durably in DIR
-  tribus serve [--dir DIR] [--redis ADDR] [--redis-password PASS] [--redis-timeout D]
-                   serve the engines to Redis clients (default --redis 127.0.0.1:6379)
-                   until SIGINT or SIGTERM; a loopback address unless you give another
+  tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--redis-password PASS] [--redis-timeout D]
+                   serve the engines to Redis and RabbitMQ (AMQP 0-9-1) clients until
+                   SIGINT or SIGTERM; with neither address given, both on their standard
+                   ports on loopback (127.0.0.1:6379 and 127.0.0.1:5672), else only those
+                   given
   tribus version   print the version
   tribus help      print this help
 `
@@ -93,12 +95,13 @@ func version() string {
 }
 
 // runServe parses serve's flags and runs it; ready is passed to serve (tests use it).
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(net.Addr)) int {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(map[string]net.Addr)) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg serveConfig
 	fs.StringVar(&cfg.dir, "dir", "", "keep the broker's state in `DIR` (durable); in memory if empty")
-	fs.StringVar(&cfg.redisAddr, "redis", "127.0.0.1:6379", "serve Redis clients (RESP) on `ADDR`")
+	fs.StringVar(&cfg.redisAddr, "redis", "", "serve Redis clients (RESP) on `ADDR` (default "+defaultRedisAddr+")")
+	fs.StringVar(&cfg.amqpAddr, "amqp", "", "serve RabbitMQ clients (AMQP 0-9-1) on `ADDR` (default "+defaultAMQPAddr+")")
 	fs.StringVar(&cfg.redisPassword, "redis-password", "", "require AUTH with `PASS` (requirepass)")
 	fs.DurationVar(&cfg.idleTimeout, "redis-timeout", 0, "close connections idle for `D` (Redis's timeout; 0 = never)")
 	fs.IntVar(&cfg.maxClients, "redis-maxclients", 0, "refuse connections beyond `N` (0 = 10000)")
@@ -109,6 +112,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "tribus serve: unexpected argument %q\n\n%s", fs.Arg(0), usage)
 		return 2
+	}
+	if cfg.redisAddr == "" && cfg.amqpAddr == "" {
+		cfg.redisAddr, cfg.amqpAddr = defaultRedisAddr, defaultAMQPAddr
 	}
 	if err := serve(ctx, stdout, cfg, ready); err != nil {
 		fmt.Fprintf(stderr, "tribus serve: %v\n", err)

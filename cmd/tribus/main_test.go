@@ -145,7 +145,10 @@ func TestServe_RedisUntilContextEnds(t *testing.T) {
 	addrs := make(chan net.Addr, 1)
 	code := make(chan int, 1)
 	go func() {
-		code <- runServe(ctx, []string{"--redis", "127.0.0.1:0"}, &out, &errOut, func(a net.Addr) { addrs <- a })
+		code <- runServe(ctx, []string{"--redis", "127.0.0.1:0"}, &out, &errOut, func(a map[string]net.Addr) {
+			assert.NotContains(t, a, "amqp", "only the door asked for")
+			addrs <- a["redis"]
+		})
 	}()
 	addr := <-addrs
 	nc, err := net.Dial("tcp", addr.String())
@@ -164,6 +167,36 @@ func TestServe_RedisUntilContextEnds(t *testing.T) {
 	assert.Contains(t, out.String(), "tribus: stopped")
 	_, err = io.ReadAll(nc)
 	assert.NoError(t, err, "the connection was closed by the shutdown")
+}
+
+func TestServe_AMQPUntilContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	addrs := make(chan map[string]net.Addr, 1)
+	code := make(chan int, 1)
+	go func() {
+		code <- runServe(ctx, []string{"--amqp", "127.0.0.1:0", "--redis", "127.0.0.1:0"}, &out, &errOut,
+			func(a map[string]net.Addr) { addrs <- a })
+	}()
+	a := <-addrs
+	require.Contains(t, a, "redis")
+	nc, err := net.Dial("tcp", a["amqp"].String())
+	require.NoError(t, err)
+	defer nc.Close()
+	_, err = nc.Write([]byte("AMQP\x00\x00\x09\x01"))
+	require.NoError(t, err)
+	// connection.start: a method frame (type 1) on channel 0, class 10, method 10.
+	head := make([]byte, 7+4)
+	_, err = io.ReadFull(nc, head)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{1, 0, 0}, head[:3])
+	assert.Equal(t, []byte{0, 10, 0, 10}, head[7:11])
+
+	cancel()
+	assert.Equal(t, 0, <-code, errOut.String())
+	assert.Contains(t, out.String(), "amqp (AMQP 0-9-1, RabbitMQ's model) listening on "+a["amqp"].String())
+	assert.Contains(t, out.String(), "tribus: stopped")
 }
 
 func TestServe_BadAddressFails(t *testing.T) {

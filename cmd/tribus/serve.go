@@ -9,22 +9,38 @@ import (
 	"time"
 
 	"github.com/tribusmq/tribus"
+	"github.com/tribusmq/tribus/wire/amqp"
 	"github.com/tribusmq/tribus/wire/resp"
 )
 
-// serveConfig is what `tribus serve` was asked to do.
+// The standard ports, on loopback: a door listens beyond this machine only when asked to.
+const (
+	defaultRedisAddr = "127.0.0.1:6379"
+	defaultAMQPAddr  = "127.0.0.1:5672"
+)
+
+// serveConfig is what `tribus serve` was asked to do. An empty address leaves its door shut.
 type serveConfig struct {
 	dir           string
 	redisAddr     string
 	redisPassword string
 	idleTimeout   time.Duration
 	maxClients    int
+	amqpAddr      string
+}
+
+// door is one front door being served.
+type door struct {
+	name   string // "redis", "amqp"
+	ln     net.Listener
+	serve  func(net.Listener) error
+	closed error // what serve returns once the broker is closed
 }
 
 // serve opens a broker and serves its front doors until ctx ends (the CLI's ctx ends on
 // SIGINT or SIGTERM), then closes everything, waiting for every connection. ready, if not
-// nil, receives the address each door listens on, once all of them listen.
-func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(redis net.Addr)) error {
+// nil, receives the address each door listens on, by name, once all of them listen.
+func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[string]net.Addr)) error {
 	b, err := tribus.Open(cfg.dir, &tribus.Options{Redis: resp.Options{
 		Password:    cfg.redisPassword,
 		IdleTimeout: cfg.idleTimeout,
@@ -34,41 +50,84 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(redis n
 		return err
 	}
 	defer b.Close()
-	ln, err := net.Listen("tcp", cfg.redisAddr)
-	if err != nil {
-		return fmt.Errorf("redis: %w", err)
+	var doors []door
+	listen := func(name, addr string, serve func(net.Listener) error, closed error) error {
+		if addr == "" {
+			return nil
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		doors = append(doors, door{name, ln, serve, closed})
+		return nil
+	}
+	if err := errors.Join(
+		listen("redis", cfg.redisAddr, func(ln net.Listener) error { return b.Redis().Serve(ln) }, resp.ErrServerClosed),
+		listen("amqp", cfg.amqpAddr, func(ln net.Listener) error { return b.AMQP().Serve(ln) }, amqp.ErrServerClosed),
+	); err != nil {
+		for _, d := range doors {
+			d.ln.Close()
+		}
+		return err
 	}
 	where := "in memory"
 	if cfg.dir != "" {
 		where = "durable in " + cfg.dir
 	}
 	fmt.Fprintf(w, "tribus %s (%s)\n", tribus.Version, where)
-	fmt.Fprintf(w, "redis (RESP2/RESP3 pub/sub) listening on %s\n", ln.Addr())
-	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && cfg.redisPassword == "" {
-		fmt.Fprintf(w, "warning: %s is reachable from other machines and has no password (--redis-password)\n", ln.Addr())
+	addrs := make(map[string]net.Addr)
+	for _, d := range doors {
+		addrs[d.name] = d.ln.Addr()
+		tcp, _ := d.ln.Addr().(*net.TCPAddr)
+		remote := tcp != nil && !tcp.IP.IsLoopback()
+		switch d.name {
+		case "redis":
+			fmt.Fprintf(w, "redis (RESP2/RESP3 pub/sub) listening on %s\n", d.ln.Addr())
+			if remote && cfg.redisPassword == "" {
+				fmt.Fprintf(w, "warning: %s is reachable from other machines and has no password (--redis-password)\n", d.ln.Addr())
+			}
+		case "amqp":
+			fmt.Fprintf(w, "amqp (AMQP 0-9-1, RabbitMQ's model) listening on %s, user guest/guest\n", d.ln.Addr())
+			if remote {
+				fmt.Fprintf(w, "note: guest may log in only from loopback, as in RabbitMQ\n")
+			}
+		}
 	}
-	served := make(chan error, 1)
-	go func() { served <- b.Redis().Serve(ln) }()
+	served := make(chan error, len(doors))
+	for _, d := range doors {
+		go func() {
+			err := d.serve(d.ln)
+			if errors.Is(err, d.closed) {
+				err = nil
+			} else if err != nil {
+				err = fmt.Errorf("%s: %w", d.name, err)
+			}
+			served <- err
+		}()
+	}
 	if ready != nil {
-		ready(ln.Addr())
+		ready(addrs)
 	}
+	var failed error
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(w, "tribus: stopping")
-	case err = <-served:
-		// The listener failed on its own: report it after closing the rest.
+	case failed = <-served:
+		// A listener failed on its own: report it after closing the rest.
 	}
-	if cerr := b.Close(); cerr != nil {
-		return cerr
+	if err := b.Close(); err != nil {
+		return err
 	}
-	if err == nil {
-		err = <-served
+	waiting := len(doors)
+	if failed != nil {
+		waiting--
 	}
-	if errors.Is(err, resp.ErrServerClosed) {
-		err = nil
+	for range waiting {
+		failed = errors.Join(failed, <-served)
 	}
-	if err == nil {
+	if failed == nil {
 		fmt.Fprintln(w, "tribus: stopped")
 	}
-	return err
+	return failed
 }
