@@ -6,6 +6,7 @@ replace github.com/tribusmq/tribus => ../
 
 require (
 	github.com/alicebob/miniredis/v2 v2.40.0
+	github.com/rabbitmq/amqp091-go v1.17.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
 	github.com/tribusmq/tribus v0.0.0-00010101000000-000000000000

@@ -70,6 +70,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer stop()
+	defer stopAMQP() // started by the first AMQP test
 	realRedis, stop, err = startRedis()
 	switch {
 	case err == nil:

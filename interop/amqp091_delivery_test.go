@@ -1,0 +1,256 @@
+package interop
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// declareQueue declares a queue the test deletes when it ends.
+func declareQueue(t *testing.T, tg amqpTarget, ch *amqp.Channel, name string, durable bool, args amqp.Table) {
+	t.Helper()
+	_, err := ch.QueueDeclare(name, durable, false, false, false, args)
+	require.NoError(t, err)
+	t.Cleanup(func() { cleanupAMQP(tg, []string{name}, nil) })
+}
+
+// A message nacked without requeue goes to the queue's dead-letter exchange, with an x-death
+// entry saying why, from where, and how often.
+func TestAMQP091_NackDeadLettersWithXDeath(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		_, ch := tg.channel(t)
+		dlx, work, dlq := aname(t, "dlx"), aname(t, "work"), aname(t, "dead")
+		require.NoError(t, ch.ExchangeDeclare(dlx, "fanout", false, false, false, false, nil))
+		t.Cleanup(func() { cleanupAMQP(tg, nil, []string{dlx}) })
+		declareQueue(t, tg, ch, dlq, false, nil)
+		require.NoError(t, ch.QueueBind(dlq, "", dlx, false, nil))
+		declareQueue(t, tg, ch, work, false, amqp.Table{"x-dead-letter-exchange": dlx})
+
+		require.NoError(t, ch.PublishWithContext(ctx, "", work, false, false, amqp.Publishing{
+			ContentType: "application/json", Body: []byte(`{"order_id":"7"}`)}))
+		msgs, err := ch.Consume(work, "", false, false, false, false, nil)
+		require.NoError(t, err)
+		require.NoError(t, next(t, ctx, msgs).Nack(false, false))
+
+		dead, err := ch.Consume(dlq, "", false, false, false, false, nil)
+		require.NoError(t, err)
+		d := next(t, ctx, dead)
+		assert.Equal(t, `{"order_id":"7"}`, string(d.Body))
+		assert.Equal(t, "application/json", d.ContentType)
+		assert.Equal(t, dlx, d.Exchange)
+		assert.Equal(t, work, d.RoutingKey, "the original routing key is kept")
+		deaths, ok := d.Headers["x-death"].([]any)
+		require.True(t, ok, "x-death is an array: %#v", d.Headers["x-death"])
+		require.Len(t, deaths, 1)
+		death := deaths[0].(amqp.Table)
+		assert.Equal(t, int64(1), death["count"])
+		assert.Equal(t, "rejected", death["reason"])
+		assert.Equal(t, work, death["queue"])
+		assert.Equal(t, "", death["exchange"])
+		assert.Equal(t, []any{work}, death["routing-keys"])
+		assert.IsType(t, time.Time{}, death["time"])
+		assert.Equal(t, "rejected", d.Headers["x-first-death-reason"])
+		assert.Equal(t, work, d.Headers["x-first-death-queue"])
+		assert.Equal(t, "", d.Headers["x-first-death-exchange"])
+		require.NoError(t, d.Ack(false))
+	})
+}
+
+// basic.qos bounds the unacked deliveries of a consumer; an ack lets the next one through.
+func TestAMQP091_PrefetchBoundsUnackedDeliveries(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		_, ch := tg.channel(t)
+		q := aname(t, "q")
+		declareQueue(t, tg, ch, q, false, nil)
+		for i := range 5 {
+			require.NoError(t, ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{Body: []byte{'0' + byte(i)}}))
+		}
+		require.NoError(t, ch.Qos(2, 0, false))
+		msgs, err := ch.Consume(q, "", false, false, false, false, nil)
+		require.NoError(t, err)
+		first, second := next(t, ctx, msgs), next(t, ctx, msgs)
+		assert.Equal(t, "01", string(first.Body)+string(second.Body))
+		info, err := ch.QueueDeclarePassive(q, false, false, false, false, nil)
+		require.NoError(t, err)
+		assert.Equal(t, 3, info.Messages, "two are out unacked, three wait")
+		require.NoError(t, first.Ack(false))
+		assert.Equal(t, "2", string(next(t, ctx, msgs).Body))
+	})
+}
+
+// A mandatory publish that no queue takes comes back with basic.return 312 NO_ROUTE, before
+// its confirm.
+func TestAMQP091_MandatoryUnroutableIsReturnedBeforeItsConfirm(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		_, ch := tg.channel(t)
+		x := aname(t, "nowhere")
+		require.NoError(t, ch.ExchangeDeclare(x, "direct", false, false, false, false, nil))
+		t.Cleanup(func() { cleanupAMQP(tg, nil, []string{x}) })
+		require.NoError(t, ch.Confirm(false))
+		returns := ch.NotifyReturn(make(chan amqp.Return, 1))
+		confirms := ch.NotifyPublish(make(chan amqp.Confirmation, 1))
+		require.NoError(t, ch.PublishWithContext(ctx, x, "k", true, false, amqp.Publishing{MessageId: "m1", Body: []byte("lost?")}))
+		select {
+		case r := <-returns:
+			assert.Equal(t, uint16(312), r.ReplyCode)
+			assert.Equal(t, "NO_ROUTE", r.ReplyText)
+			assert.Equal(t, x, r.Exchange)
+			assert.Equal(t, "k", r.RoutingKey)
+			assert.Equal(t, "m1", r.MessageId)
+			assert.Equal(t, "lost?", string(r.Body))
+		case c := <-confirms:
+			t.Fatalf("confirm %+v before the return", c)
+		case <-ctx.Done():
+			t.Fatal("no return")
+		}
+		assert.Equal(t, amqp.Confirmation{DeliveryTag: 1, Ack: true}, <-confirms)
+	})
+}
+
+// An exclusive queue is its connection's: another connection is refused with 405, and it is
+// deleted when its connection closes.
+func TestAMQP091_ExclusiveQueueBelongsToItsConnection(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		owner, ch := tg.channel(t)
+		q := "exclusive." + strings.Repeat("x", 60) // the same on every server: long enough to cut the reply text
+		_, err := ch.QueueDeclare(q, false, false, true, false, nil)
+		require.NoError(t, err)
+		other, err := owner.Channel()
+		require.NoError(t, err)
+		_, err = other.Consume(q, "", true, false, false, false, nil)
+		require.NoError(t, err, "another channel of the owner may use it")
+
+		_, stranger := tg.channel(t)
+		_, err = stranger.QueueDeclarePassive(q, false, false, true, false, nil)
+		ae := amqpErr(t, err)
+		assert.Equal(t, 405, ae.Code)
+		text := "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '" + q +
+			"' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration."
+		assert.Equal(t, text[:252]+"...", ae.Reason, "a reply text is cut to 255 bytes, ending in ...")
+
+		require.NoError(t, owner.Close())
+		_, ch2 := tg.channel(t)
+		_, err = ch2.QueueDeclarePassive(q, false, false, false, false, nil)
+		assert.Equal(t, 404, amqpErr(t, err).Code, "gone with its connection")
+	})
+}
+
+// An auto-delete queue is deleted when its last consumer is cancelled.
+func TestAMQP091_AutoDeleteQueueGoesWithItsLastConsumer(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		_, ch := tg.channel(t)
+		q := aname(t, "temp")
+		_, err := ch.QueueDeclare(q, false, true, false, false, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { cleanupAMQP(tg, []string{q}, nil) })
+		_, err = ch.Consume(q, "a", true, false, false, false, nil)
+		require.NoError(t, err)
+		_, err = ch.Consume(q, "b", true, false, false, false, nil)
+		require.NoError(t, err)
+		require.NoError(t, ch.Cancel("a", false))
+		_, err = ch.QueueDeclarePassive(q, false, true, false, false, nil)
+		require.NoError(t, err, "one consumer is left")
+		require.NoError(t, ch.Cancel("b", false))
+		_, err = ch.QueueDeclarePassive(q, false, true, false, false, nil)
+		assert.Equal(t, 404, amqpErr(t, err).Code)
+	})
+}
+
+// Deleting a queue cancels its consumers, and the server says so with basic.cancel.
+func TestAMQP091_ConsumerCancelNotifyWhenItsQueueIsDeleted(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		conn, ch := tg.channel(t)
+		q := aname(t, "doomed")
+		declareQueue(t, tg, ch, q, false, nil)
+		cancels := ch.NotifyCancel(make(chan string, 1))
+		msgs, err := ch.Consume(q, "watcher", false, false, false, false, nil)
+		require.NoError(t, err)
+		admin, err := conn.Channel()
+		require.NoError(t, err)
+		_, err = admin.QueueDelete(q, false, false, false)
+		require.NoError(t, err)
+		select {
+		case tag := <-cancels:
+			assert.Equal(t, "watcher", tag)
+		case <-ctx.Done():
+			t.Fatal("no basic.cancel")
+		}
+		_, open := <-msgs
+		assert.False(t, open, "the deliveries channel is closed")
+		_, err = ch.QueueDeclare(aname(t, "after"), false, true, false, false, nil)
+		assert.NoError(t, err, "the channel stays open")
+	})
+}
+
+// On a transactional channel publishes and acks take effect at commit and are discarded at
+// rollback.
+func TestAMQP091_TxPublishesAndAcksTakeEffectAtCommit(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		_, ch := tg.channel(t)
+		q := aname(t, "ledger")
+		declareQueue(t, tg, ch, q, false, nil)
+		require.NoError(t, ch.Tx())
+		require.NoError(t, ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{Body: []byte("rolled back")}))
+		require.NoError(t, ch.TxRollback())
+		require.NoError(t, ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{Body: []byte("committed")}))
+		info, err := ch.QueueDeclarePassive(q, false, false, false, false, nil)
+		require.NoError(t, err)
+		assert.Equal(t, 0, info.Messages, "not before the commit")
+		require.NoError(t, ch.TxCommit())
+		info, err = ch.QueueDeclarePassive(q, false, false, false, false, nil)
+		require.NoError(t, err)
+		assert.Equal(t, 1, info.Messages)
+
+		d, ok, err := ch.Get(q, false)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, "committed", string(d.Body))
+		require.NoError(t, d.Ack(false))
+		require.NoError(t, ch.TxRollback()) // the ack is discarded: the message is still unacked
+		require.NoError(t, ch.Close())
+		_, ch2 := tg.channel(t)
+		d, ok, err = ch2.Get(q, true)
+		require.NoError(t, err)
+		require.True(t, ok, "the rolled-back ack left the message unacked, and the close requeued it")
+		assert.True(t, d.Redelivered)
+	})
+}
+
+// RPC with direct reply-to: the caller consumes amq.rabbitmq.reply-to with no ack, names it
+// in reply_to, and the reply published to the name the server received reaches the caller
+// with no queue declared.
+func TestAMQP091_DirectReplyToCarriesTheRPCReply(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		_, server := tg.channel(t)
+		rpc := aname(t, "rpc")
+		declareQueue(t, tg, server, rpc, false, nil)
+		requests, err := server.Consume(rpc, "", false, false, false, false, nil)
+		require.NoError(t, err)
+
+		_, caller := tg.channel(t)
+		replies, err := caller.Consume("amq.rabbitmq.reply-to", "", true, false, false, false, nil)
+		require.NoError(t, err)
+		require.NoError(t, caller.PublishWithContext(ctx, "", rpc, false, false, amqp.Publishing{
+			CorrelationId: "c-1", ReplyTo: "amq.rabbitmq.reply-to", Body: []byte("2+2")}))
+
+		req := next(t, ctx, requests)
+		assert.True(t, strings.HasPrefix(req.ReplyTo, "amq.rabbitmq.reply-to."), req.ReplyTo)
+		require.NoError(t, server.PublishWithContext(ctx, "", req.ReplyTo, false, false, amqp.Publishing{
+			CorrelationId: req.CorrelationId, Body: []byte("4")}))
+		require.NoError(t, req.Ack(false))
+
+		reply := next(t, ctx, replies)
+		assert.Equal(t, "c-1", reply.CorrelationId)
+		assert.Equal(t, "4", string(reply.Body))
+	})
+}
