@@ -232,17 +232,32 @@ func TestAMQP091_ChannelErrorKeepsTheConnectionsExclusiveQueue(t *testing.T) {
 	})
 }
 
-// Connection errors close the whole connection.
+// Connection errors close the whole connection, whether the router or the door finds them.
 func TestAMQP091_ConnectionErrorsCloseTheConnection(t *testing.T) {
 	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
-		conn, ch := tg.channel(t)
-		notify := conn.NotifyClose(make(chan *amqp.Error, 1))
-		err := ch.ExchangeDeclare(aname(t, "x"), "no-such-type", false, false, false, false, nil)
-		ae := amqpErr(t, err)
-		assert.Equal(t, 503, ae.Code)
-		assert.Equal(t, "COMMAND_INVALID - unknown exchange type 'no-such-type'", ae.Reason)
-		closed(t, ctxT(t), notify)
-		assert.True(t, conn.IsClosed())
+		for _, c := range []struct {
+			name string
+			do   func(ch *amqp.Channel) error
+			code int
+			text string
+		}{
+			{"unknown exchange type", func(ch *amqp.Channel) error {
+				return ch.ExchangeDeclare(aname(t, "x"), "no-such-type", false, false, false, false, nil)
+			}, 503, "COMMAND_INVALID - unknown exchange type 'no-such-type'"},
+			{"channel.flow active=false", func(ch *amqp.Channel) error {
+				return ch.Flow(false)
+			}, 540, "NOT_IMPLEMENTED - active=false"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				conn, ch := tg.channel(t)
+				notify := conn.NotifyClose(make(chan *amqp.Error, 1))
+				ae := amqpErr(t, c.do(ch))
+				assert.Equal(t, c.code, ae.Code)
+				assert.Equal(t, c.text, ae.Reason)
+				closed(t, ctxT(t), notify)
+				assert.True(t, conn.IsClosed())
+			})
+		}
 	})
 }
 

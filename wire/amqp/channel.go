@@ -77,13 +77,24 @@ func (ch *channel) writeReturn(r *exchange.ReturnedError) {
 func (ch *channel) failed(m proto.Method, err error) {
 	code := uint16(exchange.ReplyCode(err))
 	text := replyText(code, err, ch.c.vhost)
-	if ch.c.ec.Err() != nil {
+	if ch.c.ec.Err() != nil || hardError(code) {
 		ch.c.closeConnection(code, text, m.ClassID(), m.MethodID())
 		return
 	}
 	ch.closing = true
 	ch.reply(&proto.ChannelClose{ReplyCode: code, ReplyText: proto.ShortText(text),
 		FailedClassID: m.ClassID(), FailedMethodID: m.MethodID()})
+}
+
+// hardError reports whether a reply code is a connection error in AMQP 0-9-1 (the spec's
+// "hard errors"), which closes the connection whoever found it: the router, or the door for
+// what it refuses itself (540 for channel.flow active=false, as RabbitMQ).
+func hardError(code uint16) bool {
+	switch code {
+	case 320, 402, 501, 502, 503, 504, 505, 506, 530, 540, 541:
+		return true
+	}
+	return false
 }
 
 // replyNames are RabbitMQ's names of the reply codes, which start its reply texts.
@@ -234,7 +245,6 @@ func (ch *channel) method(m proto.Method) error {
 		}
 	default:
 		err = fmt.Errorf("%w: unimplemented method", exchange.ErrCommandInvalid)
-		ch.c.ec.CloseWith(err)
 	}
 	if err != nil {
 		ch.failed(m, err)

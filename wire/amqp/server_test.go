@@ -401,3 +401,15 @@ const inprocBuffer = 256 << 10
 
 // autoAckWindowHeld is what the router lets an auto-ack consumer hold unread.
 const autoAckWindowHeld = 200
+
+// basic.qos with a prefetch size is 540 NOT_IMPLEMENTED, a connection error, in RabbitMQ's
+// words (amqp091-go refuses to send it; pika sends it, and RabbitMQ 3.10.8 answers so).
+func TestQos_PrefetchSizeIs540ClosingTheConnection(t *testing.T) {
+	c := open(t, newServer(t, nil))
+	c.send(1, &proto.BasicQos{PrefetchSize: 1})
+	cl := c.closedBy()
+	require.NotNil(t, cl)
+	assert.Equal(t, uint16(540), cl.ReplyCode)
+	assert.Equal(t, "NOT_IMPLEMENTED - prefetch_size!=0 (1)", cl.ReplyText)
+	assert.Equal(t, [2]uint16{60, 10}, [2]uint16{cl.FailedClassID, cl.FailedMethodID})
+}
