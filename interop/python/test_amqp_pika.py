@@ -27,6 +27,8 @@ import decimal
 import json
 import logging
 import os
+import socket
+import struct
 import sys
 import time
 import unittest
@@ -35,6 +37,7 @@ import uuid
 import pika
 import pika.compat
 import pika.exceptions
+import pika.frame
 import pika.spec
 
 HOST = os.environ.get("AMQP_HOST", "127.0.0.1")
@@ -689,6 +692,113 @@ class ExclusiveQueueTests(AMQPTestCase):
         och.basic_publish(exchange="", routing_key=queue, body=b"mine")
         method, _, body = och.basic_get(queue=queue, auto_ack=True)
         self.assertEqual((body, method.message_count), (b"mine", 0))
+
+
+class RawFrameTests(unittest.TestCase):
+    """Frames written by hand (pika's own frame codec, no client state machine): what the
+    server answers to frames a client library would never send. The expected codes, texts
+    and failed-method ids are RabbitMQ 3.10.8's."""
+
+    def connect(self, channel_max=2047, frame_max=131072, heartbeat=0):
+        s = socket.create_connection((HOST, port()), timeout=SOCKET_TIMEOUT)
+        self.addCleanup(s.close)
+        s.sendall(b"AMQP\x00\x00\x09\x01")
+        self.buf = b""
+        self.assertIsInstance(self.read(s).method, pika.spec.Connection.Start)
+        self.send(s, 0, pika.spec.Connection.StartOk(client_properties={}, mechanism="PLAIN",
+                                                     response="\x00guest\x00guest"))
+        self.assertIsInstance(self.read(s).method, pika.spec.Connection.Tune)
+        self.send(s, 0, pika.spec.Connection.TuneOk(channel_max=channel_max, frame_max=frame_max, heartbeat=heartbeat))
+        self.send(s, 0, pika.spec.Connection.Open(virtual_host="/"))
+        self.assertIsInstance(self.read(s).method, pika.spec.Connection.OpenOk)
+        return s
+
+    def send(self, s, channel, method):
+        s.sendall(pika.frame.Method(channel, method).marshal())
+
+    def read(self, s):
+        """The next frame, or None once the server has closed the socket."""
+        while True:
+            n, f = pika.frame.decode_frame(self.buf)
+            if f is not None:
+                self.buf = self.buf[n:]
+                return f
+            try:
+                data = s.recv(65536)
+            except ConnectionResetError:
+                return None
+            if not data:
+                return None
+            self.buf += data
+
+    def open_channel(self, s, channel=1):
+        self.send(s, channel, pika.spec.Channel.Open())
+        self.assertIsInstance(self.read(s).method, pika.spec.Channel.OpenOk)
+
+    def assert_connection_closed(self, s, code, text, class_id, method_id):
+        while True:
+            f = self.read(s)
+            self.assertIsNotNone(f, "the socket closed with no connection.close")
+            if isinstance(f, pika.frame.Method) and isinstance(f.method, pika.spec.Connection.Close):
+                break
+        self.assertEqual(f.channel_number, 0)
+        m = f.method
+        self.assertEqual((m.reply_code, m.reply_text, m.class_id, m.method_id), (code, text, class_id, method_id))
+
+    def test_method_on_an_unopened_channel_is_504(self):
+        s = self.connect()
+        self.send(s, 5, pika.spec.Queue.Declare(queue="x"))
+        self.assert_connection_closed(s, 504, "CHANNEL_ERROR - expected 'channel.open'", 50, 10)
+
+    def test_a_second_channel_open_is_504(self):
+        s = self.connect()
+        self.open_channel(s)
+        self.send(s, 1, pika.spec.Channel.Open())
+        self.assert_connection_closed(s, 504, "CHANNEL_ERROR - second 'channel.open' seen", 20, 10)
+
+    def test_opening_beyond_channel_max_is_530(self):
+        s = self.connect(channel_max=2)
+        for ch in (1, 2, 3):
+            self.send(s, ch, pika.spec.Channel.Open())
+        self.assert_connection_closed(
+            s, 530, "NOT_ALLOWED - number of channels opened (2) has reached the negotiated channel_max (2)", 0, 0)
+
+    def test_a_frame_over_frame_max_is_501(self):
+        s = self.connect(frame_max=4096)
+        self.open_channel(s)
+        payload = b"x" * 5000
+        s.sendall(struct.pack(">BHI", 3, 1, len(payload)) + payload + b"\xce")
+        self.assert_connection_closed(
+            s, 501, "FRAME_ERROR - type 3, all octets = <<>>: {frame_too_large,5000,4088}", 0, 0)
+
+    def test_a_content_header_without_publish_is_505(self):
+        s = self.connect()
+        self.open_channel(s)
+        s.sendall(pika.frame.Header(1, 3, pika.spec.BasicProperties()).marshal())
+        self.assert_connection_closed(
+            s, 505, "UNEXPECTED_FRAME - expected method frame, got non method frame instead", 0, 0)
+
+    def test_qos_with_a_prefetch_size_is_540_closing_the_connection(self):
+        s = self.connect()
+        self.open_channel(s)
+        self.send(s, 1, pika.spec.Basic.Qos(prefetch_size=1, prefetch_count=0))
+        self.assert_connection_closed(s, 540, "NOT_IMPLEMENTED - prefetch_size!=0 (1)", 60, 10)
+
+    def test_channel_flow_active_false_is_540_closing_the_connection(self):
+        s = self.connect()
+        self.open_channel(s)
+        self.send(s, 1, pika.spec.Channel.Flow(active=False))
+        self.assert_connection_closed(s, 540, "NOT_IMPLEMENTED - active=false", 20, 20)
+
+    def test_a_silent_client_is_dropped_after_two_to_three_heartbeats(self):
+        s = self.connect(heartbeat=1)
+        s.settimeout(10)
+        start = time.monotonic()
+        while self.read(s) is not None:
+            pass  # the server's heartbeats, until it gives up on us
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, 1.8)
+        self.assertLess(elapsed, 3.6)
 
 
 def main():

@@ -140,6 +140,8 @@ func (ch *channel) method(m proto.Method) error {
 	}
 	var err error
 	switch m := m.(type) {
+	case *proto.ChannelOpen:
+		return &connError{code: 504, text: "CHANNEL_ERROR - second 'channel.open' seen", method: m}
 	case *proto.ChannelClose:
 		ch.release()
 		ch.reply(&proto.ChannelCloseOk{})
@@ -284,7 +286,7 @@ func (ch *channel) content(f proto.Frame) error {
 		return nil
 	}
 	if ch.pub == nil {
-		return fmt.Errorf("%w: content frame with no basic.publish", proto.ErrUnexpectedFrame)
+		return &connError{code: 505, text: "UNEXPECTED_FRAME - expected method frame, got non method frame instead"}
 	}
 	if f.Type == proto.FrameHeader {
 		if ch.gotHead {

@@ -58,7 +58,7 @@
 //
 // # Time
 //
-// Heartbeats, the missed-heartbeat check (a client silent for two intervals is dropped) and
+// Heartbeats, the missed-heartbeat check (a client silent for three intervals is dropped) and
 // the handshake timeout use the time package and deadlines, so a server and in-process
 // connections made inside a testing/synctest bubble run on its clock.
 //

@@ -210,6 +210,7 @@ func TestFrame_LargerThanFrameMaxIs501(t *testing.T) {
 	cl := c.closedBy()
 	require.NotNil(t, cl)
 	assert.Equal(t, uint16(501), cl.ReplyCode)
+	assert.Equal(t, "FRAME_ERROR - type 3, all octets = <<>>: {frame_too_large,8192,4088}", cl.ReplyText, "RabbitMQ's words")
 }
 
 // Opening more channels than channel_max is 530 NOT_ALLOWED, RabbitMQ's connection error.
@@ -222,6 +223,30 @@ func TestChannel_OpeningBeyondChannelMaxIs530(t *testing.T) {
 	require.NotNil(t, cl)
 	assert.Equal(t, uint16(530), cl.ReplyCode)
 	assert.Equal(t, "NOT_ALLOWED - number of channels opened (2) has reached the negotiated channel_max (2)", cl.ReplyText)
+	assert.Equal(t, [2]uint16{0, 0}, [2]uint16{cl.FailedClassID, cl.FailedMethodID}, "RabbitMQ names no method")
+}
+
+// A second channel.open on an open channel is 504, a connection error, as in RabbitMQ.
+func TestChannel_SecondOpenIs504(t *testing.T) {
+	c := open(t, newServer(t, nil))
+	c.send(1, &proto.ChannelOpen{})
+	cl := c.closedBy()
+	require.NotNil(t, cl)
+	assert.Equal(t, uint16(504), cl.ReplyCode)
+	assert.Equal(t, "CHANNEL_ERROR - second 'channel.open' seen", cl.ReplyText)
+	assert.Equal(t, [2]uint16{20, 10}, [2]uint16{cl.FailedClassID, cl.FailedMethodID})
+}
+
+// A content header with no basic.publish before it is 505, in RabbitMQ's words.
+func TestContent_HeaderWithoutPublishIs505(t *testing.T) {
+	c := open(t, newServer(t, nil))
+	frames := proto.AppendContent(nil, 1, proto.ClassBasic, &exchange.Publishing{}, nil, 4096)
+	_, err := c.nc.Write(frames)
+	require.NoError(t, err)
+	cl := c.closedBy()
+	require.NotNil(t, cl)
+	assert.Equal(t, uint16(505), cl.ReplyCode)
+	assert.Equal(t, "UNEXPECTED_FRAME - expected method frame, got non method frame instead", cl.ReplyText)
 }
 
 // A method on a channel that was never opened is 504 CHANNEL_ERROR, a connection error.
@@ -265,8 +290,9 @@ func TestContent_SplitAndJoinedAtFrameMax(t *testing.T) {
 	assert.Equal(t, body, got)
 }
 
-// The client is sent heartbeats while idle and, silent itself for two intervals, is dropped,
-// as RabbitMQ drops it.
+// The client is sent heartbeats while idle and, silent itself for three intervals, is
+// dropped: RabbitMQ drops it after two silent checks, one an interval, which is between two
+// and three intervals (3.0 s at heartbeat 1 s, measured on RabbitMQ 3.10.8).
 func TestHeartbeat_SentWhenIdleAndASilentClientIsDropped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := newServer(t, nil)
@@ -283,7 +309,7 @@ func TestHeartbeat_SentWhenIdleAndASilentClientIsDropped(t *testing.T) {
 			}
 		}
 		assert.ErrorIs(t, err, io.EOF)
-		assert.Equal(t, 20*time.Second, time.Since(start).Round(time.Second), "two silent intervals")
+		assert.Equal(t, 30*time.Second, time.Since(start).Round(time.Second), "three silent intervals")
 	})
 }
 

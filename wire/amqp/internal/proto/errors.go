@@ -53,6 +53,19 @@ var (
 	ErrUnexpectedFrame = errors.New("tribus/amqp: unexpected frame")
 )
 
+// FrameSizeError is the error [Reader.ReadFrame] returns for a frame whose payload is over
+// the frame-max. It wraps [ErrFrame].
+type FrameSizeError struct {
+	Type      uint8  // the frame's type
+	Size, Max uint32 // its payload size, and the frame-max it exceeds
+}
+
+func (e *FrameSizeError) Error() string {
+	return fmt.Sprintf("%v: payload of %d bytes over frame-max %d", ErrFrame, e.Size, e.Max)
+}
+
+func (e *FrameSizeError) Unwrap() error { return ErrFrame }
+
 // MethodError is the error [DecodeMethod] returns for a method frame it cannot decode. It
 // names the method, which connection.close reports in its class-id and method-id, and wraps
 // [ErrSyntax] or [ErrUnknownMethod].

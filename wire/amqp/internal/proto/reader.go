@@ -70,7 +70,7 @@ func (r *Reader) ReadFrame() (Frame, error) {
 	f := Frame{Type: h[0], Channel: binary.BigEndian.Uint16(h[1:3])}
 	size := binary.BigEndian.Uint32(h[3:7])
 	if r.max != 0 && size > r.max {
-		r.broken = fmt.Errorf("%w: payload of %d bytes over frame-max %d", ErrFrame, size, r.max)
+		r.broken = &FrameSizeError{Type: f.Type, Size: size, Max: r.max}
 		return Frame{}, r.broken
 	}
 	if uint64(size) > math.MaxInt-frameOverhead {
