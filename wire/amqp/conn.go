@@ -46,7 +46,8 @@ type conn struct {
 	closeSent bool          // connection.close sent: everything but close-ok is ignored
 	published chan struct{} // closed at the connection's first publish, for the alarm watch
 	publisher bool          // published is closed
-	running   atomic.Bool   // the handshake is done and the writer runs
+
+	running atomic.Bool // the handshake is done and the writer runs; read by Server.Close
 
 	// wmu guards out, werr and done. Only the writer goroutine writes to nc; appenders wait
 	// on room while out is over maxOut, which holds consumers back as TCP would.
