@@ -135,14 +135,47 @@ func appendBatch(dst []byte, h batchHeader, recs []Record) []byte {
 	return encodeBatch(dst, h, size, recs)
 }
 
+// appendCleanedBatch appends what compaction keeps of a batch with header h: recs keep their
+// own offsets (offset deltas from h.BaseOffset, with gaps where records were removed) and the
+// batch keeps h's LastOffsetDelta, so that the offsets after it stay where they were, as
+// Kafka's cleaner writes them. Everything else is appendBatch's, the compression bits
+// included: the records are written uncompressed, whatever the original was.
+func appendCleanedBatch(dst []byte, h batchHeader, recs []Record) []byte {
+	h, size := sizeBatchAs(h, recs, ownOffsets)
+	return encodeBatchAs(dst, h, size, recs, ownOffsets)
+}
+
+// offsetDeltas says where a batch's records' offset deltas come from.
+type offsetDeltas bool
+
+const (
+	contiguous offsetDeltas = false // record i has delta i: a batch being appended
+	ownOffsets offsetDeltas = true  // each record's Offset less the base: a cleaned batch
+)
+
+// delta is record i's offset delta in a batch based at base.
+func (d offsetDeltas) delta(r *Record, i int, base int64) int64 {
+	if d == ownOffsets {
+		return r.Offset - base
+	}
+	return int64(i)
+}
+
 // sizeBatch returns h with the fields appendBatch fills in from recs set, all but BatchLength
 // and CRC, and the size in bytes of the whole batch encoded. It allocates nothing.
 func sizeBatch(h batchHeader, recs []Record) (batchHeader, int) {
+	return sizeBatchAs(h, recs, contiguous)
+}
+
+// sizeBatchAs is sizeBatch with the offset deltas of d.
+func sizeBatchAs(h batchHeader, recs []Record, d offsetDeltas) (batchHeader, int) {
 	h.Magic = batchMagic
 	h.Attributes &^= attrCompressionMask
 	h.NumRecords = int32(len(recs))
 	if len(recs) > 0 {
-		h.LastOffsetDelta = int32(len(recs) - 1)
+		if d == contiguous {
+			h.LastOffsetDelta = int32(len(recs) - 1)
+		}
 		first := recs[0].Timestamp.UnixMilli()
 		maxTS := first
 		for i := 1; i < len(recs); i++ {
@@ -159,7 +192,7 @@ func sizeBatch(h batchHeader, recs []Record) (batchHeader, int) {
 	// Size everything first so dst grows once and the length prefixes are known up front.
 	size := batchHeaderSize
 	for i := range recs {
-		body := recordBodySize(&recs[i], int64(i), recs[i].Timestamp.UnixMilli()-h.BaseTimestamp)
+		body := recordBodySize(&recs[i], d.delta(&recs[i], i, h.BaseOffset), recs[i].Timestamp.UnixMilli()-h.BaseTimestamp)
 		size += varintSize(int64(body)) + body
 	}
 	return h, size
@@ -167,6 +200,12 @@ func sizeBatch(h batchHeader, recs []Record) (batchHeader, int) {
 
 // encodeBatch is appendBatch for h and size as sizeBatch returned them.
 func encodeBatch(dst []byte, h batchHeader, size int, recs []Record) []byte {
+	return encodeBatchAs(dst, h, size, recs, contiguous)
+}
+
+// encodeBatchAs is encodeBatch with the offset deltas of d, for h and size as sizeBatchAs
+// returned them.
+func encodeBatchAs(dst []byte, h batchHeader, size int, recs []Record, d offsetDeltas) []byte {
 	if size-batchLogOverhead > batchMaxLength {
 		panic(fmt.Sprintf("tribus/log: record batch of %d bytes exceeds the %d-byte limit", size, batchLogOverhead+batchMaxLength))
 	}
@@ -177,9 +216,9 @@ func encodeBatch(dst []byte, h batchHeader, size int, recs []Record) []byte {
 	dst = appendBatchHeader(dst, h)
 	for i := range recs {
 		r := &recs[i]
-		tsDelta := r.Timestamp.UnixMilli() - h.BaseTimestamp
-		dst = binary.AppendVarint(dst, int64(recordBodySize(r, int64(i), tsDelta)))
-		dst = appendRecordBody(dst, r, int64(i), tsDelta)
+		offDelta, tsDelta := d.delta(r, i, h.BaseOffset), r.Timestamp.UnixMilli()-h.BaseTimestamp
+		dst = binary.AppendVarint(dst, int64(recordBodySize(r, offDelta, tsDelta)))
+		dst = appendRecordBody(dst, r, offDelta, tsDelta)
 	}
 	crc := crc32.Checksum(dst[start+batchAttributesOffset:], batchCRCTable)
 	binary.BigEndian.PutUint32(dst[start+batchCRCOffset:], crc)

@@ -497,3 +497,25 @@ func BenchmarkBatch_Decode(b *testing.B) {
 		})
 	}
 }
+
+// A cleaned batch keeps its records' own offsets, with the gaps compaction left, and its
+// original LastOffsetDelta, so the offsets after it do not move; it is written uncompressed
+// whatever the original's compression bits said, by the same encoder as every batch.
+func TestBatch_CleanedBatchKeepsOffsetsAndSpan(t *testing.T) {
+	h := plainHeader(100)
+	h.LastOffsetDelta = 9 // the original held offsets 100..109
+	h.Attributes = 1      // gzip, as a producer may have sent it
+	kept := []Record{{Offset: 101, Timestamp: ms(5), Key: []byte("a")}, {Offset: 107, Timestamp: ms(9), Key: []byte("b")}}
+	b := appendCleanedBatch(nil, h, kept)
+	got, err := checkBatch(b)
+	require.NoError(t, err)
+	assert.Equal(t, int32(9), got.LastOffsetDelta)
+	assert.Equal(t, int32(2), got.NumRecords)
+	assert.Zero(t, got.Attributes&attrCompressionMask, "written uncompressed")
+	recs, err := decodeRecords(nil, b)
+	require.NoError(t, err)
+	require.Len(t, recs, 2)
+	assert.Equal(t, []int64{101, 107}, []int64{recs[0].Offset, recs[1].Offset})
+	assert.Equal(t, b, appendCleanedBatch(nil, got, recs), "decode-then-clean is a fixed point")
+	// Reference: SEMANTICS.md K9, K10 (LogCleaner keeps the batch's last offset)
+}

@@ -35,10 +35,8 @@ package log
 // offsets, so a restart does not count the whole log as dirty again.
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io/fs"
 	"math"
 	"path/filepath"
@@ -376,44 +374,6 @@ func (w *cleanedWriter) discard() {
 	}
 	w.seg.close()
 	removeCleaned(w.fs, w.dir, w.base)
-}
-
-// appendCleanedBatch appends to dst the batch h with only recs left, which keep their offsets
-// and timestamps. h keeps its base offset, LastOffsetDelta (so the batch still spans its
-// original offsets), attributes and producer fields; BaseTimestamp is the first record's
-// unless h carries a delete horizon, MaxTimestamp is recomputed unless it is the log append
-// time, and the CRC-32C is computed anew.
-func appendCleanedBatch(dst []byte, h batchHeader, recs []Record) []byte {
-	h.Magic = batchMagic
-	h.NumRecords = int32(len(recs))
-	if h.Attributes&attrDeleteHorizon == 0 {
-		h.BaseTimestamp = recs[0].Timestamp.UnixMilli()
-	}
-	if h.Attributes&attrLogAppendTime == 0 {
-		h.MaxTimestamp = recs[0].Timestamp.UnixMilli()
-		for i := 1; i < len(recs); i++ {
-			h.MaxTimestamp = max(h.MaxTimestamp, recs[i].Timestamp.UnixMilli())
-		}
-	}
-	size := batchHeaderSize
-	for i := range recs {
-		r := &recs[i]
-		body := recordBodySize(r, r.Offset-h.BaseOffset, r.Timestamp.UnixMilli()-h.BaseTimestamp)
-		size += varintSize(int64(body)) + body
-	}
-	h.BatchLength = int32(size - batchLogOverhead)
-	start := len(dst)
-	dst = slices.Grow(dst, size)
-	dst = appendBatchHeader(dst, h)
-	for i := range recs {
-		r := &recs[i]
-		offDelta, tsDelta := r.Offset-h.BaseOffset, r.Timestamp.UnixMilli()-h.BaseTimestamp
-		dst = binary.AppendVarint(dst, int64(recordBodySize(r, offDelta, tsDelta)))
-		dst = appendRecordBody(dst, r, offDelta, tsDelta)
-	}
-	crc := crc32.Checksum(dst[start+batchAttributesOffset:], batchCRCTable)
-	binary.BigEndian.PutUint32(dst[start+batchCRCOffset:], crc)
-	return dst
 }
 
 // dropCleaned deletes a sealed segment that compaction emptied, if the partition still has it.
