@@ -152,6 +152,31 @@ func (e *CorruptBatchError) Is(target error) bool { return target == ErrCorruptB
 // Unwrap returns Err.
 func (e *CorruptBatchError) Unwrap() error { return e.Err }
 
+// The consumer-group sentinels.
+var (
+	// ErrCommitFailed (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID; Kafka's
+	// CommitFailedException): an offset commit from a member the group no longer has, or from
+	// a generation that is not the group's current one (K20). The member must poll to rejoin;
+	// the partitions it was committing for may now belong to another member.
+	ErrCommitFailed = errors.New("tribus/log: commit failed: the member is not part of the group's current generation")
+
+	// ErrGroupNotEmpty (NON_EMPTY_GROUP): resetting or deleting the offsets of a group that has
+	// members.
+	ErrGroupNotEmpty = errors.New("tribus/log: the group has active members")
+
+	// ErrUnknownGroup (GROUP_ID_NOT_FOUND): a group that has neither members nor committed
+	// offsets.
+	ErrUnknownGroup = errors.New("tribus/log: unknown group")
+
+	// ErrInvalidSessionTimeout (INVALID_SESSION_TIMEOUT): a session timeout outside the range
+	// the broker accepts, group.min.session.timeout.ms (6 s) to group.max.session.timeout.ms
+	// (30 min) (K23).
+	ErrInvalidSessionTimeout = errors.New("tribus/log: session timeout out of range")
+
+	// ErrNoSubscription: a group consumer with no topics and no pattern.
+	ErrNoSubscription = errors.New("tribus/log: consumer has no subscription")
+)
+
 // ioError classifies err, from a read, write, truncation or sync of the Log's files, as
 // [ErrDiskFull] or [ErrIO] (see [diskspace.Wrap]); nil, and errors that already say closed,
 // corrupt, disk full or I/O in this package's terms, come back as they are.
