@@ -38,8 +38,17 @@ func forEachFS(t *testing.T, fn func(t *testing.T, fsys fileSystem, dir string))
 // a disk that fills up or goes away would; bbolt's Options.OpenFile serves the same purpose.
 type faultFS struct {
 	fileSystem
-	mu   sync.Mutex
-	hook func(op, name string, p []byte) (n int, err error) // a nil error lets the call through
+	mu     sync.Mutex
+	hook   func(op, name string, p []byte) (n int, err error) // a nil error lets the call through
+	onRead func(name string)                                  // called, without mu, before each ReadAt
+}
+
+// setOnRead installs fn to run before every ReadAt (nil removes it); fn may block, holding
+// back that read alone.
+func (f *faultFS) setOnRead(fn func(name string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.onRead = fn
 }
 
 // setHook installs hook (nil removes it).
@@ -84,6 +93,16 @@ func (f *faultFile) Write(p []byte) (int, error) {
 		return n, err
 	}
 	return f.segFile.Write(p)
+}
+
+func (f *faultFile) ReadAt(p []byte, off int64) (int, error) {
+	f.fs.mu.Lock()
+	fn := f.fs.onRead
+	f.fs.mu.Unlock()
+	if fn != nil {
+		fn(f.name)
+	}
+	return f.segFile.ReadAt(p, off)
 }
 
 func (f *faultFile) Truncate(size int64) error {

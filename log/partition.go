@@ -3,6 +3,7 @@ package log
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"sort"
 	"strconv"
@@ -447,7 +448,21 @@ func (p *partition) readAt(offset int64, maxBytes, maxRecords int, iso Isolation
 			offset = p.segs[i+1].baseOffset() // past the end of an emptied segment
 			continue
 		}
+		// The file I/O runs without p.mu, as the segment allows: bytes below its size never
+		// change while it is open. A segment closed meanwhile (retention, compaction,
+		// truncation, Close) is looked up again.
+		p.mu.Unlock()
 		data, next, err := seg.read(offset, maxBytes)
+		p.mu.Lock()
+		if err != nil && p.shut == nil && (errors.Is(err, errSegmentClosed) || errors.Is(err, fs.ErrClosed)) {
+			if offset < p.logStart {
+				return dst, offset, &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
+			}
+			continue
+		}
+		if p.shut != nil {
+			return dst, offset, p.shut
+		}
 		if err != nil {
 			if errors.Is(err, sentinel.ErrCorrupt) {
 				clear(dst[start:])
