@@ -24,7 +24,10 @@
 //   - Log.mu guards the topic map and the closed flag; Log.life guards the retention timer
 //     and the callbacks in flight.
 //   - partition.mu guards a partition's segments and offsets (cmu and smu, for compaction and
-//     fsync, are taken before it; see partition.go).
+//     fsync, are taken before it; see partition.go). A fetch holds it to choose a segment and
+//     to decode what it read, not for the file I/O: segment.mu guards a segment's size and
+//     indexes, and the bytes below its size never change while it is open. A segment closed
+//     during a read is looked up again.
 //   - offsetState.mu numbers committed-offset writes in the store's order (offsets.go).
 //   - coordinator.mu guards the map of groups only, and is never held while taking a group's
 //     lock. group.mu guards everything of one group: its state, members and their session
