@@ -152,13 +152,17 @@ var knownQueueArgs = []string{
 	"x-single-active-consumer", "x-delivery-limit", "x-queue-type",
 }
 
-// parseQueueArgs decodes and checks the known arguments. A known argument of the wrong type
-// or out of range is ErrPreconditionFailed, as RabbitMQ's "invalid arg" is.
-func parseQueueArgs(t Table) (queueConfig, error) {
+// parseQueueArgs decodes and checks the known arguments of queue name. A known argument of
+// the wrong type or out of range is ErrPreconditionFailed with RabbitMQ's "invalid arg" text,
+// whose reason is the Erlang term rabbit_amqqueue's checks return ({value_negative,-1}).
+func parseQueueArgs(name string, t Table) (queueConfig, error) {
 	c := queueConfig{messageTTL: -1, expires: -1, maxLength: -1, maxLengthBytes: -1,
 		overflow: DropHead, deliveryLimit: -1}
-	invalid := func(key string, v any, why string) error {
-		return fmt.Errorf("%w: invalid arg '%s' (%v of type %T): %s", ErrPreconditionFailed, key, v, v, why)
+	invalid := func(key string, reason string) error {
+		return fmt.Errorf("%w: invalid arg '%s' for queue '%s': %s", ErrPreconditionFailed, key, name, reason)
+	}
+	unacceptable := func(key string, v any) error {
+		return invalid(key, "{unacceptable_type,"+fieldType(v)+"}")
 	}
 	intArg := func(key string, min int64, dst *int64) error {
 		v, ok := t[key]
@@ -167,10 +171,13 @@ func parseQueueArgs(t Table) (queueConfig, error) {
 		}
 		n, ok := asInt64(v)
 		if !ok {
-			return invalid(key, v, "not an integer")
+			return invalid(key, `"expected integer, got `+fieldType(v)+`"`)
 		}
-		if n < min {
-			return invalid(key, v, fmt.Sprintf("must be at least %d", min))
+		switch {
+		case n < 0 && n < min:
+			return invalid(key, fmt.Sprintf("{value_negative,%d}", n))
+		case n < min:
+			return invalid(key, fmt.Sprintf("{value_zero,%d}", n))
 		}
 		*dst = n
 		return nil
@@ -182,7 +189,7 @@ func parseQueueArgs(t Table) (queueConfig, error) {
 		}
 		s, ok := asString(v)
 		if !ok {
-			return invalid(key, v, "not a string")
+			return unacceptable(key, v)
 		}
 		*has, *dst = true, s
 		return nil
@@ -207,7 +214,7 @@ func parseQueueArgs(t Table) (queueConfig, error) {
 		}
 	}
 	if prio > 255 {
-		return c, invalid("x-max-priority", t["x-max-priority"], "must be at most 255")
+		return c, invalid("x-max-priority", fmt.Sprintf("{max_value_exceeded,%d}", prio))
 	}
 	if prio > 0 {
 		c.maxPriority = int(prio)
@@ -217,12 +224,12 @@ func parseQueueArgs(t Table) (queueConfig, error) {
 	case DropHead, RejectPublish, RejectPublishDLX:
 		c.overflow = Overflow(overflow)
 	default:
-		return c, invalid("x-overflow", overflow, "must be drop-head, reject-publish or reject-publish-dlx")
+		return c, invalid("x-overflow", "invalid_overflow")
 	}
 	if v, ok := t["x-single-active-consumer"]; ok {
 		b, ok := v.(bool)
 		if !ok {
-			return c, invalid("x-single-active-consumer", v, "not a boolean")
+			return c, unacceptable("x-single-active-consumer", v)
 		}
 		c.singleActive = b
 	}
@@ -236,16 +243,16 @@ func parseQueueArgs(t Table) (queueConfig, error) {
 			}
 		}
 		if c.overflow == RejectPublishDLX {
-			return c, invalid("x-overflow", overflow, "quorum queues do not support reject-publish-dlx")
+			return c, invalid("x-overflow", "quorum queues do not support reject-publish-dlx")
 		}
 	default:
-		return c, invalid("x-queue-type", qtype, "supported types are classic and quorum")
+		return c, invalid("x-queue-type", "{unsupported_queue_type,"+strconv.Quote(qtype)+"}")
 	}
 	if !c.quorum {
 		c.deliveryLimit = -1 // x-delivery-limit is a quorum queue argument; classic queues ignore it
 	}
 	if c.hasDLRK && !c.hasDLX {
-		return c, invalid("x-dead-letter-routing-key", c.dlrk, "set without x-dead-letter-exchange")
+		return c, invalid("x-dead-letter-routing-key", "routing_key_but_no_dlx_defined")
 	}
 	return c, nil
 }

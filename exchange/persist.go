@@ -287,7 +287,7 @@ func (r *Router) recover() error {
 			if err != nil {
 				return fmt.Errorf("queue %q: %w", k, err)
 			}
-			cfg, err := parseQueueArgs(rec.Args)
+			cfg, err := parseQueueArgs(rec.Name, rec.Args)
 			if err != nil {
 				return fmt.Errorf("queue %q: %w", k, err)
 			}

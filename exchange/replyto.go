@@ -46,7 +46,7 @@ func (r *Router) declareReplyQueue(s *Session, name string) (*queue, error) {
 		return nil, ErrClosed
 	}
 	o := QueueOptions{Exclusive: true, AutoDelete: true}
-	cfg, err := parseQueueArgs(nil)
+	cfg, err := parseQueueArgs(ReplyToQueue, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -274,8 +274,11 @@ func (r *Router) deleteExchange(name string, ifUnused bool) error {
 	if err := checkShort("exchange name", name); err != nil {
 		return err
 	}
-	if name == "" || strings.HasPrefix(name, "amq.") {
-		return fmt.Errorf("%w: cannot delete exchange '%s'", ErrAccessRefused, name)
+	if name == "" {
+		return fmt.Errorf("%w: operation not permitted on the default exchange", ErrAccessRefused)
+	}
+	if strings.HasPrefix(name, "amq.") {
+		return fmt.Errorf("%w: deletion of system exchange '%s' not allowed", ErrAccessRefused, name)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -335,7 +338,7 @@ func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInf
 	if err != nil {
 		return QueueInfo{}, err
 	}
-	cfg, err := parseQueueArgs(args)
+	cfg, err := parseQueueArgs(name, args)
 	if err != nil {
 		return QueueInfo{}, err
 	}

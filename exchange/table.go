@@ -230,42 +230,44 @@ func describeArg(v any, present bool) string {
 	if !present {
 		return "none"
 	}
-	var kind string
+	return fmt.Sprintf("the value '%v' of type '%s'", plainValue(v), fieldType(v))
+}
+
+// fieldType is RabbitMQ's name of the field type v is encoded as.
+func fieldType(v any) string {
 	switch v.(type) {
 	case string:
-		kind = "longstr"
+		return "longstr"
 	case []byte:
-		kind = "binary"
+		return "binary"
 	case bool:
-		kind = "bool"
+		return "bool"
 	case int8:
-		kind = "byte"
+		return "byte"
 	case uint8:
-		kind = "unsignedbyte"
+		return "unsignedbyte"
 	case int16:
-		kind = "short"
+		return "short"
 	case uint16:
-		kind = "unsignedshort"
+		return "unsignedshort"
 	case int32:
-		kind = "signedint"
+		return "signedint"
 	case uint32:
-		kind = "unsignedint"
+		return "unsignedint"
 	case int64, int:
-		kind = "long"
+		return "long"
 	case float32:
-		kind = "float"
+		return "float"
 	case float64:
-		kind = "double"
+		return "double"
 	case time.Time:
-		kind = "timestamp"
+		return "timestamp"
 	case Table:
-		kind = "table"
+		return "table"
 	case []any:
-		kind = "array"
+		return "array"
 	case nil:
-		kind = "void"
-	default:
-		kind = fmt.Sprintf("%T", v)
+		return "void"
 	}
-	return fmt.Sprintf("the value '%v' of type '%s'", plainValue(v), kind)
+	return fmt.Sprintf("%T", v)
 }
