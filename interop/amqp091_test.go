@@ -139,7 +139,28 @@ func TestAMQP091_ChannelErrorsCloseOnlyTheChannel(t *testing.T) {
 		require.NoError(t, err)
 		withAE := aname(t, "with-ae")
 		require.NoError(t, setup.ExchangeDeclare(withAE, "fanout", false, false, false, false, amqp.Table{"alternate-exchange": "ae1"}))
-		t.Cleanup(func() { cleanupAMQP(tg, []string{q, ttl}, []string{x, withAE}) })
+		full, used, lockedOut, ix := aname(t, "full"), aname(t, "used"), aname(t, "excl-consumer"), aname(t, "internal")
+		for _, name := range []string{full, used, lockedOut} {
+			_, err := setup.QueueDeclare(name, false, false, false, false, nil)
+			require.NoError(t, err)
+		}
+		require.NoError(t, setup.PublishWithContext(ctxT(t), "", full, false, false, amqp.Publishing{Body: []byte("m")}))
+		_, err = setup.Consume(used, "", false, false, false, false, nil)
+		require.NoError(t, err)
+		_, err = setup.Consume(lockedOut, "", false, true, false, false, nil)
+		require.NoError(t, err)
+		require.NoError(t, setup.QueueBind(q, "k", x, false, nil))
+		require.NoError(t, setup.ExchangeDeclare(ix, "fanout", false, false, true, false, nil))
+		t.Cleanup(func() { cleanupAMQP(tg, []string{q, ttl, full, used, lockedOut}, []string{x, withAE, ix}) })
+		// thenSync makes an asynchronous channel error (a publish's, an ack's) visible: the
+		// close arrives before the reply to a synchronous method after it.
+		thenSync := func(ch *amqp.Channel, err error) error {
+			if err != nil {
+				return err
+			}
+			_, err = ch.QueueDeclarePassive(q, false, false, false, false, nil)
+			return err
+		}
 
 		cases := []struct {
 			name string
@@ -189,6 +210,64 @@ func TestAMQP091_ChannelErrorsCloseOnlyTheChannel(t *testing.T) {
 				_, err := ch.QueueDeclare("amq.mine", false, false, false, false, nil)
 				return err
 			}, 403, "ACCESS_REFUSED - queue name 'amq.mine' contains reserved prefix 'amq.*'"},
+			{"get from a missing queue", func(ch *amqp.Channel) error {
+				_, _, err := ch.Get("missing."+q, true)
+				return err
+			}, 404, "NOT_FOUND - no queue 'missing." + q + "' in vhost '/'"},
+			{"consume from a missing queue", func(ch *amqp.Channel) error {
+				_, err := ch.Consume("missing."+q, "", true, false, false, false, nil)
+				return err
+			}, 404, "NOT_FOUND - no queue 'missing." + q + "' in vhost '/'"},
+			{"delete a queue that is not empty with if-empty", func(ch *amqp.Channel) error {
+				_, err := ch.QueueDelete(full, false, true, false)
+				return err
+			}, 406, "PRECONDITION_FAILED - queue '" + full + "' in vhost '/' not empty"},
+			{"delete a queue in use with if-unused", func(ch *amqp.Channel) error {
+				_, err := ch.QueueDelete(used, true, false, false)
+				return err
+			}, 406, "PRECONDITION_FAILED - queue '" + used + "' in vhost '/' in use"},
+			{"delete an exchange in use with if-unused", func(ch *amqp.Channel) error {
+				return ch.ExchangeDelete(x, true, false)
+			}, 406, "PRECONDITION_FAILED - exchange '" + x + "' in vhost '/' in use"},
+			{"publish to an internal exchange", func(ch *amqp.Channel) error {
+				return thenSync(ch, ch.PublishWithContext(ctxT(t), ix, "", false, false, amqp.Publishing{Body: []byte("x")}))
+			}, 403, "ACCESS_REFUSED - cannot publish to internal exchange '" + ix + "' in vhost '/'"},
+			{"delete the default exchange", func(ch *amqp.Channel) error {
+				return ch.ExchangeDelete("", false, false)
+			}, 403, "ACCESS_REFUSED - operation not permitted on the default exchange"},
+			{"bind a queue to the default exchange", func(ch *amqp.Channel) error {
+				return ch.QueueBind(q, "k", "", false, nil)
+			}, 403, "ACCESS_REFUSED - operation not permitted on the default exchange"},
+			{"exclusive consume on a queue with a consumer", func(ch *amqp.Channel) error {
+				_, err := ch.Consume(used, "", true, true, false, false, nil)
+				return err
+			}, 403, "ACCESS_REFUSED - queue '" + used + "' in vhost '/' in exclusive use"},
+			{"consume on a queue with an exclusive consumer", func(ch *amqp.Channel) error {
+				_, err := ch.Consume(lockedOut, "", true, false, false, false, nil)
+				return err
+			}, 403, "ACCESS_REFUSED - queue '" + lockedOut + "' in vhost '/' in exclusive use"},
+			{"a negative x-max-length", func(ch *amqp.Channel) error {
+				_, err := ch.QueueDeclare(aname(t, "neg"), false, true, false, false, amqp.Table{"x-max-length": int32(-1)})
+				return err
+			}, 406, "PRECONDITION_FAILED - invalid arg 'x-max-length' for queue '" + aname(t, "neg") + "' in vhost '/': {value_negative,-1}"},
+			{"delete a system exchange", func(ch *amqp.Channel) error {
+				return ch.ExchangeDelete("amq.direct", false, false)
+			}, 403, "ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '/' not allowed"},
+			{"x-expires of 0", invalidArg(aname(t, "bad"), amqp.Table{"x-expires": int32(0)}), 406,
+				"PRECONDITION_FAILED - invalid arg 'x-expires' for queue '" + aname(t, "bad") + "' in vhost '/': {value_zero,0}"},
+			{"x-message-ttl as a string", invalidArg(aname(t, "bad"), amqp.Table{"x-message-ttl": "60000"}), 406,
+				"PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue '" + aname(t, "bad") + "' in vhost '/': \"expected integer, got longstr\""},
+			{"x-max-priority over 255", invalidArg(aname(t, "bad"), amqp.Table{"x-max-priority": int32(300)}), 406,
+				"PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue '" + aname(t, "bad") + "' in vhost '/': {max_value_exceeded,300}"},
+			{"an unknown x-overflow", invalidArg(aname(t, "bad"), amqp.Table{"x-overflow": "bogus"}), 406,
+				"PRECONDITION_FAILED - invalid arg 'x-overflow' for queue '" + aname(t, "bad") + "' in vhost '/': invalid_overflow"},
+			{"a dead-letter routing key with no exchange", invalidArg(aname(t, "bad"), amqp.Table{"x-dead-letter-routing-key": "k"}), 406,
+				"PRECONDITION_FAILED - invalid arg 'x-dead-letter-routing-key' for queue '" + aname(t, "bad") + "' in vhost '/': routing_key_but_no_dlx_defined"},
+			{"x-single-active-consumer as a string", invalidArg(aname(t, "bad"), amqp.Table{"x-single-active-consumer": "yes"}), 406,
+				"PRECONDITION_FAILED - invalid arg 'x-single-active-consumer' for queue '" + aname(t, "bad") + "' in vhost '/': {unacceptable_type,longstr}"},
+			{"nack of an unknown delivery tag", func(ch *amqp.Channel) error {
+				return thenSync(ch, ch.Nack(9, false, true))
+			}, 406, "PRECONDITION_FAILED - unknown delivery tag 9"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -206,6 +285,14 @@ func TestAMQP091_ChannelErrorsCloseOnlyTheChannel(t *testing.T) {
 			})
 		}
 	})
+}
+
+// invalidArg declares queue name with args, for the cases that expect them refused.
+func invalidArg(name string, args amqp.Table) func(*amqp.Channel) error {
+	return func(ch *amqp.Channel) error {
+		_, err := ch.QueueDeclare(name, false, true, false, false, args)
+		return err
+	}
 }
 
 // A publish to a missing exchange closes the channel asynchronously with 404; the exclusive

@@ -33,9 +33,11 @@
 //
 // # Flow
 //
-// Nothing in the door grows without bound. A consumer is held back by its prefetch, and its
-// deliveries wait in the connection's output, which holds at most 256 KiB before the
-// consumer waits too, so a client that stops reading stops its consumers as TCP would. A
+// Nothing in the door grows without bound. A consumer is held back by its prefetch (an
+// auto-ack one by the router's window of 200 unread), and its deliveries wait in the
+// connection's output, which holds at most 256 KiB besides the buffer the writer is writing
+// before the consumer waits too, so a client that stops reading stops its consumers as TCP
+// would. A
 // publish is read only once the one before it was handed to the router, which holds a
 // publisher while a resource alarm is on; the connection is then told connection.blocked,
 // and connection.unblocked when the alarm clears. Confirm-mode publishes are pipelined up to
