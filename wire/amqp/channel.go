@@ -205,6 +205,9 @@ func (ch *channel) method(m proto.Method) error {
 			ch.reply(&proto.BasicQosOk{})
 		}
 	case *proto.BasicPublish:
+		if m.Immediate { // RabbitMQ dropped immediate in 3.0, and closes the connection
+			return &connError{code: 540, text: "NOT_IMPLEMENTED - immediate=true", method: m}
+		}
 		ch.pub, ch.gotHead = m, false
 		return nil
 	case *proto.BasicConsume:

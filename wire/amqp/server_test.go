@@ -441,3 +441,14 @@ func TestQos_PrefetchSizeIs540ClosingTheConnection(t *testing.T) {
 	assert.Equal(t, "NOT_IMPLEMENTED - prefetch_size!=0 (1)", cl.ReplyText)
 	assert.Equal(t, [2]uint16{60, 10}, [2]uint16{cl.FailedClassID, cl.FailedMethodID})
 }
+
+// A publish with immediate is 540, a connection error, as RabbitMQ answers it since 3.0.
+func TestPublish_ImmediateIs540ClosingTheConnection(t *testing.T) {
+	c := open(t, newServer(t, nil))
+	c.send(1, &proto.BasicPublish{RoutingKey: "q", Immediate: true})
+	cl := c.closedBy()
+	require.NotNil(t, cl)
+	assert.Equal(t, uint16(540), cl.ReplyCode)
+	assert.Equal(t, "NOT_IMPLEMENTED - immediate=true", cl.ReplyText)
+	assert.Equal(t, [2]uint16{60, 40}, [2]uint16{cl.FailedClassID, cl.FailedMethodID})
+}
