@@ -39,6 +39,21 @@ func amqpErr(t testing.TB, err error) *amqp.Error {
 	return ae
 }
 
+// serverClose returns the server's close that ended a case: err itself when the failed call
+// carried it, else (a call that raced the close of an asynchronous error, which amqp091-go
+// then reports as its own 504 "not open") the close that notify received. It waits for the
+// close either way.
+func serverClose(t *testing.T, err error, notify <-chan *amqp.Error) *amqp.Error {
+	t.Helper()
+	got := closed(t, ctxT(t), notify)
+	var ae *amqp.Error
+	if errors.As(err, &ae) && ae.Server {
+		return ae
+	}
+	require.True(t, err == nil || errors.Is(err, amqp.ErrClosed), "want the server's close, got %v", err)
+	return got
+}
+
 // closed waits for ch's close and returns its error.
 func closed(t testing.TB, ctx context.Context, notify <-chan *amqp.Error) *amqp.Error {
 	t.Helper()
@@ -274,11 +289,9 @@ func TestAMQP091_ChannelErrorsCloseOnlyTheChannel(t *testing.T) {
 				ch, err := conn.Channel()
 				require.NoError(t, err)
 				notify := ch.NotifyClose(make(chan *amqp.Error, 1))
-				ae := amqpErr(t, c.do(ch))
+				ae := serverClose(t, c.do(ch), notify)
 				assert.Equal(t, c.code, ae.Code)
 				assert.Equal(t, c.text, ae.Reason)
-				assert.True(t, ae.Server)
-				closed(t, ctxT(t), notify)
 				assert.False(t, conn.IsClosed(), "a channel error leaves the connection open")
 				_, err = setup.QueueDeclarePassive(q, false, false, false, false, nil)
 				require.NoError(t, err, "another channel goes on")
@@ -334,17 +347,52 @@ func TestAMQP091_ConnectionErrorsCloseTheConnection(t *testing.T) {
 			{"channel.flow active=false", func(ch *amqp.Channel) error {
 				return ch.Flow(false)
 			}, 540, "NOT_IMPLEMENTED - active=false"},
+			{"a publish with immediate", func(ch *amqp.Channel) error {
+				if err := ch.PublishWithContext(ctxT(t), "", "anywhere", false, true, amqp.Publishing{}); err != nil {
+					return err
+				}
+				_, err := ch.QueueDeclare("", false, true, true, false, nil) // the close comes first
+				return err
+			}, 540, "NOT_IMPLEMENTED - immediate=true"},
+			{"a consumer tag used twice on a channel", func(ch *amqp.Channel) error {
+				q, err := ch.QueueDeclare("", false, true, true, false, nil)
+				if err != nil {
+					return err
+				}
+				if _, err := ch.Consume(q.Name, "twice", true, false, false, false, nil); err != nil {
+					return err
+				}
+				_, err = ch.Consume(q.Name, "twice", true, false, false, false, nil)
+				return err
+			}, 530, "NOT_ALLOWED - attempt to reuse consumer tag 'twice'"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				conn, ch := tg.channel(t)
 				notify := conn.NotifyClose(make(chan *amqp.Error, 1))
-				ae := amqpErr(t, c.do(ch))
+				ae := serverClose(t, c.do(ch), notify)
 				assert.Equal(t, c.code, ae.Code)
 				assert.Equal(t, c.text, ae.Reason)
-				closed(t, ctxT(t), notify)
 				assert.True(t, conn.IsClosed())
 			})
 		}
+	})
+}
+
+// What RabbitMQ answers with ok though nothing was there: deleting a missing queue or
+// exchange, unbinding a missing binding, cancelling an unknown consumer.
+func TestAMQP091_IdempotentOperationsOnMissingThings(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		_, ch := tg.channel(t)
+		n, err := ch.QueueDelete(aname(t, "never"), false, false, false)
+		assert.NoError(t, err, "queue.delete of a missing queue")
+		assert.Zero(t, n)
+		assert.NoError(t, ch.ExchangeDelete(aname(t, "never"), false, false), "exchange.delete of a missing exchange")
+		q := aname(t, "q")
+		declareQueue(t, tg, ch, q, false, nil)
+		assert.NoError(t, ch.QueueUnbind(q, "k", "amq.direct", nil), "queue.unbind of a missing binding")
+		assert.NoError(t, ch.Cancel("nobody", false), "basic.cancel of an unknown tag")
+		_, err = ch.QueueDeclarePassive(q, false, false, false, false, nil)
+		assert.NoError(t, err, "the channel is still open")
 	})
 }
 
