@@ -260,3 +260,78 @@ func TestAMQP091_DirectReplyToCarriesTheRPCReply(t *testing.T) {
 		assert.Equal(t, "4", string(reply.Body))
 	})
 }
+
+// The other ways a message dies, as RabbitMQ records them: expired on publish (expiration
+// "0" and no consumer waiting) and pushed out by x-max-length (drop-head), each dead-lettered
+// with its reason; x-overflow reject-publish nacks the publish instead.
+func TestAMQP091_ExpiryAndLengthLimitDeadLetterWithTheirReasons(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		_, ch := tg.channel(t)
+		dlx, dlq := aname(t, "dlx"), aname(t, "dead")
+		require.NoError(t, ch.ExchangeDeclare(dlx, "fanout", false, false, false, false, nil))
+		t.Cleanup(func() { cleanupAMQP(tg, nil, []string{dlx}) })
+		declareQueue(t, tg, ch, dlq, false, nil)
+		require.NoError(t, ch.QueueBind(dlq, "", dlx, false, nil))
+		dead, err := ch.Consume(dlq, "", true, false, false, false, nil)
+		require.NoError(t, err)
+
+		ttl := aname(t, "ttl")
+		declareQueue(t, tg, ch, ttl, false, amqp.Table{"x-dead-letter-exchange": dlx})
+		require.NoError(t, ch.PublishWithContext(ctx, "", ttl, false, false, amqp.Publishing{Expiration: "0", Body: []byte("late")}))
+		d := next(t, ctx, dead)
+		assert.Equal(t, "late", string(d.Body))
+		death := d.Headers["x-death"].([]any)[0].(amqp.Table)
+		assert.Equal(t, "expired", death["reason"])
+		assert.Equal(t, "0", death["original-expiration"], "the expiration moves into x-death")
+		assert.Empty(t, d.Expiration, "and off the message")
+
+		short := aname(t, "short")
+		declareQueue(t, tg, ch, short, false, amqp.Table{"x-dead-letter-exchange": dlx, "x-max-length": int32(1)})
+		for _, b := range []string{"first", "second"} {
+			require.NoError(t, ch.PublishWithContext(ctx, "", short, false, false, amqp.Publishing{Body: []byte(b)}))
+		}
+		d = next(t, ctx, dead)
+		assert.Equal(t, "first", string(d.Body), "drop-head: the oldest goes")
+		assert.Equal(t, "maxlen", d.Headers["x-death"].([]any)[0].(amqp.Table)["reason"])
+		got, ok, err := ch.Get(short, true)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, "second", string(got.Body))
+
+		full := aname(t, "full")
+		declareQueue(t, tg, ch, full, false, amqp.Table{"x-max-length": int32(1), "x-overflow": "reject-publish"})
+		_, conf := tg.channel(t)
+		require.NoError(t, conf.Confirm(false))
+		confirms := conf.NotifyPublish(make(chan amqp.Confirmation, 2))
+		for _, b := range []string{"kept", "refused"} {
+			require.NoError(t, conf.PublishWithContext(ctx, "", full, false, false, amqp.Publishing{Body: []byte(b)}))
+		}
+		assert.Equal(t, amqp.Confirmation{DeliveryTag: 1, Ack: true}, <-confirms)
+		assert.Equal(t, amqp.Confirmation{DeliveryTag: 2, Ack: false}, <-confirms, "reject-publish nacks")
+	})
+}
+
+// A priority queue delivers the highest priority first, and equal priorities in order.
+func TestAMQP091_PriorityQueueDeliversHighestFirst(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		_, ch := tg.channel(t)
+		q := aname(t, "prio")
+		declareQueue(t, tg, ch, q, false, amqp.Table{"x-max-priority": int32(10)})
+		for _, p := range []struct {
+			prio uint8
+			body string
+		}{{1, "low-1"}, {9, "high-1"}, {5, "mid"}, {9, "high-2"}, {0, "none"}, {1, "low-2"}} {
+			require.NoError(t, ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{Priority: p.prio, Body: []byte(p.body)}))
+		}
+		var order []string
+		for range 6 {
+			d, ok, err := ch.Get(q, true)
+			require.NoError(t, err)
+			require.True(t, ok)
+			order = append(order, string(d.Body))
+		}
+		assert.Equal(t, []string{"high-1", "high-2", "mid", "low-1", "low-2", "none"}, order)
+	})
+}
