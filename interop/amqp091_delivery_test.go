@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -333,5 +334,48 @@ func TestAMQP091_PriorityQueueDeliversHighestFirst(t *testing.T) {
 			order = append(order, string(d.Body))
 		}
 		assert.Equal(t, []string{"high-1", "high-2", "mid", "low-1", "low-2", "none"}, order)
+	})
+}
+
+// basic.qos global=true bounds the unacked deliveries of all the channel's consumers
+// together, global=false each consumer on its own (RabbitMQ's per_consumer_qos reading).
+func TestAMQP091_QosGlobalIsPerChannelAndPlainIsPerConsumer(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		for _, c := range []struct {
+			global bool
+			want   int // ready left of the 10 across both queues, with prefetch 2
+		}{{true, 8}, {false, 6}} {
+			_, ch := tg.channel(t)
+			a, b := aname(t, fmt.Sprintf("a-%v", c.global)), aname(t, fmt.Sprintf("b-%v", c.global))
+			for _, q := range []string{a, b} {
+				declareQueue(t, tg, ch, q, false, nil)
+				for range 5 {
+					require.NoError(t, ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{Body: []byte("m")}))
+				}
+			}
+			require.NoError(t, ch.Qos(2, 0, c.global))
+			da, err := ch.Consume(a, "", false, false, false, false, nil)
+			require.NoError(t, err)
+			db, err := ch.Consume(b, "", false, false, false, false, nil)
+			require.NoError(t, err)
+			got := 0
+			for got < 10-c.want { // what the limit lets out arrives
+				select {
+				case <-da:
+				case <-db:
+				case <-ctx.Done():
+					t.Fatalf("global=%v: %d deliveries, want %d", c.global, got, 10-c.want)
+				}
+				got++
+			}
+			ready := 0
+			for _, q := range []string{a, b} {
+				info, err := ch.QueueDeclarePassive(q, false, false, false, false, nil)
+				require.NoError(t, err)
+				ready += info.Messages
+			}
+			assert.Equal(t, c.want, ready, "global=%v", c.global)
+		}
 	})
 }
