@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // xMatch is a headers binding's x-match mode (SEMANTICS.md §1.2, A8).
@@ -126,8 +127,61 @@ func (b *headersBinding) match(headers Table) bool {
 }
 
 // holds reports whether headers satisfy c: the header is present and, unless c tests presence
-// only, equal under Erlang == ([valuesEqual]: int widths do not matter, "1" is not 1).
+// only, matches c's value ([headerMatches]).
 func (c *headerCriterion) holds(headers Table) bool {
 	v, ok := headers[c.name]
-	return ok && (c.value == nil || valuesEqual(c.value, v))
+	return ok && (c.value == nil || headerMatches(c.value, v))
+}
+
+// headerMatches compares a binding's header value with a message's as RabbitMQ's headers
+// exchange does (checked against RabbitMQ 3.10.8): the values under Erlang's ==, as
+// [valuesEqual] compares them, a timestamp being its integer seconds; but a table or an array
+// is compared with the field type of every entry, as RabbitMQ compares the typed entries, so
+// that a table holding an int32 1 does not match one holding an int64 1.
+func headerMatches(bound, got any) bool {
+	if t, ok := bound.(time.Time); ok {
+		bound = t.Unix()
+	}
+	if t, ok := got.(time.Time); ok {
+		got = t.Unix()
+	}
+	switch bound.(type) {
+	case Table, []any:
+		return typedEqual(bound, got)
+	}
+	return valuesEqual(bound, got)
+}
+
+// typedEqual reports whether a and b have the same field type and value, entries of tables
+// and arrays included.
+func typedEqual(a, b any) bool {
+	if fieldType(a) != fieldType(b) {
+		return false
+	}
+	switch x := a.(type) {
+	case Table:
+		y := b.(Table)
+		if len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !typedEqual(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y := b.([]any)
+		if len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !typedEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return valuesEqual(a, b)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -37,7 +38,7 @@ func refHeadersMatch(args, headers Table) (bool, error) {
 			continue
 		}
 		got, present := headers[name]
-		ok := present && (want == nil || valuesEqual(want, got))
+		ok := present && (want == nil || headerMatches(want, got))
 		if all && !ok {
 			result = false
 		}
@@ -50,7 +51,7 @@ func refHeadersMatch(args, headers Table) (bool, error) {
 
 func TestHeaders_A8_Table(t *testing.T) {
 	h := Table{"a": "1", "b": int64(2), "n": int64(1), "v": nil, "bin": []byte("x"), "flag": true,
-		"x-k": "v", "t": Table{"n": int32(1), "s": "s"}, "f": 1.5}
+		"x-k": "v", "t": Table{"n": int32(1), "s": "s"}, "f": 1.5, "arr": []any{int32(1)}}
 	for _, tc := range []struct {
 		name    string
 		args    Table
@@ -94,8 +95,12 @@ func TestHeaders_A8_Table(t *testing.T) {
 		{"bool unequal", Table{"flag": false}, h, false},
 		{"bool is not int", Table{"flag": int32(1)}, h, false},
 		{"float equal", Table{"f": float32(1.5)}, h, true},
-		{"nested table equal", Table{"t": Table{"s": "s", "n": int64(1)}}, h, true},
-		{"nested table unequal", Table{"t": Table{"s": "s", "n": int64(2)}}, h, false},
+		{"nested table equal", Table{"t": Table{"s": "s", "n": int32(1)}}, h, true},
+		{"nested table with another int width unequal", Table{"t": Table{"s": "s", "n": int64(1)}}, h, false},
+		{"nested table unequal", Table{"t": Table{"s": "s", "n": int32(2)}}, h, false},
+		{"nested array compares field types", Table{"arr": []any{int64(1)}}, h, false},
+		{"nested array equal", Table{"arr": []any{int32(1)}}, h, true},
+		{"timestamp equals its seconds", Table{"n": time.Unix(1, 0)}, h, true},
 		{"nested table subset unequal", Table{"t": Table{"s": "s"}}, h, false},
 		{"case-sensitive names", Table{"A": "1"}, h, false},
 		{"xmatch given as bytes", Table{"x-match": []byte("any"), "a": "1", "zz": "1"}, h, true},
@@ -133,7 +138,7 @@ func TestHeaders_A8_BindingIsACopy(t *testing.T) {
 	nested["n"] = int32(2)
 	args["bin"].([]byte)[0] = 'y'
 	args["new"] = "1"
-	assert.True(t, b.match(Table{"k": "v", "t": Table{"n": int64(1)}, "bin": "x"}))
+	assert.True(t, b.match(Table{"k": "v", "t": Table{"n": int32(1)}, "bin": "x"}))
 	assert.Equal(t, []string{"bin", "k", "t"}, []string{b.criteria[0].name, b.criteria[1].name, b.criteria[2].name})
 }
 
