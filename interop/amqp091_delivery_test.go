@@ -379,3 +379,88 @@ func TestAMQP091_QosGlobalIsPerChannelAndPlainIsPerConsumer(t *testing.T) {
 		}
 	})
 }
+
+// Redelivery as RabbitMQ does it: a nack with requeue puts the message back at the front,
+// marked redelivered; basic.recover requeues every unacked one; a closed channel's unacked
+// deliveries go to another consumer, redelivered.
+func TestAMQP091_RequeuedMessagesAreRedeliveredFirst(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		conn, ch := tg.channel(t)
+		q := aname(t, "jobs")
+		declareQueue(t, tg, ch, q, false, nil)
+		for _, b := range []string{"1", "2", "3"} {
+			require.NoError(t, ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{Body: []byte(b)}))
+		}
+		d, ok, err := ch.Get(q, false)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.False(t, d.Redelivered)
+		require.NoError(t, d.Nack(false, true))
+		d, _, err = ch.Get(q, false)
+		require.NoError(t, err)
+		assert.Equal(t, "1", string(d.Body), "back at the front")
+		assert.True(t, d.Redelivered)
+		assert.Equal(t, uint32(2), d.MessageCount, "message_count excludes the one just got")
+
+		require.NoError(t, ch.Recover(true))
+		d, _, err = ch.Get(q, false)
+		require.NoError(t, err)
+		assert.Equal(t, "1", string(d.Body))
+		assert.True(t, d.Redelivered)
+
+		other, err := conn.Channel()
+		require.NoError(t, err)
+		msgs, err := other.Consume(q, "", false, false, false, false, nil)
+		require.NoError(t, err)
+		var got []string
+		for range 2 {
+			m := next(t, ctx, msgs)
+			got = append(got, string(m.Body)+fmt.Sprint(m.Redelivered))
+		}
+		assert.Equal(t, []string{"2false", "3false"}, got)
+		require.NoError(t, ch.Close()) // "1" was unacked on ch
+		m := next(t, ctx, msgs)
+		assert.Equal(t, "1", string(m.Body))
+		assert.True(t, m.Redelivered)
+	})
+}
+
+// With x-single-active-consumer only the first consumer receives; when it goes, the next
+// takes over. Consumer priorities (x-priority) send messages to the highest-priority consumer
+// with room first.
+func TestAMQP091_SingleActiveConsumerAndConsumerPriorities(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		_, ch := tg.channel(t)
+		sac := aname(t, "sac")
+		declareQueue(t, tg, ch, sac, false, amqp.Table{"x-single-active-consumer": true})
+		first, err := ch.Consume(sac, "first", true, false, false, false, nil)
+		require.NoError(t, err)
+		second, err := ch.Consume(sac, "second", true, false, false, false, nil)
+		require.NoError(t, err)
+		require.NoError(t, ch.PublishWithContext(ctx, "", sac, false, false, amqp.Publishing{Body: []byte("a")}))
+		assert.Equal(t, "first", next(t, ctx, first).ConsumerTag)
+		require.NoError(t, ch.Cancel("first", false))
+		require.NoError(t, ch.PublishWithContext(ctx, "", sac, false, false, amqp.Publishing{Body: []byte("b")}))
+		assert.Equal(t, "second", next(t, ctx, second).ConsumerTag, "the next consumer takes over")
+
+		_, pch := tg.channel(t)
+		prio := aname(t, "prio")
+		declareQueue(t, tg, pch, prio, false, nil)
+		require.NoError(t, pch.Qos(1, 0, false))
+		low, err := pch.Consume(prio, "low", false, false, false, false, amqp.Table{"x-priority": int32(1)})
+		require.NoError(t, err)
+		high, err := pch.Consume(prio, "high", false, false, false, false, amqp.Table{"x-priority": int32(10)})
+		require.NoError(t, err)
+		for _, b := range []string{"1", "2"} {
+			require.NoError(t, pch.PublishWithContext(ctx, "", prio, false, false, amqp.Publishing{Body: []byte(b)}))
+		}
+		h := next(t, ctx, high)
+		assert.Equal(t, "1", string(h.Body), "the high-priority consumer first")
+		l := next(t, ctx, low)
+		assert.Equal(t, "2", string(l.Body), "the low one when the high one has no room")
+		require.NoError(t, h.Ack(false))
+		require.NoError(t, l.Ack(false))
+	})
+}
