@@ -403,6 +403,7 @@ func TestAMQP091_RequeuedMessagesAreRedeliveredFirst(t *testing.T) {
 		assert.True(t, d.Redelivered)
 		assert.Equal(t, uint32(2), d.MessageCount, "message_count excludes the one just got")
 
+		//lint:ignore SA1019 basic.recover is what this checks: RabbitMQ still serves it
 		require.NoError(t, ch.Recover(true))
 		d, _, err = ch.Get(q, false)
 		require.NoError(t, err)
@@ -462,5 +463,55 @@ func TestAMQP091_SingleActiveConsumerAndConsumerPriorities(t *testing.T) {
 		assert.Equal(t, "2", string(l.Body), "the low one when the high one has no room")
 		require.NoError(t, h.Ack(false))
 		require.NoError(t, l.Ack(false))
+	})
+}
+
+// The counts RabbitMQ reports: declare-ok and purge-ok count ready messages, not unacked
+// ones; declare-ok counts consumers. An auto-delete exchange goes with its last binding; an
+// auto-delete queue that never had a consumer stays.
+func TestAMQP091_CountsAndAutoDeleteLifetimes(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		_, ch := tg.channel(t)
+		q := aname(t, "counted")
+		declareQueue(t, tg, ch, q, false, nil)
+		for range 3 {
+			require.NoError(t, ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{Body: []byte("m")}))
+		}
+		_, ok, err := ch.Get(q, false) // one unacked
+		require.NoError(t, err)
+		require.True(t, ok)
+		_, err = ch.Consume(q, "c1", false, false, false, false, nil)
+		require.NoError(t, err)
+		require.NoError(t, ch.Cancel("c1", false)) // anything it took is still unacked on ch
+		_, err = ch.Consume(q, "c2", false, false, false, true, nil)
+		require.NoError(t, err)
+		_, pch := tg.channel(t)
+		info, err := pch.QueueDeclarePassive(q, false, false, false, false, nil)
+		require.NoError(t, err)
+		assert.Equal(t, 0, info.Messages, "all three are unacked on ch now")
+		assert.Equal(t, 1, info.Consumers)
+		require.NoError(t, ch.Cancel("c2", false))
+		require.NoError(t, ch.Close()) // the three are requeued
+		n, err := pch.QueuePurge(q, false)
+		require.NoError(t, err)
+		assert.Equal(t, 3, n)
+
+		x, bq := aname(t, "autodel-x"), aname(t, "bound")
+		require.NoError(t, pch.ExchangeDeclare(x, "fanout", false, true, false, false, nil))
+		t.Cleanup(func() { cleanupAMQP(tg, nil, []string{x}) })
+		declareQueue(t, tg, pch, bq, false, nil)
+		require.NoError(t, pch.QueueBind(bq, "", x, false, nil))
+		require.NoError(t, pch.QueueUnbind(bq, "", x, nil))
+		_, gone := tg.channel(t)
+		err = gone.ExchangeDeclarePassive(x, "fanout", false, true, false, false, nil)
+		assert.Equal(t, 404, amqpErr(t, err).Code, "the auto-delete exchange went with its last binding")
+
+		never := aname(t, "never-consumed")
+		_, err = pch.QueueDeclare(never, false, true, false, false, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { cleanupAMQP(tg, []string{never}, nil) })
+		_, err = pch.QueueDeclarePassive(never, false, true, false, false, nil)
+		assert.NoError(t, err, "an auto-delete queue with no consumer yet stays")
 	})
 }
