@@ -515,3 +515,54 @@ func TestAMQP091_CountsAndAutoDeleteLifetimes(t *testing.T) {
 		assert.NoError(t, err, "an auto-delete queue with no consumer yet stays")
 	})
 }
+
+// Time-to-live on a real clock (RabbitMQ runs on one): a queue's x-message-ttl and a
+// message's expiration, the lower winning, dead-letter with reason expired when the time is
+// up; x-expires deletes a queue left unused. Short times keep the test quick; the waits are
+// for the server's timers, and fail after seconds.
+func TestAMQP091_TTLsExpireOnTheServersClock(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		_, ch := tg.channel(t)
+		dlx, dlq := aname(t, "dlx"), aname(t, "dead")
+		require.NoError(t, ch.ExchangeDeclare(dlx, "fanout", false, false, false, false, nil))
+		t.Cleanup(func() { cleanupAMQP(tg, nil, []string{dlx}) })
+		declareQueue(t, tg, ch, dlq, false, nil)
+		require.NoError(t, ch.QueueBind(dlq, "", dlx, false, nil))
+		dead, err := ch.Consume(dlq, "", true, false, false, false, nil)
+		require.NoError(t, err)
+
+		q := aname(t, "ttl")
+		declareQueue(t, tg, ch, q, false, amqp.Table{"x-message-ttl": int32(200), "x-dead-letter-exchange": dlx})
+		start := time.Now()
+		require.NoError(t, ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{Expiration: "50", Body: []byte("short")}))
+		require.NoError(t, ch.PublishWithContext(ctx, "", q, false, false, amqp.Publishing{Body: []byte("queue-ttl")}))
+		first := next(t, ctx, dead)
+		assert.Equal(t, "short", string(first.Body), "the message's lower expiration wins")
+		second := next(t, ctx, dead)
+		assert.Equal(t, "queue-ttl", string(second.Body))
+		assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "not before the queue's TTL")
+		assert.Equal(t, "expired", second.Headers["x-death"].([]any)[0].(amqp.Table)["reason"])
+
+		unused := aname(t, "unused")
+		_, err = ch.QueueDeclare(unused, false, false, false, false, amqp.Table{"x-expires": int32(200)})
+		require.NoError(t, err)
+		t.Cleanup(func() { cleanupAMQP(tg, []string{unused}, nil) })
+		for {
+			_, probe := tg.channel(t)
+			_, err := probe.QueueDeclarePassive(unused, false, false, false, false, nil)
+			if err != nil {
+				assert.Equal(t, 404, amqpErr(t, err).Code, "deleted once unused for x-expires")
+				break
+			}
+			probe.Close()
+			// Probes 300 ms apart leave the queue unused for longer than its 200 ms between
+			// them, whether or not a passive declare counts as a use.
+			select {
+			case <-ctx.Done():
+				t.Fatal("the unused queue was never deleted")
+			case <-time.After(300 * time.Millisecond):
+			}
+		}
+	})
+}
