@@ -566,3 +566,62 @@ func TestAMQP091_TTLsExpireOnTheServersClock(t *testing.T) {
 		}
 	})
 }
+
+// Many channels of one connection at once: eight publish with confirms concurrently while
+// their consumers ack on channels of their own; every message arrives exactly once, and
+// channel numbers are reused after close.
+func TestAMQP091_ConcurrentChannelsOnOneConnection(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		conn, setup := tg.channel(t)
+		q := aname(t, "shared")
+		declareQueue(t, tg, setup, q, false, nil)
+		const publishers, each = 8, 200
+		cch, err := conn.Channel()
+		require.NoError(t, err)
+		require.NoError(t, cch.Qos(50, 0, false))
+		msgs, err := cch.Consume(q, "", false, false, false, false, nil)
+		require.NoError(t, err)
+		errs := make(chan error, publishers)
+		for p := range publishers {
+			go func() {
+				ch, err := conn.Channel()
+				if err == nil {
+					err = ch.Confirm(false)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer ch.Close()
+				for i := range each {
+					dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", q, false, false,
+						amqp.Publishing{MessageId: fmt.Sprintf("%d-%d", p, i)})
+					if err == nil && !dc.Wait() {
+						err = fmt.Errorf("publish %d-%d nacked", p, i)
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		seen := make(map[string]bool)
+		for len(seen) < publishers*each {
+			d := next(t, ctx, msgs)
+			require.False(t, seen[d.MessageId], "delivered twice: %s", d.MessageId)
+			seen[d.MessageId] = true
+			require.NoError(t, d.Ack(false))
+		}
+		for range publishers {
+			require.NoError(t, <-errs)
+		}
+		for range 300 { // open and close: numbers are handed out again
+			ch, err := conn.Channel()
+			require.NoError(t, err)
+			require.NoError(t, ch.Close())
+		}
+	})
+}
