@@ -625,3 +625,39 @@ func TestAMQP091_ConcurrentChannelsOnOneConnection(t *testing.T) {
 		}
 	})
 }
+
+// A message's properties and a body of many frames come back as they were sent, the user-id
+// the connection's own user.
+func TestAMQP091_PropertiesAndALargeBodyRoundTrip(t *testing.T) {
+	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
+		ctx := ctxT(t)
+		_, ch := tg.channel(t)
+		q := aname(t, "props")
+		declareQueue(t, tg, ch, q, false, nil)
+		body := make([]byte, 1<<20+17) // eight frames and a bit at frame_max 131072
+		for i := range body {
+			body[i] = byte(i * 7)
+		}
+		sent := amqp.Publishing{ContentType: "application/octet-stream", ContentEncoding: "identity",
+			DeliveryMode: amqp.Persistent, Priority: 3, CorrelationId: "corr", ReplyTo: "replies",
+			Expiration: "600000", MessageId: "id-1", Timestamp: time.Unix(1_700_000_000, 0), Type: "blob",
+			UserId: "guest", AppId: "interop", Headers: amqp.Table{"s": "v", "i": int32(-7), "l": int64(1) << 40,
+				"b": true, "f": 2.5, "t": amqp.Table{"n": int32(1)}, "a": []any{"x", int32(2)}}, Body: body}
+		require.NoError(t, ch.PublishWithContext(ctx, "", q, false, false, sent))
+		d, ok, err := ch.Get(q, true)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, body, d.Body)
+		for name, pair := range map[string][2]any{
+			"content-type": {sent.ContentType, d.ContentType}, "content-encoding": {sent.ContentEncoding, d.ContentEncoding},
+			"delivery-mode": {sent.DeliveryMode, d.DeliveryMode}, "priority": {sent.Priority, d.Priority},
+			"correlation-id": {sent.CorrelationId, d.CorrelationId}, "reply-to": {sent.ReplyTo, d.ReplyTo},
+			"expiration": {sent.Expiration, d.Expiration}, "message-id": {sent.MessageId, d.MessageId},
+			"timestamp": {sent.Timestamp.Unix(), d.Timestamp.Unix()}, "type": {sent.Type, d.Type},
+			"user-id": {sent.UserId, d.UserId}, "app-id": {sent.AppId, d.AppId},
+		} {
+			assert.Equal(t, pair[0], pair[1], name)
+		}
+		assert.Equal(t, sent.Headers, d.Headers)
+	})
+}

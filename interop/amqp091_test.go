@@ -280,6 +280,9 @@ func TestAMQP091_ChannelErrorsCloseOnlyTheChannel(t *testing.T) {
 				"PRECONDITION_FAILED - invalid arg 'x-dead-letter-routing-key' for queue '" + aname(t, "bad") + "' in vhost '/': routing_key_but_no_dlx_defined"},
 			{"x-single-active-consumer as a string", invalidArg(aname(t, "bad"), amqp.Table{"x-single-active-consumer": "yes"}), 406,
 				"PRECONDITION_FAILED - invalid arg 'x-single-active-consumer' for queue '" + aname(t, "bad") + "' in vhost '/': {unacceptable_type,longstr}"},
+			{"a user-id that is not the connection's user", func(ch *amqp.Channel) error {
+				return thenSync(ch, ch.PublishWithContext(ctxT(t), "", q, false, false, amqp.Publishing{UserId: "mallory"}))
+			}, 406, "PRECONDITION_FAILED - user_id property set to 'mallory' but authenticated user was 'guest'"},
 			{"nack of an unknown delivery tag", func(ch *amqp.Channel) error {
 				return thenSync(ch, ch.Nack(9, false, true))
 			}, 406, "PRECONDITION_FAILED - unknown delivery tag 9"},
