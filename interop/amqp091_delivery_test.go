@@ -11,6 +11,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// deadLetters declares a fanout dead-letter exchange with a queue behind it, and returns the
+// exchange and an auto-ack consumer of the queue.
+func deadLetters(t *testing.T, tg amqpTarget, ch *amqp.Channel) (string, <-chan amqp.Delivery) {
+	t.Helper()
+	dlx, dlq := aname(t, "dlx"), aname(t, "dead")
+	require.NoError(t, ch.ExchangeDeclare(dlx, "fanout", false, false, false, false, nil))
+	t.Cleanup(func() { cleanupAMQP(tg, nil, []string{dlx}) })
+	declareQueue(t, tg, ch, dlq, false, nil)
+	require.NoError(t, ch.QueueBind(dlq, "", dlx, false, nil))
+	dead, err := ch.Consume(dlq, "", true, false, false, false, nil)
+	require.NoError(t, err)
+	return dlx, dead
+}
+
 // declareQueue declares a queue the test deletes when it ends.
 func declareQueue(t *testing.T, tg amqpTarget, ch *amqp.Channel, name string, durable bool, args amqp.Table) {
 	t.Helper()
@@ -269,13 +283,7 @@ func TestAMQP091_ExpiryAndLengthLimitDeadLetterWithTheirReasons(t *testing.T) {
 	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
 		ctx := ctxT(t)
 		_, ch := tg.channel(t)
-		dlx, dlq := aname(t, "dlx"), aname(t, "dead")
-		require.NoError(t, ch.ExchangeDeclare(dlx, "fanout", false, false, false, false, nil))
-		t.Cleanup(func() { cleanupAMQP(tg, nil, []string{dlx}) })
-		declareQueue(t, tg, ch, dlq, false, nil)
-		require.NoError(t, ch.QueueBind(dlq, "", dlx, false, nil))
-		dead, err := ch.Consume(dlq, "", true, false, false, false, nil)
-		require.NoError(t, err)
+		dlx, dead := deadLetters(t, tg, ch)
 
 		ttl := aname(t, "ttl")
 		declareQueue(t, tg, ch, ttl, false, amqp.Table{"x-dead-letter-exchange": dlx})
@@ -524,13 +532,7 @@ func TestAMQP091_TTLsExpireOnTheServersClock(t *testing.T) {
 	eachAMQP(t, func(t *testing.T, tg amqpTarget) {
 		ctx := ctxT(t)
 		_, ch := tg.channel(t)
-		dlx, dlq := aname(t, "dlx"), aname(t, "dead")
-		require.NoError(t, ch.ExchangeDeclare(dlx, "fanout", false, false, false, false, nil))
-		t.Cleanup(func() { cleanupAMQP(tg, nil, []string{dlx}) })
-		declareQueue(t, tg, ch, dlq, false, nil)
-		require.NoError(t, ch.QueueBind(dlq, "", dlx, false, nil))
-		dead, err := ch.Consume(dlq, "", true, false, false, false, nil)
-		require.NoError(t, err)
+		dlx, dead := deadLetters(t, tg, ch)
 
 		q := aname(t, "ttl")
 		declareQueue(t, tg, ch, q, false, amqp.Table{"x-message-ttl": int32(200), "x-dead-letter-exchange": dlx})
@@ -545,7 +547,7 @@ func TestAMQP091_TTLsExpireOnTheServersClock(t *testing.T) {
 		assert.Equal(t, "expired", second.Headers["x-death"].([]any)[0].(amqp.Table)["reason"])
 
 		unused := aname(t, "unused")
-		_, err = ch.QueueDeclare(unused, false, false, false, false, amqp.Table{"x-expires": int32(200)})
+		_, err := ch.QueueDeclare(unused, false, false, false, false, amqp.Table{"x-expires": int32(200)})
 		require.NoError(t, err)
 		t.Cleanup(func() { cleanupAMQP(tg, []string{unused}, nil) })
 		for {
