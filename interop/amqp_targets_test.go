@@ -128,6 +128,29 @@ func startRabbitMQ() (amqpTarget, func(), error) {
 		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(dir, "enabled_plugins"),
 		"RABBITMQ_FEATURE_FLAGS_FILE="+filepath.Join(dir, "feature_flags"),
 		"RABBITMQ_PLUGINS_EXPAND_DIR="+filepath.Join(dir, "plugins-expand"))
+	// An epmd of our own, in the foreground on the node's epmd port: the node finds it there
+	// instead of starting a daemon that would outlive the run.
+	epmd := exec.Command("epmd", "-port", strconv.Itoa(ports[2]), "-address", "127.0.0.1")
+	epmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := epmd.Start(); err != nil {
+		return amqpTarget{}, nil, fmt.Errorf("epmd: %w", err)
+	}
+	stopEpmd := func() {
+		epmd.Process.Kill()
+		epmd.Wait()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(ports[2]))
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			stopEpmd()
+			return amqpTarget{}, nil, fmt.Errorf("epmd did not listen on port %d", ports[2])
+		}
+		time.Sleep(20 * time.Millisecond) // epmd is starting in another process
+	}
 	cmd := exec.Command(rabbitBin)
 	cmd.Env = env
 	out, err := os.Create(filepath.Join(dir, "out.log"))
@@ -137,6 +160,7 @@ func startRabbitMQ() (amqpTarget, func(), error) {
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the node and its epmd go together
 	if err := cmd.Start(); err != nil {
+		stopEpmd()
 		return amqpTarget{}, nil, err
 	}
 	exited := make(chan error, 1)
@@ -144,6 +168,7 @@ func startRabbitMQ() (amqpTarget, func(), error) {
 	stop := func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
+		stopEpmd()
 		out.Close()
 		os.RemoveAll(dir)
 	}
