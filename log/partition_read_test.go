@@ -12,19 +12,26 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// A fetch does its file I/O without the partition's lock, as the segment allows: a produce to
-// the same partition completes while a fetch waits on the disk.
-func TestRead_FileIOOutsideThePartitionLock(t *testing.T) {
-	l, fsys, _ := openFaulty(t, TopicConfig{Partitions: 1})
-	_, err := produceValue(l, "a")
-	require.NoError(t, err)
-	reading, release := make(chan struct{}), make(chan struct{})
+// holdFirstLogRead makes the first read of a .log file wait: reading is closed when it has
+// begun, and it goes on once release is closed.
+func holdFirstLogRead(fsys *faultFS) (reading, release chan struct{}) {
+	reading, release = make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	fsys.setOnRead(func(name string) {
 		if strings.HasSuffix(name, logSuffix) {
 			once.Do(func() { close(reading); <-release })
 		}
 	})
+	return reading, release
+}
+
+// A fetch does its file I/O without the partition's lock, as the segment allows: a produce to
+// the same partition completes while a fetch waits on the disk.
+func TestRead_FileIOOutsideThePartitionLock(t *testing.T) {
+	l, fsys, _ := openFaulty(t, TopicConfig{Partitions: 1})
+	_, err := produceValue(l, "a")
+	require.NoError(t, err)
+	reading, release := holdFirstLogRead(fsys)
 	fetched := make(chan error, 1)
 	go func() {
 		recs, err := l.Fetch(context.Background(), "t", 0, 0, FetchOptions{})
@@ -56,13 +63,7 @@ func TestRead_SegmentDeletedDuringAReadIsLookedUpAgain(t *testing.T) {
 		_, err := produceValue(l, strings.Repeat("x", 50)+string(rune('a'+i)))
 		require.NoError(t, err)
 	}
-	reading, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	fsys.setOnRead(func(name string) {
-		if strings.HasSuffix(name, logSuffix) {
-			once.Do(func() { close(reading); <-release })
-		}
-	})
+	reading, release := holdFirstLogRead(fsys)
 	fetched := make(chan error, 1)
 	go func() {
 		_, err := l.Fetch(context.Background(), "t", 0, 0, FetchOptions{})
