@@ -435,6 +435,7 @@ func (p *partition) readAt(offset int64, maxBytes, maxRecords int, iso Isolation
 		limit = p.lsoLocked(hw)
 	}
 	start := len(dst)
+	var closedSeg *segment // the segment found closed by the last read, if any
 	for offset < limit {
 		i := sort.Search(len(p.segs), func(i int) bool { return p.segs[i].baseOffset() > offset }) - 1
 		if i < 0 {
@@ -454,10 +455,11 @@ func (p *partition) readAt(offset int64, maxBytes, maxRecords int, iso Isolation
 		p.mu.Unlock()
 		data, next, err := seg.read(offset, maxBytes)
 		p.mu.Lock()
-		if err != nil && p.shut == nil && (errors.Is(err, errSegmentClosed) || errors.Is(err, fs.ErrClosed)) {
+		if err != nil && p.shut == nil && seg != closedSeg && (errors.Is(err, errSegmentClosed) || errors.Is(err, fs.ErrClosed)) {
 			if offset < p.logStart {
 				return dst, offset, &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
 			}
+			closedSeg = seg // once: a closed segment still listed is an error, not a loop
 			continue
 		}
 		if p.shut != nil {
