@@ -13,7 +13,7 @@ import (
 )
 
 // channel is one open AMQP channel and the session it drives. Its fields are owned by the
-// connection's serving goroutine, except what consumer goroutines read (id, s, closed).
+// connection's serving goroutine, except what consumer goroutines read (id, s).
 type channel struct {
 	c  *conn
 	id uint16
@@ -71,9 +71,9 @@ func (ch *channel) writeReturn(r *exchange.ReturnedError) {
 	})
 }
 
-// failed answers an engine error of method m: a channel error closes the channel with
-// channel.close, a connection error the connection with connection.close, as the engine
-// decided.
+// failed answers an error of method m: a channel error closes the channel with
+// channel.close; a connection error (the engine closed the connection for it, or its code is
+// one of AMQP's hard errors) closes the connection with connection.close.
 func (ch *channel) failed(m proto.Method, err error) {
 	code := uint16(exchange.ReplyCode(err))
 	text := replyText(code, err, ch.c.vhost)
