@@ -49,16 +49,17 @@ type conn struct {
 
 	running atomic.Bool // the handshake is done and the writer runs; read by Server.Close
 
-	// wmu guards out, werr and done. Only the writer goroutine writes to nc; appenders wait
+	// wmu guards out, werr, done and stopped. Only the writer goroutine writes to nc; appenders wait
 	// on room while out is over maxOut, which holds consumers back as TCP would.
-	wmu    sync.Mutex
-	room   *sync.Cond
-	out    []byte
-	werr   error
-	done   bool // the writer is to write what is left and end
-	kick   chan struct{}
-	wrote  chan struct{} // closed when the writer has ended
-	active bool          // something was written since the heartbeat last looked
+	wmu     sync.Mutex
+	room    *sync.Cond
+	out     []byte
+	werr    error
+	done    bool // the writer is to write what is left and end
+	stopped bool // the connection's loop has ended: appends fail
+	kick    chan struct{}
+	wrote   chan struct{} // closed when the writer has ended
+	active  bool          // something was written since the heartbeat last looked
 }
 
 // maxOut is the most output that waits for the writer before appenders wait too.
@@ -157,10 +158,10 @@ func (c *conn) watchAlarms(stop <-chan struct{}) <-chan struct{} {
 func (c *conn) write(add func(b []byte) []byte) bool {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	for len(c.out) > maxOut && c.werr == nil && !c.done {
+	for len(c.out) > maxOut && c.werr == nil && !c.done && !c.stopped {
 		c.room.Wait()
 	}
-	if c.werr != nil || c.done {
+	if c.werr != nil || c.done || c.stopped {
 		return false
 	}
 	c.out = add(c.out)
@@ -233,6 +234,10 @@ func (c *conn) serve() {
 	beats := c.startHeartbeat(stop)
 	alarms := c.watchAlarms(stop)
 	err := c.loop()
+	// Nothing is written after the loop ends (close-ok and connection.close were written in
+	// it): appenders give up, even those waiting for room in an output that a client that
+	// vanished will never read, so that the cleanup below cannot wait on them.
+	c.stopWrites()
 	close(stop)
 	<-beats
 	<-alarms
@@ -244,7 +249,21 @@ func (c *conn) serve() {
 		ch.pipe.Close()
 		ch.wg.Wait()
 	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(flushTimeout)) // what is left goes out if the client reads it
 	c.finish()
+}
+
+// flushTimeout bounds the last write of a connection that ends, for a client that reads no
+// more.
+const flushTimeout = time.Second
+
+// stopWrites makes every later write fail at once and releases the appenders waiting for
+// room; the writer still writes what the output holds.
+func (c *conn) stopWrites() {
+	c.wmu.Lock()
+	c.stopped = true
+	c.room.Broadcast()
+	c.wmu.Unlock()
 }
 
 // connError is a connection error the front door raises itself, with RabbitMQ's code and

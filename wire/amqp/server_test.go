@@ -452,3 +452,39 @@ func TestPublish_ImmediateIs540ClosingTheConnection(t *testing.T) {
 	assert.Equal(t, "NOT_IMPLEMENTED - immediate=true", cl.ReplyText)
 	assert.Equal(t, [2]uint16{60, 40}, [2]uint16{cl.FailedClassID, cl.FailedMethodID})
 }
+
+// A client that vanishes, reading nothing and sending nothing while its output is full, is
+// dropped after its missed heartbeats like any other: its connection is cleaned up (its
+// consumer goes, the queue keeps what was not delivered) without waiting for the server to
+// close.
+func TestHeartbeat_AVanishedClientWithAFullOutputIsCleanedUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := exchange.New(nil)
+		require.NoError(t, err)
+		defer r.Close()
+		srv, err := NewServer(r, nil)
+		require.NoError(t, err)
+		defer srv.Close()
+		s, err := r.NewSession()
+		require.NoError(t, err)
+		_, err = s.QueueDeclare("backlog", exchange.QueueOptions{})
+		require.NoError(t, err)
+		for range 2000 {
+			_, err := s.Publish(t.Context(), "", "backlog", false, exchange.Publishing{Body: make([]byte, 1<<10)})
+			require.NoError(t, err)
+		}
+		c := dial(t, srv)
+		require.NoError(t, c.login("guest", "guest", "/", 10, nil))
+		c.send(1, &proto.ChannelOpen{})
+		c.send(1, &proto.BasicConsume{Queue: "backlog", ConsumerTag: "gone"}) // manual ack, no prefetch
+		time.Sleep(time.Minute)                                                 // the client reads and sends nothing more
+		synctest.Wait()
+		info, err := r.QueueInfo("backlog")
+		require.NoError(t, err)
+		assert.Equal(t, 0, info.Consumers, "the vanished client's consumer is gone")
+		assert.Equal(t, 2000, info.Ready, "what it held unacked is back in the queue")
+		srv.mu.Lock()
+		assert.Empty(t, srv.conns, "the connection is cleaned up")
+		srv.mu.Unlock()
+	})
+}
