@@ -477,7 +477,7 @@ func TestHeartbeat_AVanishedClientWithAFullOutputIsCleanedUp(t *testing.T) {
 		require.NoError(t, c.login("guest", "guest", "/", 10, nil))
 		c.send(1, &proto.ChannelOpen{})
 		c.send(1, &proto.BasicConsume{Queue: "backlog", ConsumerTag: "gone"}) // manual ack, no prefetch
-		time.Sleep(time.Minute)                                                 // the client reads and sends nothing more
+		time.Sleep(time.Minute)                                               // the client reads and sends nothing more
 		synctest.Wait()
 		info, err := r.QueueInfo("backlog")
 		require.NoError(t, err)
