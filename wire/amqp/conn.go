@@ -49,17 +49,18 @@ type conn struct {
 
 	running atomic.Bool // the handshake is done and the writer runs; read by Server.Close
 
-	// wmu guards out, werr, done and stopped. Only the writer goroutine writes to nc; appenders wait
+	// wmu guards out, werr, done, stopped and sendLimit. Only the writer goroutine writes to nc; appenders wait
 	// on room while out is over maxOut, which holds consumers back as TCP would.
-	wmu     sync.Mutex
-	room    *sync.Cond
-	out     []byte
-	werr    error
-	done    bool // the writer is to write what is left and end
-	stopped bool // the connection's loop has ended: appends fail
-	kick    chan struct{}
-	wrote   chan struct{} // closed when the writer has ended
-	active  bool          // something was written since the heartbeat last looked
+	wmu       sync.Mutex
+	room      *sync.Cond
+	out       []byte
+	werr      error
+	done      bool          // the writer is to write what is left and end
+	stopped   bool          // the connection's loop has ended: appends fail
+	sendLimit time.Duration // how long one socket write may block: sendTimeout, then less when closing
+	kick      chan struct{}
+	wrote     chan struct{} // closed when the writer has ended
+	active    bool          // something was written since the heartbeat last looked
 }
 
 // maxOut is the most output that waits for the writer before appenders wait too.
@@ -67,7 +68,7 @@ const maxOut = 256 << 10
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{srv: s, nc: nc, in: silenceReader{nc: nc}, channels: make(map[uint16]*channel),
-		published: make(chan struct{}), kick: make(chan struct{}, 1), wrote: make(chan struct{})}
+		published: make(chan struct{}), kick: make(chan struct{}, 1), wrote: make(chan struct{}), sendLimit: sendTimeout}
 	c.rd = proto.NewReader(&c.in, proto.FrameMinSize)
 	c.room = sync.NewCond(&c.wmu)
 	return c
@@ -191,7 +192,9 @@ func (c *conn) writer() {
 		buf := c.out
 		c.out = spare[:0]
 		c.room.Broadcast()
+		limit := c.sendLimit
 		c.wmu.Unlock()
+		_ = c.nc.SetWriteDeadline(time.Now().Add(limit))
 		_, err := c.nc.Write(buf)
 		if err != nil {
 			c.wmu.Lock()
@@ -249,8 +252,22 @@ func (c *conn) serve() {
 		ch.pipe.Close()
 		ch.wg.Wait()
 	}
-	_ = c.nc.SetWriteDeadline(time.Now().Add(flushTimeout)) // what is left goes out if the client reads it
+	c.setSendLimit(flushTimeout) // what is left goes out if the client reads it
 	c.finish()
+}
+
+// sendTimeout is how long a socket write may block before the connection is dropped: a
+// client that reads nothing for that long while the server has frames for it is gone, or
+// stuck. RabbitMQ's listeners have the same bound (tcp_listen_options send_timeout 15000,
+// send_timeout_close true).
+const sendTimeout = 15 * time.Second
+
+// setSendLimit bounds the socket write under way, and every later one, by d.
+func (c *conn) setSendLimit(d time.Duration) {
+	c.wmu.Lock()
+	c.sendLimit = min(c.sendLimit, d)
+	c.wmu.Unlock()
+	_ = c.nc.SetWriteDeadline(time.Now().Add(d))
 }
 
 // flushTimeout bounds the last write of a connection that ends, for a client that reads no
@@ -283,7 +300,7 @@ func (c *conn) forceClose() {
 	if !c.running.Load() {
 		return
 	}
-	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second)) // a client that does not read is not waited for
+	c.setSendLimit(time.Second) // a client that does not read is not waited for
 	c.write(func(b []byte) []byte {
 		return proto.AppendMethod(b, 0, &proto.ConnectionClose{ReplyCode: 320,
 			ReplyText: "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"})

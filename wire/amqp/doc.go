@@ -37,7 +37,8 @@
 // auto-ack one by the router's window of 200 unread), and its deliveries wait in the
 // connection's output, which holds at most 256 KiB besides the buffer the writer is writing
 // before the consumer waits too, so a client that stops reading stops its consumers as TCP
-// would. A
+// would; one that reads nothing for 15 s while frames wait for it is dropped, as RabbitMQ's
+// send_timeout drops it. A
 // publish is read only once the one before it was handed to the router, which holds a
 // publisher while a resource alarm is on; the connection is then told connection.blocked,
 // and connection.unblocked when the alarm clears. Confirm-mode publishes are pipelined up to

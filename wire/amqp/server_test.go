@@ -488,3 +488,43 @@ func TestHeartbeat_AVanishedClientWithAFullOutputIsCleanedUp(t *testing.T) {
 		srv.mu.Unlock()
 	})
 }
+
+// A client that keeps its heartbeats going but reads nothing while the server has frames for
+// it is dropped after the send timeout, 15 s, as RabbitMQ's send_timeout drops it; its
+// consumer goes and its unacked deliveries return to the queue.
+func TestSendTimeout_AClientThatReadsNothingIsDroppedAfter15s(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := exchange.New(nil)
+		require.NoError(t, err)
+		defer r.Close()
+		srv, err := NewServer(r, nil)
+		require.NoError(t, err)
+		defer srv.Close()
+		s, err := r.NewSession()
+		require.NoError(t, err)
+		_, err = s.QueueDeclare("backlog", exchange.QueueOptions{})
+		require.NoError(t, err)
+		for range 2000 {
+			_, err := s.Publish(t.Context(), "", "backlog", false, exchange.Publishing{Body: make([]byte, 1<<10)})
+			require.NoError(t, err)
+		}
+		c := dial(t, srv)
+		require.NoError(t, c.login("guest", "guest", "/", 10, nil))
+		c.send(1, &proto.ChannelOpen{})
+		c.send(1, &proto.BasicConsume{Queue: "backlog", ConsumerTag: "stuck"})
+		start := time.Now()
+		beat := proto.AppendFrame(nil, proto.FrameHeartbeat, 0, nil)
+		for range 5 { // heartbeats every 4 s: never silent, never reading
+			time.Sleep(4 * time.Second)
+			if _, err := c.nc.Write(beat); err != nil {
+				break // dropped
+			}
+		}
+		synctest.Wait()
+		info, err := r.QueueInfo("backlog")
+		require.NoError(t, err)
+		assert.Equal(t, 0, info.Consumers, "dropped after the send timeout")
+		assert.Equal(t, 2000, info.Ready)
+		assert.Less(t, time.Since(start), 30*time.Second)
+	})
+}
