@@ -528,3 +528,26 @@ func TestSendTimeout_AClientThatReadsNothingIsDroppedAfter15s(t *testing.T) {
 		assert.Less(t, time.Since(start), 30*time.Second)
 	})
 }
+
+// A client that opens a connection and does not finish the handshake within 10 s
+// (RabbitMQ's handshake_timeout) is dropped, whichever step it stops at.
+func TestHandshake_TimeoutDropsAStalledClient(t *testing.T) {
+	for _, stall := range []string{"before the protocol header", "after connection.start"} {
+		t.Run(stall, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := newServer(t, nil)
+				nc, err := srv.Dial("", "")
+				require.NoError(t, err)
+				defer nc.Close()
+				if stall == "after connection.start" {
+					_, err = nc.Write(proto.ProtocolHeader[:])
+					require.NoError(t, err)
+				}
+				start := time.Now()
+				_, err = io.Copy(io.Discard, nc) // connection.start, if sent, then the end
+				require.NoError(t, err)
+				assert.Equal(t, handshakeTimeout, time.Since(start))
+			})
+		})
+	}
+}
