@@ -551,3 +551,29 @@ func TestHandshake_TimeoutDropsAStalledClient(t *testing.T) {
 		})
 	}
 }
+
+// A virtual host of Options.VHosts is a router of its own: a queue declared in it is not seen
+// from "/".
+func TestVHosts_AreSeparateRouters(t *testing.T) {
+	other, err := exchange.New(nil)
+	require.NoError(t, err)
+	defer other.Close()
+	srv := newServer(t, &Options{VHosts: map[string]*exchange.Router{"billing": other}})
+	c := dial(t, srv)
+	require.NoError(t, c.login("guest", "guest", "billing", 0, nil))
+	c.send(1, &proto.ChannelOpen{})
+	expect[*proto.ChannelOpenOk](c)
+	c.send(1, &proto.QueueDeclare{Queue: "invoices"})
+	expect[*proto.QueueDeclareOk](c)
+	_, err = other.QueueInfo("invoices")
+	require.NoError(t, err, "declared in billing's router")
+	c.send(1, &proto.QueueDeclare{Queue: "refunds", Passive: true})
+	cl := expect[*proto.ChannelClose](c)
+	assert.Equal(t, "NOT_FOUND - no queue 'refunds' in vhost 'billing'", cl.ReplyText, "errors name their virtual host")
+
+	root := open(t, srv)
+	root.send(1, &proto.QueueDeclare{Queue: "invoices", Passive: true})
+	cl = expect[*proto.ChannelClose](root)
+	assert.Equal(t, uint16(404), cl.ReplyCode)
+	assert.Equal(t, "NOT_FOUND - no queue 'invoices' in vhost '/'", cl.ReplyText)
+}
