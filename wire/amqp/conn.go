@@ -505,7 +505,9 @@ func (c *conn) authenticate(m *proto.ConnectionStartOk) (string, error) {
 			pass, _ = t["PASSWORD"].(string)
 		}
 	default:
-		return "", c.refuse(403, fmt.Sprintf("ACCESS_REFUSED - unsupported authentication mechanism '%s'", m.Mechanism), m)
+		// RabbitMQ resets the connection, with no connection.close, whatever the client's
+		// capabilities (checked on 3.10.8).
+		return "", fmt.Errorf("unknown authentication mechanism '%s'", m.Mechanism)
 	}
 	want, ok := c.srv.opts.Users[user]
 	if !ok || want != pass || slices.Contains(c.srv.opts.LoopbackUsers, user) && !isLoopback(c.nc.RemoteAddr()) {

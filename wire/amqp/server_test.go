@@ -577,3 +577,36 @@ func TestVHosts_AreSeparateRouters(t *testing.T) {
 	assert.Equal(t, uint16(404), cl.ReplyCode)
 	assert.Equal(t, "NOT_FOUND - no queue 'invoices' in vhost '/'", cl.ReplyText)
 }
+
+// AMQPLAIN carries the credentials as a field table without its length; a wrong password is
+// 403 to a client that asked to be told; an unknown mechanism is dropped with no
+// connection.close, as RabbitMQ 3.10.8 resets it.
+func TestHandshake_AMQPLAINAndUnknownMechanisms(t *testing.T) {
+	srv := newServer(t, nil)
+	table := proto.AppendTable(nil, exchange.Table{"LOGIN": "guest", "PASSWORD": "guest"})
+	for _, tc := range []struct {
+		mechanism, response string
+		ok                  bool
+	}{
+		{"AMQPLAIN", string(table[4:]), true},
+		{"AMQPLAIN", string(proto.AppendTable(nil, exchange.Table{"LOGIN": "guest", "PASSWORD": "nope"})[4:]), false},
+	} {
+		c := dial(t, srv)
+		expect[*proto.ConnectionStart](c)
+		c.send(0, &proto.ConnectionStartOk{Mechanism: tc.mechanism, Response: tc.response, Locale: "en_US",
+			ClientProperties: exchange.Table{"capabilities": exchange.Table{"authentication_failure_close": true}}})
+		_, m := c.next()
+		if tc.ok {
+			assert.IsType(t, &proto.ConnectionTune{}, m, tc.mechanism)
+			continue
+		}
+		cl, isClose := m.(*proto.ConnectionClose)
+		require.True(t, isClose, "%s: %#v", tc.mechanism, m)
+		assert.Equal(t, uint16(403), cl.ReplyCode, tc.mechanism)
+	}
+	c := dial(t, srv)
+	expect[*proto.ConnectionStart](c)
+	c.send(0, &proto.ConnectionStartOk{Mechanism: "SCRAM-SHA-256", Response: "x", Locale: "en_US",
+		ClientProperties: exchange.Table{"capabilities": exchange.Table{"authentication_failure_close": true}}})
+	assert.Nil(t, c.closedBy(), "dropped with no connection.close")
+}
