@@ -25,6 +25,27 @@ type rawClient struct {
 	rd *proto.Reader
 }
 
+// backlogServer returns a router whose queue "backlog" holds n messages of size bytes, and a
+// server for it with the default options; both are closed when the test ends.
+func backlogServer(t *testing.T, n, size int) (*exchange.Router, *Server) {
+	t.Helper()
+	r, err := exchange.New(nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { r.Close() })
+	srv, err := NewServer(r, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	s, err := r.NewSession()
+	require.NoError(t, err)
+	_, err = s.QueueDeclare("backlog", exchange.QueueOptions{})
+	require.NoError(t, err)
+	for range n {
+		_, err := s.Publish(t.Context(), "", "backlog", false, exchange.Publishing{Body: make([]byte, size)})
+		require.NoError(t, err)
+	}
+	return r, srv
+}
+
 func newServer(t *testing.T, o *Options) *Server {
 	t.Helper()
 	r, err := exchange.New(nil)
@@ -396,21 +417,8 @@ func TestClose_ClientThatNeverSendsCloseOkIsDroppedAfter30s(t *testing.T) {
 // socket are full: the queue keeps the rest, nothing in the door grows with the backlog.
 func TestFlow_AClientThatStopsReadingHoldsItsConsumerBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, err := exchange.New(nil)
-		require.NoError(t, err)
-		defer r.Close()
-		srv, err := NewServer(r, nil)
-		require.NoError(t, err)
-		defer srv.Close()
 		const n, size = 4000, 1 << 10 // 4 MiB queued
-		s, err := r.NewSession()
-		require.NoError(t, err)
-		_, err = s.QueueDeclare("backlog", exchange.QueueOptions{})
-		require.NoError(t, err)
-		for range n {
-			_, err := s.Publish(t.Context(), "", "backlog", false, exchange.Publishing{Body: make([]byte, size)})
-			require.NoError(t, err)
-		}
+		r, srv := backlogServer(t, n, size)
 		c := open(t, srv)
 		c.send(1, &proto.BasicConsume{Queue: "backlog", NoAck: true}) // no prefetch bound at all
 		synctest.Wait()                                               // everyone is blocked: the client reads nothing
@@ -459,20 +467,7 @@ func TestPublish_ImmediateIs540ClosingTheConnection(t *testing.T) {
 // close.
 func TestHeartbeat_AVanishedClientWithAFullOutputIsCleanedUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, err := exchange.New(nil)
-		require.NoError(t, err)
-		defer r.Close()
-		srv, err := NewServer(r, nil)
-		require.NoError(t, err)
-		defer srv.Close()
-		s, err := r.NewSession()
-		require.NoError(t, err)
-		_, err = s.QueueDeclare("backlog", exchange.QueueOptions{})
-		require.NoError(t, err)
-		for range 2000 {
-			_, err := s.Publish(t.Context(), "", "backlog", false, exchange.Publishing{Body: make([]byte, 1<<10)})
-			require.NoError(t, err)
-		}
+		r, srv := backlogServer(t, 2000, 1<<10)
 		c := dial(t, srv)
 		require.NoError(t, c.login("guest", "guest", "/", 10, nil))
 		c.send(1, &proto.ChannelOpen{})
@@ -494,20 +489,7 @@ func TestHeartbeat_AVanishedClientWithAFullOutputIsCleanedUp(t *testing.T) {
 // consumer goes and its unacked deliveries return to the queue.
 func TestSendTimeout_AClientThatReadsNothingIsDroppedAfter15s(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r, err := exchange.New(nil)
-		require.NoError(t, err)
-		defer r.Close()
-		srv, err := NewServer(r, nil)
-		require.NoError(t, err)
-		defer srv.Close()
-		s, err := r.NewSession()
-		require.NoError(t, err)
-		_, err = s.QueueDeclare("backlog", exchange.QueueOptions{})
-		require.NoError(t, err)
-		for range 2000 {
-			_, err := s.Publish(t.Context(), "", "backlog", false, exchange.Publishing{Body: make([]byte, 1<<10)})
-			require.NoError(t, err)
-		}
+		r, srv := backlogServer(t, 2000, 1<<10)
 		c := dial(t, srv)
 		require.NoError(t, c.login("guest", "guest", "/", 10, nil))
 		c.send(1, &proto.ChannelOpen{})
