@@ -1,0 +1,422 @@
+package group
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// ErrClosed is returned by a [Coordinator]'s requests after [Coordinator.Close], including to
+// those that were waiting.
+var ErrClosed = errors.New("tribus/log: group coordinator closed")
+
+// Coordinator is the shell around the groups' cores: it owns each group's lock, its timers
+// and its waiting requests, and turns the core's effects into them. A JoinGroup or SyncGroup
+// that Kafka would park (a JoinGroup until the join phase ends, a follower's SyncGroup until
+// the leader's) is answered later: [Coordinator.JoinAsync] and [Coordinator.SyncAsync] call
+// their done function then, on whichever goroutine completed them (the request that ended
+// the join phase, the leader's SyncGroup, a timer, or Close), with no lock held. Join and Sync
+// are the same requests waiting for that answer.
+//
+// A Coordinator is safe for concurrent use. Lock order: c.mu, then a group's mu; a group's
+// timers run their expiry under its mu alone. Nothing is called out under either lock: done
+// functions run after they are released, and may send further requests.
+type Coordinator struct {
+	cfg Config
+
+	mu     sync.RWMutex // guards groups and closed; read-held to look a group up
+	groups map[string]*shell
+	closed bool
+	done   chan struct{} // closed by Close
+}
+
+// shell is one group with its lock, timers and waiters. Every field is guarded by mu.
+type shell struct {
+	mu      sync.Mutex
+	g       *Group
+	timers  map[Timer]*armed
+	joins   map[string][]JoinFunc // waiting JoinGroups by member id
+	syncs   map[string][]SyncFunc // waiting SyncGroups by member id
+	closed  bool
+	changed chan struct{} // closed and replaced when the group's state or generation changes
+}
+
+// armed is one of a group's timers. Moving a deadline later (every heartbeat moves a session's)
+// changes want only: when t fires before want, it is set again for want. So a heartbeat costs
+// no timer operation, and t fires at most once per session timeout.
+type armed struct {
+	t    *time.Timer
+	at   time.Time // when t fires
+	want time.Time // the deadline the core asked for last
+}
+
+// JoinFunc receives the answer to a JoinGroup: the response, or ErrClosed.
+type JoinFunc func(JoinResponse, error)
+
+// SyncFunc receives the answer to a SyncGroup: the response, or ErrClosed.
+type SyncFunc func(SyncResponse, error)
+
+// NewCoordinator returns a coordinator whose groups follow cfg.
+func NewCoordinator(cfg Config) *Coordinator {
+	return &Coordinator{cfg: cfg, groups: make(map[string]*shell), done: make(chan struct{})}
+}
+
+// Done returns a channel closed by Close.
+func (c *Coordinator) Done() <-chan struct{} { return c.done }
+
+// shell returns the group id's shell, creating the group (Empty) on first use.
+func (c *Coordinator) shell(id string) (*shell, error) {
+	c.mu.RLock()
+	s, closed := c.groups[id], c.closed
+	c.mu.RUnlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	if s != nil {
+		return s, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	s = c.groups[id]
+	if s == nil {
+		s = &shell{g: New(id, c.cfg, time.Now()), timers: make(map[Timer]*armed), joins: make(map[string][]JoinFunc),
+			syncs: make(map[string][]SyncFunc), changed: make(chan struct{})}
+		c.groups[id] = s
+	}
+	return s, nil
+}
+
+// Create makes group id known, Empty, if the coordinator does not have it; a consumer that
+// names its group before its first request makes it describable.
+func (c *Coordinator) Create(id string) error {
+	_, err := c.shell(id)
+	return err
+}
+
+// lookup returns the group id's shell, or nil if the coordinator has no such group.
+func (c *Coordinator) lookup(id string) *shell {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.groups[id]
+}
+
+// JoinAsync runs a JoinGroup for group id; done gets its answer, at once or when the core
+// completes it.
+func (c *Coordinator) JoinAsync(id string, req JoinRequest, done JoinFunc) {
+	s, err := c.shell(id)
+	if err != nil {
+		done(JoinResponse{}, err)
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		done(JoinResponse{}, ErrClosed)
+		return
+	}
+	st, gen := s.g.state, s.g.generation
+	resp, waits, effects := s.g.Join(time.Now(), req)
+	if waits {
+		s.joins[resp.MemberID] = append(s.joins[resp.MemberID], done)
+	}
+	answers := s.apply(st, gen, effects)
+	s.mu.Unlock()
+	if !waits {
+		done(resp, nil)
+	}
+	run(answers)
+}
+
+// SyncAsync runs a SyncGroup for group id; done gets its answer, at once or, for a follower
+// ahead of its leader, when the leader's arrives.
+func (c *Coordinator) SyncAsync(id string, req SyncRequest, done SyncFunc) {
+	s, err := c.shell(id)
+	if err != nil {
+		done(SyncResponse{}, err)
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		done(SyncResponse{}, ErrClosed)
+		return
+	}
+	st, gen := s.g.state, s.g.generation
+	resp, waits, effects := s.g.Sync(time.Now(), req)
+	if waits {
+		s.syncs[req.MemberID] = append(s.syncs[req.MemberID], done)
+	}
+	answers := s.apply(st, gen, effects)
+	s.mu.Unlock()
+	if !waits {
+		done(resp, nil)
+	}
+	run(answers)
+}
+
+// Join runs a JoinGroup for group id and waits for its answer, until ctx ends.
+func (c *Coordinator) Join(ctx context.Context, id string, req JoinRequest) (JoinResponse, error) {
+	type answer struct {
+		resp JoinResponse
+		err  error
+	}
+	ch := make(chan answer, 1)
+	c.JoinAsync(id, req, func(resp JoinResponse, err error) { ch <- answer{resp, err} })
+	select {
+	case a := <-ch:
+		return a.resp, a.err
+	case <-ctx.Done():
+		return JoinResponse{}, ctx.Err()
+	}
+}
+
+// Sync runs a SyncGroup for group id and waits for its answer, until ctx ends.
+func (c *Coordinator) Sync(ctx context.Context, id string, req SyncRequest) (SyncResponse, error) {
+	type answer struct {
+		resp SyncResponse
+		err  error
+	}
+	ch := make(chan answer, 1)
+	c.SyncAsync(id, req, func(resp SyncResponse, err error) { ch <- answer{resp, err} })
+	select {
+	case a := <-ch:
+		return a.resp, a.err
+	case <-ctx.Done():
+		return SyncResponse{}, ctx.Err()
+	}
+}
+
+// run calls the answers apply collected, after the group's lock is released.
+func run(answers []func()) {
+	for _, a := range answers {
+		a()
+	}
+}
+
+// Heartbeat runs a Heartbeat for group id.
+func (c *Coordinator) Heartbeat(id, memberID, instanceID string, generation int32) (Code, error) {
+	return c.run(id, func(s *shell) (Code, []Effect) { return s.g.Heartbeat(time.Now(), memberID, instanceID, generation) })
+}
+
+// HeartbeatWatch runs a Heartbeat for group id and returns, with its answer, what
+// [Coordinator.Watch] would have returned just before it: a member that waits on it learns
+// of the next change without missing one in between.
+func (c *Coordinator) HeartbeatWatch(id, memberID, instanceID string, generation int32) (Code, <-chan struct{}, error) {
+	s, err := c.shell(id)
+	if err != nil {
+		return 0, nil, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return 0, nil, ErrClosed
+	}
+	watch := s.changed
+	code, effects := s.g.Heartbeat(time.Now(), memberID, instanceID, generation)
+	answers := s.apply(s.g.state, s.g.generation, effects) // a heartbeat moves neither
+	s.mu.Unlock()
+	run(answers)
+	return code, watch, nil
+}
+
+// Leave runs a LeaveGroup of one member for group id.
+func (c *Coordinator) Leave(id, memberID, instanceID string) (Code, error) {
+	return c.run(id, func(s *shell) (Code, []Effect) { return s.g.Leave(time.Now(), memberID, instanceID) })
+}
+
+// Commit checks that memberID of generation may commit group id's offsets now (see
+// [Group.Commit]). The caller stores the offsets after a None: the check and the write are
+// not one step, so a rebalance may begin in between, as it may between a Kafka broker's check
+// and its append.
+func (c *Coordinator) Commit(id, memberID, instanceID string, generation int32) (Code, error) {
+	return c.run(id, func(s *shell) (Code, []Effect) { return s.g.Commit(time.Now(), memberID, instanceID, generation) })
+}
+
+// run runs a request that never waits under the group's lock.
+func (c *Coordinator) run(id string, fn func(*shell) (Code, []Effect)) (Code, error) {
+	s, err := c.shell(id)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return 0, ErrClosed
+	}
+	st, gen := s.g.state, s.g.generation
+	code, effects := fn(s)
+	answers := s.apply(st, gen, effects)
+	s.mu.Unlock()
+	run(answers)
+	return code, nil
+}
+
+// Watch returns a channel closed at group id's next change of state or generation (a
+// rebalance starting or completing, the group emptying): a waiting member looks again then
+// rather than at its next heartbeat.
+func (c *Coordinator) Watch(id string) (<-chan struct{}, error) {
+	s, err := c.shell(id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed, nil
+}
+
+// Describe calls fn with group id's core under its lock, for reading its state, and reports
+// whether the coordinator has the group; it creates none. After Close it shows the groups as
+// Close left them.
+func (c *Coordinator) Describe(id string, fn func(*Group)) bool {
+	s := c.lookup(id)
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s.g)
+	return true
+}
+
+// IDs returns the ids of the groups the coordinator has, in no order.
+func (c *Coordinator) IDs() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	ids := make([]string, 0, len(c.groups))
+	for id := range c.groups {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// Delete removes group id if it has no members, as DeleteGroups does (the group turns Dead:
+// a request in flight for it finds it unknown), and reports whether it had members.
+func (c *Coordinator) Delete(id string) (nonEmpty bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false, ErrClosed
+	}
+	s := c.groups[id]
+	if s == nil {
+		return false, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, gen := s.g.state, s.g.generation
+	if !s.g.Delete() {
+		return true, nil
+	}
+	s.apply(st, gen, nil) // an empty group has no waiters: nothing to answer
+	for _, a := range s.timers {
+		a.t.Stop()
+	}
+	clear(s.timers)
+	delete(c.groups, id)
+	return false, nil
+}
+
+// apply carries out the core's effects, and wakes the watchers if the state or generation
+// moved from st and gen. It returns the answers to waiting requests, for the caller to run
+// once s.mu is released. Called with s.mu held.
+func (s *shell) apply(st State, gen int32, effects []Effect) (answers []func()) {
+	for _, e := range effects {
+		switch e.Kind {
+		case ArmTimer:
+			if a := s.timers[e.Timer]; a != nil {
+				a.want = e.At
+				if e.At.Before(a.at) {
+					a.t.Reset(time.Until(e.At))
+					a.at = e.At
+				}
+				break
+			}
+			key, a := e.Timer, &armed{at: e.At, want: e.At}
+			a.t = time.AfterFunc(time.Until(e.At), func() { s.expire(key, a) })
+			s.timers[key] = a
+		case StopTimer:
+			if a := s.timers[e.Timer]; a != nil {
+				a.t.Stop()
+				delete(s.timers, e.Timer)
+			}
+		case CompleteJoin:
+			for _, f := range s.joins[e.Member] {
+				answers = append(answers, func() { f(e.Join, nil) })
+			}
+			delete(s.joins, e.Member)
+		case CompleteSync:
+			for _, f := range s.syncs[e.Member] {
+				answers = append(answers, func() { f(e.Sync, nil) })
+			}
+			delete(s.syncs, e.Member)
+		}
+	}
+	if s.g.state != st || s.g.generation != gen {
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
+	return answers
+}
+
+// expire runs the firing of timer k, armed as a. A firing before the deadline sets the timer
+// again; one after Close, of a timer stopped or replaced since, or one the core finds stale
+// does nothing.
+func (s *shell) expire(k Timer, a *armed) {
+	s.mu.Lock()
+	if s.closed || s.timers[k] != a {
+		s.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	if now.Before(a.want) {
+		a.t.Reset(a.want.Sub(now))
+		a.at = a.want
+		s.mu.Unlock()
+		return
+	}
+	delete(s.timers, k)
+	st, gen := s.g.state, s.g.generation
+	answers := s.apply(st, gen, s.g.Expire(now, k))
+	s.mu.Unlock()
+	run(answers)
+}
+
+// Close stops every timer and answers every waiting request with ErrClosed; later requests
+// return ErrClosed, and no timer acts after it returns. It is idempotent.
+func (c *Coordinator) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	close(c.done)
+	var answers []func()
+	for _, s := range c.groups {
+		s.mu.Lock()
+		s.closed = true
+		for _, a := range s.timers {
+			a.t.Stop()
+		}
+		clear(s.timers)
+		for _, fs := range s.joins {
+			for _, f := range fs {
+				answers = append(answers, func() { f(JoinResponse{}, ErrClosed) })
+			}
+		}
+		for _, fs := range s.syncs {
+			for _, f := range fs {
+				answers = append(answers, func() { f(SyncResponse{}, ErrClosed) })
+			}
+		}
+		clear(s.joins)
+		clear(s.syncs)
+		s.mu.Unlock()
+	}
+	c.mu.Unlock()
+	run(answers)
+}
