@@ -320,8 +320,29 @@ func (c *Consumer) pollOnce() ([]Record, []<-chan struct{}, error) {
 	return out, waits, nil
 }
 
-// waitAny waits until one of chs is closed, d passes, or ctx ends.
+// waitAny waits until one of chs is closed, d passes, or ctx ends. Up to eight channels are
+// waited on in one select; more take a goroutine each.
 func waitAny(ctx context.Context, chs []<-chan struct{}, d time.Duration) error {
+	if len(chs) <= 8 {
+		var c [8]<-chan struct{} // nil channels never fire
+		copy(c[:], chs)
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-c[0]:
+		case <-c[1]:
+		case <-c[2]:
+		case <-c[3]:
+		case <-c[4]:
+		case <-c[5]:
+		case <-c[6]:
+		case <-c[7]:
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	done := make(chan struct{})

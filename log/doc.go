@@ -20,43 +20,75 @@
 // [GroupConsumer]'s Poll and Close belong to one goroutine, as in Kafka; its other methods,
 // Crash included, may be called from anywhere.
 //
-// Owners of state:
-//   - Log.mu guards the topic map and the closed flag; Log.life guards the retention timer
-//     and the callbacks in flight.
-//   - partition.mu guards a partition's segments and offsets (cmu and smu, for compaction and
-//     fsync, are taken before it; see partition.go). A fetch holds it to choose a segment and
-//     to decode what it read, not for the file I/O: segment.mu guards a segment's size and
-//     indexes, and the bytes below its size never change while it is open. A segment closed
-//     during a read is looked up again.
-//   - offsetState.mu numbers committed-offset writes in the store's order (offsets.go).
-//   - coordinator.mu guards the map of groups only, and is never held while taking a group's
-//     lock. group.mu guards everything of one group: its state, members and their session
-//     timers, and the rebalance and delay timers; every timer callback takes it first.
-//   - GroupConsumer.pmu is held by Poll and Close; GroupConsumer.mu guards the member id,
-//     generation, owned partitions, closed flag and poll timer.
+//	state                                        owner (guarded by)
+//	---------------------------------------------------------------------------------------
+//	topic map, closed flag                       Log.mu
+//	retention timer, Log timers' callbacks       Log.life (+ Log.wg, waited for by Close)
+//	a partition's segments, offsets, producers   partition.mu (cmu, smu taken before it)
+//	a segment's size and indexes                 segment.mu; bytes below the size never change
+//	committed offsets' write order               offsetState.mu
+//	the map of groups                            group.Coordinator.mu
+//	one group: state, members, generation,       the group's shell mu (log/internal/group);
+//	  its timers and waiting Join/Sync requests    timer expiries take it, nothing else
+//	a GroupConsumer's member id, generations,    GroupConsumer.mu, never held across a
+//	  owned partitions, join in flight, flags      coordinator request
+//	no request after Crash                       GroupConsumer.gate (a count of requests
+//	                                               in flight; Crash shuts it and waits)
+//	Poll and Close against each other            GroupConsumer.pmu
+//	a transaction                                txnMeta.mu
 //
-// Lock orders: Log.mu, then partition.mu; Log.mu, then offsetState.mu. On the group path:
-// GroupConsumer.pmu, then group.mu, then GroupConsumer.mu; group.mu, then Log.mu (read, to see
-// the topics a member subscribes to). Listener calls, assignment of the inner consumer and
-// offset commits happen with no group lock held. Transactions: txnMeta.mu, then group.mu
-// (to check a generation), then partition.mu (txn.go).
+// Lock orders (each arrow: the first may be held while taking the second, never the reverse):
+//
+//	Log.mu → partition.cmu → partition.mu;  partition.smu → partition.mu;  Log.mu → offsetState.mu
+//	group.Coordinator.mu → a group's mu   (Close and Delete; requests take them one at a time)
+//	GroupConsumer.pmu → GroupConsumer.mu → Log.mu (read: the topics a subscription matches)
+//	GroupConsumer.pmu → group.Coordinator.mu → a group's mu (a request; GroupConsumer.mu is
+//	  never held across one)
+//	txnMeta.mu → group.Coordinator.mu → a group's mu (checking a generation);  txnMeta.mu → partition.mu
+//
+// A fetch holds partition.mu to choose a segment and to decode what it read, not for the file
+// I/O; a segment closed during a read is looked up again. A GroupConsumer is a client of the
+// coordinator and never takes a group's lock itself: it sends JoinGroup, SyncGroup,
+// Heartbeat, LeaveGroup and OffsetCommit checks through group.Coordinator, whose core
+// (group.Group) is a pure state machine the shell calls under the group's lock. A parked
+// JoinGroup or SyncGroup is answered on the goroutine that completed it (another member's
+// request, a timer, Close) after the group's lock is released; the consumer's answer handlers
+// (groupjoin.go) take GroupConsumer.mu and Log.mu (read) and may send the next request. Listener
+// calls, assignment of the inner consumer and offset writes happen with no lock of the group
+// held.
 //
 // # Time
 //
-// Every timeout is a time.Timer or time.AfterFunc on the real clock: session and poll
-// timeouts, rebalance and initial-rebalance delays, transaction timeouts, retention and
-// Fetch's MaxWait. Under testing/synctest they run on the bubble's fake clock, so tests
-// advance minutes instantly. [Log.Close] stops the retention, transaction and group timers
-// and wakes every Poll waiting on a group; no timer the Log owns changes state after Close.
+// Every timeout is a time.Timer, time.Ticker or time.AfterFunc on the real clock; under
+// testing/synctest they run on the bubble's fake clock, so tests advance minutes instantly.
+//   - The Log's own timers (retention, transaction timeouts, each GroupConsumer's
+//     max.poll.interval.ms) are armed by Log.afterFunc: after Close their callbacks do nothing,
+//     and Close waits for one that is running.
+//   - The group coordinator's timers (session timeouts, unused member ids, the rebalance
+//     timeout, the initial rebalance delay) belong to group.Coordinator. The core asks for them
+//     as effects with deadlines and recognises a stale firing by its deadline; Close stops
+//     them all and answers every waiting JoinGroup and SyncGroup with ErrClosed.
+//   - A GroupConsumer heartbeats every HeartbeatInterval on its own goroutine from its first
+//     Poll until Close, Crash or the Log's Close; Fetch's MaxWait and Poll's waits end early at
+//     Close.
+//
+// No timer the Log owns changes state after Close.
 //
 // # Caveats
 //
 //   - One broker: leader epochs are kept and returned but never checked, and there is no
 //     replication.
-//   - Heartbeats are implicit: a group consumer heartbeats from NewGroupConsumer until Close
-//     or Crash. [GroupConsumer.Crash] stops them; a Poll running in another goroutine at
-//     that moment returns [ErrClosed] instead of resuming them (fixed in issue 11: it used to
-//     keep the member in the group forever).
+//   - A group consumer's session is kept by heartbeats, as in Kafka: one per Poll and one
+//     every HeartbeatInterval between them. [GroupConsumer.Crash] stops them and, once it
+//     returns, no request of the consumer's reaches the coordinator; the group drops it when
+//     its session timeout has passed since its last heartbeat.
+//   - The leader notices a topic's partition count change, and a pattern subscriber a new
+//     matching topic, at its next Poll (or while one waits), and rejoins; Kafka's consumers
+//     notice at their next metadata refresh. A group whose leader does not poll does not
+//     rebalance for it.
+//   - An offset commit is checked by the coordinator and then written; a rebalance that
+//     begins between the two does not undo the write, as on a Kafka broker, where the check
+//     and the append are not one step either.
 //   - [Log.NewConsumer] has no error result, so a negative MaxPollRecords or MaxWait in its
 //     [ConsumerOptions] is reported by every Poll as [ErrInvalidConfig].
 //   - A negative MinCleanableDirtyRatio means Kafka's 0 (compact whenever anything is dirty)
@@ -65,7 +97,5 @@
 //     past the log end to the end, as kafka-consumer-groups --reset-offsets does.
 //   - Record timestamps are not range-checked on produce (Kafka's producer refuses a negative
 //     timestamp other than -1); that belongs to the produce side and is not done here.
-//   - A GroupConsumer's poll timer (max.poll.interval.ms) belongs to the consumer, not the
-//     group: after Close it may still fire, but finds the group stopped and does nothing.
 //   - Storage caveats (segments, recovery, CRCs) are reported separately.
 package log

@@ -173,6 +173,11 @@ var (
 	// (30 min) (K23).
 	ErrInvalidSessionTimeout = errors.New("tribus/log: session timeout out of range")
 
+	// ErrFencedInstanceID (FENCED_INSTANCE_ID; Kafka's FencedInstanceIdException): a static
+	// member whose group.instance.id a newer consumer took over (K29). It is fatal to the
+	// consumer: Poll returns it and the consumer should be closed.
+	ErrFencedInstanceID = errors.New("tribus/log: fenced: another consumer joined with this group.instance.id")
+
 	// ErrNoSubscription: a group consumer with no topics and no pattern.
 	ErrNoSubscription = errors.New("tribus/log: consumer has no subscription")
 )

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tribusmq/tribus/log/internal/group"
 )
 
 // Close stops every timer the Log's groups own: a crashed member's session timer armed before
@@ -25,24 +27,23 @@ func TestGroup_CloseStopsGroupTimers(t *testing.T) {
 			require.NoError(t, err)
 		}
 		c.Crash()
-		g := l.lookupGroup("g")
-		g.mu.Lock()
-		before := len(g.members)
-		state, gen := g.state, g.generation
-		g.mu.Unlock()
-		require.Equal(t, 1, before)
+		type snapshot struct {
+			members int
+			state   group.State
+			gen     int32
+		}
+		look := func() (s snapshot) {
+			require.True(t, l.coord.Describe("g", func(g *group.Group) {
+				s = snapshot{len(g.Members()), g.State(), g.Generation()}
+			}))
+			return s
+		}
+		before := look()
+		require.Equal(t, 1, before.members)
 
 		require.NoError(t, l.Close())
-		time.Sleep(time.Hour)
+		time.Sleep(time.Hour) // past the crashed member's session timeout
 		synctest.Wait()
-
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		assert.Len(t, g.members, before, "no session timeout acted after Close")
-		assert.Equal(t, state, g.state)
-		assert.Equal(t, gen, g.generation)
-		for _, m := range g.members {
-			assert.Nil(t, m.sessionTimer)
-		}
+		assert.Equal(t, before, look(), "no session timeout acted after Close")
 	})
 }

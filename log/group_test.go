@@ -524,3 +524,39 @@ func TestGroup_InvalidOptions(t *testing.T) {
 	_, err = l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g"})
 	assert.ErrorIs(t, err, tlog.ErrNoSubscription)
 }
+
+// A member keeps its place while it does not poll, for up to max.poll.interval.ms, however
+// long that is beyond the session timeout: it heartbeats in the background (heartbeat.interval.ms).
+func TestGroup_K23_HeartbeatsKeepAMemberBetweenPolls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := groupLog(t, nil, 0, map[string]int{"t": 2})
+		a := joinGroup(t, l, tlog.GroupConsumerOptions{MaxPollInterval: 30 * time.Minute})
+		b := joinGroup(t, l, tlog.GroupConsumerOptions{MaxPollInterval: 30 * time.Minute})
+		settle(t, l, a, b)
+		before, _ := l.DescribeGroup("g")
+		time.Sleep(10 * time.Minute) // neither polls; each session is 45 s
+		after, _ := l.DescribeGroup("g")
+		assert.Len(t, after.Members, 2)
+		assert.Equal(t, before.Generation, after.Generation, "no rebalance")
+
+		_, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"},
+			HeartbeatInterval: tlog.DefaultSessionTimeout})
+		assert.ErrorIs(t, err, tlog.ErrInvalidConfig, "heartbeats must come more often than the session timeout")
+	})
+}
+
+// K29: once a newer consumer took a static member's group.instance.id, the older one is fenced:
+// its Poll fails with ErrFencedInstanceID, and its commits fail.
+func TestGroup_K29_TheOlderStaticMemberIsFenced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := groupLog(t, nil, 0, map[string]int{"t": 2})
+		old := joinGroup(t, l, tlog.GroupConsumerOptions{InstanceID: "host-1"})
+		settle(t, l, old)
+		newer := joinGroup(t, l, tlog.GroupConsumerOptions{InstanceID: "host-1"})
+		poll(t, newer)
+		assert.Equal(t, parts("t", 0, 1), newer.Assignment())
+		_, err := old.Poll(context.Background())
+		assert.ErrorIs(t, err, tlog.ErrFencedInstanceID)
+		assert.ErrorIs(t, old.Commit(context.Background()), tlog.ErrCommitFailed)
+	})
+}

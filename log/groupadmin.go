@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/tribusmq/tribus/log/internal/group"
 )
 
 // GroupDescription is a consumer group as DescribeGroups reports it.
@@ -37,8 +39,19 @@ func (l *Log) DescribeGroup(id string) (GroupDescription, error) {
 	if err := l.checkOpen(); err != nil {
 		return GroupDescription{}, err
 	}
-	g := l.lookupGroup(id)
-	if g == nil {
+	var d GroupDescription
+	var views []*memberView
+	found := l.coord.Describe(id, func(g *group.Group) {
+		d = GroupDescription{ID: id, State: groupStates[g.State()], Generation: g.Generation(), Protocol: g.Protocol(),
+			Leader: g.Leader()}
+		ms := g.Members()
+		d.Members, views = make([]MemberDescription, len(ms)), make([]*memberView, len(ms))
+		for i, m := range ms {
+			d.Members[i] = MemberDescription{MemberID: m.ID, InstanceID: m.InstanceID}
+			views[i] = viewOf(g, m)
+		}
+	})
+	if !found {
 		offs, err := l.committedOffsets(id)
 		if err != nil {
 			return GroupDescription{}, err
@@ -48,15 +61,54 @@ func (l *Log) DescribeGroup(id string) (GroupDescription, error) {
 		}
 		return GroupDescription{ID: id, State: GroupEmpty}, nil
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	d := GroupDescription{ID: id, State: g.state, Generation: g.generation, Protocol: g.protocol, Leader: g.leader}
-	for _, m := range g.members {
-		d.Members = append(d.Members, MemberDescription{MemberID: m.id, InstanceID: m.instanceID,
-			Topics: g.subscribedTopics(m), Assignment: slices.Clone(m.assignment)})
+	for i, v := range views { // a view never changes once made: read outside the group's lock
+		for _, name := range v.topics {
+			if _, ok := l.topicName(name); ok {
+				d.Members[i].Topics = append(d.Members[i].Topics, name)
+			}
+		}
+		d.Members[i].Assignment = slices.Clone(v.assignment)
 	}
 	slices.SortFunc(d.Members, func(a, b MemberDescription) int { return cmp.Compare(a.MemberID, b.MemberID) })
 	return d, nil
+}
+
+// memberView is a consumer group member's subscription and assignment, decoded from the
+// consumer protocol's encoding once and kept with the member (group.Member.View) until they
+// change. Its slices are never modified.
+type memberView struct {
+	protocol   string           // the group protocol whose metadata topics came from
+	topics     []string         // subscribed, sorted, without repeats
+	assignment []TopicPartition // sorted, never nil
+}
+
+var emptyView = &memberView{assignment: []TopicPartition{}}
+
+// viewOf returns m's view, decoding it if m has none for the group's protocol. What does not
+// decode (a member that is not a consumer under the consumer protocol type) reads as nothing.
+// It runs under the group's lock.
+func viewOf(g *group.Group, m *group.Member) *memberView {
+	if v, ok := m.View.(*memberView); ok && v.protocol == g.Protocol() {
+		return v
+	}
+	if g.ProtocolType() != consumerProtocol || len(m.Protocols) == 0 {
+		return emptyView
+	}
+	md := m.Protocols[0].Metadata
+	for _, p := range m.Protocols {
+		if p.Name == g.Protocol() {
+			md = p.Metadata
+		}
+	}
+	v := &memberView{protocol: g.Protocol(), assignment: []TopicPartition{}}
+	if sub, err := group.DecodeSubscription(md); err == nil {
+		v.topics = slices.Compact(slices.Sorted(slices.Values(sub.Topics)))
+	}
+	if a, err := group.DecodeAssignment(m.Assignment); err == nil && len(a.Partitions) > 0 {
+		v.assignment = toTopicPartitions(a.Partitions)
+	}
+	m.View = v
+	return v
 }
 
 // ListGroups returns the ids of every group that has members or committed offsets, sorted.
@@ -65,15 +117,20 @@ func (l *Log) ListGroups() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, g := range l.allGroups() {
-		g.mu.Lock()
-		if len(g.members) > 0 {
-			ids = append(ids, g.id)
+	for _, id := range l.coord.IDs() {
+		if l.groupMembers(id) > 0 {
+			ids = append(ids, id)
 		}
-		g.mu.Unlock()
 	}
 	slices.Sort(ids)
 	return slices.Compact(ids), nil
+}
+
+// groupMembers returns how many members group id has.
+func (l *Log) groupMembers(id string) int {
+	n := 0
+	l.coord.Describe(id, func(g *group.Group) { n = len(g.Members()) })
+	return n
 }
 
 // PartitionLag is a group's progress on one partition.
@@ -98,15 +155,13 @@ func (l *Log) GroupLag(id string) (map[TopicPartition]PartitionLag, error) {
 	for tp := range offs {
 		tps[tp] = true
 	}
-	if g := l.lookupGroup(id); g != nil {
-		g.mu.Lock()
-		for _, m := range g.members {
-			for _, tp := range m.assignment {
+	l.coord.Describe(id, func(g *group.Group) {
+		for _, m := range g.Members() {
+			for _, tp := range viewOf(g, m).assignment {
 				tps[tp] = true
 			}
 		}
-		g.mu.Unlock()
-	}
+	})
 	out := make(map[TopicPartition]PartitionLag, len(tps))
 	for tp := range tps {
 		end, _, err := l.ListOffsets(tp.Topic, tp.Partition, Latest)
@@ -183,60 +238,38 @@ func (l *Log) DeleteGroup(id string) error {
 	if err != nil {
 		return err
 	}
-	g := l.lookupGroup(id)
-	if len(offs) == 0 && g == nil {
+	known := slices.Contains(l.coord.IDs(), id)
+	if len(offs) == 0 && !known {
 		return fmt.Errorf("%w: %q", ErrUnknownGroup, id)
 	}
-	if err := l.deleteOffsets(id); err != nil {
-		return err
+	nonEmpty, err := l.coord.Delete(id)
+	switch {
+	case err != nil:
+		return ErrClosed
+	case nonEmpty: // a member joined since requireEmpty looked
+		return fmt.Errorf("%w: %q", ErrGroupNotEmpty, id)
 	}
-	l.forgetGroup(id)
-	return nil
+	return l.deleteOffsets(id)
 }
 
 // requireEmpty fails with ErrGroupNotEmpty if group id has members.
 func (l *Log) requireEmpty(id string) error {
-	g := l.lookupGroup(id)
-	if g == nil {
-		return nil
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.members) > 0 {
-		return fmt.Errorf("%w: %q has %d", ErrGroupNotEmpty, id, len(g.members))
+	if n := l.groupMembers(id); n > 0 {
+		return fmt.Errorf("%w: %q has %d", ErrGroupNotEmpty, id, n)
 	}
 	return nil
-}
-
-// forgetGroup drops an empty group from the coordinator.
-func (l *Log) forgetGroup(id string) {
-	c := &l.coord
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if g := c.groups[id]; g != nil {
-		g.mu.Lock()
-		if len(g.members) == 0 {
-			g.state = GroupDead
-			delete(c.groups, id)
-		}
-		g.mu.Unlock()
-	}
 }
 
 // expireGroupOffsets deletes the committed offsets of groups that have been empty, and have
 // not committed, for longer than the offsets retention (K18). Retention runs it.
 func (l *Log) expireGroupOffsets(now time.Time) error {
-	expired, err := l.expireOffsets(now, l.offsetsRetention, func(id string) (time.Time, bool) {
-		g := l.lookupGroup(id)
-		if g == nil {
-			return time.Time{}, true // never had members since the log opened
-		}
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return g.emptySince, len(g.members) == 0
+	expired, err := l.expireOffsets(now, l.offsetsRetention, func(id string) (since time.Time, empty bool) {
+		empty = true // a group the coordinator does not know has had no members since the log opened
+		l.coord.Describe(id, func(g *group.Group) { since, empty = g.EmptySince(), len(g.Members()) == 0 })
+		return since, empty
 	})
 	for _, id := range expired {
-		l.forgetGroup(id)
+		_, _ = l.coord.Delete(id)
 	}
 	return err
 }

@@ -2,11 +2,14 @@ package log
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/tribusmq/tribus/log/internal/group"
 )
 
 // GroupConsumerOptions configure a [GroupConsumer]. GroupID and a subscription (Topics or
@@ -39,9 +42,13 @@ type GroupConsumerOptions struct {
 	// MaxWait is how long Poll waits for records, or for a rebalance to finish; 0 means 500 ms.
 	MaxWait time.Duration
 	// SessionTimeout is how long the group keeps a member that stopped heartbeating
-	// (session.timeout.ms, K23); 0 means 45 s. It must be within 6 s and 30 min. Heartbeats
-	// are implicit: a consumer heartbeats from NewGroupConsumer until Close or Crash.
+	// (session.timeout.ms, K23); 0 means 45 s. It must be within 6 s and 30 min. The consumer
+	// heartbeats in the background from its first Poll until Close or Crash, and in every Poll.
 	SessionTimeout time.Duration
+	// HeartbeatInterval is how often the consumer heartbeats between Polls
+	// (heartbeat.interval.ms); 0 means 3 s, or a third of SessionTimeout if that is shorter.
+	// It must be below SessionTimeout.
+	HeartbeatInterval time.Duration
 	// MaxPollInterval is the longest the consumer may go between Polls before it leaves the
 	// group (max.poll.interval.ms, K24), and how long a rebalance waits for it to rejoin; 0
 	// means 5 min.
@@ -75,31 +82,47 @@ type RebalanceListener struct {
 
 // GroupConsumer is a member of a consumer group: the group's coordinator assigns it
 // partitions, it reads them from the group's committed offsets, and commits its progress.
-// It joins at the first Poll. Poll and Close must not be called concurrently with each other
-// (as in Kafka, a consumer belongs to one goroutine); the other methods are safe anywhere,
-// including from the listener.
+// It is a client of the coordinator's requests, as a Kafka consumer is: it joins at its first
+// Poll (JoinGroup, then SyncGroup; as the group's leader it runs the assignor and sends the
+// assignment), heartbeats in the background and in every Poll, and leaves on Close. Poll and
+// Close must not be called concurrently with each other (as in Kafka, a consumer belongs to
+// one goroutine); the other methods are safe anywhere, including from the listener.
 type GroupConsumer struct {
 	l     *Log
-	g     *group
 	opts  GroupConsumerOptions
 	inner *Consumer // positions and fetching of the assigned partitions
 
 	pmu sync.Mutex // held by Poll and Close
 
+	gate    requestGate    // no request once Crash returns
+	stopped chan struct{}  // closed at Close or Crash: wakes a Poll and the heartbeats
+	bg      sync.WaitGroup // the heartbeat goroutine
+
 	mu             sync.Mutex // guards the fields below
 	memberID       string
+	syncedGen      int32            // generation of the last completed JoinGroup and SyncGroup, -1 before
 	gen            int32            // generation of the assignment in use; -1 before the first
 	owned          []TopicPartition // the assignment in use
 	cooperative    bool             // the group's protocol at the last assignment
-	closed         bool
+	closed         bool             // Close or Crash began
+	rejoin         bool             // the next Poll joins again
+	dropped        bool             // the group no longer has this member: its partitions are lost
+	paused         bool             // a static member past its poll interval: no heartbeats until Poll
+	heartbeating   bool             // the heartbeat goroutine runs
+	join           *joinCall        // a JoinGroup and SyncGroup in flight, or done and not yet taken
+	topics         []string         // the subscription the last JoinGroup sent, a pattern resolved
+	leader         *leaderView      // what this member's last assignment as leader was made from
+	meta           <-chan struct{}  // the Log's metadata channel when topics and leader were read
 	pollTimer      *time.Timer
+	pollDeadline   time.Time
 	nextAutoCommit time.Time
 }
 
 // NewGroupConsumer returns a consumer of group opts.GroupID; it joins at its first Poll.
 // Invalid options fail with [ErrInvalidGroupID], [ErrNoSubscription],
 // [ErrInvalidSessionTimeout] or, for a negative MaxPollRecords, MaxWait, MaxPollInterval or
-// AutoCommitInterval, [ErrInvalidConfig]; nothing changes.
+// AutoCommitInterval, or a HeartbeatInterval not below the session timeout,
+// [ErrInvalidConfig]; nothing changes.
 func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error) {
 	if err := validGroupID(opts.GroupID); err != nil {
 		return nil, err
@@ -110,9 +133,10 @@ func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error
 	if err := opts.Isolation.validate(); err != nil {
 		return nil, err
 	}
-	if opts.MaxPollRecords < 0 || opts.MaxWait < 0 || opts.MaxPollInterval < 0 || opts.AutoCommitInterval < 0 {
+	if opts.MaxPollRecords < 0 || opts.MaxWait < 0 || opts.MaxPollInterval < 0 || opts.AutoCommitInterval < 0 ||
+		opts.HeartbeatInterval < 0 {
 		// Kafka's ConsumerConfig: max.poll.records atLeast(1), fetch.max.wait.ms,
-		// max.poll.interval.ms and auto.commit.interval.ms atLeast(0) (1 for the poll interval).
+		// max.poll.interval.ms, heartbeat.interval.ms and auto.commit.interval.ms atLeast(0).
 		return nil, fmt.Errorf("%w: negative group consumer option", ErrInvalidConfig)
 	}
 	if opts.SessionTimeout == 0 {
@@ -121,6 +145,13 @@ func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error
 	if opts.SessionTimeout < MinSessionTimeout || opts.SessionTimeout > MaxSessionTimeout {
 		return nil, fmt.Errorf("%w: %v is not within %v and %v", ErrInvalidSessionTimeout,
 			opts.SessionTimeout, MinSessionTimeout, MaxSessionTimeout)
+	}
+	if opts.HeartbeatInterval == 0 {
+		opts.HeartbeatInterval = min(DefaultHeartbeatInterval, opts.SessionTimeout/3)
+	}
+	if opts.HeartbeatInterval >= opts.SessionTimeout {
+		return nil, fmt.Errorf("%w: heartbeat interval %v is not below the session timeout %v", ErrInvalidConfig,
+			opts.HeartbeatInterval, opts.SessionTimeout)
 	}
 	if opts.MaxPollInterval <= 0 {
 		opts.MaxPollInterval = DefaultMaxPollInterval
@@ -138,7 +169,10 @@ func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error
 	if err := l.checkOpen(); err != nil {
 		return nil, err
 	}
-	c := &GroupConsumer{l: l, g: l.group(opts.GroupID), opts: opts, gen: -1,
+	if err := l.coord.Create(opts.GroupID); err != nil {
+		return nil, ErrClosed
+	}
+	c := &GroupConsumer{l: l, opts: opts, gen: -1, syncedGen: -1, stopped: make(chan struct{}),
 		inner: l.NewConsumer(ConsumerOptions{Reset: opts.Reset, MaxPollRecords: opts.MaxPollRecords, MaxWait: opts.MaxWait,
 			Isolation: opts.Isolation})}
 	c.opts.MaxWait = c.inner.opts.MaxWait
@@ -149,7 +183,9 @@ func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error
 // Poll returns the next records of the consumer's partitions, waiting up to MaxWait for
 // records or for a rebalance to finish. On the way it joins the group, takes part in
 // rebalances (calling the listener), and auto-commits what the previous Poll returned (K30).
-// It returns an empty result when the wait ends, [ErrClosed] after Close or Crash, and an
+// It returns an empty result when the wait ends, [ErrClosed] after Close or Crash,
+// [ErrFencedInstanceID] once a newer consumer took this static member's place,
+// [ErrInconsistentGroupProtocol] when the group's members share no assignor, and an
 // *OffsetOutOfRangeError under ResetNone.
 func (c *GroupConsumer) Poll(ctx context.Context) ([]Record, error) {
 	c.pmu.Lock()
@@ -158,25 +194,25 @@ func (c *GroupConsumer) Poll(ctx context.Context) ([]Record, error) {
 		return nil, err
 	}
 	c.armPollTimer()
+	c.startHeartbeats()
 	deadline := time.Now().Add(c.opts.MaxWait)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		c.maybeAutoCommit(false)
-		ready, changed, err := c.syncGroup()
+		ready, waits, err := c.step()
 		if err != nil {
 			return nil, err
 		}
-		var waits []<-chan struct{}
 		if ready {
 			recs, w, err := c.inner.pollOnce()
 			if err != nil || len(recs) > 0 {
 				return recs, err
 			}
-			waits = w
+			waits = append(waits, w...)
 		}
-		waits = append(waits, changed)
+		waits = append(waits, c.stopped)
 		left := time.Until(deadline)
 		if left <= 0 {
 			return nil, nil
@@ -198,31 +234,26 @@ func (c *GroupConsumer) usable() error {
 	return c.l.checkOpen()
 }
 
-// syncGroup brings the consumer in line with its group, one step at a time, until it holds
-// the current generation's assignment (ready) or must wait for the others (changed is closed
-// when it should look again). Listener calls happen here, without locks held.
-func (c *GroupConsumer) syncGroup() (ready bool, changed <-chan struct{}, err error) {
-	g := c.g
+// step brings the consumer in line with its group, one request at a time, until it holds the
+// group's current assignment (ready) or must wait for the coordinator (waits lists what to
+// wait on before looking again). Listener calls happen here, without locks held.
+func (c *GroupConsumer) step() (ready bool, waits []<-chan struct{}, err error) {
 	for {
-		g.mu.Lock()
 		c.mu.Lock()
 		if c.closed {
 			// Crash (or Close) from another goroutine while this Poll ran: it must not
-			// resume heartbeats or join again.
+			// heartbeat or join again.
 			c.mu.Unlock()
-			g.mu.Unlock()
 			return false, nil, ErrClosed
 		}
-		m := g.members[c.memberID]
-		changed = g.changed
+		c.paused = false // a static member polling again after its poll timeout: heartbeats resume
 		switch {
-		case m == nil && c.memberID != "":
-			// Dropped by the coordinator (session or poll timeout, or not rejoining in time):
-			// whatever it owned is lost (K25).
+		case c.dropped:
+			// The group dropped the member (a session or poll timeout, or it did not rejoin
+			// in time): whatever it owned is lost (K25). It joins again as a new member.
 			lost := c.owned
-			c.memberID, c.gen, c.owned = "", -1, nil
+			c.memberID, c.syncedGen, c.gen, c.owned, c.dropped, c.join, c.leader = "", -1, -1, nil, false, nil, nil
 			c.mu.Unlock()
-			g.mu.Unlock()
 			if err := c.inner.Assign(); err != nil {
 				return false, nil, err
 			}
@@ -231,38 +262,25 @@ func (c *GroupConsumer) syncGroup() (ready bool, changed <-chan struct{}, err er
 			}
 			continue
 
-		case m == nil:
-			m = c.newMember(g.newMemberID(c.opts.ClientID))
-			c.memberID = m.id
+		case c.join != nil:
+			jc := c.join
+			select {
+			case <-jc.done:
+			default:
+				c.mu.Unlock()
+				return false, []<-chan struct{}{jc.done}, nil
+			}
+			c.join = nil
 			c.mu.Unlock()
-			g.join(m)
-			g.mu.Unlock()
-			continue
-
-		case m.sessionTimer != nil:
-			// A static member polling again after its poll timeout: heartbeats resume.
-			stopTimer(&m.sessionTimer)
-			c.mu.Unlock()
-			g.mu.Unlock()
-			continue
-
-		case m.generation > 0 && m.generation == g.generation && c.gen != m.generation:
-			// The last completed rebalance has an assignment the consumer has not taken yet
-			// (SyncGroup). It takes it even if another rebalance has started since.
-			assignment, gen := slices.Clone(m.assignment), m.generation
-			cooperative := g.protocol != "" && c.assignor(g.protocol).Cooperative()
-			owned := c.owned
-			c.mu.Unlock()
-			g.mu.Unlock()
-			if err := c.takeAssignment(owned, assignment, gen, cooperative); err != nil {
+			if err := c.joined(jc); err != nil {
 				return false, nil, err
 			}
 			continue
 
-		case g.state == GroupPreparingRebalance && !m.joined:
+		case c.memberID == "" || c.rejoin || c.metadataChanged():
+			c.rejoin = false
 			hadGen, cooperative, owned := c.gen >= 0, c.cooperative, c.owned
 			c.mu.Unlock()
-			g.mu.Unlock()
 			if hadGen && !cooperative {
 				// Eager: give everything up before rejoining (K25), committing first when
 				// auto-commit is on, as Kafka's consumer does.
@@ -275,39 +293,69 @@ func (c *GroupConsumer) syncGroup() (ready bool, changed <-chan struct{}, err er
 					return false, nil, err
 				}
 			}
-			g.mu.Lock()
-			c.mu.Lock()
-			if m := g.members[c.memberID]; m != nil && g.state == GroupPreparingRebalance && !m.joined {
-				c.refreshMember(m)
-				c.mu.Unlock()
-				g.join(m)
-			} else {
-				c.mu.Unlock()
-			}
-			g.mu.Unlock()
+			c.startJoin()
 			continue
+		}
+		id, gen := c.memberID, c.syncedGen
+		c.mu.Unlock()
 
-		case g.state == GroupStable:
-			ready = true
+		watch, code, err := c.heartbeat(id, gen)
+		if err != nil {
+			return false, nil, err
+		}
+		c.mu.Lock()
+		switch code {
+		case group.None:
+			waits = []<-chan struct{}{watch}
+			if c.meta != nil && (c.opts.Pattern != nil || c.leader != nil) {
+				waits = append(waits, c.meta)
+			}
+			c.mu.Unlock()
+			return true, waits, nil
+		case group.RebalanceInProgress, group.IllegalGeneration:
+			c.rejoin = true
+		case group.UnknownMemberID:
+			c.dropped = true
+		default:
+			c.mu.Unlock()
+			return false, nil, codeError(code, c.opts.GroupID)
 		}
 		c.mu.Unlock()
-		g.mu.Unlock()
-		return ready, changed, nil
 	}
 }
 
-// takeAssignment switches the consumer to assignment of generation gen and tells the
+// joined takes the outcome of a finished exchange.
+func (c *GroupConsumer) joined(jc *joinCall) error {
+	switch {
+	case jc.err == nil:
+		return c.takeAssignment(jc.res)
+	case errors.Is(jc.err, errUnknownMember):
+		c.mu.Lock()
+		c.dropped = true
+		c.mu.Unlock()
+		return nil
+	case errors.Is(jc.err, ErrClosed):
+		return ErrClosed
+	}
+	return jc.err
+}
+
+// takeAssignment switches the consumer to the assignment of a completed exchange and tells the
 // listener. Under a cooperative protocol, partitions the consumer keeps are never revoked,
 // and if it had to give some up it rejoins at once so the follow-up rebalance can hand them
 // on (KIP-429).
-func (c *GroupConsumer) takeAssignment(owned, assignment []TopicPartition, gen int32, cooperative bool) error {
+func (c *GroupConsumer) takeAssignment(res joinResult) error {
+	cooperative := res.protocol != "" && c.assignor(res.protocol).Cooperative()
+	c.mu.Lock()
+	owned := c.owned
+	c.mu.Unlock()
 	var revoked, added []TopicPartition
 	for _, tp := range owned {
-		if !slices.Contains(assignment, tp) {
+		if !slices.Contains(res.assignment, tp) {
 			revoked = append(revoked, tp)
 		}
 	}
-	for _, tp := range assignment {
+	for _, tp := range res.assignment {
 		if !slices.Contains(owned, tp) {
 			added = append(added, tp)
 		}
@@ -315,7 +363,7 @@ func (c *GroupConsumer) takeAssignment(owned, assignment []TopicPartition, gen i
 	if cooperative && len(revoked) > 0 {
 		c.callRevoked(revoked)
 	}
-	if err := c.inner.Assign(assignment...); err != nil {
+	if err := c.inner.Assign(res.assignment...); err != nil {
 		return err
 	}
 	for _, tp := range added {
@@ -330,42 +378,17 @@ func (c *GroupConsumer) takeAssignment(owned, assignment []TopicPartition, gen i
 		}
 	}
 	c.mu.Lock()
-	c.owned, c.gen, c.cooperative = assignment, gen, cooperative
+	c.owned, c.gen, c.cooperative, c.leader = res.assignment, res.gen, cooperative, res.leader
+	if cooperative && len(revoked) > 0 {
+		c.rejoin = true
+	}
 	c.mu.Unlock()
 	if cooperative {
 		c.callAssigned(added)
 	} else {
-		c.callAssigned(assignment)
-	}
-	if cooperative && len(revoked) > 0 {
-		g := c.g
-		g.mu.Lock()
-		c.mu.Lock()
-		if m := g.members[c.memberID]; m != nil && m.generation == gen {
-			c.refreshMember(m)
-			c.mu.Unlock()
-			g.join(m)
-		} else {
-			c.mu.Unlock()
-		}
-		g.mu.Unlock()
+		c.callAssigned(res.assignment)
 	}
 	return nil
-}
-
-// newMember builds the coordinator's record of this consumer. c.mu is held.
-func (c *GroupConsumer) newMember(id string) *member {
-	m := &member{id: id, instanceID: c.opts.InstanceID, assignors: c.opts.Assignors,
-		sessionTimeout: c.opts.SessionTimeout, rebalanceTimeout: c.opts.MaxPollInterval}
-	c.refreshMember(m)
-	return m
-}
-
-// refreshMember copies the consumer's subscription and owned partitions into m, as a
-// JoinGroup request carries them. c.mu is held.
-func (c *GroupConsumer) refreshMember(m *member) {
-	m.topics, m.pattern = slices.Clone(c.opts.Topics), c.opts.Pattern
-	m.owned, m.ownedGen = slices.Clone(c.owned), c.gen
 }
 
 // assignor returns the consumer's assignor called name (one every member supports).
@@ -407,24 +430,36 @@ func (c *GroupConsumer) armPollTimer() {
 	if c.closed {
 		return
 	}
-	if c.pollTimer != nil {
-		c.pollTimer.Stop()
+	c.pollDeadline = time.Now().Add(c.opts.MaxPollInterval)
+	if c.pollTimer == nil { // armed once: a later Poll moves the deadline, and the timer follows it
+		c.pollTimer = c.l.afterFunc(c.opts.MaxPollInterval, c.pollTimedOut)
 	}
-	c.pollTimer = time.AfterFunc(c.opts.MaxPollInterval, func() {
-		g := c.g
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		c.mu.Lock()
-		id, closed := c.memberID, c.closed
+}
+
+// pollTimedOut runs when the poll timer fires. Before the deadline (a Poll moved it), it sets
+// the timer for the deadline.
+func (c *GroupConsumer) pollTimedOut() {
+	c.mu.Lock()
+	if left := time.Until(c.pollDeadline); left > 0 && c.pollTimer != nil {
+		c.pollTimer.Reset(left)
 		c.mu.Unlock()
-		if closed || g.stopped || g.members[id] == nil {
-			return
-		}
-		if c.opts.InstanceID != "" {
-			g.stopHeartbeats(id)
-		} else {
-			g.leave(id)
-		}
+		return
+	}
+	if c.closed || c.memberID == "" || c.dropped {
+		c.mu.Unlock()
+		return
+	}
+	id := c.memberID
+	if c.opts.InstanceID != "" {
+		c.paused = true
+		c.mu.Unlock()
+		return
+	}
+	c.dropped = true
+	c.mu.Unlock()
+	_ = c.request(func() error {
+		_, err := c.l.coord.Leave(c.opts.GroupID, id, "")
+		return err
 	})
 }
 
@@ -468,10 +503,10 @@ func (c *GroupConsumer) Commit(ctx context.Context) error {
 	return c.CommitOffsets(ctx, offsets)
 }
 
-// CommitOffsets commits offsets for the group as this member: each offset is the next one to
-// read (K12). It fails as [GroupConsumer.Commit] does, and with the errors of invalid offsets
-// ([ErrInvalidCommitOffset], [ErrUnknownTopic], [ErrOffsetMetadataTooLarge]); a failed commit
-// changes nothing.
+// CommitOffsets commits offsets for the group as this member (OffsetCommit): each offset is
+// the next one to read (K12). It fails as [GroupConsumer.Commit] does, and with the errors of
+// invalid offsets ([ErrInvalidCommitOffset], [ErrUnknownTopic], [ErrOffsetMetadataTooLarge]);
+// a failed commit changes nothing.
 func (c *GroupConsumer) CommitOffsets(ctx context.Context, offsets map[TopicPartition]OffsetAndMetadata) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -479,16 +514,20 @@ func (c *GroupConsumer) CommitOffsets(ctx context.Context, offsets map[TopicPart
 	if err := c.usable(); err != nil {
 		return err
 	}
-	g := c.g
-	g.mu.Lock()
-	c.mu.Lock()
-	err := g.checkCommit(c.memberID, c.gen)
-	c.mu.Unlock()
-	g.mu.Unlock()
-	if err != nil {
+	if err := c.checkCommit(); err != nil {
 		return err
 	}
 	return c.l.commitOffsets(c.opts.GroupID, offsets)
+}
+
+// checkCommit asks the coordinator whether this member may commit now.
+func (c *GroupConsumer) checkCommit() error {
+	gm := c.GroupMetadata()
+	var err error
+	if rerr := c.request(func() error { err = c.l.checkGroup(gm); return nil }); rerr != nil {
+		return rerr
+	}
+	return err
 }
 
 // Committed returns what the group has committed for tp, and false if nothing.
@@ -511,13 +550,13 @@ func (c *GroupConsumer) MemberID() string {
 }
 
 // GroupMetadata identifies this consumer to [TransactionalProducer.SendOffsetsToTransaction]:
-// its group, the generation of its current assignment and its member id, as Kafka's
-// consumer.groupMetadata() does. Offsets sent with it are checked as [GroupConsumer.CommitOffsets]
-// checks its own (K20).
+// its group, the generation of its current assignment, its member id and group.instance.id,
+// as Kafka's consumer.groupMetadata() does. Offsets sent with it are checked as
+// [GroupConsumer.CommitOffsets] checks its own (K20).
 func (c *GroupConsumer) GroupMetadata() GroupMetadata {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return GroupMetadata{GroupID: c.opts.GroupID, Generation: c.gen, MemberID: c.memberID}
+	return GroupMetadata{GroupID: c.opts.GroupID, Generation: c.gen, MemberID: c.memberID, GroupInstanceID: c.opts.InstanceID}
 }
 
 // Generation returns the generation of the consumer's current assignment, -1 before the first.
@@ -558,24 +597,16 @@ func (c *GroupConsumer) resubscribe(topics []string, re *regexp.Regexp) error {
 	if err := c.usable(); err != nil {
 		return err
 	}
-	g := c.g
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.opts.Topics, c.opts.Pattern = topics, re
-	id := c.memberID
-	c.mu.Unlock()
-	if g.members[id] != nil && g.state != GroupPreparingRebalance {
-		g.prepareRebalance()
-	} else if m := g.members[id]; m != nil {
-		m.joined = false
-	}
+	c.rejoin = true
 	return nil
 }
 
 // Close commits (with auto-commit on), revokes its partitions through the listener, and
-// leaves the group, which rebalances the rest (K21). A static member does not leave: its
-// partitions wait for it, or for its session timeout (K29). Close is idempotent.
+// leaves the group (LeaveGroup), which rebalances the rest (K21). A static member does not
+// leave: its partitions wait for it, or for its session timeout (K29). Close is idempotent.
 func (c *GroupConsumer) Close() error {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
@@ -584,68 +615,57 @@ func (c *GroupConsumer) Close() error {
 		c.mu.Unlock()
 		return nil
 	}
-	hadGen, owned, id := c.gen >= 0, c.owned, c.memberID
+	hadGen, owned := c.gen >= 0, c.owned
 	c.mu.Unlock()
 	if hadGen && c.l.checkOpen() == nil {
 		c.maybeAutoCommit(true)
-		g := c.g
-		g.mu.Lock()
-		c.mu.Lock()
-		valid := g.checkCommit(c.memberID, c.gen) == nil
-		c.mu.Unlock()
-		g.mu.Unlock()
-		if valid {
+		if c.checkCommit() == nil {
 			c.callRevoked(owned)
 		} else if len(owned) > 0 {
 			c.callLost(owned)
 		}
 	}
-	c.stop()
-	g := c.g
-	g.mu.Lock()
-	if c.opts.InstanceID != "" {
-		g.stopHeartbeats(id)
-	} else {
-		g.leave(id)
+	c.mu.Lock()
+	id, dropped := c.memberID, c.dropped
+	c.shutdown()
+	c.mu.Unlock()
+	if id != "" && !dropped && c.opts.InstanceID == "" {
+		_ = c.request(func() error {
+			_, err := c.l.coord.Leave(c.opts.GroupID, id, "")
+			return err
+		})
 	}
-	g.mu.Unlock()
+	c.gate.close()
+	c.bg.Wait()
 	return nil
 }
 
 // Crash stops the consumer as if its process had been killed: no commit, no listener, no
-// LeaveGroup. Its heartbeats stop, so the group drops it after its session timeout (K23) and
-// gives its partitions to the others, who re-read what it had not committed (K22). Later
-// calls return ErrClosed. It may be called from any goroutine, including while Poll runs in
-// another: that Poll returns ErrClosed without heartbeating again. It is for tests and
-// demonstrations.
+// LeaveGroup, and no request of any kind once it returns. Its heartbeats stop, so the group
+// drops it after its session timeout (K23) and gives its partitions to the others, who
+// re-read what it had not committed (K22). Later calls return ErrClosed. It may be called
+// from any goroutine whatever the consumer is doing, including while Poll runs in another:
+// that Poll returns ErrClosed. It is for tests and demonstrations.
 func (c *GroupConsumer) Crash() {
-	// Both locks (group first), so that a Poll running syncGroup sees either the member
-	// before the crash, whose heartbeats are then stopped here, or the crash itself.
-	g := c.g
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
-	id := c.memberID
-	c.closed = true
-	if c.pollTimer != nil {
-		c.pollTimer.Stop()
-		c.pollTimer = nil
-	}
+	c.shutdown()
 	c.mu.Unlock()
-	g.stopHeartbeats(id)
+	c.gate.close() // waits out a request in flight; none follows
+	c.bg.Wait()
 }
 
-// stop marks the consumer closed and stops its poll timer.
-func (c *GroupConsumer) stop() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// shutdown marks the consumer closed, stops its poll timer and wakes a Poll and the
+// heartbeats. An exchange in flight goes on until its next request, which the closed gate
+// refuses. c.mu is held.
+func (c *GroupConsumer) shutdown() {
 	c.closed = true
 	if c.pollTimer != nil {
 		c.pollTimer.Stop()
 		c.pollTimer = nil
 	}
+	close(c.stopped)
 }

@@ -10,9 +10,11 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tribusmq/tribus/internal/diskspace"
+	"github.com/tribusmq/tribus/log/internal/group"
 	"github.com/tribusmq/tribus/store"
 )
 
@@ -72,11 +74,11 @@ type Log struct {
 	topics map[string]*topic
 	closed bool
 
-	offs  offsetState    // committed offsets of consumer groups (offsets.go)
-	coord coordinator    // consumer groups (group.go)
-	txns  txnCoordinator // transactional ids (txn.go)
+	offs  offsetState                    // committed offsets of consumer groups (offsets.go)
+	coord *group.Coordinator             // consumer groups (group.go)
+	txns  txnCoordinator                 // transactional ids (txn.go)
+	meta  *atomic.Pointer[chan struct{}] // closed and replaced when topics change (group.go)
 
-	groupDelay       time.Duration
 	offsetsRetention time.Duration
 
 	life  sync.Mutex // guards timer and the callbacks in flight (wg)
@@ -101,7 +103,8 @@ func Open(dir string, opts *Options) (*Log, error) {
 		o = *opts
 	}
 	l := &Log{dir: dir, st: o.Store, nosync: o.NoSync, logger: o.Logger, every: o.RetentionCheckInterval,
-		topics: make(map[string]*topic), groupDelay: o.GroupInitialRebalanceDelay, offsetsRetention: o.OffsetsRetention}
+		topics: make(map[string]*topic), offsetsRetention: o.OffsetsRetention,
+		coord: newCoordinator(o.GroupInitialRebalanceDelay), meta: newMetadata()}
 	if l.offsetsRetention <= 0 {
 		l.offsetsRetention = DefaultOffsetsRetention
 	}
@@ -239,7 +242,7 @@ func (l *Log) Close() error {
 	l.life.Unlock()
 	l.wg.Wait()
 	l.stopTxnTimers()
-	l.stopGroups()
+	l.coord.Close()
 	return l.closeAll()
 }
 
@@ -451,7 +454,16 @@ func (l *Log) scheduleRetention() {
 	if l.done {
 		return
 	}
-	l.timer = time.AfterFunc(l.every, func() {
+	l.timer = l.afterFunc(l.every, func() {
+		l.RunRetention()
+		l.scheduleRetention()
+	})
+}
+
+// afterFunc is time.AfterFunc whose callback does nothing once the Log is closed, and which
+// Close waits for while it runs: the one way the Log's own timers are armed.
+func (l *Log) afterFunc(d time.Duration, fn func()) *time.Timer {
+	return time.AfterFunc(d, func() {
 		l.life.Lock()
 		if l.done {
 			l.life.Unlock()
@@ -460,9 +472,16 @@ func (l *Log) scheduleRetention() {
 		l.wg.Add(1)
 		l.life.Unlock()
 		defer l.wg.Done()
-		l.RunRetention()
-		l.scheduleRetention()
+		fn()
 	})
+}
+
+// stopTimer stops *t, if armed, and clears it.
+func stopTimer(t **time.Timer) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
+	}
 }
 
 // RunRetention applies retention (and rolls segments past their age) on every partition now,

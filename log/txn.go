@@ -267,17 +267,7 @@ func (l *Log) beginLocked(m *txnMeta) {
 	m.groups = make(map[string]GroupMetadata)
 	seq := m.seq
 	stopTimer(&m.timer)
-	m.timer = time.AfterFunc(m.timeout, func() {
-		l.life.Lock()
-		if l.done {
-			l.life.Unlock()
-			return
-		}
-		l.wg.Add(1)
-		l.life.Unlock()
-		defer l.wg.Done()
-		l.expireTxn(m, seq)
-	})
+	m.timer = l.afterFunc(m.timeout, func() { l.expireTxn(m, seq) })
 }
 
 // expireTxn aborts transaction seq of m if it is still ongoing: it outlived its timeout (K44).
@@ -331,21 +321,6 @@ func (l *Log) txnOffsets(group string, offsets map[TopicPartition]OffsetAndMetad
 		out[tp] = om
 	}
 	return out, nil
-}
-
-// checkGroup checks that gm may commit for its group now (K20). A group the coordinator does
-// not know has no members: it accepts only a committer outside any generation.
-func (l *Log) checkGroup(gm GroupMetadata) error {
-	g := l.lookupGroup(gm.GroupID)
-	if g == nil {
-		if gm.MemberID == "" && gm.Generation < 0 {
-			return nil
-		}
-		return fmt.Errorf("%w: unknown member %q in group %q", ErrCommitFailed, gm.MemberID, gm.GroupID)
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.checkCommit(gm.MemberID, gm.Generation)
 }
 
 // txnSendOffsets adds offsets of gm's group to the transaction (TxnOffsetCommit), checking

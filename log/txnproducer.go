@@ -28,6 +28,9 @@ type GroupMetadata struct {
 	GroupID    string
 	Generation int32
 	MemberID   string
+	// GroupInstanceID is the member's group.instance.id, "" for a dynamic member: an older
+	// incarnation of a static member is fenced by it (KIP-345).
+	GroupInstanceID string
 }
 
 // TransactionalProducer writes to any partitions of any topics, and commits consumer group

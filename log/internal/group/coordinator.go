@@ -268,9 +268,9 @@ func (c *Coordinator) Watch(id string) (<-chan struct{}, error) {
 	return s.changed, nil
 }
 
-// Describe calls fn with group id's core under its lock, for reading its state, and reports
-// whether the coordinator has the group; it creates none. After Close it shows the groups as
-// Close left them.
+// Describe calls fn with group id's core under its lock, for reading its state (and setting
+// members' View), and reports whether the coordinator has the group; it creates none. After
+// Close it shows the groups as Close left them.
 func (c *Coordinator) Describe(id string, fn func(*Group)) bool {
 	s := c.lookup(id)
 	if s == nil {

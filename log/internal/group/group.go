@@ -1,26 +1,5 @@
-// Package group is the consumer-group coordinator's state machine for Kafka's classic
-// rebalance protocol, as a pure value: no locks, goroutines, clock or I/O.
-//
-// A [Group] is driven by the requests a Kafka client sends (JoinGroup, SyncGroup, Heartbeat,
-// LeaveGroup) and by the expiry of the timers it asked for, each given the time now. Each call
-// returns the answer to the request, or says that it waits, and a list of [Effect]s for the
-// caller (the coordinator's shell) to carry out: arm or stop a timer, answer a JoinGroup or
-// SyncGroup that was waiting. The shell owns the lock, the timers and the connections; this
-// package owns every decision: who leads, which generation, which protocol, who is dropped and
-// when.
-//
-// # Concurrency
-//
-// A Group is not safe for concurrent use: its shell calls it under the group's lock. It keeps
-// the byte slices requests give it (metadata, assignments) and never modifies them, so a
-// caller may read them after the lock is released, and must not modify them either.
-//
-// # Time
-//
-// Nothing here reads a clock. A timer is a [Timer] key and a deadline; the shell arms a real
-// timer for each ArmTimer effect and calls [Group.Expire] when it fires. A stale firing (a
-// timer stopped or re-armed meanwhile) is recognised by its deadline and ignored, so the shell
-// need not win any race against its own timers.
+// This file is the core: one group's state machine, a pure value (see doc.go).
+
 package group
 
 import (
