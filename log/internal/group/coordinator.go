@@ -107,52 +107,48 @@ func (c *Coordinator) lookup(id string) *shell {
 // JoinAsync runs a JoinGroup for group id; done gets its answer, at once or when the core
 // completes it.
 func (c *Coordinator) JoinAsync(id string, req JoinRequest, done JoinFunc) {
-	s, err := c.shell(id)
-	if err != nil {
-		done(JoinResponse{}, err)
-		return
-	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		done(JoinResponse{}, ErrClosed)
-		return
-	}
-	st, gen := s.g.state, s.g.generation
-	resp, waits, effects := s.g.Join(time.Now(), req)
-	if waits {
-		s.joins[resp.MemberID] = append(s.joins[resp.MemberID], done)
-	}
-	answers := s.apply(st, gen, effects)
-	s.mu.Unlock()
-	if !waits {
-		done(resp, nil)
-	}
-	run(answers)
+	ask(c, id, done, func(s *shell) (JoinResponse, bool, []Effect) {
+		resp, waits, effects := s.g.Join(time.Now(), req)
+		if waits {
+			s.joins[resp.MemberID] = append(s.joins[resp.MemberID], done)
+		}
+		return resp, waits, effects
+	})
 }
 
 // SyncAsync runs a SyncGroup for group id; done gets its answer, at once or, for a follower
 // ahead of its leader, when the leader's arrives.
 func (c *Coordinator) SyncAsync(id string, req SyncRequest, done SyncFunc) {
+	ask(c, id, done, func(s *shell) (SyncResponse, bool, []Effect) {
+		resp, waits, effects := s.g.Sync(time.Now(), req)
+		if waits {
+			s.syncs[req.MemberID] = append(s.syncs[req.MemberID], done)
+		}
+		return resp, waits, effects
+	})
+}
+
+// ask runs one request the core may park. step calls the core under the group's lock and,
+// when the core parks the request, records done among the group's waiters; otherwise done
+// gets the answer once the lock is released, before the answers step's effects produced.
+func ask[R any](c *Coordinator, id string, done func(R, error), step func(*shell) (R, bool, []Effect)) {
+	var zero R
 	s, err := c.shell(id)
 	if err != nil {
-		done(SyncResponse{}, err)
+		done(zero, err)
 		return
 	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		done(SyncResponse{}, ErrClosed)
+		done(zero, ErrClosed)
 		return
 	}
 	st, gen := s.g.state, s.g.generation
-	resp, waits, effects := s.g.Sync(time.Now(), req)
-	if waits {
-		s.syncs[req.MemberID] = append(s.syncs[req.MemberID], done)
-	}
+	resp, parked, effects := step(s)
 	answers := s.apply(st, gen, effects)
 	s.mu.Unlock()
-	if !waits {
+	if !parked {
 		done(resp, nil)
 	}
 	run(answers)
@@ -160,33 +156,28 @@ func (c *Coordinator) SyncAsync(id string, req SyncRequest, done SyncFunc) {
 
 // Join runs a JoinGroup for group id and waits for its answer, until ctx ends.
 func (c *Coordinator) Join(ctx context.Context, id string, req JoinRequest) (JoinResponse, error) {
-	type answer struct {
-		resp JoinResponse
-		err  error
-	}
-	ch := make(chan answer, 1)
-	c.JoinAsync(id, req, func(resp JoinResponse, err error) { ch <- answer{resp, err} })
-	select {
-	case a := <-ch:
-		return a.resp, a.err
-	case <-ctx.Done():
-		return JoinResponse{}, ctx.Err()
-	}
+	return wait(ctx, func(done func(JoinResponse, error)) { c.JoinAsync(id, req, done) })
 }
 
 // Sync runs a SyncGroup for group id and waits for its answer, until ctx ends.
 func (c *Coordinator) Sync(ctx context.Context, id string, req SyncRequest) (SyncResponse, error) {
+	return wait(ctx, func(done func(SyncResponse, error)) { c.SyncAsync(id, req, done) })
+}
+
+// wait sends a request with send and waits for the answer it is given, until ctx ends.
+func wait[R any](ctx context.Context, send func(done func(R, error))) (R, error) {
 	type answer struct {
-		resp SyncResponse
+		resp R
 		err  error
 	}
 	ch := make(chan answer, 1)
-	c.SyncAsync(id, req, func(resp SyncResponse, err error) { ch <- answer{resp, err} })
+	send(func(resp R, err error) { ch <- answer{resp, err} })
 	select {
 	case a := <-ch:
 		return a.resp, a.err
 	case <-ctx.Done():
-		return SyncResponse{}, ctx.Err()
+		var zero R
+		return zero, ctx.Err()
 	}
 }
 

@@ -27,20 +27,19 @@ func joinReq(id string, protocols ...string) JoinRequest {
 
 // joins collects the CompleteJoin effects by member.
 func joins(effects []Effect) map[string]JoinResponse {
-	out := make(map[string]JoinResponse)
-	for _, e := range effects {
-		if e.Kind == CompleteJoin {
-			out[e.Member] = e.Join
-		}
-	}
-	return out
+	return completions(effects, CompleteJoin, func(e Effect) JoinResponse { return e.Join })
 }
 
+// syncs collects the CompleteSync effects by member.
 func syncs(effects []Effect) map[string]SyncResponse {
-	out := make(map[string]SyncResponse)
+	return completions(effects, CompleteSync, func(e Effect) SyncResponse { return e.Sync })
+}
+
+func completions[R any](effects []Effect, kind EffectKind, answer func(Effect) R) map[string]R {
+	out := make(map[string]R)
 	for _, e := range effects {
-		if e.Kind == CompleteSync {
-			out[e.Member] = e.Sync
+		if e.Kind == kind {
+			out[e.Member] = answer(e)
 		}
 	}
 	return out
