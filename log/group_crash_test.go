@@ -40,3 +40,30 @@ func TestGroupConsumer_CrashDuringPollDropsTheMember(t *testing.T) {
 		assert.Equal(t, parts("t", 0, 1), b.Assignment())
 	})
 }
+
+// A consumer crashed while its JoinGroup is parked sends nothing more: when the join phase
+// ends, it never sends its SyncGroup, and its session then times out and the group rebalances
+// without it. If it were the leader, the others wait (as in Kafka) until that happens.
+func TestGroupConsumer_CrashDuringJoinSendsNothingMore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := groupLog(t, nil, 0, map[string]int{"t": 2})
+		a := joinGroup(t, l, tlog.GroupConsumerOptions{SessionTimeout: tlog.MinSessionTimeout})
+		b := joinGroup(t, l, tlog.GroupConsumerOptions{})
+		settle(t, l, a, b)
+		c := joinGroup(t, l, tlog.GroupConsumerOptions{})
+		poll(t, c) // c joins: a rebalance; its JoinGroup is parked
+		poll(t, a) // a rejoins, parked too
+		a.Crash()  // the leader, crashed mid-rebalance
+		poll(t, b) // b rejoins: the join phase ends, a's answer arrives after its crash
+		d, err := l.DescribeGroup("g")
+		require.NoError(t, err)
+		assert.Equal(t, tlog.GroupCompletingRebalance, d.State, "the crashed leader never sends its assignment")
+
+		time.Sleep(tlog.MinSessionTimeout + time.Second)
+		settle(t, l, b, c)
+		d, _ = l.DescribeGroup("g")
+		require.Len(t, d.Members, 2)
+		assert.NotContains(t, []string{d.Members[0].MemberID, d.Members[1].MemberID}, a.MemberID())
+		assert.ElementsMatch(t, parts("t", 0, 1), append(b.Assignment(), c.Assignment()...))
+	})
+}

@@ -226,3 +226,30 @@ func TestCoordinator_RebalanceTimeoutExpelsAMemberThatNeverRejoined(t *testing.T
 		assert.Equal(t, UnknownMemberID, code)
 	})
 }
+
+// K26 through the shell: two members with different protocol lists join one generation (the
+// initial delay gathers them); both are told the protocol every member supports that the
+// leader lists first on a tie, and the leader gets each member's metadata for it.
+func TestCoordinator_K26_TwoMembersWithDifferentProtocolLists(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := NewCoordinator(DefaultConfig)
+		defer c.Close()
+		first := joinAsync(c, joinReq("", "range", "cooperative-sticky"))
+		synctest.Wait()
+		second := joinAsync(c, joinReq("", "cooperative-sticky", "roundrobin"))
+		synctest.Wait()
+		time.Sleep(3 * time.Second) // group.initial.rebalance.delay.ms
+		a, b := <-first, <-second
+		assert.Equal(t, "cooperative-sticky", a.Protocol, "the only protocol both support")
+		assert.Equal(t, a.Protocol, b.Protocol)
+		assert.Equal(t, a.Generation, b.Generation)
+		require.Equal(t, a.MemberID, a.Leader, "the first to join leads")
+		require.Len(t, a.Members, 2)
+		for _, m := range a.Members {
+			assert.Equal(t, []byte("cooperative-sticky-meta"), m.Metadata)
+		}
+		third, err := c.Join(context.Background(), "g", joinReq("", "roundrobin"))
+		require.NoError(t, err)
+		assert.Equal(t, InconsistentGroupProtocol, third.Code, "no protocol in common with the group")
+	})
+}
