@@ -22,6 +22,7 @@ const (
 
 var stateNames = [...]string{"Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead"}
 
+// String returns the state's name as DescribeGroups spells it.
 func (s State) String() string {
 	if int(s) < len(stateNames) {
 		return stateNames[s]
