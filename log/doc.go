@@ -46,8 +46,9 @@
 //	  never held across one)
 //	txnMeta.mu → group.Coordinator.mu → a group's mu (checking a generation);  txnMeta.mu → partition.mu
 //
-// A fetch holds partition.mu to choose a segment and to decode what it read, not for the file
-// I/O; a segment closed during a read is looked up again. A GroupConsumer is a client of the
+// The files under the segments are log/internal/segfs (on disk, or in memory for Open("")),
+// one writer per file and any number of readers below its size. A fetch holds partition.mu to
+// choose a segment and to decode what it read, not for the file I/O; a segment closed during a read is looked up again. A GroupConsumer is a client of the
 // coordinator and never takes a group's lock itself: it sends JoinGroup, SyncGroup,
 // Heartbeat, LeaveGroup and OffsetCommit checks through group.Coordinator, whose core
 // (group.Group) is a pure state machine the shell calls under the group's lock. A parked

@@ -380,7 +380,7 @@ func TestFile_RandomOps(t *testing.T) {
 				}
 			default:
 				off := rng.Int64N(int64(len(model)) + 1)
-				p := make([]byte, rng.IntN(3*memChunk))
+				p := make([]byte, rng.IntN(3<<20)) // up to three of the in-memory file's 1 MiB chunks
 				n, err := f.ReadAt(p, off)
 				want := model[off:min(off+int64(len(p)), int64(len(model)))]
 				if n < len(p) {
