@@ -37,7 +37,7 @@ import (
 // on disk points at durable bytes, and recovery can trust the .log before it: a crash loses
 // only what was never synced, which is the tail after the last entry. Index files are never
 // preallocated (Kafka preallocates its memory-mapped ones), so sealing has nothing to trim.
-// The entry encodings and the walk over a .log's batches are in file.go, opening and
+// The entry encodings and the walk over a .log's batches are in segformat.go, opening and
 // recovery in recovery.go.
 
 // ErrCorruptSegment is returned when a segment's .log is damaged in a way that recovery does

@@ -8,7 +8,9 @@ import (
 	"github.com/tribusmq/tribus/log/internal/segfs"
 )
 
-// The file layer is log/internal/segfs; these names keep the segment code's short.
+// This file is what a segment's files hold: the .index and .timeindex entries, and the walk
+// over the batches of a .log. The files themselves are log/internal/segfs; these names keep
+// the segment code's short.
 type (
 	segFile    = segfs.File
 	fileSystem = segfs.FS
