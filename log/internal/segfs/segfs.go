@@ -64,6 +64,27 @@ const (
 	dirPerm  = 0o700
 )
 
+// Backend is a file system with an empty directory on it.
+type Backend struct {
+	Name string // "mem" or "os"
+	FS   FS
+	Dir  string
+}
+
+// Backends returns one in-memory file system and the disk's (under tmp), each with an empty
+// partition directory. Code above this layer is tested on both, so that both keep one
+// contract, as nats-server runs each store test as Memory and File.
+func Backends(tmp string) ([]Backend, error) {
+	mem, disk := NewMem(), OS()
+	bs := []Backend{{"mem", mem, filepath.Join("data", "orders-0")}, {"os", disk, filepath.Join(tmp, "orders-0")}}
+	for _, b := range bs {
+		if err := b.FS.MkdirAll(b.Dir); err != nil {
+			return nil, err
+		}
+	}
+	return bs, nil
+}
+
 // OS returns the file system of the operating system.
 func OS() FS { return diskFS{} }
 
