@@ -128,17 +128,6 @@ func (l *Log) partitionCounts(topics []string) map[string]int32 {
 	return out
 }
 
-// topicName returns the name of the topic called name, as the Log holds it, and whether it
-// exists.
-func (l *Log) topicName(name string) (string, bool) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if t := l.topics[name]; t != nil && !l.closed {
-		return t.name, true
-	}
-	return "", false
-}
-
 // existingTopics returns the topics of names that exist, sorted, without repeats.
 func (l *Log) existingTopics(names []string) []string {
 	var out []string

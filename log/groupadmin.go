@@ -62,11 +62,7 @@ func (l *Log) DescribeGroup(id string) (GroupDescription, error) {
 		return GroupDescription{ID: id, State: GroupEmpty}, nil
 	}
 	for i, v := range views { // a view never changes once made: read outside the group's lock
-		for _, name := range v.topics {
-			if _, ok := l.topicName(name); ok {
-				d.Members[i].Topics = append(d.Members[i].Topics, name)
-			}
-		}
+		d.Members[i].Topics = l.existingTopics(v.topics)
 		d.Members[i].Assignment = slices.Clone(v.assignment)
 	}
 	slices.SortFunc(d.Members, func(a, b MemberDescription) int { return cmp.Compare(a.MemberID, b.MemberID) })

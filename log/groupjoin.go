@@ -55,11 +55,7 @@ func (c *GroupConsumer) request(fn func() error) error {
 		return ErrClosed
 	}
 	defer c.gate.exit()
-	err := fn()
-	if errors.Is(err, group.ErrClosed) {
-		return ErrClosed
-	}
-	return err
+	return closedOr(fn())
 }
 
 // requestGate counts the requests in flight. Once shut, it lets none in, and close returns

@@ -185,17 +185,12 @@ func (r *reader) count() int {
 }
 
 func (r *reader) string() string {
-	return string(r.stringBytes())
-}
-
-// stringBytes reads a non-null string without copying it.
-func (r *reader) stringBytes() []byte {
 	n := r.int16()
 	if n < 0 {
 		r.fail("null string")
-		return nil
+		return ""
 	}
-	return r.take(int(n))
+	return string(r.take(int(n)))
 }
 
 func (r *reader) nullableString() string {

@@ -193,9 +193,10 @@ func (c *Coordinator) Heartbeat(id, memberID, instanceID string, generation int3
 	return c.run(id, func(s *shell) (Code, []Effect) { return s.g.Heartbeat(time.Now(), memberID, instanceID, generation) })
 }
 
-// HeartbeatWatch runs a Heartbeat for group id and returns, with its answer, what
-// [Coordinator.Watch] would have returned just before it: a member that waits on it learns
-// of the next change without missing one in between.
+// HeartbeatWatch runs a Heartbeat for group id and returns, with its answer, a channel
+// closed at the group's next change of state or generation (a rebalance starting or
+// completing, the group emptying), taken under the same lock: a member that waits on it
+// learns of the next change at once, without missing one in between.
 func (c *Coordinator) HeartbeatWatch(id, memberID, instanceID string, generation int32) (Code, <-chan struct{}, error) {
 	s, err := c.shell(id)
 	if err != nil {
@@ -244,19 +245,6 @@ func (c *Coordinator) run(id string, fn func(*shell) (Code, []Effect)) (Code, er
 	s.mu.Unlock()
 	run(answers)
 	return code, nil
-}
-
-// Watch returns a channel closed at group id's next change of state or generation (a
-// rebalance starting or completing, the group emptying): a waiting member looks again then
-// rather than at its next heartbeat.
-func (c *Coordinator) Watch(id string) (<-chan struct{}, error) {
-	s, err := c.shell(id)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed, nil
 }
 
 // Describe calls fn with group id's core under its lock, for reading its state (and setting

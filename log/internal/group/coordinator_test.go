@@ -12,6 +12,14 @@ import (
 
 // The shell driven as Kafka clients drive a coordinator, concurrently, on synctest's clock.
 
+// changes returns group id's change channel: closed at its next change of state or generation.
+func changes(c *Coordinator, id string) <-chan struct{} {
+	s := c.lookup(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
 // joinAsync runs a JoinGroup in a goroutine and returns where its answer arrives.
 func joinAsync(c *Coordinator, req JoinRequest) <-chan JoinResponse {
 	out := make(chan JoinResponse, 1)
@@ -139,8 +147,7 @@ func TestCoordinator_K20_UnknownMemberAndIllegalGeneration(t *testing.T) {
 		c := NewCoordinator(Config{MinSessionTimeout: 6 * time.Second, MaxSessionTimeout: 30 * time.Minute})
 		defer c.Close()
 		leader, _ := stableGroup(t, c)
-		watch, err := c.Watch("g")
-		require.NoError(t, err)
+		watch := changes(c, "g")
 		code, err := c.Heartbeat("g", "nobody", "", leader.Generation)
 		require.NoError(t, err)
 		assert.Equal(t, UnknownMemberID, code)
@@ -173,7 +180,7 @@ func TestCoordinator_K29_StaticMemberRejoinsWithoutARebalance(t *testing.T) {
 		_, err := c.Sync(context.Background(), "g", SyncRequest{MemberID: s.MemberID, InstanceID: "host-1",
 			Generation: s.Generation, Assignments: map[string][]byte{s.MemberID: []byte("S")}})
 		require.NoError(t, err)
-		watch, _ := c.Watch("g")
+		watch := changes(c, "g")
 
 		time.Sleep(10 * time.Second) // the process restarts; it had not heartbeated since
 		resp, err := c.Join(context.Background(), "g", static)
