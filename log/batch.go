@@ -10,7 +10,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/tribusmq/tribus/internal/sentinel"
+	"github.com/tribusmq/tribus/log/internal/segment"
 )
 
 // Kafka's range of record timestamps, in Unix milliseconds: [0, MaxInt64].
@@ -97,12 +97,6 @@ const (
 	attrControl         int16 = 0x20 // holds a commit or abort marker (K42)
 	attrDeleteHorizon   int16 = 0x40 // BaseTimestamp is the delete horizon (KIP-534)
 )
-
-// ErrCorruptBatch is wrapped by every decode error: a batch that is truncated, fails its CRC,
-// or whose fields or records are malformed. Recovery treats it as the end of the valid log;
-// a fetch that meets it returns a [*CorruptBatchError]. errors.Is(err, tribus.ErrCorrupt)
-// holds for it.
-var ErrCorruptBatch = fmt.Errorf("tribus/log: corrupt record batch: %w", sentinel.ErrCorrupt)
 
 // batchCRCTable is the Castagnoli table Kafka uses for CRC-32C (Crc32C.java). crc32 uses the
 // CPU's CRC32 instruction for this polynomial where it has one.
@@ -581,20 +575,20 @@ func (c *batchCursor) sized() ([]byte, error) {
 
 // batchCodec is how segments read Kafka RecordBatch v2 batches: every field a segment needs
 // (size, offsets, max timestamp) is in the 61-byte header; validate also checks the CRC-32C.
-var batchCodec = codec{
-	headerLen: batchHeaderSize,
-	header: func(b []byte) (batchInfo, error) {
+var batchCodec = segment.Codec{
+	HeaderLen: batchHeaderSize,
+	Header: func(b []byte) (segment.BatchInfo, error) {
 		h, err := readBatchHeader(b)
 		return infoOf(h), err
 	},
-	validate: func(b []byte) (batchInfo, error) {
+	Validate: func(b []byte) (segment.BatchInfo, error) {
 		h, err := checkBatch(b)
 		return infoOf(h), err
 	},
-	contiguous: true, // partition.write gives each batch the next offsets
+	Contiguous: true, // partition.write gives each batch the next offsets
 }
 
-func infoOf(h batchHeader) batchInfo {
-	return batchInfo{Size: h.size(), BaseOffset: h.BaseOffset, LastOffset: h.BaseOffset + int64(h.LastOffsetDelta),
+func infoOf(h batchHeader) segment.BatchInfo {
+	return segment.BatchInfo{Size: h.size(), BaseOffset: h.BaseOffset, LastOffset: h.BaseOffset + int64(h.LastOffsetDelta),
 		MaxTimestamp: h.MaxTimestamp}
 }

@@ -45,6 +45,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tribusmq/tribus/log/internal/segfs"
+	"github.com/tribusmq/tribus/log/internal/segment"
 	"github.com/tribusmq/tribus/store"
 )
 
@@ -94,7 +96,7 @@ func (p *partition) compact(now time.Time) error {
 
 // abandoned turns the error of a pass that lost a segment to a concurrent deletion into nil.
 func (p *partition) abandoned(err error) error {
-	if errors.Is(err, errSegmentClosed) || errors.Is(err, fs.ErrClosed) {
+	if errors.Is(err, segment.ErrClosed) || errors.Is(err, fs.ErrClosed) {
 		return nil
 	}
 	return err
@@ -102,9 +104,9 @@ func (p *partition) abandoned(err error) error {
 
 // cleanPlan is what a pass will clean, decided from segment metadata alone.
 type cleanPlan struct {
-	segs       []*segment // the cleanable segments, oldest first
-	firstDirty int        // index in segs of the first segment at or after the checkpoint
-	end        int64      // the checkpoint after the pass: where the uncleanable part starts
+	segs       []*segment.Segment // the cleanable segments, oldest first
+	firstDirty int                // index in segs of the first segment at or after the checkpoint
+	end        int64              // the checkpoint after the pass: where the uncleanable part starts
 	logStart   int64
 	due        bool
 }
@@ -115,9 +117,9 @@ func (p *partition) plan(cfg TopicConfig, now time.Time) cleanPlan {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	nowMs := now.UnixMilli()
-	cp := max(p.checkpoint, p.segs[0].baseOffset())
+	cp := max(p.checkpoint, p.segs[0].Base())
 	if cp > p.leo {
-		cp = p.segs[0].baseOffset() // not this log's: count everything as dirty
+		cp = p.segs[0].Base() // not this log's: count everything as dirty
 	}
 	pl := cleanPlan{logStart: p.logStart, firstDirty: -1}
 	var clean, dirty int64
@@ -126,23 +128,23 @@ func (p *partition) plan(cfg TopicConfig, now time.Time) cleanPlan {
 	// transaction's records may still be aborted (K43).
 	stable := p.lsoLocked(hw)
 	for i, s := range p.segs[:len(p.segs)-1] {
-		upper := p.segs[i+1].baseOffset()
+		upper := p.segs[i+1].Base()
 		if upper > stable {
 			break
 		}
-		if s.baseOffset() >= cp {
-			if cfg.MinCompactionLag > 0 && nowMs-s.largestTimestamp() < cfg.MinCompactionLag.Milliseconds() {
+		if s.Base() >= cp {
+			if cfg.MinCompactionLag > 0 && nowMs-s.LargestTimestamp() < cfg.MinCompactionLag.Milliseconds() {
 				break // holds a record too young to compact, and so may every later one
 			}
 			if pl.firstDirty < 0 {
 				pl.firstDirty = len(pl.segs)
 			}
-			dirty += s.size()
-			if ts := s.firstTimestamp(); ts >= 0 {
+			dirty += s.Size()
+			if ts := s.FirstTimestamp(); ts >= 0 {
 				firstDirtyTS = min(firstDirtyTS, ts)
 			}
 		} else {
-			clean += s.size()
+			clean += s.Size()
 		}
 		pl.segs = append(pl.segs, s)
 	}
@@ -151,7 +153,7 @@ func (p *partition) plan(cfg TopicConfig, now time.Time) cleanPlan {
 	}
 	pl.end = cp
 	if n := len(pl.segs); n > 0 {
-		pl.end = max(cp, p.segs[n].baseOffset())
+		pl.end = max(cp, p.segs[n].Base())
 	}
 	switch {
 	case len(pl.segs) == 0:
@@ -178,17 +180,17 @@ func (p *partition) aborted(h *batchHeader) bool {
 
 // eachBatch calls fn with every batch of s in order, reading it a chunk at a time. The bytes
 // passed to fn are valid until fn returns.
-func eachBatch(s *segment, fn func(b []byte) error) error {
-	off, end := s.baseOffset(), s.nextOffset()
+func eachBatch(s *segment.Segment, fn func(b []byte) error) error {
+	off, end := s.Base(), s.NextOffset()
 	for off < end {
-		data, next, err := s.read(off, 1<<20)
+		data, next, err := s.Read(off, 1<<20)
 		if err != nil {
 			return err
 		}
 		for len(data) > 0 {
 			size := batchSize(data)
 			if size < batchHeaderSize || size > len(data) {
-				return s.corrupt(logSuffix, "batch of %d bytes in a read of %d", size, len(data))
+				return s.Corrupt(segment.LogSuffix, "batch of %d bytes in a read of %d", size, len(data))
 			}
 			if err := fn(data[:size]); err != nil {
 				return err
@@ -204,7 +206,7 @@ func eachBatch(s *segment, fn func(b []byte) error) error {
 }
 
 // latestOffsets maps every key of the dirty segments to the offset of its newest record.
-func (p *partition) latestOffsets(dirty []*segment) (map[string]int64, error) {
+func (p *partition) latestOffsets(dirty []*segment.Segment) (map[string]int64, error) {
 	latest := make(map[string]int64)
 	var recs []Record
 	for _, s := range dirty {
@@ -237,12 +239,12 @@ func (p *partition) latestOffsets(dirty []*segment) (map[string]int64, error) {
 // the log start offset, and the tombstones past their delete horizon (K36), and swaps the
 // cleaned copy in. A segment with nothing to change is left as it is. It returns the earliest
 // delete horizon of the tombstones it kept (math.MaxInt64 if none).
-func (p *partition) cleanSegment(s *segment, first bool, logStart int64, latest map[string]int64, cfg TopicConfig, now time.Time) (int64, error) {
+func (p *partition) cleanSegment(s *segment.Segment, first bool, logStart int64, latest map[string]int64, cfg TopicConfig, now time.Time) (int64, error) {
 	nowMs := now.UnixMilli()
 	stamp := nowMs + max(cfg.DeleteRetention.Milliseconds(), 0)
 	horizon := int64(math.MaxInt64)
 	changed := false
-	w := &cleanedWriter{fs: p.l.fs, dir: p.dir, base: s.baseOffset(), now: now}
+	w := &cleanedWriter{fs: p.l.fs, dir: p.dir, base: s.Base(), now: now}
 	defer w.discard()
 	var recs, kept []Record
 	err := eachBatch(s, func(b []byte) error {
@@ -317,15 +319,15 @@ func (p *partition) wrapCleanErr(err error) error {
 // cleanBuffer bytes and creating the files only when a flush needs them, so that a segment
 // with nothing to change costs no writes.
 type cleanedWriter struct {
-	fs        fileSystem
+	fs        segfs.FS
 	dir       string
 	base      int64
 	now       time.Time
-	seg       *segment // nil until the first flush
-	buf       []byte   // batches not yet written
-	scratch   []byte   // where a rewritten batch is encoded
-	size      int64    // bytes added in all
-	committed bool     // the files were renamed into place
+	seg       *segment.Segment // nil until the first flush
+	buf       []byte           // batches not yet written
+	scratch   []byte           // where a rewritten batch is encoded
+	size      int64            // bytes added in all
+	committed bool             // the files were renamed into place
 }
 
 const cleanBuffer = 1 << 20
@@ -343,13 +345,13 @@ func (w *cleanedWriter) add(b []byte) error {
 func (w *cleanedWriter) flush() error {
 	if w.seg == nil {
 		removeCleaned(w.fs, w.dir, w.base)
-		seg, err := createSegmentAs(w.fs, w.dir, w.base, batchCodec, w.now, cleanedSuffix)
+		seg, err := segment.CreateAs(w.fs, w.dir, w.base, batchCodec, w.now, cleanedSuffix)
 		if err != nil {
 			return err
 		}
 		w.seg = seg
 	}
-	err := w.seg.writeAll(w.buf)
+	err := w.seg.AppendAll(w.buf)
 	w.buf = w.buf[:0]
 	return err
 }
@@ -360,8 +362,8 @@ func (w *cleanedWriter) finish() error {
 	if err := w.flush(); err != nil {
 		return err
 	}
-	err := w.seg.roll()
-	if cerr := w.seg.close(); err == nil {
+	err := w.seg.Roll()
+	if cerr := w.seg.Close(); err == nil {
 		err = cerr
 	}
 	return err
@@ -372,12 +374,12 @@ func (w *cleanedWriter) discard() {
 	if w.seg == nil || w.committed {
 		return
 	}
-	w.seg.close()
+	w.seg.Close()
 	removeCleaned(w.fs, w.dir, w.base)
 }
 
 // dropCleaned deletes a sealed segment that compaction emptied, if the partition still has it.
-func (p *partition) dropCleaned(s *segment) error {
+func (p *partition) dropCleaned(s *segment.Segment) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	i := slices.Index(p.segs, s)
@@ -385,7 +387,7 @@ func (p *partition) dropCleaned(s *segment) error {
 		return nil // gone, or now the first or the active segment: keep it
 	}
 	p.segs = slices.Delete(slices.Clone(p.segs), i, i+1)
-	if err := s.remove(); err != nil {
+	if err := s.Remove(); err != nil {
 		return fmt.Errorf("tribus/log: %s: compaction: %w", p.name(), err)
 	}
 	return nil
@@ -393,8 +395,8 @@ func (p *partition) dropCleaned(s *segment) error {
 
 // swapCleaned swaps the sealed copy w wrote in for s (see the file comment for the order of
 // renames). If the partition no longer has s, the copy is left for w.discard.
-func (p *partition) swapCleaned(s *segment, w *cleanedWriter) error {
-	fsys, base := p.l.fs, s.baseOffset()
+func (p *partition) swapCleaned(s *segment.Segment, w *cleanedWriter) error {
+	fsys, base := p.l.fs, s.Base()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	i := slices.Index(p.segs, s)
@@ -402,7 +404,7 @@ func (p *partition) swapCleaned(s *segment, w *cleanedWriter) error {
 		return nil
 	}
 	// The commit point: from here on, opening the partition finishes the swap.
-	if err := fsys.Rename(s.path(logSuffix+cleanedSuffix), s.path(logSuffix+swapSuffix)); err != nil {
+	if err := fsys.Rename(s.Path(segment.LogSuffix+cleanedSuffix), s.Path(segment.LogSuffix+swapSuffix)); err != nil {
 		return p.wrapCleanErr(err)
 	}
 	w.committed = true
@@ -412,7 +414,7 @@ func (p *partition) swapCleaned(s *segment, w *cleanedWriter) error {
 	if err := completeSwap(fsys, p.dir, base); err != nil {
 		return p.wrapCleanErr(err)
 	}
-	ns, _, err := openSegment(fsys, p.dir, base, batchCodec, false)
+	ns, _, err := segment.Open(fsys, p.dir, base, batchCodec, false)
 	if err != nil {
 		// The old handles still read the old files; the next open reads the new ones.
 		return p.wrapCleanErr(fmt.Errorf("reopen: %w", err))
@@ -420,46 +422,31 @@ func (p *partition) swapCleaned(s *segment, w *cleanedWriter) error {
 	segs := slices.Clone(p.segs)
 	segs[i] = ns
 	p.segs = segs
-	if err := s.close(); err != nil {
+	if err := s.Close(); err != nil {
 		p.l.logger.Warn("tribus/log: closing a compacted segment", "partition", p.name(), "segment", base, "err", err)
-	}
-	return nil
-}
-
-// writeAll appends the whole batches in data to a new segment.
-func (s *segment) writeAll(data []byte) error {
-	for len(data) > 0 {
-		info, err := s.codec.header(data)
-		if err != nil {
-			return err
-		}
-		if err := s.append(data[:info.Size], info); err != nil {
-			return err
-		}
-		data = data[info.Size:]
 	}
 	return nil
 }
 
 // completeSwap renames the cleaned files of the segment based at base over its files, the
 // .log last, and syncs the directory. The cleaned .log must already be named .log.swap.
-func completeSwap(fsys fileSystem, dir string, base int64) error {
-	prefix := filepath.Join(dir, segmentName(base))
-	for _, suffix := range []string{indexSuffix, timeIndexSuffix} {
+func completeSwap(fsys segfs.FS, dir string, base int64) error {
+	prefix := filepath.Join(dir, segment.Name(base))
+	for _, suffix := range []string{segment.IndexSuffix, segment.TimeIndexSuffix} {
 		if err := fsys.Rename(prefix+suffix+cleanedSuffix, prefix+suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
-	if err := fsys.Rename(prefix+logSuffix+swapSuffix, prefix+logSuffix); err != nil {
+	if err := fsys.Rename(prefix+segment.LogSuffix+swapSuffix, prefix+segment.LogSuffix); err != nil {
 		return err
 	}
 	return fsys.SyncDir(dir)
 }
 
 // removeCleaned deletes whatever cleaned files of the segment based at base exist.
-func removeCleaned(fsys fileSystem, dir string, base int64) {
-	prefix := filepath.Join(dir, segmentName(base))
-	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+func removeCleaned(fsys segfs.FS, dir string, base int64) {
+	prefix := filepath.Join(dir, segment.Name(base))
+	for _, suffix := range []string{segment.LogSuffix, segment.IndexSuffix, segment.TimeIndexSuffix} {
 		_ = fsys.Remove(prefix + suffix + cleanedSuffix)
 	}
 }
@@ -467,10 +454,10 @@ func removeCleaned(fsys fileSystem, dir string, base int64) {
 // finishCleaning completes the swaps a crash interrupted after their commit point (a
 // .log.swap file exists) and deletes the cleaned copies of the others. It returns the
 // directory's file names as they are afterwards.
-func finishCleaning(fsys fileSystem, dir string, names []string) ([]string, error) {
+func finishCleaning(fsys segfs.FS, dir string, names []string) ([]string, error) {
 	touched := false
 	for _, n := range names {
-		b, ok := strings.CutSuffix(n, logSuffix+swapSuffix)
+		b, ok := strings.CutSuffix(n, segment.LogSuffix+swapSuffix)
 		if !ok {
 			continue
 		}

@@ -11,17 +11,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tribusmq/tribus/internal/sentinel"
+	"github.com/tribusmq/tribus/log/internal/segfs"
+	"github.com/tribusmq/tribus/log/internal/segfs/segfstest"
+	"github.com/tribusmq/tribus/log/internal/segment"
 )
 
 // openFaulty opens a Log in a temporary directory on a faultFS over the real file system, with
 // topic "t" of one partition; the hook starts off.
-func openFaulty(t *testing.T, cfg TopicConfig) (*Log, *faultFS, string) {
+func openFaulty(t *testing.T, cfg TopicConfig) (*Log, *segfstest.FaultFS, string) {
 	t.Helper()
 	dir := t.TempDir()
-	fsys := &faultFS{fileSystem: osFS()}
+	fsys := &segfstest.FaultFS{FS: segfs.OS()}
 	l, err := Open(dir, &Options{fs: fsys, DiskFreeLimit: -1})
 	require.NoError(t, err)
-	t.Cleanup(func() { fsys.setHook(nil); _ = l.Close() })
+	t.Cleanup(func() { fsys.SetHook(nil); _ = l.Close() })
 	require.NoError(t, l.CreateTopic("t", cfg))
 	return l, fsys, dir
 }
@@ -72,14 +75,14 @@ func TestLog_SegmentWriteFailureIsTypedAndLeavesNoPartialBatch(t *testing.T) {
 			l, fsys, dir := openFaulty(t, TopicConfig{})
 			_, err := produceValue(l, "a")
 			require.NoError(t, err)
-			fsys.setHook(failOn("write", logSuffix, tc.errno))
+			fsys.SetHook(failOn("write", segment.LogSuffix, tc.errno))
 			_, err = produceValue(l, "lost")
 			require.ErrorIs(t, err, tc.want)
 			require.ErrorIs(t, err, tc.root)
 			var pe *fs.PathError
 			require.ErrorAs(t, err, &pe)
 			assert.Equal(t, tc.errno, pe.Err)
-			fsys.setHook(nil)
+			fsys.SetHook(nil)
 
 			off, err := produceValue(l, "b")
 			require.NoError(t, err)
@@ -101,15 +104,15 @@ func TestLog_SegmentWriteAndTruncateFailureStopsWrites(t *testing.T) {
 	l, fsys, _ := openFaulty(t, TopicConfig{})
 	_, err := produceValue(l, "a")
 	require.NoError(t, err)
-	fsys.setHook(func(op, name string, p []byte) (int, error) {
-		if strings.HasSuffix(name, logSuffix) && (op == "write" || op == "truncate") {
+	fsys.SetHook(func(op, name string, p []byte) (int, error) {
+		if strings.HasSuffix(name, segment.LogSuffix) && (op == "write" || op == "truncate") {
 			return len(p) / 2, &fs.PathError{Op: op, Path: name, Err: syscall.EIO}
 		}
 		return 0, nil
 	})
 	_, err = produceValue(l, "lost")
 	require.ErrorIs(t, err, ErrIO)
-	fsys.setHook(nil)
+	fsys.SetHook(nil)
 	_, err = produceValue(l, "b")
 	require.ErrorIs(t, err, ErrIO, "no write after an unrepaired partial one")
 	requireValues(t, l, "a")
@@ -123,11 +126,11 @@ func TestLog_SegmentSyncFailureStopsProducesUntilReopen(t *testing.T) {
 	l, fsys, dir := openFaulty(t, TopicConfig{})
 	_, err := produceValue(l, "a")
 	require.NoError(t, err)
-	fsys.setHook(failOn("sync", logSuffix, syscall.EIO))
+	fsys.SetHook(failOn("sync", segment.LogSuffix, syscall.EIO))
 	_, err = produceValue(l, "unacked")
 	require.ErrorIs(t, err, ErrIO)
 	require.ErrorIs(t, err, sentinel.ErrIO)
-	fsys.setHook(nil)
+	fsys.SetHook(nil)
 
 	_, err = produceValue(l, "b")
 	require.ErrorIs(t, err, ErrIO, "the partition stays failed after the disk recovers")
@@ -155,15 +158,15 @@ func TestLog_IndexWriteFailureAtRollIsTyped(t *testing.T) {
 		errno            syscall.Errno
 		want             error
 	}{
-		{"index write ENOSPC", "write", indexSuffix, syscall.ENOSPC, ErrDiskFull},
-		{"time index write EIO", "write", timeIndexSuffix, syscall.EIO, ErrIO},
-		{"index sync EIO", "sync", indexSuffix, syscall.EIO, ErrIO},
+		{"index write ENOSPC", "write", segment.IndexSuffix, syscall.ENOSPC, ErrDiskFull},
+		{"time index write EIO", "write", segment.TimeIndexSuffix, syscall.EIO, ErrIO},
+		{"index sync EIO", "sync", segment.IndexSuffix, syscall.EIO, ErrIO},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, fsys, _ := openFaulty(t, TopicConfig{SegmentBytes: 200})
 			_, err := produceValue(l, "a")
 			require.NoError(t, err)
-			fsys.setHook(failOn(tc.op, tc.suffix, tc.errno))
+			fsys.SetHook(failOn(tc.op, tc.suffix, tc.errno))
 			var perr error
 			for range 10 { // until the segment rolls
 				if _, perr = produceValue(l, strings.Repeat("x", 50)); perr != nil {
@@ -171,7 +174,7 @@ func TestLog_IndexWriteFailureAtRollIsTyped(t *testing.T) {
 				}
 			}
 			require.ErrorIs(t, perr, tc.want)
-			fsys.setHook(nil)
+			fsys.SetHook(nil)
 			_, err = produceValue(l, "b")
 			require.ErrorIs(t, err, tc.want)
 			recs, err := l.Fetch(context.Background(), "t", 0, 0, FetchOptions{})

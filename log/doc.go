@@ -25,7 +25,7 @@
 //	topic map, closed flag                       Log.mu
 //	retention timer, Log timers' callbacks       Log.life (+ Log.wg, waited for by Close)
 //	a partition's segments, offsets, producers   partition.mu (cmu, smu taken before it)
-//	a segment's size and indexes                 segment.mu; bytes below the size never change
+//	a segment's size and indexes                 segment.Segment.mu; bytes below the size never change
 //	committed offsets' write order               offsetState.mu
 //	the map of groups                            group.Coordinator.mu
 //	one group: state, members, generation,       the group's shell mu (log/internal/group);
@@ -46,10 +46,14 @@
 //	  never held across one)
 //	txnMeta.mu → group.Coordinator.mu → a group's mu (checking a generation);  txnMeta.mu → partition.mu
 //
-// The files under the segments are log/internal/segfs (on disk, or in memory for Open("")),
-// one writer per file and any number of readers below its size. A fetch holds partition.mu to
-// choose a segment and to decode what it read, not for the file I/O; a segment closed during a read is looked up again. A GroupConsumer is a client of the
-// coordinator and never takes a group's lock itself: it sends JoinGroup, SyncGroup,
+// Storage is two rooms under the partitions: log/internal/segment (segments, their indexes
+// and recovery; batches are opaque bytes read through a codec the partition injects, batch.go's
+// RecordBatch v2) over log/internal/segfs (the files, on disk or in memory for Open("")). A
+// segment has one writer and any number of readers below its size. A fetch holds partition.mu
+// to choose a segment and to decode what it read, not for the file I/O; a segment closed during
+// a read is looked up again.
+//
+// A GroupConsumer is a client of the coordinator and never takes a group's lock itself: it sends JoinGroup, SyncGroup,
 // Heartbeat, LeaveGroup and OffsetCommit checks through group.Coordinator, whose core
 // (group.Group) is a pure state machine the shell calls under the group's lock. A parked
 // JoinGroup or SyncGroup is answered on the goroutine that completed it (another member's

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tribusmq/tribus/internal/diskspace"
 	"github.com/tribusmq/tribus/internal/sentinel"
+	"github.com/tribusmq/tribus/log/internal/segfs"
+	"github.com/tribusmq/tribus/log/internal/segment"
 )
 
 // The sentinels of package log. Each names the Kafka error it stands for, so a future Kafka
@@ -113,19 +114,31 @@ func (e *OffsetOutOfRangeError) Error() string {
 // Is makes errors.Is(err, ErrOffsetOutOfRange) hold.
 func (e *OffsetOutOfRangeError) Is(target error) bool { return target == ErrOffsetOutOfRange }
 
-// The sentinels of storage faults. ErrCorruptBatch (batch.go) and ErrCorruptSegment
-// (segment.go) are the corruption ones.
+// The sentinels of storage faults.
 var (
+	// ErrCorruptBatch is wrapped by every decode error: a batch that is truncated, fails its
+	// CRC, or whose fields or records are malformed. Recovery treats it as the end of the valid
+	// log; a fetch that meets it returns a [*CorruptBatchError]. errors.Is(err,
+	// tribus.ErrCorrupt) holds for it.
+	ErrCorruptBatch = fmt.Errorf("tribus/log: corrupt record batch: %w", sentinel.ErrCorrupt)
+
+	// ErrCorruptSegment is returned when a segment's .log is damaged in a way that recovery
+	// does not repair: a sealed segment whose batches do not parse or do not end where its
+	// last batch should, or an active segment with a damaged batch followed by valid ones (not
+	// a torn tail). It is wrapped with the file's path and what was wrong. errors.Is(err,
+	// tribus.ErrCorrupt) holds for it.
+	ErrCorruptSegment = segment.ErrCorrupt
+
 	// ErrDiskFull: a produce found less free disk than Options.DiskFreeLimit, before anything
 	// was written, or a write or sync of a segment or index file failed with ENOSPC or EDQUOT.
 	// errors.Is(err, tribus.ErrDiskFull) holds for it.
-	ErrDiskFull = fmt.Errorf("tribus/log: %w", sentinel.ErrDiskFull)
+	ErrDiskFull = segfs.ErrDiskFull
 
 	// ErrIO: any other failed read, write, truncation or sync of a segment or index file; the
 	// operating system's error stays reachable with errors.As. After a failed sync the
 	// partition refuses produces with it until the Log is reopened. errors.Is(err,
 	// tribus.ErrIO) holds for it.
-	ErrIO = fmt.Errorf("tribus/log: %w", sentinel.ErrIO)
+	ErrIO = segfs.ErrIO
 )
 
 // CorruptBatchError reports stored bytes of a partition that fail their checks when read: a
@@ -181,17 +194,3 @@ var (
 	// ErrNoSubscription: a group consumer with no topics and no pattern.
 	ErrNoSubscription = errors.New("tribus/log: consumer has no subscription")
 )
-
-// ioError classifies err, from a read, write, truncation or sync of the Log's files, as
-// [ErrDiskFull] or [ErrIO] (see [diskspace.Wrap]); nil, and errors that already say closed,
-// corrupt, disk full or I/O in this package's terms, come back as they are.
-func ioError(err error) error {
-	switch {
-	case err == nil, errors.Is(err, ErrDiskFull), errors.Is(err, ErrIO), errors.Is(err, sentinel.ErrCorrupt),
-		errors.Is(err, sentinel.ErrClosed):
-		return err
-	case errors.Is(diskspace.Wrap(err), sentinel.ErrDiskFull):
-		return fmt.Errorf("%w: %w", ErrDiskFull, err)
-	}
-	return fmt.Errorf("%w: %w", ErrIO, err)
-}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tribusmq/tribus/log/internal/segment"
 	"github.com/tribusmq/tribus/store"
 )
 
@@ -200,13 +201,13 @@ func (p *partition) maxTimestamp() (int64, time.Time, error) {
 	start := p.logStart
 	type cand struct{ ts, off int64 }
 	var cands []cand
-	var rescan []*segment
+	var rescan []*segment.Segment
 	for _, s := range p.segs {
-		if s.empty() || s.nextOffset() <= start {
+		if s.Empty() || s.NextOffset() <= start {
 			continue
 		}
-		if off := s.largestTimestampOffset(); off >= start {
-			cands = append(cands, cand{s.largestTimestamp(), off})
+		if off := s.LargestTimestampOffset(); off >= start {
+			cands = append(cands, cand{s.LargestTimestamp(), off})
 		} else {
 			rescan = append(rescan, s)
 		}
@@ -214,8 +215,8 @@ func (p *partition) maxTimestamp() (int64, time.Time, error) {
 	p.mu.Unlock()
 	for _, s := range rescan {
 		best := cand{-1, -1}
-		err := p.scan(max(start, s.baseOffset()), func(r *Record) bool {
-			if r.Offset >= s.nextOffset() {
+		err := p.scan(max(start, s.Base()), func(r *Record) bool {
+			if r.Offset >= s.NextOffset() {
 				return false
 			}
 			if ts := r.Timestamp.UnixMilli(); ts > best.ts {
@@ -246,10 +247,10 @@ func (p *partition) offsetForTime(ts int64) (int64, time.Time, error) {
 	p.mu.Lock()
 	from := int64(-1)
 	for _, s := range p.segs {
-		if s.largestTimestamp() < ts {
+		if s.LargestTimestamp() < ts {
 			continue // no record of this segment qualifies
 		}
-		off, err := s.findByTimestamp(ts)
+		off, err := s.FindByTimestamp(ts)
 		if err != nil {
 			p.mu.Unlock()
 			return 0, time.Time{}, err

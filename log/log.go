@@ -15,6 +15,7 @@ import (
 
 	"github.com/tribusmq/tribus/internal/diskspace"
 	"github.com/tribusmq/tribus/log/internal/group"
+	"github.com/tribusmq/tribus/log/internal/segfs"
 	"github.com/tribusmq/tribus/store"
 )
 
@@ -51,7 +52,7 @@ type Options struct {
 	DiskFreeLimit int64
 
 	// For tests (export_test.go): the file system under dir, and how free space is read.
-	fs       fileSystem
+	fs       segfs.FS
 	diskFree func(dir string) (int64, error)
 }
 
@@ -61,7 +62,7 @@ type Options struct {
 // A Log is safe for concurrent use. Close it when done.
 type Log struct {
 	dir      string
-	fs       fileSystem
+	fs       segfs.FS
 	st       *store.Store
 	ownStore bool
 	nosync   bool
@@ -118,12 +119,12 @@ func Open(dir string, opts *Options) (*Log, error) {
 		return nil, fmt.Errorf("%w: negative RetentionCheckInterval", ErrInvalidConfig)
 	}
 	if dir == "" {
-		l.fs = newMemFS()
+		l.fs = segfs.NewMem()
 		if l.st == nil {
 			l.st, l.ownStore = store.OpenMemory(), true
 		}
 	} else {
-		l.fs = osFS()
+		l.fs = segfs.OS()
 		if o.fs != nil {
 			l.fs = o.fs
 		}

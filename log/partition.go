@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/tribusmq/tribus/internal/sentinel"
+	"github.com/tribusmq/tribus/log/internal/segfs"
+	"github.com/tribusmq/tribus/log/internal/segment"
 )
 
 // partition is one partition: an ordered list of segments, the last one active.
@@ -36,7 +38,7 @@ type partition struct {
 	gone       bool  // closed or deleted: no more passes
 
 	mu       sync.Mutex
-	segs     []*segment
+	segs     []*segment.Segment
 	leo      int64 // log end offset: the next offset to write
 	logStart int64
 	buf      []byte // batch encoding scratch, reused under mu
@@ -77,11 +79,11 @@ func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
 	p := &partition{l: l, topic: t, id: id, dir: l.partitionDir(t.name, id), notify: make(chan struct{})}
 	p.scond.L = &p.smu
 	if err := l.fs.MkdirAll(p.dir); err != nil {
-		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
+		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), segfs.Classify(err))
 	}
 	names, err := l.fs.List(p.dir)
 	if err != nil {
-		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
+		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), segfs.Classify(err))
 	}
 	// Finish or undo a compaction that a crash interrupted, before any segment is read.
 	if names, err = finishCleaning(l.fs, p.dir, names); err != nil {
@@ -101,34 +103,34 @@ func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
 	now := time.Now()
 	for i, base := range bases {
 		active := i == len(bases)-1
-		seg, cut, err := openSegment(l.fs, p.dir, base, batchCodec, active)
+		seg, cut, err := segment.Open(l.fs, p.dir, base, batchCodec, active)
 		if err != nil {
 			p.closeSegments()
-			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
+			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), segfs.Classify(err))
 		}
 		if cut > 0 {
 			l.logger.Warn("tribus/log: truncated a torn tail", "partition", p.name(), "segment", base, "bytes", cut)
 		}
-		if seg.rebuilt != "" {
-			l.logger.Warn("tribus/log: rebuilt a segment's indexes from its .log", "partition", p.name(), "segment", base, "reason", seg.rebuilt)
+		if seg.Rebuilt() != "" {
+			l.logger.Warn("tribus/log: rebuilt a segment's indexes from its .log", "partition", p.name(), "segment", base, "reason", seg.Rebuilt())
 		}
 		p.segs = append(p.segs, seg)
 	}
 	if len(p.segs) == 0 {
-		seg, err := createSegment(l.fs, p.dir, 0, batchCodec, now)
+		seg, err := segment.Create(l.fs, p.dir, 0, batchCodec, now)
 		if err != nil {
-			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
+			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), segfs.Classify(err))
 		}
 		if err := l.fs.SyncDir(p.dir); err != nil {
-			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
+			return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), segfs.Classify(err))
 		}
 		p.segs = append(p.segs, seg)
 	}
-	p.logStart = p.segs[0].baseOffset()
+	p.logStart = p.segs[0].Base()
 	if start := l.loadStart(p); start > p.logStart {
 		p.logStart = start
 	}
-	p.leo = p.active().nextOffset()
+	p.leo = p.active().NextOffset()
 	p.synced = p.leo
 	p.hw.Store(p.leo)
 	p.sticky = newStickyPartitioner(uint64(now.UnixNano()), 16384)
@@ -140,12 +142,12 @@ func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
 	return p, nil
 }
 
-func (p *partition) active() *segment { return p.segs[len(p.segs)-1] }
+func (p *partition) active() *segment.Segment { return p.segs[len(p.segs)-1] }
 
 func (p *partition) closeSegments() error {
 	var first error
 	for _, s := range p.segs {
-		if err := s.close(); err != nil && first == nil {
+		if err := s.Close(); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -160,7 +162,7 @@ func (p *partition) close() error {
 	defer p.mu.Unlock()
 	p.shut = ErrClosed
 	defer p.wake() // Fetches and Polls waiting on the partition see it closed
-	if err := p.active().sync(); err != nil {
+	if err := p.active().Sync(); err != nil {
 		p.closeSegments()
 		return err
 	}
@@ -180,8 +182,8 @@ func (p *partition) delete() {
 	p.shut = fmt.Errorf("%w: %s was deleted", ErrUnknownTopic, p.name())
 	defer p.wake()
 	for _, s := range p.segs {
-		s.close()
-		s.remove()
+		s.Close()
+		s.Remove()
 	}
 	p.l.fs.RemoveAll(p.dir)
 }
@@ -193,7 +195,7 @@ func (p *partition) info() PartitionInfo {
 	pi := PartitionInfo{Partition: p.id, StartOffset: p.logStart, EndOffset: hw, LastStableOffset: p.lsoLocked(hw),
 		Segments: len(p.segs)}
 	for _, s := range p.segs {
-		pi.Size += s.size()
+		pi.Size += s.Size()
 	}
 	return pi
 }
@@ -278,23 +280,23 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 	}
 	p.buf = encodeBatch(p.buf[:0], h, size, recs)
 	batch := p.buf
-	info, err := batchCodec.header(batch)
+	info, err := batchCodec.Header(batch)
 	if err != nil {
 		return 0, 0, err
 	}
 	// Transaction markers are exempt: settling a transaction lets read_committed consumers
 	// go on, and the coordinator must be able to abort under the limit.
 	if err := p.l.guard.Reserve(int64(len(batch))); err != nil && !control {
-		return 0, p.leo, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
+		return 0, p.leo, fmt.Errorf("tribus/log: %s: %w", p.name(), segfs.Classify(err))
 	}
 	act := p.active()
-	if !act.empty() && (act.size()+int64(len(batch)) > cfg.SegmentBytes || now.Sub(act.created()) >= cfg.rollAge()) {
+	if !act.Empty() && (act.Size()+int64(len(batch)) > cfg.SegmentBytes || now.Sub(act.Created()) >= cfg.rollAge()) {
 		if act, err = p.rollLocked(now); err != nil {
 			return 0, 0, err
 		}
 	}
-	if err := act.append(batch, info); err != nil {
-		return 0, p.leo, fmt.Errorf("tribus/log: %s: %w", p.name(), ioError(err))
+	if err := act.Append(batch, info); err != nil {
+		return 0, p.leo, fmt.Errorf("tribus/log: %s: %w", p.name(), segfs.Classify(err))
 	}
 	base = p.leo
 	p.leo += int64(len(recs))
@@ -308,10 +310,10 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 }
 
 // rollLocked seals the active segment and starts a new one at the end offset.
-func (p *partition) rollLocked(now time.Time) (*segment, error) {
-	if err := p.active().roll(); err != nil {
+func (p *partition) rollLocked(now time.Time) (*segment.Segment, error) {
+	if err := p.active().Roll(); err != nil {
 		// The roll's fsync covers batches that are still waiting for theirs.
-		err = fmt.Errorf("tribus/log: %s: roll: %w", p.name(), ioError(err))
+		err = fmt.Errorf("tribus/log: %s: roll: %w", p.name(), segfs.Classify(err))
 		if !errors.Is(err, sentinel.ErrClosed) {
 			p.syncErr.CompareAndSwap(nil, &err)
 		}
@@ -319,17 +321,17 @@ func (p *partition) rollLocked(now time.Time) (*segment, error) {
 	}
 	// Idempotence state as of the roll, so that a reopen replays the new segment only.
 	if err := p.writeSnapshotLocked(); err != nil {
-		return nil, fmt.Errorf("tribus/log: %s: producer-state snapshot: %w", p.name(), ioError(err))
+		return nil, fmt.Errorf("tribus/log: %s: producer-state snapshot: %w", p.name(), segfs.Classify(err))
 	}
-	seg, err := createSegment(p.l.fs, p.dir, p.leo, batchCodec, now)
+	seg, err := segment.Create(p.l.fs, p.dir, p.leo, batchCodec, now)
 	if err != nil {
-		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), ioError(err))
+		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), segfs.Classify(err))
 	}
 	// The new files' directory entries must be durable before a produce into them is
-	// acknowledged; syncData syncs file contents only.
+	// acknowledged; SyncData syncs file contents only.
 	if err := p.l.fs.SyncDir(p.dir); err != nil {
-		seg.close()
-		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), ioError(err))
+		seg.Close()
+		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), segfs.Classify(err))
 	}
 	p.segs = append(p.segs, seg)
 	return seg, nil
@@ -354,7 +356,7 @@ func (p *partition) syncTo(target int64) error {
 		seg, upto := p.active(), p.leo
 		p.mu.Unlock()
 		p.smu.Unlock()
-		err := seg.syncData()
+		err := seg.SyncData()
 		p.smu.Lock()
 		p.syncing = false
 		if err == nil && upto > p.synced {
@@ -362,7 +364,7 @@ func (p *partition) syncTo(target int64) error {
 			p.advance(upto)
 		}
 		if err != nil {
-			err = fmt.Errorf("tribus/log: %s: sync: %w", p.name(), ioError(err))
+			err = fmt.Errorf("tribus/log: %s: sync: %w", p.name(), segfs.Classify(err))
 			if !errors.Is(err, sentinel.ErrClosed) {
 				p.syncErr.CompareAndSwap(nil, &err)
 			}
@@ -435,27 +437,27 @@ func (p *partition) readAt(offset int64, maxBytes, maxRecords int, iso Isolation
 		limit = p.lsoLocked(hw)
 	}
 	start := len(dst)
-	var closedSeg *segment // the segment found closed by the last read, if any
+	var closedSeg *segment.Segment // the segment found closed by the last read, if any
 	for offset < limit {
-		i := sort.Search(len(p.segs), func(i int) bool { return p.segs[i].baseOffset() > offset }) - 1
+		i := sort.Search(len(p.segs), func(i int) bool { return p.segs[i].Base() > offset }) - 1
 		if i < 0 {
 			i = 0
 		}
 		seg := p.segs[i]
-		if offset >= seg.nextOffset() {
+		if offset >= seg.NextOffset() {
 			if i == len(p.segs)-1 {
 				break
 			}
-			offset = p.segs[i+1].baseOffset() // past the end of an emptied segment
+			offset = p.segs[i+1].Base() // past the end of an emptied segment
 			continue
 		}
 		// The file I/O runs without p.mu, as the segment allows: bytes below its size never
 		// change while it is open. A segment closed meanwhile (retention, compaction,
 		// truncation, Close) is looked up again.
 		p.mu.Unlock()
-		data, next, err := seg.read(offset, maxBytes)
+		data, next, err := seg.Read(offset, maxBytes)
 		p.mu.Lock()
-		if err != nil && p.shut == nil && seg != closedSeg && (errors.Is(err, errSegmentClosed) || errors.Is(err, fs.ErrClosed)) {
+		if err != nil && p.shut == nil && seg != closedSeg && (errors.Is(err, segment.ErrClosed) || errors.Is(err, fs.ErrClosed)) {
 			if offset < p.logStart {
 				return dst, offset, &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
 			}

@@ -10,15 +10,18 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tribusmq/tribus/log/internal/segfs/segfstest"
+	"github.com/tribusmq/tribus/log/internal/segment"
 )
 
 // holdFirstLogRead makes the first read of a .log file wait: reading is closed when it has
 // begun, and it goes on once release is closed.
-func holdFirstLogRead(fsys *faultFS) (reading, release chan struct{}) {
+func holdFirstLogRead(fsys *segfstest.FaultFS) (reading, release chan struct{}) {
 	reading, release = make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	fsys.setOnRead(func(name string) {
-		if strings.HasSuffix(name, logSuffix) {
+	fsys.SetOnRead(func(name string) {
+		if strings.HasSuffix(name, segment.LogSuffix) {
 			once.Do(func() { close(reading); <-release })
 		}
 	})

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/tribusmq/tribus/internal/sentinel"
+	"github.com/tribusmq/tribus/log/internal/segfs"
+	"github.com/tribusmq/tribus/log/internal/segment"
 )
 
 // Idempotence must survive a restart: a producer that retries a batch after the broker came
@@ -45,7 +47,7 @@ const snapshotsKept = 2
 
 // snapshotPath is the path of the snapshot for offset in dir.
 func (p *partition) snapshotPath(offset int64) string {
-	return filepath.Join(p.dir, segmentName(offset)+snapshotSuffix)
+	return filepath.Join(p.dir, segment.Name(offset)+snapshotSuffix)
 }
 
 // encodeProducers returns the snapshot file contents (version 2) for producers and the
@@ -264,7 +266,7 @@ func (p *partition) loadProducers() error {
 		from = 0
 	}
 	for _, s := range p.segs {
-		if s.nextOffset() <= from {
+		if s.NextOffset() <= from {
 			continue
 		}
 		err := eachBatch(s, func(b []byte) error {
@@ -288,7 +290,7 @@ func (p *partition) loadProducers() error {
 			// producer state of the rest of this segment (retries of those batches are
 			// no longer recognised as duplicates).
 			p.l.logger.Error("tribus/log: rebuilding producer state: skipped the rest of a segment at a corrupt batch",
-				"partition", p.name(), "segment", s.baseOffset(), "err", err)
+				"partition", p.name(), "segment", s.Base(), "err", err)
 			continue
 		}
 		if err != nil {
@@ -299,11 +301,11 @@ func (p *partition) loadProducers() error {
 }
 
 // readFile returns the content of the file name.
-func readFile(fsys fileSystem, name string) ([]byte, error) {
+func readFile(fsys segfs.FS, name string) ([]byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return readAll(f)
+	return segfs.ReadAll(f)
 }

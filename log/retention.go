@@ -9,7 +9,7 @@ func (p *partition) retain(now time.Time) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cfg := p.topic.cfg
-	if act := p.active(); !act.empty() && now.Sub(act.created()) >= cfg.rollAge() {
+	if act := p.active(); !act.Empty() && now.Sub(act.Created()) >= cfg.rollAge() {
 		if _, err := p.rollLocked(now); err != nil {
 			return err
 		}
@@ -22,26 +22,26 @@ func (p *partition) retain(now time.Time) error {
 	n := 0
 	var total int64
 	for _, s := range p.segs {
-		total += s.size()
+		total += s.Size()
 	}
 	diff := total - cfg.RetentionBytes
 	for i, s := range p.segs {
 		upper := p.leo
 		if i+1 < len(p.segs) {
-			upper = p.segs[i+1].baseOffset()
+			upper = p.segs[i+1].Base()
 		}
-		if upper > hw || (s.empty() && i == len(p.segs)-1) {
+		if upper > hw || (s.Empty() && i == len(p.segs)-1) {
 			// A sealed segment that compaction emptied holds nothing to keep; the empty
 			// active one stays (K34).
 			break
 		}
-		byTime := cfg.RetentionTime >= 0 && now.UnixMilli()-s.largestTimestamp() > cfg.RetentionTime.Milliseconds()
-		bySize := cfg.RetentionBytes >= 0 && diff-s.size() >= 0
+		byTime := cfg.RetentionTime >= 0 && now.UnixMilli()-s.LargestTimestamp() > cfg.RetentionTime.Milliseconds()
+		bySize := cfg.RetentionBytes >= 0 && diff-s.Size() >= 0
 		if !byTime && !bySize {
 			break
 		}
 		if bySize {
-			diff -= s.size()
+			diff -= s.Size()
 		}
 		n++
 	}
@@ -55,26 +55,26 @@ func (p *partition) retain(now time.Time) error {
 			return err
 		}
 	}
-	return p.dropSegmentsBelowLocked(p.segs[n].baseOffset(), now)
+	return p.dropSegmentsBelowLocked(p.segs[n].Base(), now)
 }
 
 // dropSegmentsBelowLocked deletes the segments that lie wholly below offset and moves the log
 // start offset up to the first remaining one if it was lower.
 func (p *partition) dropSegmentsBelowLocked(offset int64, now time.Time) error {
 	n := 0
-	for n < len(p.segs)-1 && p.segs[n+1].baseOffset() <= offset {
+	for n < len(p.segs)-1 && p.segs[n+1].Base() <= offset {
 		n++
 	}
 	for _, s := range p.segs[:n] {
-		if err := s.close(); err != nil {
+		if err := s.Close(); err != nil {
 			return err
 		}
-		if err := s.remove(); err != nil {
+		if err := s.Remove(); err != nil {
 			return err
 		}
 	}
 	p.segs = append(p.segs[:0:0], p.segs[n:]...)
-	if b := p.segs[0].baseOffset(); b > p.logStart {
+	if b := p.segs[0].Base(); b > p.logStart {
 		p.logStart = b
 	}
 	return nil

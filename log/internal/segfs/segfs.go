@@ -417,3 +417,25 @@ func (f *memFile) Close() error {
 	}
 	return nil
 }
+
+// ReadFull reads len(p) bytes of f at off; fewer is an error, io.ErrUnexpectedEOF if the file
+// ends first.
+func ReadFull(f File, p []byte, off int64) error {
+	n, err := f.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// ReadAll returns the whole content of f, in a new slice the caller owns.
+func ReadAll(f File) ([]byte, error) {
+	b := make([]byte, f.Size())
+	if err := ReadFull(f, b, 0); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

@@ -1,32 +1,34 @@
-package log
+package segment
 
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tribusmq/tribus/log/internal/segfs"
 )
 
 // Opening a segment: a sealed segment's indexes are checked against its .log and rebuilt
 // from it when they are missing or damaged; the active segment's tail is re-validated and a
-// torn tail cut, but never a damaged batch that valid ones follow. See [openSegment].
+// torn tail cut, but never a damaged batch that valid ones follow. See [Open].
 
 // load adopts the indexes of a sealed segment after checking that they agree with the .log.
-func (s *segment) load(off, tim []byte) error {
+func (s *Segment) load(off, tim []byte) error {
 	logSize := s.log.Size()
 	n := len(off) / offsetEntrySize
 	switch {
 	case len(off)%offsetEntrySize != 0:
-		return s.corrupt(indexSuffix, "%d bytes is not a whole number of entries", len(off))
+		return s.Corrupt(IndexSuffix, "%d bytes is not a whole number of entries", len(off))
 	case len(tim)%timeEntrySize != 0:
-		return s.corrupt(timeIndexSuffix, "%d bytes is not a whole number of entries", len(tim))
+		return s.Corrupt(TimeIndexSuffix, "%d bytes is not a whole number of entries", len(tim))
 	case logSize == 0 && n > 0:
-		return s.corrupt(logSuffix, "empty, but the index has %d entries", n)
+		return s.Corrupt(LogSuffix, "empty, but the index has %d entries", n)
 	case logSize > 0 && n == 0:
-		return s.corrupt(indexSuffix, "no entries for a .log of %d bytes", logSize)
+		return s.Corrupt(IndexSuffix, "no entries for a .log of %d bytes", logSize)
 	case len(tim)/timeEntrySize != n:
-		return s.corrupt(timeIndexSuffix, "%d entries, but the offset index has %d", len(tim)/timeEntrySize, n)
+		return s.Corrupt(TimeIndexSuffix, "%d entries, but the offset index has %d", len(tim)/timeEntrySize, n)
 	}
 	if v, bad := validPoints(off, tim); v != n {
-		return s.corrupt(bad, "entry %d is out of order", v)
+		return s.Corrupt(bad, "entry %d is out of order", v)
 	}
 	s.sealed = true
 	s.offIdx, s.timeIdx, s.offFlushed, s.timeFlushed = off, tim, len(off), len(tim)
@@ -35,20 +37,20 @@ func (s *segment) load(off, tim []byte) error {
 	}
 	rel, pos := offsetEntry(off, n-1)
 	if int64(pos) >= logSize {
-		return s.corrupt(logSuffix, "%d bytes, but the index has a batch at position %d", logSize, pos)
+		return s.Corrupt(LogSuffix, "%d bytes, but the index has a batch at position %d", logSize, pos)
 	}
-	sc := s.scanner(logSize, s.codec.headerLen)
+	sc := s.scanner(logSize, s.codec.HeaderLen)
 	info, ok, err := sc.header(int64(pos))
 	if err != nil {
 		return s.ioErr(err)
 	}
 	if !ok || info.BaseOffset != s.base+int64(rel) || int64(pos)+int64(info.Size) != logSize {
-		return s.corrupt(logSuffix, "%d bytes, but the last indexed batch (offset %d at position %d) does not end there",
+		return s.Corrupt(LogSuffix, "%d bytes, but the last indexed batch (offset %d at position %d) does not end there",
 			logSize, s.base+int64(rel), pos)
 	}
 	ts, trel := timeEntry(tim, n-1)
 	if ts < info.MaxTimestamp || s.base+int64(trel) > info.LastOffset {
-		return s.corrupt(timeIndexSuffix, "last entry (%d, offset %d) does not cover the last batch", ts, s.base+int64(trel))
+		return s.Corrupt(TimeIndexSuffix, "last entry (%d, offset %d) does not cover the last batch", ts, s.base+int64(trel))
 	}
 	s.logSize, s.nextOff = logSize, info.LastOffset+1
 	s.maxTS, s.maxTSOff = ts, s.base+int64(trel)
@@ -58,7 +60,7 @@ func (s *segment) load(off, tim []byte) error {
 
 // recover adopts the trustworthy prefix of the indexes of the active segment, re-validates the
 // .log after it and truncates the invalid tail. It returns the bytes cut from the .log.
-func (s *segment) recover(off, tim []byte) (int64, error) {
+func (s *Segment) recover(off, tim []byte) (int64, error) {
 	logSize := s.log.Size()
 	sc := s.scanner(logSize, scanChunk)
 	// Walk back from the last well-formed index point to one whose batch is intact and agrees
@@ -70,7 +72,7 @@ func (s *segment) recover(off, tim []byte) (int64, error) {
 		}
 		n--
 	}
-	var start batchInfo
+	var start BatchInfo
 	for ; n > 0; n-- {
 		rel, pos := offsetEntry(off, n-1)
 		ts, trel := timeEntry(tim, n-1)
@@ -106,12 +108,12 @@ func (s *segment) recover(off, tim []byte) (int64, error) {
 		if !ok {
 			break
 		}
-		if s.follows(s.logSize, info) != nil || (s.codec.contiguous && info.BaseOffset != s.nextOff) {
-			if s.codec.contiguous {
+		if s.follows(s.logSize, info) != nil || (s.codec.Contiguous && info.BaseOffset != s.nextOff) {
+			if s.codec.Contiguous {
 				// A crash leaves missing or partial bytes, never a whole valid batch with
 				// other offsets: that is a damaged base offset, which the checksum does
 				// not cover.
-				return 0, s.corrupt(logSuffix, "valid batch at position %d has offsets %d-%d after offset %d",
+				return 0, s.Corrupt(LogSuffix, "valid batch at position %d has offsets %d-%d after offset %d",
 					s.logSize, info.BaseOffset, info.LastOffset, s.nextOff-1)
 			}
 			break
@@ -132,7 +134,7 @@ func (s *segment) recover(off, tim []byte) (int64, error) {
 			return 0, err
 		}
 		if q >= 0 {
-			return 0, s.corrupt(logSuffix, "the batch at position %d is damaged but a valid batch follows at position %d: not a torn tail, nothing truncated",
+			return 0, s.Corrupt(LogSuffix, "the batch at position %d is damaged but a valid batch follows at position %d: not a torn tail, nothing truncated",
 				s.logSize, q)
 		}
 		if err := s.log.Truncate(s.logSize); err != nil {
@@ -148,8 +150,8 @@ func (s *segment) recover(off, tim []byte) (int64, error) {
 
 // validAfter returns the first position after from where a whole batch validates whose offsets
 // are at or past next, or -1 if there is none before the scanner's limit.
-func (s *segment) validAfter(sc *scanner, from, next int64) (int64, error) {
-	for q := from + 1; q+int64(s.codec.headerLen) <= sc.limit; q++ {
+func (s *Segment) validAfter(sc *scanner, from, next int64) (int64, error) {
+	for q := from + 1; q+int64(s.codec.HeaderLen) <= sc.limit; q++ {
 		info, ok, err := sc.batch(q)
 		if err != nil {
 			return -1, s.ioErr(err)
@@ -164,8 +166,8 @@ func (s *segment) validAfter(sc *scanner, from, next int64) (int64, error) {
 // rebuild recreates the indexes of a sealed segment from its .log, as Kafka does when it finds
 // them missing or damaged, and writes them to their files. It walks the batch headers, as
 // reads trust a sealed .log (the batches' checksums are checked when they are read), and
-// fails with ErrCorruptSegment if a header does not parse or its offsets do not follow.
-func (s *segment) rebuild() error {
+// fails with ErrCorrupt if a header does not parse or its offsets do not follow.
+func (s *Segment) rebuild() error {
 	logSize := s.log.Size()
 	s.offIdx, s.timeIdx, s.offFlushed, s.timeFlushed = nil, nil, 0, 0
 	s.logSize, s.nextOff, s.maxTS, s.maxTSOff, s.sinceIndex = 0, s.base, -1, -1, 0
@@ -176,7 +178,7 @@ func (s *segment) rebuild() error {
 			return s.ioErr(err)
 		}
 		if !ok || s.follows(s.logSize, info) != nil {
-			return s.corrupt(logSuffix, "rebuilding the indexes: no batch after offset %d at position %d of %d",
+			return s.Corrupt(LogSuffix, "rebuilding the indexes: no batch after offset %d at position %d of %d",
 				s.nextOff-1, s.logSize, logSize)
 		}
 		s.account(s.logSize, info)
@@ -188,7 +190,7 @@ func (s *segment) rebuild() error {
 	if err := s.flushIndexes(); err != nil {
 		return err
 	}
-	for _, f := range []segFile{s.index, s.timeIndex} {
+	for _, f := range []segfs.File{s.index, s.timeIndex} {
 		if err := f.Sync(); err != nil {
 			return s.ioErr(err)
 		}
@@ -200,7 +202,7 @@ func (s *segment) rebuild() error {
 // lostTail reports whether the well-formed prefix of the offset index off (as it was on
 // disk) describes a batch past what rebuild found, both its position and its offset: then the
 // .log lost its end, rather than the index gaining garbage. It returns that batch's position.
-func (s *segment) lostTail(off []byte) (int64, bool) {
+func (s *Segment) lostTail(off []byte) (int64, bool) {
 	prel, ppos := int32(-1), int32(-1)
 	for i := range len(off) / offsetEntrySize {
 		rel, pos := offsetEntry(off, i)

@@ -1,4 +1,4 @@
-package log
+package segment
 
 import (
 	"encoding/binary"
@@ -13,14 +13,15 @@ import (
 	"time"
 
 	"github.com/tribusmq/tribus/internal/sentinel"
+	"github.com/tribusmq/tribus/log/internal/segfs"
 )
 
 // A segment is one piece of a partition, named as Kafka names it: in the partition directory,
 // <base offset, 20 digits>.log holds whole record batches back to back, .index maps a batch's
 // offset to its position in the .log and .timeindex maps a timestamp to an offset. Batches are
-// opaque bytes here; the partition injects a [codec] that reads their headers and checksums.
+// opaque bytes here; the partition injects a [Codec] that reads their headers and checksums.
 //
-// The indexes are sparse: an entry every indexInterval bytes of .log (Kafka's
+// The indexes are sparse: an entry every IndexInterval bytes of .log (Kafka's
 // index.interval.bytes) and always one for the first batch. Unlike Kafka, which adds a time
 // entry only when the running maximum timestamp grows, every index point here writes one entry
 // to each index, so entry i of both files was written together. Two invariants follow, and the
@@ -28,7 +29,7 @@ import (
 //
 //   - Time entry i holds the largest timestamp of every batch up to and including the batch
 //     at offset entry i, so a timestamp search may start at that batch's position.
-//   - After [segment.roll], the last offset entry points at the last batch, so a sealed
+//   - After [Segment.Roll], the last offset entry points at the last batch, so a sealed
 //     segment is checked by reading one header: that batch must end exactly at the end of the
 //     .log, and its last offset is the segment's next offset.
 //
@@ -40,100 +41,105 @@ import (
 // The entry encodings and the walk over a .log's batches are in segformat.go, opening and
 // recovery in recovery.go.
 
-// ErrCorruptSegment is returned when a segment's .log is damaged in a way that recovery does
+// ErrCorrupt is returned when a segment's .log is damaged in a way that recovery does
 // not repair: a sealed segment whose batches do not parse or do not end where its last batch
 // should, or an active segment with a damaged batch followed by valid ones (not a torn tail).
 // It is wrapped with the file's path and what was wrong. errors.Is(err, tribus.ErrCorrupt)
 // holds for it.
-var ErrCorruptSegment = fmt.Errorf("tribus/log: corrupt segment: %w", sentinel.ErrCorrupt)
+var ErrCorrupt = fmt.Errorf("tribus/log: corrupt segment: %w", sentinel.ErrCorrupt)
 
 // Errors a segment returns to the partition that owns it; they never reach a user unwrapped.
 var (
-	errSegmentClosed = fmt.Errorf("tribus/log: segment: %w", sentinel.ErrClosed)
-	errSegmentSealed = errors.New("tribus/log: segment is sealed")
-	// errSegmentFull: the batch would overflow the 32-bit relative offsets or positions of the
-	// indexes; the partition rolls first (see [segment.fits]).
-	errSegmentFull = errors.New("tribus/log: segment full")
-	// errBadBatch: the batch does not follow the segment (its offsets go backwards, or its
+	// ErrClosed: the segment was closed (a read racing a roll or retention looks it up again).
+	ErrClosed = fmt.Errorf("tribus/log: segment: %w", sentinel.ErrClosed)
+	// ErrSealed: an append to a segment that was rolled.
+	ErrSealed = errors.New("tribus/log: segment is sealed")
+	// ErrFull: the batch would overflow the 32-bit relative offsets or positions of the
+	// indexes; the partition rolls first (see [Segment.fits]).
+	ErrFull = errors.New("tribus/log: segment full")
+	// ErrBadBatch: the batch does not follow the segment (its offsets go backwards, or its
 	// description disagrees with its bytes), which is a bug in the caller.
-	errBadBatch = errors.New("tribus/log: batch does not follow the segment")
+	ErrBadBatch = errors.New("tribus/log: batch does not follow the segment")
 )
 
 const (
 	// defaultIndexInterval is the number of .log bytes between sparse index entries (Kafka's
 	// index.interval.bytes default).
 	defaultIndexInterval = 4096
-
-	logSuffix       = ".log"
-	indexSuffix     = ".index"
-	timeIndexSuffix = ".timeindex"
 )
 
-// batchInfo is what a [codec] reports about the batch at the start of a byte slice.
-type batchInfo struct {
+// The suffixes of a segment's three files, after its [Name].
+const (
+	LogSuffix       = ".log"
+	IndexSuffix     = ".index"
+	TimeIndexSuffix = ".timeindex"
+)
+
+// BatchInfo is what a [Codec] reports about the batch at the start of a byte slice.
+type BatchInfo struct {
 	Size                   int   // bytes of the whole batch
 	BaseOffset, LastOffset int64 // offsets of its first and last record
 	MaxTimestamp           int64 // largest record timestamp, ms since the Unix epoch
 }
 
-// validateFunc checks the whole batch at the start of b (its length and checksum) and
+// ValidateFunc checks the whole batch at the start of b (its length and checksum) and
 // describes it. Any error means "not a valid batch here": a torn or corrupt tail.
-type validateFunc func(b []byte) (batchInfo, error)
+type ValidateFunc func(b []byte) (BatchInfo, error)
 
-// headerFunc describes the batch whose first codec.headerLen bytes are h, without checking its
-// checksum. It must report the same batchInfo as validateFunc would for an intact batch, and
-// fail (rather than report a Size below headerLen) on bytes that are not a header.
-type headerFunc func(h []byte) (batchInfo, error)
+// HeaderFunc describes the batch whose first Codec.HeaderLen bytes are h, without checking its
+// checksum. It must report the same BatchInfo as ValidateFunc would for an intact batch, and
+// fail (rather than report a Size below HeaderLen) on bytes that are not a header.
+type HeaderFunc func(h []byte) (BatchInfo, error)
 
-// codec is how a segment reads the batches it stores, and how densely it indexes them; a
+// Codec is how a segment reads the batches it stores, and how densely it indexes them; a
 // partition passes the same one to all its segments. Walking a trusted .log (to find where a
 // read starts, or a timestamp) reads headers only; recovering a tail validates whole batches.
-// For Kafka's RecordBatch v2, headerLen is 61 and every batchInfo field is in the header
+// For Kafka's RecordBatch v2, HeaderLen is 61 and every BatchInfo field is in the header
 // (batchLength, lastOffsetDelta, maxTimestamp).
-type codec struct {
-	headerLen     int          // bytes header needs, and the smallest possible batch
-	header        headerFunc   // describes a batch from its first headerLen bytes
-	validate      validateFunc // checks a whole batch
-	indexInterval int          // .log bytes between index entries; 0 means defaultIndexInterval
-	// contiguous: in the active segment each batch starts where the one before ended, and
+type Codec struct {
+	HeaderLen     int          // bytes header needs, and the smallest possible batch
+	Header        HeaderFunc   // describes a batch from its first HeaderLen bytes
+	Validate      ValidateFunc // checks a whole batch
+	IndexInterval int          // .log bytes between index entries; 0 means defaultIndexInterval
+	// Contiguous: in the active segment each batch starts where the one before ended, and
 	// the first at the segment's base (only compaction, of sealed segments, leaves gaps), so
 	// recovery refuses a valid batch with other offsets instead of cutting the log there.
-	contiguous bool
+	Contiguous bool
 }
 
-func (c *codec) interval() int64 {
-	if c.indexInterval <= 0 {
+func (c *Codec) interval() int64 {
+	if c.IndexInterval <= 0 {
 		return defaultIndexInterval
 	}
-	return int64(c.indexInterval)
+	return int64(c.IndexInterval)
 }
 
-func (c *codec) check() error {
-	if c.header == nil || c.validate == nil || c.headerLen <= 0 {
+func (c *Codec) check() error {
+	if c.Header == nil || c.Validate == nil || c.HeaderLen <= 0 {
 		return errors.New("tribus/log: segment codec needs headerLen, header and validate")
 	}
 	return nil
 }
 
-// segmentName is the file name of the segment based at base, without its suffix.
-func segmentName(base int64) string { return fmt.Sprintf("%020d", base) }
+// Name is the file name of the segment based at base, without its suffix.
+func Name(base int64) string { return fmt.Sprintf("%020d", base) }
 
-// segment is one segment, open.
+// Segment is one segment, open.
 //
-// Concurrency: one goroutine writes (append, sync, roll, close, remove) while any number read
-// (read, findByTimestamp and the accessors). The writer changes the fields under mu; the
+// Concurrency: one goroutine writes (Append, Sync, Roll, Close, Remove) while any number read
+// (Read, FindByTimestamp and the accessors). The writer changes the fields under mu; the
 // bytes of the .log below logSize never change while the segment is open, so readers copy
 // what they need under mu and do their I/O without it.
-type segment struct {
-	fs        fileSystem
+type Segment struct {
+	fs        segfs.FS
 	dir       string // the partition directory
-	codec     codec
+	codec     Codec
 	base      int64
 	tmp       string // appended to every file name: a cleaned copy being written (compact.go)
 	createdAt time.Time
-	log       segFile
-	index     segFile
-	timeIndex segFile
+	log       segfs.File
+	index     segfs.File
+	timeIndex segfs.File
 	closed    atomic.Bool
 
 	mu       sync.RWMutex
@@ -157,17 +163,17 @@ type segment struct {
 	failed      error  // a write could not be undone; the files no longer match the state
 }
 
-// createSegment creates an empty segment based at base in dir (created if missing), its
+// Create creates an empty segment based at base in dir (created if missing), its
 // creation time now. Existing empty files are reused; a non-empty .log is an error wrapping
 // fs.ErrExist, because offsets are never reused. The partition must roll (seal) the previous
 // segment before creating the next, so that only the last segment ever needs recovery.
-func createSegment(fsys fileSystem, dir string, base int64, c codec, now time.Time) (*segment, error) {
-	return createSegmentAs(fsys, dir, base, c, now, "")
+func Create(fsys segfs.FS, dir string, base int64, c Codec, now time.Time) (*Segment, error) {
+	return CreateAs(fsys, dir, base, c, now, "")
 }
 
-// createSegmentAs is createSegment for files whose names end in tmp after their usual suffix,
+// CreateAs is Create for files whose names end in tmp after their usual suffix,
 // such as the cleaned copy of a segment that compaction renames into place once it is whole.
-func createSegmentAs(fsys fileSystem, dir string, base int64, c codec, now time.Time, tmp string) (*segment, error) {
+func CreateAs(fsys segfs.FS, dir string, base int64, c Codec, now time.Time, tmp string) (*Segment, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -183,7 +189,7 @@ func createSegmentAs(fsys fileSystem, dir string, base int64, c codec, now time.
 	}
 	if s.log.Size() != 0 {
 		s.closeFiles()
-		return nil, fmt.Errorf("tribus/log: create segment %s: %w", s.path(logSuffix), fs.ErrExist)
+		return nil, fmt.Errorf("tribus/log: create segment %s: %w", s.Path(LogSuffix), fs.ErrExist)
 	}
 	if err := errors.Join(s.index.Truncate(0), s.timeIndex.Truncate(0)); err != nil {
 		s.closeFiles()
@@ -192,7 +198,7 @@ func createSegmentAs(fsys fileSystem, dir string, base int64, c codec, now time.
 	return s, nil
 }
 
-// openSegment opens the existing segment based at base in dir; its creation time is the
+// Open opens the existing segment based at base in dir; its creation time is the
 // current time, as Kafka resets it on load.
 //
 // With recoverTail (the active segment, after a crash or not), it trusts the .log up to the
@@ -201,20 +207,20 @@ func createSegmentAs(fsys fileSystem, dir string, base int64, c codec, now time.
 // entries past that point. Bytes before that entry are not re-read: Kafka re-reads the whole
 // segment after an unclean shutdown, but here an entry on disk only ever points at synced bytes
 // (reads check every batch they return). Only a torn tail is cut: if a valid batch follows the
-// first invalid one, or a valid batch does not follow the one before it (codec.contiguous),
-// the error wraps [ErrCorruptSegment] and nothing is cut.
+// first invalid one, or a valid batch does not follow the one before it (Codec.Contiguous),
+// the error wraps [ErrCorrupt] and nothing is cut.
 //
 // Without it (a sealed segment) it trusts the files but checks cheaply that they agree: the
 // indexes have whole, ordered, paired entries and the last one points at a batch that ends
 // exactly at the end of the .log. If not, it rebuilds the indexes from the .log's batch
-// headers and writes them (segment.rebuilt says why); if the headers do not parse to the end,
+// headers and writes them ([Segment.Rebuilt] says why); if the headers do not parse to the end,
 // or the old index describes batches past the end of the .log (which lost its end), the error
-// wraps [ErrCorruptSegment] and names the .log.
+// wraps [ErrCorrupt] and names the .log.
 //
 // The code of both cases is in recovery.go.
 //
 // Files that are missing are created empty, so the caller opens only segments it listed.
-func openSegment(fsys fileSystem, dir string, base int64, c codec, recoverTail bool) (seg *segment, truncated int64, err error) {
+func Open(fsys segfs.FS, dir string, base int64, c Codec, recoverTail bool) (seg *Segment, truncated int64, err error) {
 	if err := c.check(); err != nil {
 		return nil, 0, err
 	}
@@ -222,19 +228,19 @@ func openSegment(fsys fileSystem, dir string, base int64, c codec, recoverTail b
 	if err != nil {
 		return nil, 0, err
 	}
-	off, err := readAll(s.index)
+	off, err := segfs.ReadAll(s.index)
 	if err == nil {
 		var tim []byte
-		if tim, err = readAll(s.timeIndex); err == nil {
+		if tim, err = segfs.ReadAll(s.timeIndex); err == nil {
 			if recoverTail {
 				truncated, err = s.recover(off, tim)
-			} else if err = s.load(off, tim); errors.Is(err, ErrCorruptSegment) {
+			} else if err = s.load(off, tim); errors.Is(err, ErrCorrupt) {
 				// Damaged or missing indexes are rebuilt; a .log that lost its end is not
 				// repaired.
 				lerr := err
 				if err = s.rebuild(); err == nil {
 					if pos, ok := s.lostTail(off); ok {
-						err = s.corrupt(logSuffix, "%d bytes, but the index has a batch after offset %d at position %d",
+						err = s.Corrupt(LogSuffix, "%d bytes, but the index has a batch after offset %d at position %d",
 							s.logSize, s.nextOff-1, pos)
 					}
 				}
@@ -243,7 +249,7 @@ func openSegment(fsys fileSystem, dir string, base int64, c codec, recoverTail b
 		}
 	}
 	if err == nil && s.logSize > 0 {
-		var info batchInfo
+		var info BatchInfo
 		if info, err = s.headerAt(0, s.logSize); err == nil {
 			s.firstTS = info.MaxTimestamp
 		}
@@ -256,35 +262,35 @@ func openSegment(fsys fileSystem, dir string, base int64, c codec, recoverTail b
 }
 
 // openFiles opens the three files of an empty segment value; tmp ends their names.
-func openFiles(fsys fileSystem, dir string, base int64, c codec, now time.Time, tmp string) (*segment, error) {
-	s := &segment{fs: fsys, dir: dir, codec: c, base: base, tmp: tmp, createdAt: now,
+func openFiles(fsys segfs.FS, dir string, base int64, c Codec, now time.Time, tmp string) (*Segment, error) {
+	s := &Segment{fs: fsys, dir: dir, codec: c, base: base, tmp: tmp, createdAt: now,
 		nextOff: base, maxTS: -1, maxTSOff: -1, firstTS: -1}
 	var err error
-	if s.log, err = fsys.Open(s.path(logSuffix)); err != nil {
+	if s.log, err = fsys.Open(s.Path(LogSuffix)); err != nil {
 		return nil, err
 	}
-	if s.index, err = fsys.Open(s.path(indexSuffix)); err != nil {
+	if s.index, err = fsys.Open(s.Path(IndexSuffix)); err != nil {
 		s.closeFiles()
 		return nil, err
 	}
-	if s.timeIndex, err = fsys.Open(s.path(timeIndexSuffix)); err != nil {
+	if s.timeIndex, err = fsys.Open(s.Path(TimeIndexSuffix)); err != nil {
 		s.closeFiles()
 		return nil, err
 	}
 	return s, nil
 }
 
-// append writes one whole batch, described by info, at the end of the .log and adds an index
-// point if indexInterval bytes have passed since the last one (or this is the first batch). It
-// does not sync. A batch that does not fit ([segment.fits]) fails with errSegmentFull. A failed
+// Append writes one whole batch, described by info, at the end of the .log and adds an index
+// point if IndexInterval bytes have passed since the last one (or this is the first batch). It
+// does not sync. A batch that does not fit ([Segment.fits]) fails with ErrFull. A failed
 // write is cut back so the segment stays as it was; if even that fails, every later write
 // returns the error.
-func (s *segment) append(batch []byte, info batchInfo) error {
+func (s *Segment) Append(batch []byte, info BatchInfo) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
 	if len(batch) != info.Size {
-		return fmt.Errorf("%w: %d bytes described as %d", errBadBatch, len(batch), info.Size)
+		return fmt.Errorf("%w: %d bytes described as %d", ErrBadBatch, len(batch), info.Size)
 	}
 	pos := s.logSize
 	if err := s.follows(pos, info); err != nil {
@@ -303,28 +309,44 @@ func (s *segment) append(batch []byte, info batchInfo) error {
 	return nil
 }
 
+// AppendAll appends the whole batches in data one by one, as [Segment.Append] does: the
+// cleaned copy of a segment that compaction writes.
+func (s *Segment) AppendAll(data []byte) error {
+	for len(data) > 0 {
+		info, err := s.codec.Header(data)
+		if err != nil {
+			return err
+		}
+		if err := s.Append(data[:info.Size], info); err != nil {
+			return err
+		}
+		data = data[info.Size:]
+	}
+	return nil
+}
+
 // fits reports whether a batch of size bytes ending at lastOffset can be appended without
 // overflowing the indexes' 32-bit relative offsets and positions; Kafka rolls on the same
 // conditions.
-func (s *segment) fits(size int, lastOffset int64) bool {
+func (s *Segment) fits(size int, lastOffset int64) bool {
 	return s.logSize+int64(size) <= math.MaxInt32 && lastOffset-s.base <= math.MaxInt32
 }
 
 // follows checks that a batch described by info may go at pos, after the last one.
-func (s *segment) follows(pos int64, info batchInfo) error {
+func (s *Segment) follows(pos int64, info BatchInfo) error {
 	switch {
-	case info.Size < s.codec.headerLen || info.BaseOffset < s.nextOff || info.LastOffset < info.BaseOffset:
-		return fmt.Errorf("%w: offsets %d-%d (%d bytes) after offset %d", errBadBatch,
+	case info.Size < s.codec.HeaderLen || info.BaseOffset < s.nextOff || info.LastOffset < info.BaseOffset:
+		return fmt.Errorf("%w: offsets %d-%d (%d bytes) after offset %d", ErrBadBatch,
 			info.BaseOffset, info.LastOffset, info.Size, s.nextOff-1)
 	case pos+int64(info.Size) > math.MaxInt32 || info.LastOffset-s.base > math.MaxInt32:
-		return errSegmentFull
+		return ErrFull
 	}
 	return nil
 }
 
 // account records a batch of info written at pos, whose bytes are already in the .log. The
 // writer calls it under mu, or before the segment is shared.
-func (s *segment) account(pos int64, info batchInfo) {
+func (s *Segment) account(pos int64, info BatchInfo) {
 	if s.maxTSOff < 0 || info.MaxTimestamp > s.maxTS {
 		s.maxTS, s.maxTSOff = info.MaxTimestamp, info.LastOffset
 	}
@@ -345,7 +367,7 @@ func (s *segment) account(pos int64, info batchInfo) {
 
 // pointAtLast adds an index point for the last batch if it has none (second invariant). The
 // writer calls it under mu, or before the segment is shared.
-func (s *segment) pointAtLast() {
+func (s *Segment) pointAtLast() {
 	if s.logSize == 0 {
 		return
 	}
@@ -356,7 +378,7 @@ func (s *segment) pointAtLast() {
 }
 
 // addPoint appends one entry to each index for the batch at pos.
-func (s *segment) addPoint(pos, baseOffset int64) {
+func (s *Segment) addPoint(pos, baseOffset int64) {
 	s.offIdx = binary.BigEndian.AppendUint32(s.offIdx, uint32(baseOffset-s.base))
 	s.offIdx = binary.BigEndian.AppendUint32(s.offIdx, uint32(pos))
 	s.timeIdx = binary.BigEndian.AppendUint64(s.timeIdx, uint64(s.maxTS))
@@ -364,23 +386,23 @@ func (s *segment) addPoint(pos, baseOffset int64) {
 }
 
 // writable returns why the segment takes no more writes, or nil.
-func (s *segment) writable() error {
+func (s *Segment) writable() error {
 	switch {
 	case s.closed.Load():
-		return errSegmentClosed
+		return ErrClosed
 	case s.failed != nil:
 		return s.failed
 	case s.sealed:
-		return errSegmentSealed
+		return ErrSealed
 	}
 	return nil
 }
 
-// sync makes the .log durable, then writes the pending index entries and makes them durable
+// Sync makes the .log durable, then writes the pending index entries and makes them durable
 // too, and the first time also the directory entries that name the files.
-func (s *segment) sync() error {
+func (s *Segment) Sync() error {
 	if s.closed.Load() {
-		return errSegmentClosed
+		return ErrClosed
 	}
 	if s.failed != nil {
 		return s.failed
@@ -391,7 +413,7 @@ func (s *segment) sync() error {
 	if err := s.flushIndexes(); err != nil {
 		return err
 	}
-	for _, f := range []segFile{s.index, s.timeIndex} {
+	for _, f := range []segfs.File{s.index, s.timeIndex} {
 		if err := f.Sync(); err != nil {
 			return s.ioErr(err)
 		}
@@ -405,16 +427,30 @@ func (s *segment) sync() error {
 	return nil
 }
 
+// SyncData makes the segment's .log durable: all an acknowledged produce needs, because the
+// index files of the active segment are rebuilt from the .log tail on open (they are synced
+// when the segment rolls or closes). It touches only the .log file, so it is safe while
+// another goroutine appends.
+func (s *Segment) SyncData() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if err := s.log.Sync(); err != nil {
+		return s.ioErr(err)
+	}
+	return nil
+}
+
 // flushIndexes appends the index entries the files do not have yet; the caller has synced the
 // .log.
-func (s *segment) flushIndexes() error {
+func (s *Segment) flushIndexes() error {
 	if err := s.flushTail(s.index, s.offIdx, &s.offFlushed); err != nil {
 		return err
 	}
 	return s.flushTail(s.timeIndex, s.timeIdx, &s.timeFlushed)
 }
 
-func (s *segment) flushTail(f segFile, idx []byte, done *int) error {
+func (s *Segment) flushTail(f segfs.File, idx []byte, done *int) error {
 	if *done == len(idx) {
 		return nil
 	}
@@ -430,11 +466,11 @@ func (s *segment) flushTail(f segFile, idx []byte, done *int) error {
 	return nil
 }
 
-// roll seals the segment: it adds an index point for the last batch if it has none (second
+// Roll seals the segment: it adds an index point for the last batch if it has none (second
 // invariant), syncs, and refuses appends from then on. Rolling a sealed segment does nothing.
-func (s *segment) roll() error {
+func (s *Segment) Roll() error {
 	if err := s.writable(); err != nil {
-		if err == errSegmentSealed {
+		if err == ErrSealed {
 			return nil
 		}
 		return err
@@ -442,18 +478,18 @@ func (s *segment) roll() error {
 	s.mu.Lock()
 	s.pointAtLast()
 	s.mu.Unlock()
-	if err := s.sync(); err != nil {
+	if err := s.Sync(); err != nil {
 		return err
 	}
 	s.sealed = true
 	return nil
 }
 
-// close writes the pending index entries, so that reopening needs no long scan, and closes
+// Close writes the pending index entries, so that reopening needs no long scan, and closes
 // the files. Entries may only follow synced .log bytes, so close syncs the .log if it has
 // entries to write; it does not sync the indexes. Closing a closed segment does nothing; every
 // other method then fails.
-func (s *segment) close() error {
+func (s *Segment) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
@@ -467,9 +503,9 @@ func (s *segment) close() error {
 }
 
 // closeFiles closes whichever files are open.
-func (s *segment) closeFiles() error {
+func (s *Segment) closeFiles() error {
 	var errs []error
-	for _, f := range []segFile{s.log, s.index, s.timeIndex} {
+	for _, f := range []segfs.File{s.log, s.index, s.timeIndex} {
 		if f != nil {
 			errs = append(errs, f.Close())
 		}
@@ -477,18 +513,18 @@ func (s *segment) closeFiles() error {
 	return errors.Join(errs...)
 }
 
-// remove closes the segment and deletes its files; files already gone are not an error.
-func (s *segment) remove() error {
-	err := s.close()
-	for _, suffix := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
-		if rerr := s.fs.Remove(s.path(suffix)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+// Remove closes the segment and deletes its files; files already gone are not an error.
+func (s *Segment) Remove() error {
+	err := s.Close()
+	for _, suffix := range []string{LogSuffix, IndexSuffix, TimeIndexSuffix} {
+		if rerr := s.fs.Remove(s.Path(suffix)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, rerr)
 		}
 	}
 	return err
 }
 
-// read returns whole batches starting with the first one whose last offset is ≥ offset (the
+// Read returns whole batches starting with the first one whose last offset is ≥ offset (the
 // batch that contains it, or the next one past a gap), as many as fit in maxBytes but always at
 // least one, as Kafka does so that a batch larger than the limit cannot stall a consumer. next
 // is the offset after the last batch returned. An offset at or past nextOffset returns no data
@@ -496,12 +532,12 @@ func (s *segment) remove() error {
 //
 // Every batch returned has been validated whole (the codec's checksum included) and its offsets
 // follow the one before: bytes that fail are never returned. If the first batch fails, or a
-// header on the way to it does not parse, the error wraps ErrCorruptBatch or
-// ErrCorruptSegment; a later batch that fails ends data before it, so that the next read, which
+// header on the way to it does not parse, the error wraps the codec's error or
+// ErrCorrupt; a later batch that fails ends data before it, so that the next read, which
 // starts there, fails.
-func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err error) {
+func (s *Segment) Read(offset int64, maxBytes int) (data []byte, next int64, err error) {
 	if s.closed.Load() {
-		return nil, 0, errSegmentClosed
+		return nil, 0, ErrClosed
 	}
 	s.mu.RLock()
 	limit, end := s.logSize, s.nextOff
@@ -510,11 +546,11 @@ func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err
 	if offset >= end {
 		return nil, end, nil
 	}
-	hl := s.codec.headerLen
+	hl := s.codec.HeaderLen
 	// The walk from the index point crosses a few batches: reading their headers one by one
 	// costs less than reading the whole interval at once (measured on both file systems).
 	sc := s.scanner(limit, hl)
-	var first batchInfo
+	var first BatchInfo
 	prev := s.base - 1 // last offset of the batch before pos
 	for {
 		info, ok, err := sc.header(pos)
@@ -522,10 +558,10 @@ func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err
 			return nil, 0, s.ioErr(err)
 		}
 		if !ok {
-			return nil, 0, s.corrupt(logSuffix, "no batch header at position %d", pos)
+			return nil, 0, s.Corrupt(LogSuffix, "no batch header at position %d", pos)
 		}
 		if info.BaseOffset <= prev || (want >= 0 && info.BaseOffset != want) || info.LastOffset >= end {
-			return nil, 0, s.corrupt(logSuffix, "batch at position %d has offsets %d-%d, after offset %d of %d",
+			return nil, 0, s.Corrupt(LogSuffix, "batch at position %d has offsets %d-%d, after offset %d of %d",
 				pos, info.BaseOffset, info.LastOffset, prev, end)
 		}
 		if info.LastOffset >= offset {
@@ -542,26 +578,26 @@ func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err
 	// The header after the last batch returned comes with it, to check that the offsets go
 	// on: the checksum does not cover a batch's base offset.
 	buf := make([]byte, n+min(int64(hl), limit-pos-n))
-	if err := readFull(s.log, buf, pos); err != nil {
+	if err := segfs.ReadFull(s.log, buf, pos); err != nil {
 		return nil, 0, s.ioErr(err)
 	}
 	data = buf[:n]
-	if info, err := s.codec.validate(data); err != nil || info != first {
+	if info, err := s.codec.Validate(data); err != nil || info != first {
 		if err == nil {
-			err = fmt.Errorf("%w: the batch disagrees with its header", ErrCorruptBatch)
+			err = fmt.Errorf("%w: the batch disagrees with its header", ErrCorrupt)
 		}
-		return nil, 0, fmt.Errorf("%s: batch at position %d: %w", s.path(logSuffix), pos, err)
+		return nil, 0, fmt.Errorf("%s: batch at position %d: %w", s.Path(LogSuffix), pos, err)
 	}
 	size, next := first.Size, first.LastOffset+1
 	lastPos, lastNext := 0, first.BaseOffset // where the last batch returned starts, and the offset before it + 1
 	for size+hl <= len(data) {
 		// A batch cut by maxBytes is the usual end: tell it from the header, without the
 		// error (and its allocation) that validate would return.
-		info, err := s.codec.header(data[size : size+hl])
+		info, err := s.codec.Header(data[size : size+hl])
 		if err != nil || info.Size < hl || info.Size > len(data)-size {
 			break
 		}
-		if v, err := s.codec.validate(data[size : size+info.Size]); err != nil || v != info ||
+		if v, err := s.codec.Validate(data[size : size+info.Size]); err != nil || v != info ||
 			info.BaseOffset < next || info.LastOffset >= end {
 			break // damaged: the next read starts here and says how
 		}
@@ -570,11 +606,11 @@ func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err
 		next = info.LastOffset + 1
 	}
 	if size+hl <= len(buf) {
-		if info, err := s.codec.header(buf[size : size+hl]); err == nil && info.BaseOffset < next {
+		if info, err := s.codec.Header(buf[size : size+hl]); err == nil && info.BaseOffset < next {
 			// The next batch overlaps the last one returned: one of their base offsets is
 			// damaged. Return neither; the read that starts at the last one fails.
 			if lastPos == 0 {
-				return nil, 0, s.corrupt(logSuffix, "batch at position %d has offsets up to %d, the batch after it starts at %d",
+				return nil, 0, s.Corrupt(LogSuffix, "batch at position %d has offsets up to %d, the batch after it starts at %d",
 					pos, next-1, info.BaseOffset)
 			}
 			size, next = lastPos, lastNext
@@ -585,7 +621,7 @@ func (s *segment) read(offset int64, maxBytes int) (data []byte, next int64, err
 
 // floorPoint returns the position of the last index point at or before offset and the base
 // offset of the batch there, or position 0 and -1 before the first point; the caller holds mu.
-func (s *segment) floorPoint(offset int64) (pos, base int64) {
+func (s *Segment) floorPoint(offset int64) (pos, base int64) {
 	rel := min(max(offset-s.base, -1), math.MaxInt32)
 	n := len(s.offIdx) / offsetEntrySize
 	i := sort.Search(n, func(i int) bool {
@@ -599,13 +635,13 @@ func (s *segment) floorPoint(offset int64) (pos, base int64) {
 	return int64(p), s.base + int64(r)
 }
 
-// findByTimestamp returns the base offset of the first batch, in offset order, whose max
+// FindByTimestamp returns the base offset of the first batch, in offset order, whose max
 // timestamp is ≥ ts, or -1 if there is none; the caller finds the record inside it (K16).
 // Timestamps may go backwards, so the time index holds running maxima: the search starts at
 // the last index point whose maximum is still below ts, since no batch before it qualifies.
-func (s *segment) findByTimestamp(ts int64) (int64, error) {
+func (s *Segment) FindByTimestamp(ts int64) (int64, error) {
 	if s.closed.Load() {
-		return -1, errSegmentClosed
+		return -1, ErrClosed
 	}
 	s.mu.RLock()
 	if s.maxTSOff < 0 || s.maxTS < ts {
@@ -624,14 +660,14 @@ func (s *segment) findByTimestamp(ts int64) (int64, error) {
 	}
 	s.mu.RUnlock()
 	// With rising timestamps the batch is within an interval of the point; one read covers it.
-	sc := s.scanner(limit, int(s.codec.interval())+s.codec.headerLen)
+	sc := s.scanner(limit, int(s.codec.interval())+s.codec.HeaderLen)
 	for pos < limit {
 		info, ok, err := sc.header(pos)
 		if err != nil {
 			return -1, s.ioErr(err)
 		}
 		if !ok {
-			return -1, s.corrupt(logSuffix, "no batch header at position %d", pos)
+			return -1, s.Corrupt(LogSuffix, "no batch header at position %d", pos)
 		}
 		if info.MaxTimestamp >= ts {
 			return info.BaseOffset, nil
@@ -641,63 +677,68 @@ func (s *segment) findByTimestamp(ts int64) (int64, error) {
 	return -1, nil
 }
 
-// baseOffset is the offset the segment is named after.
-func (s *segment) baseOffset() int64 { return s.base }
+// Base is the offset the segment is named after.
+func (s *Segment) Base() int64 { return s.base }
 
-// nextOffset is the offset after the segment's last batch (its log end offset); baseOffset
+// NextOffset is the offset after the segment's last batch (its log end offset); Base
 // when it is empty.
-func (s *segment) nextOffset() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return s.nextOff }
+func (s *Segment) NextOffset() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return s.nextOff }
 
-// size is the .log's size in bytes, which retention by size sums (K31).
-func (s *segment) size() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return s.logSize }
+// Size is the .log's size in bytes, which retention by size sums (K31).
+func (s *Segment) Size() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return s.logSize }
 
-// empty reports whether the segment holds no batch.
-func (s *segment) empty() bool { return s.size() == 0 }
+// Empty reports whether the segment holds no batch.
+func (s *Segment) Empty() bool { return s.Size() == 0 }
 
-// largestTimestamp is the largest record timestamp in the segment (ms), which time retention
+// LargestTimestamp is the largest record timestamp in the segment (ms), which time retention
 // compares with now (K33); -1 when empty.
-func (s *segment) largestTimestamp() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return s.maxTS }
+func (s *Segment) LargestTimestamp() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return s.maxTS }
 
-// largestTimestampOffset is the last offset of the first batch that holds largestTimestamp
+// LargestTimestampOffset is the last offset of the first batch that holds LargestTimestamp
 // (what ListOffsets -3 refines, K17); -1 when empty.
-func (s *segment) largestTimestampOffset() int64 {
+func (s *Segment) LargestTimestampOffset() int64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.maxTSOff
 }
 
-// firstTimestamp is the max timestamp of the first batch, from which Kafka counts segment.ms
+// FirstTimestamp is the max timestamp of the first batch, from which Kafka counts segment.ms
 // (its rollingBasedTimestamp); -1 when empty.
-func (s *segment) firstTimestamp() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return s.firstTS }
+func (s *Segment) FirstTimestamp() int64 { s.mu.RLock(); defer s.mu.RUnlock(); return s.firstTS }
 
-// created is when the segment was created or opened (Kafka resets it on load too); segment.ms
+// Created is when the segment was created or opened (Kafka resets it on load too); segment.ms
 // counts from it while the segment is empty.
-func (s *segment) created() time.Time { return s.createdAt }
+func (s *Segment) Created() time.Time { return s.createdAt }
+
+// Rebuilt says why Open rebuilt index entries that were on disk, or "" if it did not.
+func (s *Segment) Rebuilt() string { return s.rebuilt }
 
 // isSealed reports whether the segment was rolled or opened as sealed; for the writer only.
-func (s *segment) isSealed() bool { return s.sealed }
+func (s *Segment) isSealed() bool { return s.sealed }
 
-// path is the path of the segment's file with suffix.
-func (s *segment) path(suffix string) string {
-	return filepath.Join(s.dir, segmentName(s.base)+suffix+s.tmp)
+// Path is the path of the segment's file with suffix.
+func (s *Segment) Path(suffix string) string {
+	return filepath.Join(s.dir, Name(s.base)+suffix+s.tmp)
 }
 
-func (s *segment) corrupt(suffix, format string, args ...any) error {
-	return fmt.Errorf("%w: %s: %s", ErrCorruptSegment, s.path(suffix), fmt.Sprintf(format, args...))
+// Corrupt returns an error wrapping [ErrCorrupt] that names the segment's file with suffix and
+// says, as format and args do, what is wrong with it.
+func (s *Segment) Corrupt(suffix, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrCorrupt, s.Path(suffix), fmt.Sprintf(format, args...))
 }
 
-func (s *segment) ioErr(err error) error {
-	return fmt.Errorf("tribus/log: segment %s: %w", s.path(logSuffix), ioError(err))
+func (s *Segment) ioErr(err error) error {
+	return fmt.Errorf("tribus/log: segment %s: %w", s.Path(LogSuffix), segfs.Classify(err))
 }
 
 // headerAt describes the batch at pos from its header, which must be there.
-func (s *segment) headerAt(pos, limit int64) (batchInfo, error) {
-	info, ok, err := s.scanner(limit, s.codec.headerLen).header(pos)
+func (s *Segment) headerAt(pos, limit int64) (BatchInfo, error) {
+	info, ok, err := s.scanner(limit, s.codec.HeaderLen).header(pos)
 	if err != nil {
-		return batchInfo{}, s.ioErr(err)
+		return BatchInfo{}, s.ioErr(err)
 	}
 	if !ok {
-		return batchInfo{}, s.corrupt(logSuffix, "no batch header at position %d", pos)
+		return BatchInfo{}, s.Corrupt(LogSuffix, "no batch header at position %d", pos)
 	}
 	return info, nil
 }

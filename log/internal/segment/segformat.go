@@ -1,26 +1,17 @@
-package log
+package segment
 
 import (
 	"encoding/binary"
-	"io"
 	"math"
 
 	"github.com/tribusmq/tribus/log/internal/segfs"
 )
 
 // This file is what a segment's files hold: the .index and .timeindex entries, and the walk
-// over the batches of a .log. The files themselves are log/internal/segfs; these names keep
-// the segment code's short.
-type (
-	segFile    = segfs.File
-	fileSystem = segfs.FS
-)
-
-func osFS() fileSystem     { return segfs.OS() }
-func newMemFS() fileSystem { return segfs.NewMem() }
+// over the batches of a .log. The files themselves are log/internal/segfs.
 
 // The formats of a segment's files, as Kafka writes them. The .log is whole batches back to
-// back, read through a [codec]. An index point is one entry in each index file.
+// back, read through a [Codec]. An index point is one entry in each index file.
 const (
 	offsetEntrySize = 8  // .index: relative offset int32 BE, position in the .log int32 BE
 	timeEntrySize   = 12 // .timeindex: timestamp int64 BE (ms), relative offset int32 BE
@@ -58,10 +49,10 @@ func validPoints(off, tim []byte) (n int, bad string) {
 			pts, ptrel = timeEntry(tim, i-1)
 		}
 		if rel <= prel || pos <= ppos || (i == 0 && pos != 0) {
-			return i, indexSuffix
+			return i, IndexSuffix
 		}
 		if ts < pts || trel < max(ptrel, 0) || ptrel >= rel {
-			return i, timeIndexSuffix
+			return i, TimeIndexSuffix
 		}
 	}
 	return n, ""
@@ -69,14 +60,14 @@ func validPoints(off, tim []byte) (n int, bad string) {
 
 // scanner returns a scanner of the .log's first limit bytes that reads at least chunk bytes
 // at a time.
-func (s *segment) scanner(limit int64, chunk int) *scanner {
+func (s *Segment) scanner(limit int64, chunk int) *scanner {
 	return &scanner{f: s.log, c: &s.codec, limit: limit, chunk: chunk}
 }
 
 // scanner walks batches in a .log, buffering what it reads.
 type scanner struct {
-	f     segFile
-	c     *codec
+	f     segfs.File
+	c     *Codec
 	limit int64  // it never reads at or past limit
 	chunk int    // minimum bytes per read
 	buf   []byte // the file's bytes [at, at+len(buf))
@@ -94,7 +85,7 @@ func (sc *scanner) bytes(pos int64, n int) ([]byte, error) {
 		sc.buf = make([]byte, m)
 	}
 	sc.buf = sc.buf[:m]
-	if err := readFull(sc.f, sc.buf, pos); err != nil {
+	if err := segfs.ReadFull(sc.f, sc.buf, pos); err != nil {
 		sc.buf = sc.buf[:0]
 		return nil, err
 	}
@@ -104,56 +95,35 @@ func (sc *scanner) bytes(pos int64, n int) ([]byte, error) {
 
 // header describes the batch at pos from its header. ok is false, with a nil error, if no
 // header that parses, and whose batch ends by limit, starts there.
-func (sc *scanner) header(pos int64) (info batchInfo, ok bool, err error) {
-	hl := sc.c.headerLen
+func (sc *scanner) header(pos int64) (info BatchInfo, ok bool, err error) {
+	hl := sc.c.HeaderLen
 	if pos < 0 || sc.limit-pos < int64(hl) {
-		return batchInfo{}, false, nil
+		return BatchInfo{}, false, nil
 	}
 	h, err := sc.bytes(pos, hl)
 	if err != nil {
-		return batchInfo{}, false, err
+		return BatchInfo{}, false, err
 	}
-	info, herr := sc.c.header(h)
+	info, herr := sc.c.Header(h)
 	if herr != nil || info.Size < hl || int64(info.Size) > sc.limit-pos || info.LastOffset < info.BaseOffset {
-		return batchInfo{}, false, nil
+		return BatchInfo{}, false, nil
 	}
 	return info, true, nil
 }
 
 // batch is header, and also validates the whole batch and checks that the validator agrees
 // with the header.
-func (sc *scanner) batch(pos int64) (info batchInfo, ok bool, err error) {
+func (sc *scanner) batch(pos int64) (info BatchInfo, ok bool, err error) {
 	info, ok, err = sc.header(pos)
 	if !ok || err != nil {
 		return info, ok, err
 	}
 	b, err := sc.bytes(pos, info.Size)
 	if err != nil {
-		return batchInfo{}, false, err
+		return BatchInfo{}, false, err
 	}
-	if v, verr := sc.c.validate(b); verr != nil || v != info {
-		return batchInfo{}, false, nil
+	if v, verr := sc.c.Validate(b); verr != nil || v != info {
+		return BatchInfo{}, false, nil
 	}
 	return info, true, nil
-}
-
-// readFull reads len(p) bytes at off.
-func readFull(f segFile, p []byte, off int64) error {
-	n, err := f.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return err
-}
-
-// readAll returns the whole content of f.
-func readAll(f segFile) ([]byte, error) {
-	b := make([]byte, f.Size())
-	if err := readFull(f, b, 0); err != nil {
-		return nil, err
-	}
-	return b, nil
 }
