@@ -965,3 +965,77 @@ func BenchmarkLog_GroupCommit(b *testing.B) {
 		_ = c.Close()
 	}
 }
+
+// BenchmarkLog_GroupRebalanceQuiet is BenchmarkLog_GroupRebalance with an observer that
+// waits instead of spinning: it learns of each member's assignment from the rebalance
+// listener, so the members have both cores to themselves.
+func BenchmarkLog_GroupRebalanceQuiet(b *testing.B) {
+	l, err := tlog.Open("", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.CreateTopic("events", tlog.TopicConfig{Partitions: 32}); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	assigned := make(chan int32, 4096)
+	newMembers := func(n int) []*tlog.GroupConsumer {
+		cs := make([]*tlog.GroupConsumer, n)
+		for i := range cs {
+			c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"events"},
+				Reset: tlog.ResetEarliest, DisableAutoCommit: true, MaxWait: 10 * time.Millisecond,
+				Listener: tlog.RebalanceListener{Assigned: func(c *tlog.GroupConsumer, _ []tlog.TopicPartition) {
+					assigned <- c.Generation()
+				}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cs[i] = c
+		}
+		return cs
+	}
+	run := func(c *tlog.GroupConsumer) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if _, err := c.Poll(ctx); err != nil {
+					return
+				}
+			}
+		})
+	}
+	last := int32(-1)
+	counts := map[int32]int{}
+	settled := func(n int) {
+		for {
+			g := <-assigned
+			counts[g]++
+			if g > last && counts[g] == n {
+				last = g
+				return
+			}
+		}
+	}
+	members := newMembers(10)
+	for _, c := range members {
+		run(c)
+	}
+	settled(10)
+	for b.Loop() {
+		extra := newMembers(1)[0]
+		run(extra)
+		settled(11)
+		b.StopTimer()
+		_ = extra.Close()
+		settled(10)
+		b.StartTimer()
+	}
+	cancel()
+	for _, c := range members {
+		_ = c.Close()
+	}
+}

@@ -323,13 +323,15 @@ func (s *shell) apply(st State, gen int32, effects []Effect) (answers []func()) 
 				delete(s.timers, e.Timer)
 			}
 		case CompleteJoin:
+			resp := e.Join // the closure copies only the response, not the whole effect
 			for _, f := range s.joins[e.Member] {
-				answers = append(answers, func() { f(e.Join, nil) })
+				answers = append(answers, func() { f(resp, nil) })
 			}
 			delete(s.joins, e.Member)
 		case CompleteSync:
+			resp := e.Sync
 			for _, f := range s.syncs[e.Member] {
-				answers = append(answers, func() { f(e.Sync, nil) })
+				answers = append(answers, func() { f(resp, nil) })
 			}
 			delete(s.syncs, e.Member)
 		}

@@ -188,7 +188,8 @@ type SyncResponse struct {
 	Assignment []byte
 }
 
-// Group is one consumer group's state. The zero value is not usable; call [New].
+// Group is one consumer group's state. The zero value is not usable; call [New]. The effects
+// a method returns are the caller's until its next call on the group, which may reuse them.
 type Group struct {
 	ID           string
 	cfg          Config
@@ -208,6 +209,8 @@ type Group struct {
 	rebalanceAt time.Time // the join phase's end, while PreparingRebalance
 	delayUntil  time.Time // the initial delay's end, while it runs
 	delayLimit  time.Time // the initial delay may not be extended beyond it
+
+	one [1]Effect // the effects of [Group.only]
 }
 
 // New returns an empty group, created at now.
@@ -303,7 +306,7 @@ func (g *Group) Join(now time.Time, req JoinRequest) (resp JoinResponse, waits b
 		if !changed && (g.state == CompletingRebalance || m.ID != g.leader) {
 			// Nothing new: the member is told the current generation again (it may have
 			// missed the response), and no rebalance starts.
-			return g.joinResponse(m, false), false, g.heartbeat(now, m)
+			return g.joinResponse(m, false), false, []Effect{g.heartbeat(now, m)}
 		}
 		m.joining = true
 		return JoinResponse{MemberID: m.ID}, true, g.rebalance(now)
@@ -363,7 +366,7 @@ func (g *Group) replaceStatic(now time.Time, old *Member, req JoinRequest) (Join
 		if g.selectProtocol() == g.protocol {
 			resp := g.joinResponse(nm, nm.ID == g.leader)
 			resp.SkipAssignment = nm.ID == g.leader
-			return resp, false, append(effects, g.heartbeat(now, nm)...)
+			return resp, false, append(effects, g.heartbeat(now, nm))
 		}
 	case PreparingRebalance:
 		nm.joining = true
@@ -483,7 +486,8 @@ func (g *Group) maybeCompleteJoin(now time.Time) []Effect {
 // completeJoin ends the join phase: a new generation, the protocol the members vote for, the
 // leader, and a JoinGroup response to every member; their sessions start.
 func (g *Group) completeJoin(now time.Time) []Effect {
-	effects := []Effect{{Kind: StopTimer, Timer: Timer{Kind: RebalanceTimer}}}
+	effects := make([]Effect, 1, 1+2*len(g.order))
+	effects[0] = Effect{Kind: StopTimer, Timer: Timer{Kind: RebalanceTimer}}
 	g.rebalanceAt = time.Time{}
 	g.generation++
 	if len(g.members) == 0 {
@@ -500,7 +504,7 @@ func (g *Group) completeJoin(now time.Time) []Effect {
 		m := g.members[id]
 		m.joining = false
 		effects = append(effects, Effect{Kind: CompleteJoin, Member: id, Join: g.joinResponse(m, id == g.leader)})
-		effects = append(effects, g.heartbeat(now, m)...)
+		effects = append(effects, g.heartbeat(now, m))
 	}
 	return effects
 }
@@ -555,9 +559,16 @@ func (g *Group) joinResponse(m *Member, leader bool) JoinResponse {
 }
 
 // heartbeat starts m's session over.
-func (g *Group) heartbeat(now time.Time, m *Member) []Effect {
+func (g *Group) heartbeat(now time.Time, m *Member) Effect {
 	m.session = now.Add(m.SessionTimeout)
-	return []Effect{{Kind: ArmTimer, Timer: Timer{SessionTimer, m.ID}, At: m.session}}
+	return Effect{Kind: ArmTimer, Timer: Timer{SessionTimer, m.ID}, At: m.session}
+}
+
+// only returns e as the whole of a request's effects, in a buffer the group reuses: the
+// heartbeat of every Heartbeat and OffsetCommit would otherwise allocate one.
+func (g *Group) only(e Effect) []Effect {
+	g.one[0] = e
+	return g.one[:1:1]
 }
 
 // validate checks that a request comes from a member the group has (UNKNOWN_MEMBER_ID
@@ -606,12 +617,12 @@ func (g *Group) Sync(now time.Time, req SyncRequest) (resp SyncResponse, waits b
 	case PreparingRebalance:
 		return SyncResponse{Code: RebalanceInProgress}, false, nil
 	case Stable:
-		return SyncResponse{Assignment: m.Assignment}, false, g.heartbeat(now, m)
+		return SyncResponse{Assignment: m.Assignment}, false, []Effect{g.heartbeat(now, m)}
 	case CompletingRebalance:
 	default:
 		return SyncResponse{Code: UnknownMemberID}, false, nil
 	}
-	effects = g.heartbeat(now, m)
+	effects = []Effect{g.heartbeat(now, m)}
 	if m.ID != g.leader {
 		m.syncing = true
 		return SyncResponse{}, true, effects
@@ -641,12 +652,12 @@ func (g *Group) Heartbeat(now time.Time, memberID, instanceID string, generation
 		return UnknownMemberID, nil
 	}
 	if g.state == PreparingRebalance {
-		return RebalanceInProgress, g.heartbeat(now, m)
+		return RebalanceInProgress, g.only(g.heartbeat(now, m))
 	}
 	if generation != g.generation {
 		return IllegalGeneration, nil
 	}
-	return None, g.heartbeat(now, m)
+	return None, g.only(g.heartbeat(now, m))
 }
 
 // Commit checks an OffsetCommit of the group's offsets by memberID at generation, and starts
@@ -668,7 +679,7 @@ func (g *Group) Commit(now time.Time, memberID, instanceID string, generation in
 	if g.state == CompletingRebalance {
 		return RebalanceInProgress, nil
 	}
-	return None, g.heartbeat(now, m)
+	return None, g.only(g.heartbeat(now, m))
 }
 
 // Leave handles a LeaveGroup for one member (by member id, or by instance id for a static
@@ -732,7 +743,7 @@ func (g *Group) Expire(now time.Time, t Timer) []Effect {
 		if m.joining && g.state == PreparingRebalance || m.syncing {
 			// A member whose JoinGroup or SyncGroup is parked is alive: it is waiting for us
 			// (GroupCoordinator's shouldKeepAlive).
-			return g.heartbeat(now, m)
+			return []Effect{g.heartbeat(now, m)}
 		}
 		return g.remove(now, m, UnknownMemberID)
 	case PendingTimer:
