@@ -3,6 +3,8 @@ module github.com/tribusmq/tribus
 go 1.25.0
 
 require (
+	github.com/klauspost/compress v1.20.5
+	github.com/pierrec/lz4/v4 v4.1.33
 	github.com/stretchr/testify v1.12.1
 	go.etcd.io/bbolt v1.5.0
 )

@@ -112,7 +112,7 @@ func (h batchHeader) size() int { return batchLogOverhead + int(h.BatchLength) }
 // the epoch (a broker stamps its leader epoch on append and an in-process log has one leader
 // forever; Kafka's producers write -1). BaseOffset and, for an empty batch, LastOffsetDelta
 // must not be negative. It fills in Magic, BatchLength, CRC and NumRecords, and clears the
-// compression bits: records are written uncompressed.
+// compression bits: records are written uncompressed (encodeCompressed writes them compressed).
 //
 // Record i gets offset delta i (recs[i].Offset is ignored). Timestamps are deltas from
 // BaseTimestamp: the first record's, or h's under attrDeleteHorizon. MaxTimestamp is the
@@ -132,11 +132,16 @@ func appendBatch(dst []byte, h batchHeader, recs []Record) []byte {
 // appendCleanedBatch appends what compaction keeps of a batch with header h: recs keep their
 // own offsets (offset deltas from h.BaseOffset, with gaps where records were removed) and the
 // batch keeps h's LastOffsetDelta, so that the offsets after it stay where they were, as
-// Kafka's cleaner writes them. Everything else is appendBatch's, the compression bits
-// included: the records are written uncompressed, whatever the original was.
-func appendCleanedBatch(dst []byte, h batchHeader, recs []Record) []byte {
+// Kafka's cleaner writes them. Everything else is appendBatch's, except that a compressed
+// original is written compressed again with its own codec, as Kafka's cleaner does.
+func appendCleanedBatch(dst []byte, h batchHeader, recs []Record) ([]byte, error) {
+	c := Compression(h.Attributes & attrCompressionMask)
 	h, size := sizeBatchAs(h, recs, ownOffsets)
-	return encodeBatchAs(dst, h, size, recs, ownOffsets)
+	if c == CompressionNone || len(recs) == 0 {
+		return encodeBatchAs(dst, h, size, recs, ownOffsets), nil
+	}
+	out, _, err := encodeCompressed(dst, h, recs, ownOffsets, c, nil)
+	return out, err
 }
 
 // offsetDeltas says where a batch's records' offset deltas come from.
@@ -208,15 +213,44 @@ func encodeBatchAs(dst []byte, h batchHeader, size int, recs []Record, d offsetD
 	start := len(dst)
 	dst = slices.Grow(dst, size)
 	dst = appendBatchHeader(dst, h)
+	dst = appendRecords(dst, h, recs, d)
+	crc := crc32.Checksum(dst[start+batchAttributesOffset:], batchCRCTable)
+	binary.BigEndian.PutUint32(dst[start+batchCRCOffset:], crc)
+	return dst
+}
+
+// appendRecords appends the records of a batch with header h, each behind its length.
+func appendRecords(dst []byte, h batchHeader, recs []Record, d offsetDeltas) []byte {
 	for i := range recs {
 		r := &recs[i]
 		offDelta, tsDelta := d.delta(r, i, h.BaseOffset), r.Timestamp.UnixMilli()-h.BaseTimestamp
 		dst = binary.AppendVarint(dst, int64(recordBodySize(r, offDelta, tsDelta)))
 		dst = appendRecordBody(dst, r, offDelta, tsDelta)
 	}
+	return dst
+}
+
+// encodeCompressed is encodeBatchAs for records compressed with c, for h as sizeBatchAs
+// returned it: the records are encoded into scratch (returned, grown, for the caller to reuse)
+// and compressed after the header, whose compression bits it sets. A batch that compresses
+// beyond batchMaxLength is ErrRecordTooLarge, and dst comes back as it was.
+func encodeCompressed(dst []byte, h batchHeader, recs []Record, d offsetDeltas, c Compression,
+	scratch []byte) (_, _ []byte, err error) {
+	raw := appendRecords(scratch[:0], h, recs, d)
+	h.Attributes = h.Attributes&^attrCompressionMask | int16(c)
+	start := len(dst)
+	dst = appendBatchHeader(dst, h) // BatchLength and CRC are set once the size is known
+	if dst, err = compress(dst, raw, c); err != nil {
+		return dst[:start], raw, err
+	}
+	n := len(dst) - start
+	if n-batchLogOverhead > batchMaxLength {
+		return dst[:start], raw, fmt.Errorf("%w: a batch compressed to %d bytes", ErrRecordTooLarge, n)
+	}
+	binary.BigEndian.PutUint32(dst[start+8:], uint32(n-batchLogOverhead))
 	crc := crc32.Checksum(dst[start+batchAttributesOffset:], batchCRCTable)
 	binary.BigEndian.PutUint32(dst[start+batchCRCOffset:], crc)
-	return dst
+	return dst, raw, nil
 }
 
 // appendBatchHeader appends the 61 header bytes of h, in K10 order.
@@ -299,7 +333,7 @@ func varintSize(v int64) int {
 // Beyond Kafka's own checks (magic 2, BatchLength covering the header) it rejects what no
 // writer of this log produces and what would make later arithmetic unsafe: BatchLength above
 // batchMaxLength, a negative BaseOffset or LastOffsetDelta, an offset range past MaxInt64, and
-// more records than the bytes or the offset range could hold.
+// more records than the offset range, or the bytes of an uncompressed batch, could hold.
 func readBatchHeader(b []byte) (batchHeader, error) {
 	var h batchHeader
 	if len(b) < batchHeaderSize {
@@ -329,7 +363,7 @@ func readBatchHeader(b []byte) (batchHeader, error) {
 		return h, fmt.Errorf("%w: base offset %d, last offset delta %d", ErrCorruptBatch, h.BaseOffset, h.LastOffsetDelta)
 	case h.NumRecords < 0 || int64(h.NumRecords) > int64(h.LastOffsetDelta)+1:
 		return h, fmt.Errorf("%w: %d records in %d offsets", ErrCorruptBatch, h.NumRecords, int64(h.LastOffsetDelta)+1)
-	case int(h.NumRecords) > (int(h.BatchLength)-batchMinLength)/recordMinSize:
+	case h.Attributes&attrCompressionMask == 0 && int(h.NumRecords) > (int(h.BatchLength)-batchMinLength)/recordMinSize:
 		return h, fmt.Errorf("%w: %d records cannot fit in %d bytes", ErrCorruptBatch, h.NumRecords, int(h.BatchLength)-batchMinLength)
 	}
 	return h, nil
@@ -373,11 +407,15 @@ func checkBatch(b []byte) (batchHeader, error) {
 // (shared when the next record repeats them). Timestamps are local, like time.UnixMilli's.
 // Beyond growing dst, only those strings and a few header arrays are allocated.
 //
-// It is stricter than Kafka's reader, which pays off in a log that reads only what it wrote:
-// it refuses compressed batches, non-zero record attributes, varints not in their shortest
-// form, offset deltas that do not strictly increase within [0, LastOffsetDelta], and records
-// or bytes beyond the counts the header and length prefixes give. Offset deltas need not be
-// consecutive, so a compacted batch with gaps decodes. On error dst comes back at its old length.
+// A compressed batch's records are decompressed first (into a new buffer, which they then
+// alias); a codec Kafka does not define, data that does not decompress, or records that
+// decompress to more than maxDecompressedSize are corrupt.
+//
+// It is stricter than Kafka's reader, which pays off in a log that checks what it stores: it
+// refuses non-zero record attributes, varints not in their shortest form, offset deltas that
+// do not strictly increase within [0, LastOffsetDelta], and records or bytes beyond the
+// counts the header and length prefixes give. Offset deltas need not be consecutive, so a
+// compacted batch with gaps decodes. On error dst comes back at its old length.
 func decodeRecords(dst []Record, b []byte) ([]Record, error) {
 	h, err := readBatchHeader(b)
 	if err != nil {
@@ -387,14 +425,23 @@ func decodeRecords(dst []Record, b []byte) ([]Record, error) {
 	if len(b) < end {
 		return dst, fmt.Errorf("%w: truncated: %d of %d bytes", ErrCorruptBatch, len(b), end)
 	}
-	if c := h.Attributes & attrCompressionMask; c != 0 {
-		return dst, fmt.Errorf("%w: compression codec %d is not supported", ErrCorruptBatch, c)
+	recs := b[batchHeaderSize:end]
+	if codec := Compression(h.Attributes & attrCompressionMask); codec != CompressionNone {
+		if codec.validate() != nil {
+			return dst, fmt.Errorf("%w: compression codec %d", ErrCorruptBatch, codec)
+		}
+		if recs, err = decompress(recs, codec); err != nil {
+			return dst, err
+		}
+		if int(h.NumRecords) > len(recs)/recordMinSize {
+			return dst, fmt.Errorf("%w: %d records cannot fit in %d decompressed bytes", ErrCorruptBatch, h.NumRecords, len(recs))
+		}
 	}
 
-	// readBatchHeader bounded NumRecords by the bytes present, so this cannot be made huge.
+	// NumRecords is bounded by the bytes present, so this cannot be made huge.
 	base := len(dst)
 	dst = slices.Grow(dst, int(h.NumRecords))
-	c := batchCursor{b: b[:end], off: batchHeaderSize}
+	c := batchCursor{b: recs}
 	var arena []Header // backing array shared by the batch's headers
 	var ts tsCache
 	prevDelta := int64(-1)
@@ -409,13 +456,13 @@ func decodeRecords(dst []Record, b []byte) ([]Record, error) {
 		dst = append(dst, Record{})
 		r := &dst[len(dst)-1]
 		rc := batchCursor{b: body}
-		if err := rc.record(r, &h, prevDelta, dst[base:len(dst)-1], &arena, end-c.off, &ts); err != nil {
+		if err := rc.record(r, &h, prevDelta, dst[base:len(dst)-1], &arena, len(recs)-c.off, &ts); err != nil {
 			return dst[:base], fmt.Errorf("%w: record %d: %w", ErrCorruptBatch, i, err)
 		}
 		prevDelta = r.Offset - h.BaseOffset
 	}
-	if c.off != end {
-		return dst[:base], fmt.Errorf("%w: %d bytes after the last of %d records", ErrCorruptBatch, end-c.off, h.NumRecords)
+	if c.off != len(recs) {
+		return dst[:base], fmt.Errorf("%w: %d bytes after the last of %d records", ErrCorruptBatch, len(recs)-c.off, h.NumRecords)
 	}
 	return dst, nil
 }

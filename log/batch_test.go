@@ -394,7 +394,8 @@ func TestBatch_AppendTooLarge(t *testing.T) {
 // appendBatch writes them, must re-encode to its own bytes.
 func FuzzBatch_Decode(f *testing.F) {
 	// The seeds are in testdata/fuzz/FuzzBatch_Decode: canonical, empty, LogAppendTime,
-	// control with delete horizon, compacted (offset gaps) and sarama-encoded batches.
+	// control with delete horizon, compacted (offset gaps) and sarama-encoded batches, and one
+	// batch per compression codec.
 	f.Add(appendBatch(nil, plainHeader(0), []Record{{Timestamp: ms(1), Key: []byte("k"), Headers: []Header{{Key: "h"}}}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzDecode(t, data)
@@ -433,13 +434,13 @@ func fuzzDecode(t *testing.T, data []byte) {
 }
 
 // canonicalBatch reports whether appendBatch would have written the batch h, recs decoded
-// from: consecutive offsets, and the timestamps appendBatch derives. Other valid batches
-// (compacted gaps, LogAppendTime, a MaxTimestamp that is not the maximum) decode fine but
-// re-encode differently.
+// from: uncompressed, consecutive offsets, and the timestamps appendBatch derives. Other valid
+// batches (compressed, compacted gaps, LogAppendTime, a MaxTimestamp that is not the maximum)
+// decode fine but re-encode differently.
 func canonicalBatch(h batchHeader, recs []Record) bool {
 	if len(recs) == 0 {
 		return true // appendBatch keeps every header field of an empty batch
-	} else if h.Attributes&attrLogAppendTime != 0 || int(h.LastOffsetDelta) != len(recs)-1 {
+	} else if h.Attributes&(attrLogAppendTime|attrCompressionMask) != 0 || int(h.LastOffsetDelta) != len(recs)-1 {
 		return false
 	}
 	if h.Attributes&attrDeleteHorizon == 0 && h.BaseTimestamp != recs[0].Timestamp.UnixMilli() {
@@ -499,23 +500,30 @@ func BenchmarkBatch_Decode(b *testing.B) {
 }
 
 // A cleaned batch keeps its records' own offsets, with the gaps compaction left, and its
-// original LastOffsetDelta, so the offsets after it do not move; it is written uncompressed
-// whatever the original's compression bits said, by the same encoder as every batch.
-func TestBatch_CleanedBatchKeepsOffsetsAndSpan(t *testing.T) {
-	h := plainHeader(100)
-	h.LastOffsetDelta = 9 // the original held offsets 100..109
-	h.Attributes = 1      // gzip, as a producer may have sent it
-	kept := []Record{{Offset: 101, Timestamp: ms(5), Key: []byte("a")}, {Offset: 107, Timestamp: ms(9), Key: []byte("b")}}
-	b := appendCleanedBatch(nil, h, kept)
-	got, err := checkBatch(b)
-	require.NoError(t, err)
-	assert.Equal(t, int32(9), got.LastOffsetDelta)
-	assert.Equal(t, int32(2), got.NumRecords)
-	assert.Zero(t, got.Attributes&attrCompressionMask, "written uncompressed")
-	recs, err := decodeRecords(nil, b)
-	require.NoError(t, err)
-	require.Len(t, recs, 2)
-	assert.Equal(t, []int64{101, 107}, []int64{recs[0].Offset, recs[1].Offset})
-	assert.Equal(t, b, appendCleanedBatch(nil, got, recs), "decode-then-clean is a fixed point")
-	// Reference: SEMANTICS.md K9, K10 (LogCleaner keeps the batch's last offset)
+// original LastOffsetDelta, so the offsets after it do not move; a compressed original is
+// compressed again with its own codec, as Kafka's cleaner writes it.
+func TestBatch_CleanedBatchKeepsOffsetsSpanAndCodec(t *testing.T) {
+	for _, c := range allCodecs {
+		t.Run(c.String(), func(t *testing.T) {
+			h := plainHeader(100)
+			h.LastOffsetDelta = 9 // the original held offsets 100..109
+			h.Attributes = int16(c)
+			kept := []Record{{Offset: 101, Timestamp: ms(5), Key: []byte("a")}, {Offset: 107, Timestamp: ms(9), Key: []byte("b")}}
+			b, err := appendCleanedBatch(nil, h, kept)
+			require.NoError(t, err)
+			got, err := checkBatch(b)
+			require.NoError(t, err)
+			assert.Equal(t, int32(9), got.LastOffsetDelta)
+			assert.Equal(t, int32(2), got.NumRecords)
+			assert.Equal(t, c, Compression(got.Attributes&attrCompressionMask), "the original's codec")
+			recs, err := decodeRecords(nil, b)
+			require.NoError(t, err)
+			require.Len(t, recs, 2)
+			assert.Equal(t, []int64{101, 107}, []int64{recs[0].Offset, recs[1].Offset})
+			again, err := appendCleanedBatch(nil, got, recs)
+			require.NoError(t, err)
+			assert.Equal(t, b, again, "decode-then-clean is a fixed point")
+		})
+	}
+	// Reference: SEMANTICS.md K9, K10 (LogCleaner keeps the batch's last offset and codec)
 }

@@ -293,7 +293,9 @@ func (p *partition) cleanSegment(s *segment.Segment, first bool, logStart int64,
 		if tombstones {
 			horizon = min(horizon, h.BaseTimestamp)
 		}
-		w.scratch = appendCleanedBatch(w.scratch[:0], h, kept)
+		if w.scratch, err = appendCleanedBatch(w.scratch[:0], h, kept); err != nil {
+			return err
+		}
 		return w.add(w.scratch)
 	})
 	if err != nil || !changed {

@@ -42,6 +42,7 @@ type partition struct {
 	leo      int64 // log end offset: the next offset to write
 	logStart int64
 	buf      []byte // batch encoding scratch, reused under mu
+	raw      []byte // a compressed batch's records before compression, reused under mu
 	sticky   *stickyPartitioner
 
 	smu     sync.Mutex
@@ -207,6 +208,7 @@ type batchMeta struct {
 	baseSequence  int32
 	attrs         int16 // attrTransactional, and attrControl for a marker
 	commit        bool  // for a marker: commit rather than abort
+	compression   Compression
 }
 
 // append writes recs as one batch and returns its base offset once it is durable (unless the
@@ -273,12 +275,27 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 	}
 	// Size the batch before encoding it: a record too large for max.message.bytes (which
 	// config validation keeps within what the encoder can write) is refused without a byte
-	// written or allocated.
+	// written or allocated. A compressed batch is held to the limit once compressed, as a
+	// Kafka broker holds what a producer sent, and its records to what a reader decompresses.
 	h, size := sizeBatch(h, recs)
-	if size > cfg.MaxMessageBytes {
-		return 0, p.leo, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrRecordTooLarge, size, cfg.MaxMessageBytes)
+	if meta.compression == CompressionNone {
+		if size > cfg.MaxMessageBytes {
+			return 0, p.leo, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrRecordTooLarge, size, cfg.MaxMessageBytes)
+		}
+		p.buf = encodeBatch(p.buf[:0], h, size, recs)
+	} else {
+		if size > maxDecompressedSize {
+			return 0, p.leo, fmt.Errorf("%w: records of %d bytes, at most %d may be compressed in one batch", ErrRecordTooLarge, size, maxDecompressedSize)
+		}
+		var err error
+		if p.buf, p.raw, err = encodeCompressed(p.buf[:0], h, recs, contiguous, meta.compression, p.raw); err != nil {
+			return 0, p.leo, err
+		}
+		if len(p.buf) > cfg.MaxMessageBytes {
+			return 0, p.leo, fmt.Errorf("%w: %v batch of %d bytes, max.message.bytes is %d", ErrRecordTooLarge,
+				meta.compression, len(p.buf), cfg.MaxMessageBytes)
+		}
 	}
-	p.buf = encodeBatch(p.buf[:0], h, size, recs)
 	batch := p.buf
 	info, err := batchCodec.Header(batch)
 	if err != nil {
