@@ -24,6 +24,9 @@ type ProducerOptions struct {
 	// every batch carries the producer id, epoch and sequence, so a retried batch is written
 	// once (K39).
 	DisableIdempotence bool
+	// Compression is the codec batches are compressed with (compression.type); the zero
+	// value, CompressionNone, writes them uncompressed. Consumers decompress transparently.
+	Compression Compression
 }
 
 // nextProducerID hands out producer ids, unique in the process (the broker's InitProducerId).
@@ -75,6 +78,9 @@ type batchSlices struct {
 func (l *Log) NewProducer(o ProducerOptions) (*Producer, error) {
 	if o.BatchBytes < 0 || o.Linger < 0 || o.MaxInFlight < 0 {
 		return nil, fmt.Errorf("%w: negative producer option", ErrInvalidConfig)
+	}
+	if err := o.Compression.validate(); err != nil {
+		return nil, err
 	}
 	if o.BatchBytes == 0 {
 		o.BatchBytes = 16384
@@ -179,9 +185,9 @@ func (pr *Producer) send(ctx context.Context, a *accumulator, recs []Record, cbs
 		return ctx.Err()
 	}
 	a.sendMu.Lock()
-	meta := batchMeta{producerID: -1, producerEpoch: -1, baseSequence: -1}
+	meta := batchMeta{producerID: -1, producerEpoch: -1, baseSequence: -1, compression: pr.opts.Compression}
 	if pr.id >= 0 {
-		meta = batchMeta{producerID: pr.id, producerEpoch: pr.epoch, baseSequence: a.nextSeq}
+		meta.producerID, meta.producerEpoch, meta.baseSequence = pr.id, pr.epoch, a.nextSeq
 	}
 	base, end, err := a.p.write(recs, meta)
 	if err == nil && pr.id >= 0 {

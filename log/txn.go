@@ -286,7 +286,7 @@ func (l *Log) expireTxn(m *txnMeta, seq uint64) {
 
 // txnWrite appends recs as one transactional batch of producer pid/epoch to p, adding p to the
 // transaction, and returns the batch's base offset and the end offset to wait for.
-func (l *Log) txnWrite(m *txnMeta, pid int64, epoch int16, seq int32, p *partition, recs []Record) (int64, int64, error) {
+func (l *Log) txnWrite(m *txnMeta, pid int64, epoch int16, seq int32, p *partition, recs []Record, c Compression) (int64, int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.checkLocked(pid, epoch); err != nil {
@@ -297,7 +297,8 @@ func (l *Log) txnWrite(m *txnMeta, pid int64, epoch int16, seq int32, p *partiti
 	}
 	l.beginLocked(m)
 	m.parts[p] = struct{}{}
-	return p.write(recs, batchMeta{producerID: pid, producerEpoch: epoch, baseSequence: seq, attrs: attrTransactional})
+	return p.write(recs, batchMeta{producerID: pid, producerEpoch: epoch, baseSequence: seq, attrs: attrTransactional,
+		compression: c})
 }
 
 // txnOffsets validates offsets for group and returns them with their commit time unset; it

@@ -17,6 +17,10 @@ type TransactionalOptions struct {
 	// (transaction.timeout.ms, K44); 0 means DefaultTransactionTimeout (60 s). It may not
 	// exceed MaxTransactionTimeout (15 min).
 	Timeout time.Duration
+	// Compression is the codec the transaction's batches are compressed with
+	// (compression.type); the zero value writes them uncompressed. Transaction markers are
+	// never compressed.
+	Compression Compression
 }
 
 // GroupMetadata identifies a consumer group member to
@@ -44,9 +48,10 @@ type GroupMetadata struct {
 // CommitTransaction or AbortTransaction, again and again. Once fenced, every call but Close
 // returns ErrProducerFenced.
 type TransactionalProducer struct {
-	l       *Log
-	id      string
-	timeout time.Duration
+	l           *Log
+	id          string
+	timeout     time.Duration
+	compression Compression
 
 	mu     sync.Mutex // serialises the producer's calls
 	m      *txnMeta   // nil before InitTransactions
@@ -71,10 +76,14 @@ func (l *Log) NewTransactionalProducer(o TransactionalOptions) (*TransactionalPr
 	if o.Timeout < 0 || o.Timeout > MaxTransactionTimeout {
 		return nil, fmt.Errorf("%w: %v is not within (0, %v]", ErrInvalidTransactionTimeout, o.Timeout, MaxTransactionTimeout)
 	}
+	if err := o.Compression.validate(); err != nil {
+		return nil, err
+	}
 	if err := l.checkOpen(); err != nil {
 		return nil, err
 	}
-	return &TransactionalProducer{l: l, id: o.TransactionalID, timeout: o.Timeout, pid: -1, epoch: -1}, nil
+	return &TransactionalProducer{l: l, id: o.TransactionalID, timeout: o.Timeout, compression: o.Compression,
+		pid: -1, epoch: -1}, nil
 }
 
 // TransactionalID returns the producer's transactional id.
@@ -178,7 +187,7 @@ func (pr *TransactionalProducer) ProduceTo(ctx context.Context, topicName string
 		return ProduceResult{}, fmt.Errorf("%w: no transaction in progress; call BeginTransaction", ErrInvalidTxnState)
 	}
 	recs := [1]Record{rec}
-	base, end, err := pr.l.txnWrite(pr.m, pr.pid, pr.epoch, pr.seqs[p], p, recs[:])
+	base, end, err := pr.l.txnWrite(pr.m, pr.pid, pr.epoch, pr.seqs[p], p, recs[:], pr.compression)
 	if err != nil {
 		return ProduceResult{}, pr.note(err)
 	}
