@@ -296,7 +296,17 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 				meta.compression, len(p.buf), cfg.MaxMessageBytes)
 		}
 	}
-	batch := p.buf
+	return p.appendLocked(p.buf, len(recs), meta, now)
+}
+
+// appendLocked appends batch, encoded with its base offset at the end offset and holding n
+// records, to the active segment, rolling it first if the batch would make it too big or it
+// is too old; it then records the batch's producer sequence or transaction marker. It returns
+// the batch's base offset and the end offset after it. Callers hold mu and have checked the
+// batch against the partition (shut, idempotence, max.message.bytes).
+func (p *partition) appendLocked(batch []byte, n int, meta batchMeta, now time.Time) (base, end int64, err error) {
+	control := meta.attrs&attrControl != 0
+	cfg := p.topic.cfg
 	info, err := batchCodec.Header(batch)
 	if err != nil {
 		return 0, 0, err
@@ -316,12 +326,12 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 		return 0, p.leo, fmt.Errorf("tribus/log: %s: %w", p.name(), segfs.Classify(err))
 	}
 	base = p.leo
-	p.leo += int64(len(recs))
+	p.leo += int64(n)
 	switch {
 	case control:
 		p.endTxnLocked(meta, meta.commit, base, false)
 	case meta.producerID >= 0:
-		p.recordSequenceLocked(meta, len(recs), base)
+		p.recordSequenceLocked(meta, n, base)
 	}
 	return base, p.leo, nil
 }
@@ -434,6 +444,21 @@ func (p *partition) corruptAt(offset int64, err error) error {
 	return &CorruptBatchError{Topic: p.topic.name, Partition: p.id, Offset: offset, Err: err}
 }
 
+// isClosedSegment reports whether a segment read failed because the segment was closed
+// meanwhile (retention, compaction, truncation), so that it is looked up again.
+func isClosedSegment(err error) bool {
+	return errors.Is(err, segment.ErrClosed) || errors.Is(err, fs.ErrClosed)
+}
+
+// readError is the error of a segment read at offset that failed: a *CorruptBatchError for
+// stored bytes failing their checks.
+func (p *partition) readError(offset int64, err error) error {
+	if errors.Is(err, sentinel.ErrCorrupt) {
+		return p.corruptAt(offset, err)
+	}
+	return fmt.Errorf("tribus/log: %s: read: %w", p.name(), err)
+}
+
 // readAt returns the records from offset on, up to maxBytes of batches (at least one whole
 // batch) and maxRecords records (0: no limit), below the high watermark (read_uncommitted) or
 // the last stable offset (read_committed, K43). Control records are never returned, nor, under
@@ -474,7 +499,7 @@ func (p *partition) readAt(offset int64, maxBytes, maxRecords int, iso Isolation
 		p.mu.Unlock()
 		data, next, err := seg.Read(offset, maxBytes)
 		p.mu.Lock()
-		if err != nil && p.shut == nil && seg != closedSeg && (errors.Is(err, segment.ErrClosed) || errors.Is(err, fs.ErrClosed)) {
+		if err != nil && p.shut == nil && seg != closedSeg && isClosedSegment(err) {
 			if offset < p.logStart {
 				return dst, offset, &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
 			}
@@ -485,11 +510,8 @@ func (p *partition) readAt(offset int64, maxBytes, maxRecords int, iso Isolation
 			return dst, offset, p.shut
 		}
 		if err != nil {
-			if errors.Is(err, sentinel.ErrCorrupt) {
-				clear(dst[start:])
-				return dst[:start], offset, p.corruptAt(offset, err)
-			}
-			return dst, offset, fmt.Errorf("tribus/log: %s: read: %w", p.name(), err)
+			clear(dst[start:])
+			return dst[:start], offset, p.readError(offset, err)
 		}
 		// Size dst once from the batch headers instead of growing it record by record.
 		total := 0
