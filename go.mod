@@ -1,6 +1,6 @@
 module github.com/tribusmq/tribus
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/klauspost/compress v1.20.5
@@ -10,6 +10,7 @@ require (
 )
 
 require (
+	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.45.0 // indirect
 )

@@ -1,0 +1,171 @@
+package kafka
+
+import (
+	"fmt"
+
+	"github.com/tribusmq/tribus/log"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Config sources of CreateTopics and DescribeConfigs responses.
+const (
+	sourceTopic   int8 = 1 // DYNAMIC_TOPIC_CONFIG
+	sourceDefault int8 = 5 // DEFAULT_CONFIG
+)
+
+func serveCreateTopics(c *conn, req *kmsg.CreateTopicsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	for _, rt := range req.Topics {
+		t := kmsg.NewCreateTopicsResponseTopic()
+		t.Topic = rt.Topic
+		cfg, err := c.s.topicConfig(rt)
+		if err == nil && !req.ValidateOnly {
+			err = c.s.log.CreateTopic(rt.Topic, cfg)
+		}
+		if err == nil && req.ValidateOnly {
+			if _, e := c.s.req.Partitions(rt.Topic); e == nil {
+				err = fmt.Errorf("%w: %s", log.ErrTopicExists, rt.Topic)
+			}
+		}
+		if err != nil {
+			t.ErrorCode, t.ErrorMessage = errorCode(err), errorMessage(err)
+			if e, ok := err.(replicationError); ok {
+				t.ErrorCode = e.code
+			}
+			t.NumPartitions, t.ReplicationFactor = -1, -1
+			resp.Topics = append(resp.Topics, t)
+			continue
+		}
+		t.NumPartitions, t.ReplicationFactor = int32(cfg.Partitions), 1
+		if info, err := c.s.log.DescribeTopic(rt.Topic); err == nil {
+			t.NumPartitions = int32(len(info.Partitions))
+			cfg = info.Config
+		}
+		for _, e := range topicConfigs(cfg) {
+			rc := kmsg.NewCreateTopicsResponseTopicConfig()
+			rc.Name, rc.Value, rc.Source = e.name, kmsg.StringPtr(e.value), sourceTopic
+			if e.isDefault {
+				rc.Source = sourceDefault
+			}
+			t.Configs = append(t.Configs, rc)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
+	return resp
+}
+
+// replicationError is a CreateTopics refusal with its own code: a replication factor or an
+// assignment one broker cannot give.
+type replicationError struct {
+	code int16
+	msg  string
+}
+
+func (e replicationError) Error() string { return e.msg }
+
+// topicConfig is the configuration a CreateTopics topic asks for.
+func (s *Server) topicConfig(rt kmsg.CreateTopicsRequestTopic) (log.TopicConfig, error) {
+	var cfg log.TopicConfig
+	switch {
+	case rt.ReplicationFactor > 1:
+		return cfg, replicationError{codeInvalidReplicationFactor,
+			fmt.Sprintf("replication factor %d is larger than the 1 available broker", rt.ReplicationFactor)}
+	case rt.ReplicationFactor == 0 || rt.ReplicationFactor < -1:
+		return cfg, replicationError{codeInvalidReplicationFactor, fmt.Sprintf("replication factor %d", rt.ReplicationFactor)}
+	}
+	cfg.Partitions = int(rt.NumPartitions)
+	if len(rt.ReplicaAssignment) > 0 {
+		cfg.Partitions = len(rt.ReplicaAssignment)
+	}
+	switch {
+	case rt.NumPartitions == -1 && len(rt.ReplicaAssignment) == 0:
+		cfg.Partitions = s.opts.DefaultPartitions
+	case cfg.Partitions <= 0:
+		return cfg, fmt.Errorf("%w: %d partitions", log.ErrInvalidPartitions, rt.NumPartitions)
+	}
+	for _, rc := range rt.Configs {
+		if err := setConfig(&cfg, rc.Name, rc.Value); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+func serveDeleteTopics(c *conn, req *kmsg.DeleteTopicsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	for _, name := range req.TopicNames {
+		t := kmsg.NewDeleteTopicsResponseTopic()
+		t.Topic = kmsg.StringPtr(name)
+		err := c.s.log.DeleteTopic(name)
+		t.ErrorCode, t.ErrorMessage = errorCode(err), errorMessage(err)
+		resp.Topics = append(resp.Topics, t)
+	}
+	return resp
+}
+
+func serveCreatePartitions(c *conn, req *kmsg.CreatePartitionsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	for _, rt := range req.Topics {
+		t := kmsg.NewCreatePartitionsResponseTopic()
+		t.Topic = rt.Topic
+		var err error
+		if req.ValidateOnly {
+			var n int
+			if n, err = c.s.req.Partitions(rt.Topic); err == nil && int(rt.Count) <= n {
+				err = fmt.Errorf("%w: %s has %d partitions, %d asked for", log.ErrInvalidPartitions, rt.Topic, n, rt.Count)
+			}
+		} else {
+			err = c.s.log.CreatePartitions(rt.Topic, int(rt.Count))
+		}
+		t.ErrorCode, t.ErrorMessage = errorCode(err), errorMessage(err)
+		resp.Topics = append(resp.Topics, t)
+	}
+	return resp
+}
+
+func serveDeleteRecords(c *conn, req *kmsg.DeleteRecordsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.DeleteRecordsResponse)
+	for _, rt := range req.Topics {
+		t := kmsg.NewDeleteRecordsResponseTopic()
+		t.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			p := kmsg.NewDeleteRecordsResponseTopicPartition()
+			p.Partition, p.LowWatermark = rp.Partition, -1
+			before := rp.Offset
+			var err error
+			if before == -1 { // -1 deletes up to the high watermark
+				before, _, err = c.s.log.ListOffsets(rt.Topic, rp.Partition, log.Latest)
+			}
+			if err == nil {
+				err = c.s.log.DeleteRecords(rt.Topic, rp.Partition, before)
+			}
+			if err == nil {
+				p.LowWatermark, _, err = c.s.log.ListOffsets(rt.Topic, rp.Partition, log.Earliest)
+			}
+			p.ErrorCode = errorCode(err)
+			t.Partitions = append(t.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
+	return resp
+}
+
+func serveInitProducerID(c *conn, req *kmsg.InitProducerIDRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if req.TransactionalID != nil {
+		resp.ErrorCode = codeTransactionalIDAuthorizationFailed
+		return resp
+	}
+	id, epoch, err := c.s.req.InitProducerID()
+	if err != nil {
+		resp.ErrorCode = errorCode(err)
+		return resp
+	}
+	resp.ProducerID, resp.ProducerEpoch = id, epoch
+	return resp
+}
+
+// codeTransactionalIDAuthorizationFailed refuses a transactional producer: transactions are
+// not served over the wire yet.
+const codeTransactionalIDAuthorizationFailed int16 = 53

@@ -1,0 +1,405 @@
+package kafka
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/tribusmq/tribus/log"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// await waits for a group answer sent on ch, or for the server to close (false).
+func await[R any](c *conn, ch <-chan R) (R, bool) {
+	select {
+	case r := <-ch:
+		return r, true
+	case <-c.s.done:
+		var zero R
+		return zero, false
+	}
+}
+
+type joinAnswer struct {
+	resp log.JoinGroupResponse
+	err  error
+}
+
+func serveJoinGroup(c *conn, req *kmsg.JoinGroupRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+	jr := log.JoinGroupRequest{MemberID: req.MemberID, InstanceID: deref(req.InstanceID), ClientID: c.clientID,
+		ProtocolType: req.ProtocolType, SessionTimeout: millis(req.SessionTimeoutMillis),
+		RebalanceTimeout: millis(req.RebalanceTimeoutMillis), RequireKnownMemberID: req.Version >= 4}
+	if req.Version == 0 {
+		jr.RebalanceTimeout = jr.SessionTimeout // v0 has one timeout for both
+	}
+	for _, p := range req.Protocols {
+		jr.Protocols = append(jr.Protocols, log.GroupProtocol{Name: p.Name, Metadata: p.Metadata})
+	}
+	ch := make(chan joinAnswer, 1)
+	c.s.req.JoinGroup(req.Group, jr, func(r log.JoinGroupResponse, err error) { ch <- joinAnswer{r, err} })
+	a, ok := await(c, ch)
+	switch {
+	case !ok:
+		resp.ErrorCode = codeCoordinatorNotAvailable
+		return resp
+	case a.err != nil:
+		resp.ErrorCode = errorCode(a.err)
+		return resp
+	}
+	r := a.resp
+	resp.ErrorCode, resp.Generation, resp.LeaderID, resp.MemberID = int16(r.Code), r.Generation, r.Leader, r.MemberID
+	resp.SkipAssignment = r.SkipAssignment
+	if r.Code == 0 {
+		resp.Protocol = kmsg.StringPtr(r.Protocol)
+		resp.ProtocolType = kmsg.StringPtr(req.ProtocolType)
+	} else {
+		resp.Generation = -1
+	}
+	for _, m := range r.Members {
+		rm := kmsg.NewJoinGroupResponseMember()
+		rm.MemberID, rm.ProtocolMetadata = m.ID, m.Metadata
+		if m.InstanceID != "" {
+			rm.InstanceID = kmsg.StringPtr(m.InstanceID)
+		}
+		resp.Members = append(resp.Members, rm)
+	}
+	return resp
+}
+
+type syncAnswer struct {
+	resp log.SyncGroupResponse
+	err  error
+}
+
+func serveSyncGroup(c *conn, req *kmsg.SyncGroupRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
+	sr := log.SyncGroupRequest{MemberID: req.MemberID, InstanceID: deref(req.InstanceID), Generation: req.Generation}
+	if len(req.GroupAssignment) > 0 {
+		sr.Assignments = make(map[string][]byte, len(req.GroupAssignment))
+		for _, a := range req.GroupAssignment {
+			sr.Assignments[a.MemberID] = a.MemberAssignment
+		}
+	}
+	// v5 names the protocol the member joined with: one that is not the group's is refused.
+	var d log.GroupDetail
+	if req.ProtocolType != nil || req.Protocol != nil {
+		var found bool
+		d, found, _ = c.s.req.DescribeGroup(req.Group)
+		if found && ((req.ProtocolType != nil && *req.ProtocolType != d.ProtocolType) ||
+			(req.Protocol != nil && d.Protocol != "" && *req.Protocol != d.Protocol)) {
+			resp.ErrorCode = codeInconsistentGroupProto
+			return resp
+		}
+	}
+	ch := make(chan syncAnswer, 1)
+	c.s.req.SyncGroup(req.Group, sr, func(r log.SyncGroupResponse, err error) { ch <- syncAnswer{r, err} })
+	a, ok := await(c, ch)
+	switch {
+	case !ok:
+		resp.ErrorCode = codeCoordinatorNotAvailable
+	case a.err != nil:
+		resp.ErrorCode = errorCode(a.err)
+	default:
+		resp.ErrorCode, resp.MemberAssignment = int16(a.resp.Code), a.resp.Assignment
+		if a.resp.Code == 0 && req.Version >= 5 {
+			resp.ProtocolType, resp.Protocol = req.ProtocolType, req.Protocol
+			if d.Protocol != "" {
+				resp.ProtocolType, resp.Protocol = kmsg.StringPtr(d.ProtocolType), kmsg.StringPtr(d.Protocol)
+			}
+		}
+	}
+	return resp
+}
+
+func serveHeartbeat(c *conn, req *kmsg.HeartbeatRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
+	code, err := c.s.req.Heartbeat(req.Group, req.MemberID, deref(req.InstanceID), req.Generation)
+	resp.ErrorCode = groupCode(code, err)
+	return resp
+}
+
+func serveLeaveGroup(c *conn, req *kmsg.LeaveGroupRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
+	if req.Version < 3 {
+		code, err := c.s.req.LeaveGroup(req.Group, req.MemberID, "")
+		resp.ErrorCode = groupCode(code, err)
+		return resp
+	}
+	for _, m := range req.Members {
+		code, err := c.s.req.LeaveGroup(req.Group, m.MemberID, deref(m.InstanceID))
+		rm := kmsg.NewLeaveGroupResponseMember()
+		rm.MemberID, rm.InstanceID, rm.ErrorCode = m.MemberID, m.InstanceID, groupCode(code, err)
+		resp.Members = append(resp.Members, rm)
+	}
+	return resp
+}
+
+// groupCode is the code of a coordinator answer: the coordinator's own, or the error's.
+func groupCode(code log.GroupCode, err error) int16 {
+	if err != nil {
+		return errorCode(err)
+	}
+	return int16(code)
+}
+
+// offsetMetadataMaxBytes is offset.metadata.max.bytes.
+const offsetMetadataMaxBytes = 4096
+
+func serveOffsetCommit(c *conn, req *kmsg.OffsetCommitRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
+	gm := log.GroupMetadata{GroupID: req.Group, Generation: req.Generation, MemberID: req.MemberID,
+		GroupInstanceID: deref(req.InstanceID)}
+	if req.Version == 0 {
+		gm.Generation = -1
+	}
+	offsets := make(map[log.TopicPartition]log.OffsetAndMetadata)
+	codes := make([][]int16, len(req.Topics))
+	for i, rt := range req.Topics {
+		n, err := c.s.req.Partitions(rt.Topic)
+		codes[i] = make([]int16, len(rt.Partitions))
+		for j, rp := range rt.Partitions {
+			switch {
+			case err != nil || rp.Partition < 0 || int(rp.Partition) >= n:
+				codes[i][j] = codeUnknownTopicOrPartition
+			case rp.Metadata != nil && len(*rp.Metadata) > offsetMetadataMaxBytes:
+				codes[i][j] = codeOffsetMetadataTooLarge
+			default:
+				offsets[log.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}] = log.OffsetAndMetadata{
+					Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, Metadata: deref(rp.Metadata)}
+				codes[i][j] = -2 // committed with the rest
+			}
+		}
+	}
+	code, err := c.s.req.CommitOffsets(gm, offsets)
+	all := groupCode(code, err)
+	for i, rt := range req.Topics {
+		t := kmsg.NewOffsetCommitResponseTopic()
+		t.Topic = rt.Topic
+		for j, rp := range rt.Partitions {
+			p := kmsg.NewOffsetCommitResponseTopicPartition()
+			p.Partition, p.ErrorCode = rp.Partition, codes[i][j]
+			if p.ErrorCode == -2 {
+				p.ErrorCode = all
+			}
+			t.Partitions = append(t.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
+	return resp
+}
+
+// committed is one partition's answer in an OffsetFetch.
+type committed struct {
+	partition int32
+	om        log.OffsetAndMetadata
+	ok        bool
+}
+
+// fetchOffsets returns group's committed offsets for topics (each topic's partitions), or
+// for every partition it has committed when all is set, by topic.
+func (c *conn) fetchOffsets(group string, topics map[string][]int32, all bool) (map[string][]committed, []string, error) {
+	offs, err := c.s.req.CommittedOffsets(group)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make(map[string][]committed)
+	var order []string
+	if all {
+		for tp, om := range offs {
+			out[tp.Topic] = append(out[tp.Topic], committed{tp.Partition, om, true})
+		}
+		for t := range out {
+			order = append(order, t)
+			slices.SortFunc(out[t], func(a, b committed) int { return int(a.partition - b.partition) })
+		}
+		slices.Sort(order)
+		return out, order, nil
+	}
+	for t, ps := range topics {
+		for _, p := range ps {
+			om, ok := offs[log.TopicPartition{Topic: t, Partition: p}]
+			out[t] = append(out[t], committed{p, om, ok})
+		}
+	}
+	return out, nil, nil
+}
+
+func serveOffsetFetch(c *conn, req *kmsg.OffsetFetchRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
+	if req.Version >= 8 {
+		for _, g := range req.Groups {
+			rg := kmsg.NewOffsetFetchResponseGroup()
+			rg.Group = g.Group
+			topics := make(map[string][]int32)
+			var names []string
+			for _, t := range g.Topics {
+				topics[t.Topic] = append(topics[t.Topic], t.Partitions...)
+				names = append(names, t.Topic)
+			}
+			got, order, err := c.fetchOffsets(g.Group, topics, g.Topics == nil)
+			if err != nil {
+				rg.ErrorCode = errorCode(err)
+				resp.Groups = append(resp.Groups, rg)
+				continue
+			}
+			if order == nil {
+				order = slices.Compact(names)
+			}
+			for _, name := range order {
+				rt := kmsg.NewOffsetFetchResponseGroupTopic()
+				rt.Topic = name
+				for _, cm := range got[name] {
+					p := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+					p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = cm.partition, -1, -1, kmsg.StringPtr("")
+					if cm.ok {
+						p.Offset, p.LeaderEpoch, p.Metadata = cm.om.Offset, cm.om.LeaderEpoch, kmsg.StringPtr(cm.om.Metadata)
+					}
+					rt.Partitions = append(rt.Partitions, p)
+				}
+				rg.Topics = append(rg.Topics, rt)
+			}
+			resp.Groups = append(resp.Groups, rg)
+		}
+		return resp
+	}
+	topics := make(map[string][]int32)
+	var names []string
+	for _, t := range req.Topics {
+		topics[t.Topic] = append(topics[t.Topic], t.Partitions...)
+		names = append(names, t.Topic)
+	}
+	got, order, err := c.fetchOffsets(req.Group, topics, req.Topics == nil && req.Version >= 2)
+	if err != nil {
+		resp.ErrorCode = errorCode(err)
+		return resp
+	}
+	if order == nil {
+		order = slices.Compact(names)
+	}
+	for _, name := range order {
+		rt := kmsg.NewOffsetFetchResponseTopic()
+		rt.Topic = name
+		for _, cm := range got[name] {
+			p := kmsg.NewOffsetFetchResponseTopicPartition()
+			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = cm.partition, -1, -1, kmsg.StringPtr("")
+			if cm.ok {
+				p.Offset, p.LeaderEpoch, p.Metadata = cm.om.Offset, cm.om.LeaderEpoch, kmsg.StringPtr(cm.om.Metadata)
+			}
+			rt.Partitions = append(rt.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+func serveDescribeGroups(c *conn, req *kmsg.DescribeGroupsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
+	for _, id := range req.Groups {
+		g := kmsg.NewDescribeGroupsResponseGroup()
+		g.Group = id
+		d, found, err := c.s.req.DescribeGroup(id)
+		switch {
+		case err != nil:
+			g.ErrorCode = errorCode(err)
+		case !found:
+			g.State = string(log.GroupDead) // Kafka's answer for a group it does not know
+		default:
+			g.State, g.ProtocolType, g.Protocol = string(d.State), d.ProtocolType, d.Protocol
+			for _, m := range d.Members {
+				rm := kmsg.NewDescribeGroupsResponseGroupMember()
+				rm.MemberID, rm.ClientID, rm.ProtocolMetadata, rm.MemberAssignment = m.MemberID, m.ClientID, m.Metadata, m.Assignment
+				if m.InstanceID != "" {
+					rm.InstanceID = kmsg.StringPtr(m.InstanceID)
+				}
+				g.Members = append(g.Members, rm)
+			}
+		}
+		resp.Groups = append(resp.Groups, g)
+	}
+	return resp
+}
+
+func serveListGroups(c *conn, req *kmsg.ListGroupsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.ListGroupsResponse)
+	ids, err := c.s.log.ListGroups()
+	if err != nil {
+		resp.ErrorCode = errorCode(err)
+		return resp
+	}
+	for _, id := range ids {
+		d, found, err := c.s.req.DescribeGroup(id)
+		if err != nil || !found {
+			continue
+		}
+		if len(req.StatesFilter) > 0 && !slices.Contains(req.StatesFilter, string(d.State)) {
+			continue
+		}
+		g := kmsg.NewListGroupsResponseGroup()
+		g.Group, g.ProtocolType, g.GroupState, g.GroupType = id, d.ProtocolType, string(d.State), "classic"
+		resp.Groups = append(resp.Groups, g)
+	}
+	return resp
+}
+
+func serveDeleteGroups(c *conn, req *kmsg.DeleteGroupsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.DeleteGroupsResponse)
+	for _, id := range req.Groups {
+		g := kmsg.NewDeleteGroupsResponseGroup()
+		g.Group = id
+		err := c.s.log.DeleteGroup(id)
+		g.ErrorCode, g.ErrorMessage = errorCode(err), errorMessage(err)
+		resp.Groups = append(resp.Groups, g)
+	}
+	return resp
+}
+
+// serveOffsetDelete removes committed offsets of a group, refusing the partitions of a topic
+// a member still subscribes to (GROUP_SUBSCRIBED_TO_TOPIC), as Kafka does.
+func serveOffsetDelete(c *conn, req *kmsg.OffsetDeleteRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
+	desc, err := c.s.log.DescribeGroup(req.Group)
+	if err != nil {
+		resp.ErrorCode = errorCode(err)
+		return resp
+	}
+	subscribed := make(map[string]bool)
+	for _, m := range desc.Members {
+		for _, t := range m.Topics {
+			subscribed[t] = true
+		}
+	}
+	var tps []log.TopicPartition
+	for _, rt := range req.Topics {
+		t := kmsg.NewOffsetDeleteResponseTopic()
+		t.Topic = rt.Topic
+		n, terr := c.s.req.Partitions(rt.Topic)
+		for _, rp := range rt.Partitions {
+			p := kmsg.NewOffsetDeleteResponseTopicPartition()
+			p.Partition = rp.Partition
+			switch {
+			case terr != nil || rp.Partition < 0 || int(rp.Partition) >= n:
+				p.ErrorCode = codeUnknownTopicOrPartition
+			case subscribed[rt.Topic]:
+				p.ErrorCode = codeGroupSubscribedToTopic
+			default:
+				tps = append(tps, log.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
+			}
+			t.Partitions = append(t.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
+	if err := c.s.req.DeleteOffsets(req.Group, tps...); err != nil && !errors.Is(err, log.ErrUnknownGroup) {
+		resp.ErrorCode = errorCode(err)
+	}
+	return resp
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func millis(ms int32) time.Duration { return time.Duration(ms) * time.Millisecond }
