@@ -3,7 +3,7 @@
 // Usage:
 //
 //	tribus demo [--dir DIR]   run the seed scenario of each engine, in memory or in DIR
-//	tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR]   serve the engines to real clients
+//	tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR]   serve the engines to real clients
 //	tribus version   print the version
 //	tribus help      print this help
 package main
@@ -27,7 +27,7 @@ const usage = `tribus: an embedded message broker with RabbitMQ, Kafka and Redis
 Usage:
   tribus demo [--dir DIR]
                    run the seed scenario of each engine, in memory or durably in DIR
-  tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--redis-password PASS] [--redis-timeout D]
+  tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR] [--redis-password PASS] [--redis-timeout D]
                    serve the engines to Redis and RabbitMQ (AMQP 0-9-1) clients until
                    SIGINT or SIGTERM; with neither address given, both on their standard
                    ports on loopback (127.0.0.1:6379 and 127.0.0.1:5672), else only those
@@ -102,6 +102,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	fs.StringVar(&cfg.dir, "dir", "", "keep the broker's state in `DIR` (durable); in memory if empty")
 	fs.StringVar(&cfg.redisAddr, "redis", "", "serve Redis clients (RESP) on `ADDR` (default "+defaultRedisAddr+")")
 	fs.StringVar(&cfg.amqpAddr, "amqp", "", "serve RabbitMQ clients (AMQP 0-9-1) on `ADDR` (default "+defaultAMQPAddr+")")
+	fs.StringVar(&cfg.kafkaAddr, "kafka", "", "serve Kafka clients (the Kafka protocol) on `ADDR` (default "+defaultKafkaAddr+")")
 	fs.StringVar(&cfg.redisPassword, "redis-password", "", "require AUTH with `PASS` (requirepass)")
 	fs.DurationVar(&cfg.idleTimeout, "redis-timeout", 0, "close connections idle for `D` (Redis's timeout; 0 = never)")
 	fs.IntVar(&cfg.maxClients, "redis-maxclients", 0, "refuse connections beyond `N` (0 = 10000)")
@@ -113,8 +114,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		fmt.Fprintf(stderr, "tribus serve: unexpected argument %q\n\n%s", fs.Arg(0), usage)
 		return 2
 	}
-	if cfg.redisAddr == "" && cfg.amqpAddr == "" {
-		cfg.redisAddr, cfg.amqpAddr = defaultRedisAddr, defaultAMQPAddr
+	if cfg.redisAddr == "" && cfg.amqpAddr == "" && cfg.kafkaAddr == "" {
+		cfg.redisAddr, cfg.amqpAddr, cfg.kafkaAddr = defaultRedisAddr, defaultAMQPAddr, defaultKafkaAddr
 	}
 	if err := serve(ctx, stdout, cfg, ready); err != nil {
 		fmt.Fprintf(stderr, "tribus serve: %v\n", err)

@@ -223,3 +223,30 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestServe_KafkaUntilContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	addrs := make(chan map[string]net.Addr, 1)
+	code := make(chan int, 1)
+	go func() {
+		code <- runServe(ctx, []string{"--kafka", "127.0.0.1:0"}, &out, &errOut, func(a map[string]net.Addr) { addrs <- a })
+	}()
+	a := <-addrs
+	nc, err := net.Dial("tcp", a["kafka"].String())
+	require.NoError(t, err)
+	defer nc.Close()
+	// ApiVersions v0, correlation id 9, no client id: the answer echoes the correlation id.
+	_, err = nc.Write([]byte{0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 9, 0xff, 0xff})
+	require.NoError(t, err)
+	head := make([]byte, 8)
+	_, err = io.ReadFull(nc, head)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0, 0, 0, 9}, head[4:8])
+
+	cancel()
+	assert.Equal(t, 0, <-code, errOut.String())
+	assert.Contains(t, out.String(), "kafka (Kafka protocol, one broker) listening on "+a["kafka"].String())
+	assert.Contains(t, out.String(), "tribus: stopped")
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tribusmq/tribus"
 	"github.com/tribusmq/tribus/wire/amqp"
+	"github.com/tribusmq/tribus/wire/kafka"
 	"github.com/tribusmq/tribus/wire/resp"
 )
 
@@ -17,6 +18,7 @@ import (
 const (
 	defaultRedisAddr = "127.0.0.1:6379"
 	defaultAMQPAddr  = "127.0.0.1:5672"
+	defaultKafkaAddr = "127.0.0.1:9092"
 )
 
 // serveConfig is what `tribus serve` was asked to do. An empty address leaves its door shut.
@@ -27,6 +29,7 @@ type serveConfig struct {
 	idleTimeout   time.Duration
 	maxClients    int
 	amqpAddr      string
+	kafkaAddr     string
 }
 
 // door is one front door being served.
@@ -50,6 +53,13 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 		return err
 	}
 	defer b.Close()
+	// The Kafka door serves the broker's log; it is closed before the broker, whose Close
+	// closes the log under it.
+	kdoor, err := kafka.NewServer(b.Log(), nil)
+	if err != nil {
+		return err
+	}
+	defer kdoor.Close()
 	var doors []door
 	listen := func(name, addr string, serve func(net.Listener) error, closed error) error {
 		if addr == "" {
@@ -65,6 +75,7 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 	if err := errors.Join(
 		listen("redis", cfg.redisAddr, func(ln net.Listener) error { return b.Redis().Serve(ln) }, resp.ErrServerClosed),
 		listen("amqp", cfg.amqpAddr, func(ln net.Listener) error { return b.AMQP().Serve(ln) }, amqp.ErrServerClosed),
+		listen("kafka", cfg.kafkaAddr, kdoor.Serve, kafka.ErrServerClosed),
 	); err != nil {
 		for _, d := range doors {
 			d.ln.Close()
@@ -92,6 +103,8 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 			if remote {
 				fmt.Fprintf(w, "note: guest may log in only from loopback, as in RabbitMQ\n")
 			}
+		case "kafka":
+			fmt.Fprintf(w, "kafka (Kafka protocol, one broker) listening on %s\n", d.ln.Addr())
 		}
 	}
 	served := make(chan error, len(doors))
@@ -116,6 +129,7 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 	case failed = <-served:
 		// A listener failed on its own: report it after closing the rest.
 	}
+	kdoor.Close()
 	if err := b.Close(); err != nil {
 		return err
 	}
