@@ -229,68 +229,67 @@ func serveOffsetFetch(c *conn, req *kmsg.OffsetFetchRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
 	if req.Version >= 8 {
 		for _, g := range req.Groups {
-			rg := kmsg.NewOffsetFetchResponseGroup()
-			rg.Group = g.Group
-			topics := make(map[string][]int32)
-			var names []string
-			for _, t := range g.Topics {
-				topics[t.Topic] = append(topics[t.Topic], t.Partitions...)
-				names = append(names, t.Topic)
+			topics := make([]kmsg.OffsetFetchRequestTopic, len(g.Topics))
+			for i, t := range g.Topics {
+				topics[i] = kmsg.OffsetFetchRequestTopic{Topic: t.Topic, Partitions: t.Partitions}
 			}
-			got, order, err := c.fetchOffsets(g.Group, topics, g.Topics == nil)
-			if err != nil {
-				rg.ErrorCode = errorCode(err)
-				resp.Groups = append(resp.Groups, rg)
-				continue
+			if g.Topics == nil {
+				topics = nil
 			}
-			if order == nil {
-				order = slices.Compact(names)
-			}
-			for _, name := range order {
-				rt := kmsg.NewOffsetFetchResponseGroupTopic()
-				rt.Topic = name
-				for _, cm := range got[name] {
-					p := kmsg.NewOffsetFetchResponseGroupTopicPartition()
-					p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = cm.partition, -1, -1, kmsg.StringPtr("")
-					if cm.ok {
-						p.Offset, p.LeaderEpoch, p.Metadata = cm.om.Offset, cm.om.LeaderEpoch, kmsg.StringPtr(cm.om.Metadata)
-					}
-					rt.Partitions = append(rt.Partitions, p)
-				}
-				rg.Topics = append(rg.Topics, rt)
-			}
-			resp.Groups = append(resp.Groups, rg)
+			resp.Groups = append(resp.Groups, c.offsetFetchGroup(g.Group, topics, g.Topics == nil))
 		}
 		return resp
 	}
-	topics := make(map[string][]int32)
+	// Before v8 one group is asked for, and answered, outside a list.
+	g := c.offsetFetchGroup(req.Group, req.Topics, req.Topics == nil && req.Version >= 2)
+	resp.ErrorCode = g.ErrorCode
+	for _, gt := range g.Topics {
+		rt := kmsg.NewOffsetFetchResponseTopic()
+		rt.Topic = gt.Topic
+		for _, gp := range gt.Partitions {
+			p := kmsg.NewOffsetFetchResponseTopicPartition()
+			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata, p.ErrorCode = gp.Partition, gp.Offset, gp.LeaderEpoch, gp.Metadata, gp.ErrorCode
+			rt.Partitions = append(rt.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+// offsetFetchGroup answers OffsetFetch for one group: the partitions of topics, or every
+// partition the group has committed when all is set. A partition with no commit has offset
+// -1 and empty metadata, as Kafka answers.
+func (c *conn) offsetFetchGroup(group string, topics []kmsg.OffsetFetchRequestTopic, all bool) kmsg.OffsetFetchResponseGroup {
+	rg := kmsg.NewOffsetFetchResponseGroup()
+	rg.Group = group
+	asked := make(map[string][]int32)
 	var names []string
-	for _, t := range req.Topics {
-		topics[t.Topic] = append(topics[t.Topic], t.Partitions...)
+	for _, t := range topics {
+		asked[t.Topic] = append(asked[t.Topic], t.Partitions...)
 		names = append(names, t.Topic)
 	}
-	got, order, err := c.fetchOffsets(req.Group, topics, req.Topics == nil && req.Version >= 2)
+	got, order, err := c.fetchOffsets(group, asked, all)
 	if err != nil {
-		resp.ErrorCode = errorCode(err)
-		return resp
+		rg.ErrorCode = errorCode(err)
+		return rg
 	}
 	if order == nil {
 		order = slices.Compact(names)
 	}
 	for _, name := range order {
-		rt := kmsg.NewOffsetFetchResponseTopic()
+		rt := kmsg.NewOffsetFetchResponseGroupTopic()
 		rt.Topic = name
 		for _, cm := range got[name] {
-			p := kmsg.NewOffsetFetchResponseTopicPartition()
+			p := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = cm.partition, -1, -1, kmsg.StringPtr("")
 			if cm.ok {
 				p.Offset, p.LeaderEpoch, p.Metadata = cm.om.Offset, cm.om.LeaderEpoch, kmsg.StringPtr(cm.om.Metadata)
 			}
 			rt.Partitions = append(rt.Partitions, p)
 		}
-		resp.Topics = append(resp.Topics, rt)
+		rg.Topics = append(rg.Topics, rt)
 	}
-	return resp
+	return rg
 }
 
 func serveDescribeGroups(c *conn, req *kmsg.DescribeGroupsRequest) kmsg.Response {

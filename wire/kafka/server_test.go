@@ -35,12 +35,7 @@ func roundTrip(t *testing.T, nc net.Conn, r *bufio.Reader, req kmsg.Request, v i
 	body := kmsg.NewRequestFormatter(kmsg.FormatterClientID("test")).AppendRequest(nil, req, 7)
 	_, err := nc.Write(body)
 	require.NoError(t, err)
-	var size [4]byte
-	_, err = io.ReadFull(r, size[:])
-	require.NoError(t, err)
-	buf := make([]byte, binary.BigEndian.Uint32(size[:]))
-	_, err = io.ReadFull(r, buf)
-	require.NoError(t, err)
+	buf := readFrame(t, r)
 	assert.Equal(t, int32(7), int32(binary.BigEndian.Uint32(buf)), "correlation id")
 	buf = buf[4:]
 	resp.SetVersion(v)
@@ -48,6 +43,18 @@ func roundTrip(t *testing.T, nc net.Conn, r *bufio.Reader, req kmsg.Request, v i
 		buf = buf[1:] // an empty tagged-field section
 	}
 	require.NoError(t, resp.ReadFrom(buf))
+}
+
+// readFrame reads one size-prefixed response.
+func readFrame(t *testing.T, r *bufio.Reader) []byte {
+	t.Helper()
+	var size [4]byte
+	_, err := io.ReadFull(r, size[:])
+	require.NoError(t, err)
+	buf := make([]byte, binary.BigEndian.Uint32(size[:]))
+	_, err = io.ReadFull(r, buf)
+	require.NoError(t, err)
+	return buf
 }
 
 func TestApiVersions_AdvertisesWhatIsServed(t *testing.T) {
@@ -83,12 +90,7 @@ func TestApiVersions_NewerVersionGetsUnsupportedVersionInV0(t *testing.T) {
 	req.SetVersion(4)
 	_, err = nc.Write(kmsg.NewRequestFormatter().AppendRequest(nil, req, 7))
 	require.NoError(t, err)
-	var size [4]byte
-	_, err = io.ReadFull(r, size[:])
-	require.NoError(t, err)
-	buf := make([]byte, binary.BigEndian.Uint32(size[:]))
-	_, err = io.ReadFull(r, buf)
-	require.NoError(t, err)
+	buf := readFrame(t, r)
 	resp := kmsg.NewPtrApiVersionsResponse()
 	resp.SetVersion(0)
 	require.NoError(t, resp.ReadFrom(buf[4:]))
