@@ -26,11 +26,10 @@ type conn struct {
 	// closing ends the connection after the request being served, with no response: how
 	// Kafka tells an acks=0 producer that a produce failed.
 	closing bool
-	authed  bool // SASL: a connection needs no authentication until SASL is configured
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	return &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 64<<10), authed: true}
+	return &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 64<<10)}
 }
 
 // header is a request header (v1, or v2 with tagged fields for flexible versions).
@@ -172,9 +171,6 @@ func (c *conn) handle(h header, body []byte) (kmsg.Response, error) {
 			return nil, fmt.Errorf("%w: %s version %d is not served", errClose, kmsg.NameForKey(h.key), h.version)
 		}
 		return a.refuse(req, codeUnsupportedVersion), nil
-	}
-	if !c.authed && h.key != int16(kmsg.ApiVersions) && h.key != int16(kmsg.SASLHandshake) && h.key != int16(kmsg.SASLAuthenticate) {
-		return nil, fmt.Errorf("%w: %s before SASL authentication", errClose, kmsg.NameForKey(h.key))
 	}
 	return a.serve(c, req), nil
 }

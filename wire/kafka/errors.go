@@ -30,8 +30,6 @@ const (
 	codeInvalidRequiredAcks      int16 = 21
 	codeInvalidGroupID           int16 = 24
 	codeInvalidTimestamp         int16 = 32
-	codeUnsupportedSaslMechanism int16 = 33
-	codeIllegalSaslState         int16 = 34
 	codeUnsupportedVersion       int16 = 35
 	codeTopicAlreadyExists       int16 = 36
 	codeInvalidPartitions        int16 = 37
@@ -39,11 +37,9 @@ const (
 	codeInvalidRequest           int16 = 42
 	codeInvalidConfig            int16 = 40
 	codeOutOfOrderSequence       int16 = 45
-	codeInvalidProducerEpoch     int16 = 47
 	codeInvalidTxnState          int16 = 48
 	codeInvalidTxnTimeout        int16 = 50
 	codeKafkaStorageError        int16 = 56
-	codeSaslAuthenticationFailed int16 = 58
 	codeNonEmptyGroup            int16 = 68
 	codeGroupIDNotFound          int16 = 69
 	codeInvalidRecord            int16 = 87

@@ -57,11 +57,18 @@ func readFrame(t *testing.T, r *bufio.Reader) []byte {
 	return buf
 }
 
-func TestApiVersions_AdvertisesWhatIsServed(t *testing.T) {
-	_, srv := newTestServer(t, nil)
+// dialTest starts a server with opts and dials it in process.
+func dialTest(t *testing.T, opts *Options) (*log.Log, net.Conn) {
+	t.Helper()
+	l, srv := newTestServer(t, opts)
 	nc, err := srv.Dial(t.Context(), "", "")
 	require.NoError(t, err)
-	defer nc.Close()
+	t.Cleanup(func() { nc.Close() })
+	return l, nc
+}
+
+func TestApiVersions_AdvertisesWhatIsServed(t *testing.T) {
+	_, nc := dialTest(t, nil)
 	resp := kmsg.NewPtrApiVersionsResponse()
 	roundTrip(t, nc, bufio.NewReader(nc), kmsg.NewPtrApiVersionsRequest(), 3, resp)
 	require.Equal(t, int16(0), resp.ErrorCode)
@@ -81,14 +88,11 @@ func TestApiVersions_AdvertisesWhatIsServed(t *testing.T) {
 // KIP-511: an ApiVersions newer than the server's gets UNSUPPORTED_VERSION in a v0 response
 // that still lists the versions, not a closed connection.
 func TestApiVersions_NewerVersionGetsUnsupportedVersionInV0(t *testing.T) {
-	_, srv := newTestServer(t, nil)
-	nc, err := srv.Dial(t.Context(), "", "")
-	require.NoError(t, err)
-	defer nc.Close()
+	_, nc := dialTest(t, nil)
 	r := bufio.NewReader(nc)
 	req := kmsg.NewPtrApiVersionsRequest()
 	req.SetVersion(4)
-	_, err = nc.Write(kmsg.NewRequestFormatter().AppendRequest(nil, req, 7))
+	_, err := nc.Write(kmsg.NewRequestFormatter().AppendRequest(nil, req, 7))
 	require.NoError(t, err)
 	buf := readFrame(t, r)
 	resp := kmsg.NewPtrApiVersionsResponse()
@@ -99,10 +103,7 @@ func TestApiVersions_NewerVersionGetsUnsupportedVersionInV0(t *testing.T) {
 }
 
 func TestProduce_OldVersionGetsUnsupportedVersion(t *testing.T) {
-	_, srv := newTestServer(t, nil)
-	nc, err := srv.Dial(t.Context(), "", "")
-	require.NoError(t, err)
-	defer nc.Close()
+	_, nc := dialTest(t, nil)
 	req := kmsg.NewPtrProduceRequest()
 	req.Acks = 1
 	tp := kmsg.NewProduceRequestTopic()
