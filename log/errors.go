@@ -73,6 +73,11 @@ var (
 	// ErrInvalidTransactionTimeout (INVALID_TRANSACTION_TIMEOUT): a transaction timeout that
 	// is negative or above the broker's transaction.max.timeout.ms (15 minutes).
 	ErrInvalidTransactionTimeout = errors.New("tribus/log: invalid transaction timeout")
+
+	// ErrInvalidProducerIDMapping (INVALID_PRODUCER_ID_MAPPING): a transactional request
+	// naming a producer id that is not the one its transactional id was given, or a
+	// transactional id that was never initialised.
+	ErrInvalidProducerIDMapping = errors.New("tribus/log: producer id not assigned to the transactional id")
 )
 
 // The sentinels of consumer groups: committed offsets (offsets.go) and assignment (assign.go).

@@ -65,37 +65,49 @@ var recordScratch = sync.Pool{New: func() any { return new([]Record) }}
 // [ErrInvalidTimestamp]; a batch over max.message.bytes is [ErrRecordTooLarge]. A batch with a
 // producer id is idempotent: a retry of one of the producer's last five batches is not
 // written again (K39), a gap in its sequence is [ErrOutOfOrderSequence] (K40). A
-// transactional batch is [ErrInvalidTxnState]: the front door does not serve transactions
-// yet. The batch is written, not yet durable: call [AppendResult.Wait].
+// transactional batch is [ErrInvalidRecord] here: it goes to
+// [Requests.AppendTransactionalBatch]. The batch is written, not yet durable: call
+// [AppendResult.Wait].
 func (q *Requests) AppendBatch(topic string, partition int32, batch []byte) (AppendResult, error) {
-	p, err := q.l.partition(topic, partition)
+	p, h, err := q.checkAppend(topic, partition, batch)
 	if err != nil {
 		return AppendResult{}, err
 	}
-	h, err := checkBatch(batch)
-	if err != nil {
-		return AppendResult{}, err
-	}
-	switch {
-	case h.size() != len(batch):
-		return AppendResult{}, fmt.Errorf("%w: %d bytes after the batch; a produce carries exactly one", ErrCorruptBatch, len(batch)-h.size())
-	case h.Attributes&attrControl != 0:
-		return AppendResult{}, fmt.Errorf("%w: producers may not write control batches", ErrInvalidRecord)
-	case h.Attributes&attrTransactional != 0:
-		return AppendResult{}, fmt.Errorf("%w: transactional batches are not served by this front door", ErrInvalidTxnState)
-	case h.NumRecords == 0 || h.LastOffsetDelta != h.NumRecords-1:
-		return AppendResult{}, fmt.Errorf("%w: %d records with last offset delta %d", ErrInvalidRecord, h.NumRecords, h.LastOffsetDelta)
-	case h.ProducerID >= 0 && h.BaseSequence < 0:
-		return AppendResult{}, fmt.Errorf("%w: producer id %d with sequence %d", ErrInvalidRecord, h.ProducerID, h.BaseSequence)
-	}
-	if err := checkProducedRecords(p, batch, h); err != nil {
-		return AppendResult{}, err
+	if h.Attributes&attrTransactional != 0 {
+		return AppendResult{}, fmt.Errorf("%w: a transactional batch needs the produce request's transactional id", ErrInvalidRecord)
 	}
 	meta := batchMeta{producerID: h.ProducerID, producerEpoch: h.ProducerEpoch, baseSequence: h.BaseSequence}
 	if h.ProducerID < 0 {
 		meta = batchMeta{producerID: -1, producerEpoch: -1, baseSequence: -1}
 	}
 	return p.writeBatch(batch, int(h.NumRecords), meta)
+}
+
+// checkAppend finds the partition a produced batch goes to and validates the batch on its
+// own, as [Requests.AppendBatch] describes.
+func (q *Requests) checkAppend(topic string, partition int32, batch []byte) (*partition, batchHeader, error) {
+	p, err := q.l.partition(topic, partition)
+	if err != nil {
+		return nil, batchHeader{}, err
+	}
+	h, err := checkBatch(batch)
+	if err != nil {
+		return nil, batchHeader{}, err
+	}
+	switch {
+	case h.size() != len(batch):
+		return nil, batchHeader{}, fmt.Errorf("%w: %d bytes after the batch; a produce carries exactly one", ErrCorruptBatch, len(batch)-h.size())
+	case h.Attributes&attrControl != 0:
+		return nil, batchHeader{}, fmt.Errorf("%w: producers may not write control batches", ErrInvalidRecord)
+	case h.NumRecords == 0 || h.LastOffsetDelta != h.NumRecords-1:
+		return nil, batchHeader{}, fmt.Errorf("%w: %d records with last offset delta %d", ErrInvalidRecord, h.NumRecords, h.LastOffsetDelta)
+	case h.ProducerID >= 0 && h.BaseSequence < 0:
+		return nil, batchHeader{}, fmt.Errorf("%w: producer id %d with sequence %d", ErrInvalidRecord, h.ProducerID, h.BaseSequence)
+	}
+	if err := checkProducedRecords(p, batch, h); err != nil {
+		return nil, batchHeader{}, err
+	}
+	return p, h, nil
 }
 
 // checkProducedRecords decodes the records of a produced batch and checks them as a broker

@@ -70,7 +70,7 @@ func TestAppendBatch_RefusesWhatABrokerRefuses(t *testing.T) {
 		{"bad CRC", "t", badCRC, ErrCorruptBatch},
 		{"two batches", "t", append(append([]byte(nil), good...), good...), ErrCorruptBatch},
 		{"control batch", "t", fixCRC(control), ErrInvalidRecord},
-		{"transactional batch", "t", fixCRC(txn), ErrInvalidTxnState},
+		{"transactional batch without a transactional id", "t", fixCRC(txn), ErrInvalidRecord},
 		{"null key on a compacted topic", "compacted", good, ErrInvalidRecord},
 		{"over max.message.bytes", "small", producedBatch(t, 10, -1, -1, nil), ErrRecordTooLarge},
 		{"unknown partition", "t-none", good, ErrUnknownTopic},

@@ -91,6 +91,13 @@ func (c *txnCoordinator) get(id string) *txnMeta {
 	return m
 }
 
+// lookup returns the state of id, or nil if the id was never initialised.
+func (c *txnCoordinator) lookup(id string) *txnMeta {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.txns[id]
+}
+
 func (c *txnCoordinator) all() []*txnMeta {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -208,6 +215,12 @@ func (l *Log) initTxn(id string, timeout time.Duration) (int64, int16, error) {
 	m := l.txns.get(id)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return l.initLocked(m, timeout)
+}
+
+// initLocked gives m its next producer epoch (or a new producer id), settling what the last
+// producer left open, with timeout as its transaction timeout.
+func (l *Log) initLocked(m *txnMeta, timeout time.Duration) (int64, int16, error) {
 	switch m.state {
 	case txnPrepareCommit:
 		if err := l.completeLocked(m, true); err != nil {
@@ -369,6 +382,12 @@ func (l *Log) txnEnd(m *txnMeta, pid int64, epoch int16, commit bool) error {
 	case m.state != txnOngoing:
 		return nil // nothing was sent: nothing to commit or abort
 	}
+	return l.endOngoingLocked(m, commit)
+}
+
+// endOngoingLocked commits or aborts m's ongoing transaction, first checking, for a commit,
+// the groups whose offsets it carries.
+func (l *Log) endOngoingLocked(m *txnMeta, commit bool) error {
 	if !commit {
 		return l.completeLocked(m, false)
 	}

@@ -149,23 +149,3 @@ func serveDeleteRecords(c *conn, req *kmsg.DeleteRecordsRequest) kmsg.Response {
 	}
 	return resp
 }
-
-func serveInitProducerID(c *conn, req *kmsg.InitProducerIDRequest) kmsg.Response {
-	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
-	resp.ProducerID, resp.ProducerEpoch = -1, -1
-	if req.TransactionalID != nil {
-		resp.ErrorCode = codeTransactionalIDAuthorizationFailed
-		return resp
-	}
-	id, epoch, err := c.s.req.InitProducerID()
-	if err != nil {
-		resp.ErrorCode = errorCode(err)
-		return resp
-	}
-	resp.ProducerID, resp.ProducerEpoch = id, epoch
-	return resp
-}
-
-// codeTransactionalIDAuthorizationFailed refuses a transactional producer: transactions are
-// not served over the wire yet.
-const codeTransactionalIDAuthorizationFailed int16 = 53

@@ -37,8 +37,11 @@ const (
 	codeInvalidRequest           int16 = 42
 	codeInvalidConfig            int16 = 40
 	codeOutOfOrderSequence       int16 = 45
+	codeInvalidProducerEpoch     int16 = 47
 	codeInvalidTxnState          int16 = 48
+	codeInvalidProducerIDMapping int16 = 49
 	codeInvalidTxnTimeout        int16 = 50
+	codeOperationNotAttempted    int16 = 55
 	codeKafkaStorageError        int16 = 56
 	codeNonEmptyGroup            int16 = 68
 	codeGroupIDNotFound          int16 = 69
@@ -69,6 +72,7 @@ var codes = []struct {
 	{log.ErrInvalidTimestamp, codeInvalidTimestamp},
 	{log.ErrProducerFenced, codeProducerFenced},
 	{log.ErrInvalidTxnState, codeInvalidTxnState},
+	{log.ErrInvalidProducerIDMapping, codeInvalidProducerIDMapping},
 	{log.ErrInvalidTransactionTimeout, codeInvalidTxnTimeout},
 	{log.ErrInvalidGroupID, codeInvalidGroupID},
 	{log.ErrOffsetMetadataTooLarge, codeOffsetMetadataTooLarge},

@@ -153,40 +153,65 @@ func serveOffsetCommit(c *conn, req *kmsg.OffsetCommitRequest) kmsg.Response {
 	if req.Version == 0 {
 		gm.Generation = -1
 	}
-	offsets := make(map[log.TopicPartition]log.OffsetAndMetadata)
-	codes := make([][]int16, len(req.Topics))
-	for i, rt := range req.Topics {
-		n, err := c.s.req.Partitions(rt.Topic)
-		codes[i] = make([]int16, len(rt.Partitions))
-		for j, rp := range rt.Partitions {
-			switch {
-			case err != nil || rp.Partition < 0 || int(rp.Partition) >= n:
-				codes[i][j] = codeUnknownTopicOrPartition
-			case rp.Metadata != nil && len(*rp.Metadata) > offsetMetadataMaxBytes:
-				codes[i][j] = codeOffsetMetadataTooLarge
-			default:
-				offsets[log.TopicPartition{Topic: rt.Topic, Partition: rp.Partition}] = log.OffsetAndMetadata{
-					Offset: rp.Offset, LeaderEpoch: rp.LeaderEpoch, Metadata: deref(rp.Metadata)}
-				codes[i][j] = -2 // committed with the rest
-			}
-		}
-	}
-	code, err := c.s.req.CommitOffsets(gm, offsets)
-	all := groupCode(code, err)
+	cc := checkCommit(c, req.Topics, func(t kmsg.OffsetCommitRequestTopic) (string, []kmsg.OffsetCommitRequestTopicPartition) {
+		return t.Topic, t.Partitions
+	}, func(p kmsg.OffsetCommitRequestTopicPartition) (int32, log.OffsetAndMetadata, *string) {
+		return p.Partition, log.OffsetAndMetadata{Offset: p.Offset, LeaderEpoch: p.LeaderEpoch, Metadata: deref(p.Metadata)}, p.Metadata
+	})
+	all := groupCode(c.s.req.CommitOffsets(gm, cc.offsets))
 	for i, rt := range req.Topics {
 		t := kmsg.NewOffsetCommitResponseTopic()
 		t.Topic = rt.Topic
 		for j, rp := range rt.Partitions {
 			p := kmsg.NewOffsetCommitResponseTopicPartition()
-			p.Partition, p.ErrorCode = rp.Partition, codes[i][j]
-			if p.ErrorCode == -2 {
-				p.ErrorCode = all
-			}
+			p.Partition, p.ErrorCode = rp.Partition, cc.code(i, j, all)
 			t.Partitions = append(t.Partitions, p)
 		}
 		resp.Topics = append(resp.Topics, t)
 	}
 	return resp
+}
+
+// commitCheck is a commit request's partitions checked one by one: the offsets that may be
+// committed, and each partition's code, or withCommit where the commit's code decides.
+type commitCheck struct {
+	offsets map[log.TopicPartition]log.OffsetAndMetadata
+	codes   [][]int16 // by topic and partition, in request order
+}
+
+const withCommit int16 = -2
+
+// checkCommit checks the partitions of an OffsetCommit or TxnOffsetCommit request's
+// topics, read with topicOf and partOf: an unknown partition or too much metadata gets its
+// own code; the others are to be committed together.
+func checkCommit[T, P any](c *conn, topics []T, topicOf func(T) (string, []P), partOf func(P) (int32, log.OffsetAndMetadata, *string)) commitCheck {
+	cc := commitCheck{offsets: make(map[log.TopicPartition]log.OffsetAndMetadata), codes: make([][]int16, len(topics))}
+	for i, rt := range topics {
+		name, parts := topicOf(rt)
+		n, err := c.s.req.Partitions(name)
+		cc.codes[i] = make([]int16, len(parts))
+		for j, rp := range parts {
+			partition, om, metadata := partOf(rp)
+			switch {
+			case err != nil || partition < 0 || int(partition) >= n:
+				cc.codes[i][j] = codeUnknownTopicOrPartition
+			case metadata != nil && len(*metadata) > offsetMetadataMaxBytes:
+				cc.codes[i][j] = codeOffsetMetadataTooLarge
+			default:
+				cc.offsets[log.TopicPartition{Topic: name, Partition: partition}] = om
+				cc.codes[i][j] = withCommit
+			}
+		}
+	}
+	return cc
+}
+
+// code is the answer for partition j of topic i, all being the commit's.
+func (cc commitCheck) code(i, j int, all int16) int16 {
+	if cc.codes[i][j] == withCommit {
+		return all
+	}
+	return cc.codes[i][j]
 }
 
 // committed is one partition's answer in an OffsetFetch.

@@ -30,9 +30,6 @@ type pendingAppend struct {
 func serveProduce(c *conn, req *kmsg.ProduceRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	badAcks := req.Acks != 0 && req.Acks != 1 && req.Acks != -1
-	if req.TransactionID != nil {
-		badAcks = false // the transaction's check comes first
-	}
 	var pending []pendingAppend
 	failed := false
 	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
@@ -58,17 +55,20 @@ func serveProduce(c *conn, req *kmsg.ProduceRequest) kmsg.Response {
 				p.ErrorCode = codeInvalidRequiredAcks
 				failed = true
 				continue
-			case req.TransactionID != nil:
-				err = fmt.Errorf("%w: transactional produce is not served", log.ErrInvalidTxnState)
 			case !known:
 				err = fmt.Errorf("%w: %s", log.ErrUnknownTopic, rt.Topic)
 			}
 			var res log.AppendResult
-			if err == nil {
+			switch {
+			case err != nil:
+			case req.TransactionID != nil:
+				res, err = c.s.req.AppendTransactionalBatch(*req.TransactionID, rt.Topic, rp.Partition, rp.Records)
+			default:
 				res, err = c.s.req.AppendBatch(rt.Topic, rp.Partition, rp.Records)
 			}
 			if err != nil {
-				p.ErrorCode, p.ErrorMessage = errorCode(err), errorMessage(err)
+				// A partition leader tells a fenced producer INVALID_PRODUCER_EPOCH.
+				p.ErrorCode, p.ErrorMessage = txnCode(err, 0, 1<<15-1), errorMessage(err)
 				failed = true
 				continue
 			}
