@@ -36,8 +36,7 @@ func TestKgo_ProduceSyncThenConsumeDirect(t *testing.T) {
 	eachKafka(t, func(t *testing.T, tg kafkaTarget) {
 		ctx := kctx(t)
 		topic := topicName(t)
-		_, err := tg.admin(t).CreateTopic(ctx, 3, 1, nil, topic)
-		require.NoError(t, err)
+		tg.createTopics(t, ctx, 3, topic)
 		prod := tg.client(t, kgo.DefaultProduceTopic(topic))
 		for i := range 30 {
 			r := &kgo.Record{Key: []byte(fmt.Sprintf("k%d", i%5)), Value: []byte(fmt.Sprintf("v%d", i))}
@@ -176,8 +175,7 @@ func TestKgo_GroupRebalancesWhenAMemberJoinsAndLeaves(t *testing.T) {
 	eachKafka(t, func(t *testing.T, tg kafkaTarget) {
 		ctx := kctx(t)
 		topic := topicName(t)
-		_, err := tg.admin(t).CreateTopic(ctx, 4, 1, nil, topic)
-		require.NoError(t, err)
+		tg.createTopics(t, ctx, 4, topic)
 		owned := make(chan map[string][]int32, 16)
 		opts := func() []kgo.Opt {
 			return []kgo.Opt{kgo.Balancers(kgo.RangeBalancer()), kgo.HeartbeatInterval(100 * time.Millisecond), kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { owned <- m })}

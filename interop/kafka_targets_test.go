@@ -40,6 +40,14 @@ func (tg kafkaTarget) admin(t testing.TB) *kadm.Client {
 	return kadm.NewClient(tg.client(t))
 }
 
+// createTopics creates topics with partitions each on tg, failing the test if it cannot.
+func (tg kafkaTarget) createTopics(t testing.TB, ctx context.Context, partitions int32, topics ...string) {
+	t.Helper()
+	resps, err := tg.admin(t).CreateTopics(ctx, partitions, 1, nil, topics...)
+	require.NoError(t, err)
+	require.NoError(t, resps.Error())
+}
+
 // startKafkaTribus serves a fresh durable log on a loopback listener and in process.
 func startKafkaTribus(t testing.TB, opts *kafka.Options) (tcp, inproc kafkaTarget) {
 	t.Helper()
