@@ -65,7 +65,7 @@ func (p *partition) compact(now time.Time) error {
 	if p.gone {
 		return nil
 	}
-	cfg := p.topic.cfg
+	cfg := p.config()
 	if !cfg.compacts() {
 		return nil
 	}

@@ -80,6 +80,11 @@ type TopicConfig struct {
 	DeleteRetention time.Duration
 }
 
+// Resolved returns c as [Log.CreateTopic] and [Log.AlterTopicConfig] would keep it, its
+// zero fields set to Kafka's defaults, or an [ErrInvalidConfig] saying which value is out
+// of range (the configuration those calls would refuse). It changes nothing.
+func (c TopicConfig) Resolved() (TopicConfig, error) { return c.resolved() }
+
 // resolved returns the configuration with defaults filled in, or why it is invalid.
 func (c TopicConfig) resolved() (TopicConfig, error) {
 	if c.Partitions < 0 || c.SegmentBytes < 0 || c.SegmentAge < 0 || c.MaxMessageBytes < 0 {

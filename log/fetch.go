@@ -287,7 +287,7 @@ func (l *Log) DeleteRecords(topicName string, partition int32, before int64) err
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if before < p.logStart || before > hw {
-		return &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: before, Start: p.logStart, End: hw}
+		return &OffsetOutOfRangeError{Topic: p.topic, Partition: p.id, Offset: before, Start: p.logStart, End: hw}
 	}
 	if err := p.l.saveStart(p, before); err != nil {
 		return err

@@ -328,22 +328,72 @@ func (l *Log) CreatePartitions(name string, total int) error {
 		return fmt.Errorf("%w: topic %s has %d partitions; the count can only increase", ErrInvalidPartitions, name, len(t.parts))
 	}
 	parts := slices.Clone(t.parts)
+	undo := func() {
+		for _, p := range parts[len(t.parts):] {
+			p.delete()
+		}
+	}
 	for i := len(parts); i < total; i++ {
 		p, err := l.openPartition(t, int32(i))
 		if err != nil {
+			undo()
 			return err
 		}
 		parts = append(parts, p)
 	}
 	nt := &topic{name: name, cfg: t.cfg, parts: parts}
 	nt.cfg.Partitions = total
-	for _, p := range parts {
-		p.topic = nt
+	if err := l.saveTopic(nt); err != nil {
+		undo()
+		return fmt.Errorf("tribus/log: %w", err)
 	}
+	l.install(nt)
+	return nil
+}
+
+// install makes t the topic under its name and gives each of its partitions t's
+// configuration. Called with mu held.
+func (l *Log) install(t *topic) {
+	for _, p := range t.parts {
+		p.cfg.Store(&t.cfg)
+	}
+	l.topics[t.name] = t
+}
+
+// AlterTopicConfig changes a topic's configuration: alter is called with the current one
+// and edits it in place; the result is resolved (zero fields take Kafka's defaults, as in
+// CreateTopic), checked and saved, and applies from then on: max.message.bytes and the
+// timestamp type to the next append, segment settings to the next roll, retention and
+// compaction settings to their next pass. The partition count cannot change here
+// ([Log.CreatePartitions] does that). An error from alter, or an invalid result
+// ([ErrInvalidConfig]), changes nothing. Alters of one topic are serialised, so a
+// read-modify-write in alter loses no concurrent change.
+func (l *Log) AlterTopicConfig(name string, alter func(*TopicConfig) error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	t := l.topics[name]
+	if t == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	cfg := t.cfg
+	if err := alter(&cfg); err != nil {
+		return err
+	}
+	if cfg.Partitions != t.cfg.Partitions {
+		return fmt.Errorf("%w: topic %s: the partition count is changed by CreatePartitions, not by a config change", ErrInvalidConfig, name)
+	}
+	cfg, err := cfg.resolved()
+	if err != nil {
+		return err
+	}
+	nt := &topic{name: name, cfg: cfg, parts: t.parts}
 	if err := l.saveTopic(nt); err != nil {
 		return fmt.Errorf("tribus/log: %w", err)
 	}
-	l.topics[name] = nt
+	l.install(nt)
 	return nil
 }
 

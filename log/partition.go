@@ -27,9 +27,12 @@ import (
 // back.
 type partition struct {
 	l     *Log
-	topic *topic
+	topic string // the topic's name
 	id    int32
 	dir   string
+	// cfg is the topic's configuration, swapped whole when it is altered (AlterTopicConfig,
+	// CreatePartitions); read with config.
+	cfg atomic.Pointer[TopicConfig]
 
 	// The cleaner's state, guarded by cmu: see compact.go.
 	cmu        sync.Mutex
@@ -72,12 +75,16 @@ type partition struct {
 	notify chan struct{} // closed and replaced each time hw moves
 }
 
-func (p *partition) name() string { return p.topic.name + "-" + strconv.Itoa(int(p.id)) }
+func (p *partition) name() string { return p.topic + "-" + strconv.Itoa(int(p.id)) }
+
+// config returns the topic's configuration as it is now.
+func (p *partition) config() TopicConfig { return *p.cfg.Load() }
 
 // openPartition opens (or creates) a partition's directory and segments; the active segment's
 // tail is checked and a torn tail truncated (logged).
 func (l *Log) openPartition(t *topic, id int32) (*partition, error) {
-	p := &partition{l: l, topic: t, id: id, dir: l.partitionDir(t.name, id), notify: make(chan struct{})}
+	p := &partition{l: l, topic: t.name, id: id, dir: l.partitionDir(t.name, id), notify: make(chan struct{})}
+	p.cfg.Store(&t.cfg)
 	p.scond.L = &p.smu
 	if err := l.fs.MkdirAll(p.dir); err != nil {
 		return nil, fmt.Errorf("tribus/log: %s: %w", p.name(), segfs.Classify(err))
@@ -256,7 +263,7 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 			return off, p.leo, err
 		}
 	}
-	cfg := p.topic.cfg
+	cfg := p.config()
 	h := batchHeader{BaseOffset: p.leo, ProducerID: meta.producerID, ProducerEpoch: meta.producerEpoch,
 		BaseSequence: meta.baseSequence, Attributes: meta.attrs}
 	if cfg.TimestampType == LogAppendTime {
@@ -306,7 +313,7 @@ func (p *partition) write(recs []Record, meta batchMeta) (base, end int64, err e
 // batch against the partition (shut, idempotence, max.message.bytes).
 func (p *partition) appendLocked(batch []byte, n int, meta batchMeta, now time.Time) (base, end int64, err error) {
 	control := meta.attrs&attrControl != 0
-	cfg := p.topic.cfg
+	cfg := p.config()
 	info, err := batchCodec.Header(batch)
 	if err != nil {
 		return 0, 0, err
@@ -441,7 +448,7 @@ func (p *partition) read(offset int64, maxBytes, maxRecords int, dst []Record) (
 
 // corruptAt is the error of a read at offset that met stored bytes failing their checks.
 func (p *partition) corruptAt(offset int64, err error) error {
-	return &CorruptBatchError{Topic: p.topic.name, Partition: p.id, Offset: offset, Err: err}
+	return &CorruptBatchError{Topic: p.topic, Partition: p.id, Offset: offset, Err: err}
 }
 
 // isClosedSegment reports whether a segment read failed because the segment was closed
@@ -472,7 +479,7 @@ func (p *partition) readAt(offset int64, maxBytes, maxRecords int, iso Isolation
 		return dst, offset, p.shut
 	}
 	if offset < p.logStart || offset > hw {
-		return dst, offset, &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
+		return dst, offset, &OffsetOutOfRangeError{Topic: p.topic, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
 	}
 	limit := hw
 	if iso == ReadCommitted {
@@ -501,7 +508,7 @@ func (p *partition) readAt(offset int64, maxBytes, maxRecords int, iso Isolation
 		p.mu.Lock()
 		if err != nil && p.shut == nil && seg != closedSeg && isClosedSegment(err) {
 			if offset < p.logStart {
-				return dst, offset, &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
+				return dst, offset, &OffsetOutOfRangeError{Topic: p.topic, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
 			}
 			closedSeg = seg // once: a closed segment still listed is an error, not a loop
 			continue
@@ -559,7 +566,7 @@ func (p *partition) readAt(offset int64, maxBytes, maxRecords int, iso Isolation
 		clear(got[kept:])
 		dst = dst[:n+kept]
 		for i := n; i < len(dst); i++ {
-			dst[i].Topic, dst[i].Partition = p.topic.name, p.id
+			dst[i].Topic, dst[i].Partition = p.topic, p.id
 		}
 		if kept == 0 && next > offset {
 			// Compaction emptied what was read (K35), or it held only control batches or

@@ -47,7 +47,7 @@ func (l *Log) partitionFor(ctx context.Context, topicName string, partition int3
 	if err != nil {
 		return nil, err
 	}
-	if p.topic.cfg.compacts() && rec.Key == nil {
+	if p.config().compacts() && rec.Key == nil {
 		return nil, fmt.Errorf("%w: compacted topic %s needs keys (K36)", ErrInvalidRecord, topicName)
 	}
 	return p, nil
@@ -83,7 +83,7 @@ func (l *Log) AppendIdempotent(topicName string, partition int32, producerID int
 	if err != nil {
 		return 0, err
 	}
-	if p.topic.cfg.compacts() {
+	if p.config().compacts() {
 		for i := range recs {
 			if recs[i].Key == nil {
 				return 0, fmt.Errorf("%w: compacted topic %s needs keys (K36); record %d has none", ErrInvalidRecord, topicName, i)

@@ -127,7 +127,7 @@ func checkProducedRecords(p *partition, batch []byte, h batchHeader) error {
 	if len(recs) != int(h.NumRecords) {
 		return fmt.Errorf("%w: %d records, the header says %d", ErrInvalidRecord, len(recs), h.NumRecords)
 	}
-	compacted := p.topic.cfg.compacts()
+	compacted := p.config().compacts()
 	for i := range recs {
 		r := &recs[i]
 		switch {
@@ -136,7 +136,7 @@ func checkProducedRecords(p *partition, batch []byte, h batchHeader) error {
 		case h.Attributes&attrLogAppendTime == 0 && !validTimestamp(r.Timestamp):
 			return fmt.Errorf("%w: record %d has %v", ErrInvalidTimestamp, i, r.Timestamp)
 		case compacted && r.Key == nil:
-			return fmt.Errorf("%w: compacted topic %s needs keys (K36); record %d has none", ErrInvalidRecord, p.topic.name, i)
+			return fmt.Errorf("%w: compacted topic %s needs keys (K36); record %d has none", ErrInvalidRecord, p.topic, i)
 		}
 	}
 	return nil
@@ -156,7 +156,7 @@ func (p *partition) writeBatch(batch []byte, n int, meta batchMeta) (AppendResul
 	if err := p.syncErr.Load(); err != nil {
 		return AppendResult{}, *err
 	}
-	cfg := p.topic.cfg
+	cfg := p.config()
 	if len(batch) > cfg.MaxMessageBytes {
 		return AppendResult{}, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrRecordTooLarge, len(batch), cfg.MaxMessageBytes)
 	}
@@ -236,7 +236,7 @@ func (p *partition) readBatches(offset int64, maxBytes int, iso IsolationLevel) 
 	}
 	res := BatchRead{HighWatermark: hw, LastStableOffset: p.lsoLocked(hw), LogStartOffset: p.logStart}
 	if offset < p.logStart || offset > hw {
-		return res, &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
+		return res, &OffsetOutOfRangeError{Topic: p.topic, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
 	}
 	limit := hw
 	if iso == ReadCommitted {
@@ -261,7 +261,7 @@ func (p *partition) readBatches(offset int64, maxBytes int, iso IsolationLevel) 
 		}
 		if err != nil && seg != closedSeg && isClosedSegment(err) {
 			if offset < p.logStart {
-				return res, &OffsetOutOfRangeError{Topic: p.topic.name, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
+				return res, &OffsetOutOfRangeError{Topic: p.topic, Partition: p.id, Offset: offset, Start: p.logStart, End: hw}
 			}
 			closedSeg = seg
 			continue

@@ -8,7 +8,7 @@ import "time"
 func (p *partition) retain(now time.Time) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	cfg := p.topic.cfg
+	cfg := p.config()
 	if act := p.active(); !act.Empty() && now.Sub(act.Created()) >= cfg.rollAge() {
 		if _, err := p.rollLocked(now); err != nil {
 			return err

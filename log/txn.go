@@ -473,7 +473,7 @@ func (l *Log) completeLocked(m *txnMeta, commit bool) error {
 	stopTimer(&m.timer)
 	parts := slices.Collect(maps.Keys(m.parts))
 	slices.SortFunc(parts, func(a, b *partition) int {
-		return compareTP(TopicPartition{Topic: a.topic.name, Partition: a.id}, TopicPartition{Topic: b.topic.name, Partition: b.id})
+		return compareTP(TopicPartition{Topic: a.topic, Partition: a.id}, TopicPartition{Topic: b.topic, Partition: b.id})
 	})
 	for _, p := range parts {
 		err := p.writeMarker(m.pid, m.epoch, commit)
