@@ -7,12 +7,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Config sources of CreateTopics and DescribeConfigs responses.
-const (
-	sourceTopic   int8 = 1 // DYNAMIC_TOPIC_CONFIG
-	sourceDefault int8 = 5 // DEFAULT_CONFIG
-)
-
 func serveCreateTopics(c *conn, req *kmsg.CreateTopicsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
 	for _, rt := range req.Topics {
@@ -23,7 +17,8 @@ func serveCreateTopics(c *conn, req *kmsg.CreateTopicsRequest) kmsg.Response {
 			err = c.s.log.CreateTopic(rt.Topic, cfg)
 		}
 		if err == nil && req.ValidateOnly {
-			if _, e := c.s.req.Partitions(rt.Topic); e == nil {
+			_, err = cfg.Resolved()
+			if _, e := c.s.req.Partitions(rt.Topic); err == nil && e == nil {
 				err = fmt.Errorf("%w: %s", log.ErrTopicExists, rt.Topic)
 			}
 		}
@@ -43,10 +38,7 @@ func serveCreateTopics(c *conn, req *kmsg.CreateTopicsRequest) kmsg.Response {
 		}
 		for _, e := range topicConfigs(cfg) {
 			rc := kmsg.NewCreateTopicsResponseTopicConfig()
-			rc.Name, rc.Value, rc.Source = e.name, kmsg.StringPtr(e.value), sourceTopic
-			if e.isDefault {
-				rc.Source = sourceDefault
-			}
+			rc.Name, rc.Value, rc.Source, rc.ReadOnly = e.name, kmsg.StringPtr(e.value), int8(e.source), e.readOnly
 			t.Configs = append(t.Configs, rc)
 		}
 		resp.Topics = append(resp.Topics, t)

@@ -70,6 +70,9 @@ func init() {
 	add(kmsg.DeleteGroups, 0, 2, serveAs(serveDeleteGroups))
 	add(kmsg.OffsetDelete, 0, 0, serveAs(serveOffsetDelete))
 	add(kmsg.DescribeCluster, 0, 1, serveAs(serveDescribeCluster))
+	add(kmsg.DescribeConfigs, 0, 4, serveAs(serveDescribeConfigs))
+	add(kmsg.AlterConfigs, 0, 2, serveAs(serveAlterConfigs))
+	add(kmsg.IncrementalAlterConfigs, 0, 1, serveAs(serveIncrementalAlterConfigs))
 }
 
 // apiVersions lists what ApiVersions advertises, by key.

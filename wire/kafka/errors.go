@@ -87,6 +87,7 @@ var codes = []struct {
 	{log.ErrCorruptSegment, codeKafkaStorageError},
 	// A closed log is a broker shutting down: clients look for another leader and retry.
 	{log.ErrClosed, codeNotLeaderOrFollower},
+	{errInvalidRequest, codeInvalidRequest},
 }
 
 // errorCode returns the Kafka error code for err: 0 for nil, UNKNOWN_SERVER_ERROR for an
