@@ -95,6 +95,11 @@ func eachKafka(t *testing.T, fn func(t *testing.T, tg kafkaTarget)) {
 	}
 }
 
+// isKfake reports whether tg is kfake. A test asks it only where kfake is known to differ
+// from Kafka's documented behaviour (each difference is listed in docs/compat.md), and then
+// checks what kfake does instead, so that a change on either side shows.
+func (tg kafkaTarget) isKfake() bool { return tg.tribus == nil }
+
 // topicName is a topic name unique to the test.
 func topicName(t testing.TB) string {
 	r := strings.NewReplacer("/", ".", " ", "_", "#", "_")
