@@ -408,7 +408,7 @@ func checkBatch(b []byte) (batchHeader, error) {
 // Beyond growing dst, only those strings and a few header arrays are allocated.
 //
 // A compressed batch's records are decompressed first (into a new buffer, which they then
-// alias); a codec Kafka does not define, data that does not decompress, or records that
+// alias; decodeRecordsIn can reuse one); a codec Kafka does not define, data that does not decompress, or records that
 // decompress to more than maxDecompressedSize are corrupt.
 //
 // It is stricter than Kafka's reader, which pays off in a log that checks what it stores: it
@@ -417,6 +417,13 @@ func checkBatch(b []byte) (batchHeader, error) {
 // counts the header and length prefixes give. Offset deltas need not be consecutive, so a
 // compacted batch with gaps decodes. On error dst comes back at its old length.
 func decodeRecords(dst []Record, b []byte) ([]Record, error) {
+	return decodeRecordsIn(dst, b, nil)
+}
+
+// decodeRecordsIn is decodeRecords decompressing into *scratch's backing array when it is
+// large enough (scratch nil: a new buffer), and leaving in *scratch the buffer it used, so
+// that a caller done with the records can reuse it for the next batch.
+func decodeRecordsIn(dst []Record, b []byte, scratch *[]byte) ([]Record, error) {
 	h, err := readBatchHeader(b)
 	if err != nil {
 		return dst, err
@@ -430,8 +437,15 @@ func decodeRecords(dst []Record, b []byte) ([]Record, error) {
 		if codec.validate() != nil {
 			return dst, fmt.Errorf("%w: compression codec %d", ErrCorruptBatch, codec)
 		}
-		if recs, err = decompress(recs, codec); err != nil {
+		var buf []byte
+		if scratch != nil {
+			buf = *scratch
+		}
+		if recs, err = decompress(buf, recs, codec); err != nil {
 			return dst, err
+		}
+		if scratch != nil {
+			*scratch = recs
 		}
 		if int(h.NumRecords) > len(recs)/recordMinSize {
 			return dst, fmt.Errorf("%w: %d records cannot fit in %d decompressed bytes", ErrCorruptBatch, h.NumRecords, len(recs))

@@ -132,17 +132,18 @@ func compress(dst, src []byte, c Compression) ([]byte, error) {
 // errTooBig is what decompress wraps when a batch claims more than maxDecompressedSize.
 var errTooBig = fmt.Errorf("decompresses to more than %d bytes", maxDecompressedSize)
 
-// decompress returns src, compressed with c, decompressed into a new slice. Every failure,
+// decompress returns src, compressed with c, decompressed into buf's backing array when it
+// is large enough and into a new one otherwise (buf nil: always new). Every failure,
 // including output beyond maxDecompressedSize, wraps ErrCorruptBatch.
-func decompress(src []byte, c Compression) ([]byte, error) {
-	out, err := decompressRaw(src, c)
+func decompress(buf, src []byte, c Compression) ([]byte, error) {
+	out, err := decompressRaw(buf[:0], src, c)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v records: %w", ErrCorruptBatch, c, err)
 	}
 	return out, nil
 }
 
-func decompressRaw(src []byte, c Compression) ([]byte, error) {
+func decompressRaw(buf, src []byte, c Compression) ([]byte, error) {
 	switch c {
 	case CompressionGzip:
 		r, _ := gzipReaders.Get().(*gzip.Reader)
@@ -161,25 +162,26 @@ func decompressRaw(src []byte, c Compression) ([]byte, error) {
 		if len(src) >= 4 {
 			hint = int(binary.LittleEndian.Uint32(src[len(src)-4:]))
 		}
-		return readCapped(r, hint)
+		return readCapped(buf, r, hint)
 	case CompressionSnappy:
-		return unsnappy(src)
+		return unsnappy(buf, src)
 	case CompressionLZ4:
 		r := lz4Readers.Get().(*lz4.Reader)
 		defer lz4Readers.Put(r)
 		r.Reset(bytes.NewReader(src))
 		defer r.Reset(nil) // the pooled reader must not keep src
-		return readCapped(r, 4*len(src))
+		return readCapped(buf, r, 4*len(src))
 	case CompressionZstd:
-		return zstdDecoder().DecodeAll(src, nil)
+		return zstdDecoder().DecodeAll(src, buf)
 	}
 	return nil, fmt.Errorf("unknown codec %d", int8(c))
 }
 
 // readCapped reads r to its end, refusing more than maxDecompressedSize bytes; hint is the
 // expected size, which only sets the first allocation.
-func readCapped(r io.Reader, hint int) ([]byte, error) {
-	buf := bytes.NewBuffer(make([]byte, 0, min(max(hint, 512), maxDecompressedSize)+1))
+func readCapped(dst []byte, r io.Reader, hint int) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	buf.Grow(min(max(hint, 512), maxDecompressedSize) + 1)
 	if _, err := buf.ReadFrom(io.LimitReader(r, maxDecompressedSize+1)); err != nil {
 		return nil, err
 	}
@@ -198,7 +200,7 @@ const xerialHeaderLen = 16
 
 // unsnappy decodes raw or xerial-framed snappy. The decoded length of every block is read
 // from the block's own header first, so nothing is allocated for a claim over the cap.
-func unsnappy(src []byte) ([]byte, error) {
+func unsnappy(dst, src []byte) ([]byte, error) {
 	if !bytes.HasPrefix(src, xerialMagic) {
 		n, err := s2.DecodedLen(src)
 		if err != nil {
@@ -207,7 +209,7 @@ func unsnappy(src []byte) ([]byte, error) {
 		if n > maxDecompressedSize {
 			return nil, errTooBig
 		}
-		return s2.Decode(make([]byte, n), src)
+		return s2.Decode(slices.Grow(dst[:0], n)[:n], src)
 	}
 	if len(src) < xerialHeaderLen {
 		return nil, errors.New("truncated xerial header")
@@ -234,7 +236,7 @@ func unsnappy(src []byte) ([]byte, error) {
 		}
 		blocks = append(blocks, block)
 	}
-	out := make([]byte, 0, total)
+	out := slices.Grow(dst[:0], total)
 	for _, block := range blocks {
 		dec, err := s2.Decode(out[len(out):cap(out)], block)
 		if err != nil {

@@ -49,8 +49,18 @@ func (r AppendResult) Wait() error {
 	return r.p.durable(r.end)
 }
 
-// recordScratch holds the records of a batch being validated by AppendBatch.
-var recordScratch = sync.Pool{New: func() any { return new([]Record) }}
+// batchScratch holds the records of a batch being validated by AppendBatch, and the buffer
+// its records were decompressed into.
+type batchScratch struct {
+	recs []Record
+	raw  []byte
+}
+
+var recordScratch = sync.Pool{New: func() any { return new(batchScratch) }}
+
+// maxPooledRaw bounds the decompression buffer kept for the next batch: a rare huge batch
+// must not pin its buffer.
+const maxPooledRaw = 4 << 20
 
 // AppendBatch appends one RecordBatch, as a producer sent it (magic 2, any compression
 // codec), to a partition without re-encoding it: it is stored byte for byte but for the
@@ -113,14 +123,17 @@ func (q *Requests) checkAppend(topic string, partition int32, batch []byte) (*pa
 // checkProducedRecords decodes the records of a produced batch and checks them as a broker
 // does: consecutive offset deltas from 0, timestamps in range, keys on a compacted topic.
 func checkProducedRecords(p *partition, batch []byte, h batchHeader) error {
-	sp := recordScratch.Get().(*[]Record)
+	sp := recordScratch.Get().(*batchScratch)
 	defer func() {
-		clear(*sp)
-		*sp = (*sp)[:0]
+		clear(sp.recs)
+		sp.recs = sp.recs[:0]
+		if cap(sp.raw) > maxPooledRaw {
+			sp.raw = nil
+		}
 		recordScratch.Put(sp)
 	}()
-	recs, err := decodeRecords((*sp)[:0], batch)
-	*sp = recs
+	recs, err := decodeRecordsIn(sp.recs[:0], batch, &sp.raw)
+	sp.recs = recs
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 	}
