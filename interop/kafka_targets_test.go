@@ -51,7 +51,19 @@ func (tg kafkaTarget) createTopics(t testing.TB, ctx context.Context, partitions
 // startKafkaTribus serves a fresh durable log on a loopback listener and in process.
 func startKafkaTribus(t testing.TB, opts *kafka.Options) (tcp, inproc kafkaTarget) {
 	t.Helper()
-	l, err := tlog.Open(t.TempDir(), nil)
+	return startKafkaTribusIn(t, t.TempDir(), opts)
+}
+
+// startKafkaTribusIn is startKafkaTribus with the log in dir ("": in memory).
+func startKafkaTribusIn(t testing.TB, dir string, opts *kafka.Options) (tcp, inproc kafkaTarget) {
+	t.Helper()
+	return startKafkaTribusWith(t, dir, nil, opts)
+}
+
+// startKafkaTribusWith is startKafkaTribusIn with the log opened with lopts.
+func startKafkaTribusWith(t testing.TB, dir string, lopts *tlog.Options, opts *kafka.Options) (tcp, inproc kafkaTarget) {
+	t.Helper()
+	l, err := tlog.Open(dir, lopts)
 	require.NoError(t, err)
 	srv, err := kafka.NewServer(l, opts)
 	require.NoError(t, err)
