@@ -16,6 +16,13 @@ const defaultFetchMaxBytes = 50 << 20
 // sessions (KIP-227), so a request naming one is told it does not exist.
 const codeFetchSessionIDNotFound int16 = 70
 
+// noRecords is the record set of a fetched partition that returns no batches (empty, at its
+// end, cut by KIP-74's limits, failed or refused). Kafka writes it as a record set of size 0,
+// never as null (size -1): its Records field is nullable in the message spec, but the broker
+// always fills it. kafka-python 2.0.2 fails on a null one, and librdkafka (kcat -e) never
+// sees the end of a partition that answers null.
+var noRecords = []byte{}
+
 func isolation(level int8) log.IsolationLevel {
 	if level == 1 {
 		return log.ReadCommitted
@@ -83,7 +90,7 @@ func (c *conn) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool
 			rp := &rt.Partitions[j]
 			p := &t.Partitions[j]
 			*p = kmsg.NewFetchResponseTopicPartition()
-			p.Partition = rp.Partition
+			p.Partition, p.RecordBatches = rp.Partition, noRecords
 			// Watch before reading, so that a write between the read and the wait is seen.
 			ch, err := c.s.req.Changed(rt.Topic, rp.Partition)
 			var rd log.BatchRead
@@ -107,7 +114,9 @@ func (c *conn) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool
 			}
 			waits = append(waits, ch)
 			p.HighWatermark, p.LastStableOffset, p.LogStartOffset = rd.HighWatermark, rd.LastStableOffset, rd.LogStartOffset
-			p.RecordBatches = rd.Batches
+			if rd.Batches != nil {
+				p.RecordBatches = rd.Batches
+			}
 			for _, a := range rd.Aborted {
 				at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
 				at.ProducerID, at.FirstOffset = a.ProducerID, a.FirstOffset
@@ -154,7 +163,7 @@ func refuseFetch(r kmsg.Request, code int16) kmsg.Response {
 		t.Topic = rt.Topic
 		for _, rp := range rt.Partitions {
 			p := kmsg.NewFetchResponseTopicPartition()
-			p.Partition, p.ErrorCode, p.HighWatermark = rp.Partition, code, -1
+			p.Partition, p.ErrorCode, p.HighWatermark, p.RecordBatches = rp.Partition, code, -1, noRecords
 			t.Partitions = append(t.Partitions, p)
 		}
 		resp.Topics = append(resp.Topics, t)
