@@ -7,12 +7,34 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+// maxPartitionsPerRequest bounds the partitions one CreateTopics or CreatePartitions request
+// may create, over all its topics: KRaft's MAX_PARTITIONS_PER_BATCH. Above it the whole
+// request is refused with POLICY_VIOLATION, so that one request cannot make a broker create
+// millions of partition directories.
+const maxPartitionsPerRequest = 10_000
+
+var errTooManyPartitions = fmt.Errorf("%w: excessively large number of partitions per request (at most %d)", errPolicyViolation, maxPartitionsPerRequest)
+
 func serveCreateTopics(c *conn, req *kmsg.CreateTopicsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	total := 0
+	for _, rt := range req.Topics {
+		switch {
+		case len(rt.ReplicaAssignment) > 0:
+			total += len(rt.ReplicaAssignment)
+		case rt.NumPartitions == -1:
+			total += c.s.opts.DefaultPartitions
+		case rt.NumPartitions > 0:
+			total += int(rt.NumPartitions)
+		}
+	}
 	for _, rt := range req.Topics {
 		t := kmsg.NewCreateTopicsResponseTopic()
 		t.Topic = rt.Topic
 		cfg, err := c.s.topicConfig(rt)
+		if total > maxPartitionsPerRequest {
+			err = errTooManyPartitions
+		}
 		if err == nil && !req.ValidateOnly {
 			err = c.s.log.CreateTopic(rt.Topic, cfg)
 		}
@@ -97,11 +119,19 @@ func serveDeleteTopics(c *conn, req *kmsg.DeleteTopicsRequest) kmsg.Response {
 
 func serveCreatePartitions(c *conn, req *kmsg.CreatePartitionsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	added := 0
+	for _, rt := range req.Topics {
+		if n, err := c.s.req.Partitions(rt.Topic); err == nil && int(rt.Count) > n {
+			added += int(rt.Count) - n
+		}
+	}
 	for _, rt := range req.Topics {
 		t := kmsg.NewCreatePartitionsResponseTopic()
 		t.Topic = rt.Topic
 		var err error
-		if req.ValidateOnly {
+		if added > maxPartitionsPerRequest {
+			err = errTooManyPartitions
+		} else if req.ValidateOnly {
 			var n int
 			if n, err = c.s.req.Partitions(rt.Topic); err == nil && int(rt.Count) <= n {
 				err = fmt.Errorf("%w: %s has %d partitions, %d asked for", log.ErrInvalidPartitions, rt.Topic, n, rt.Count)

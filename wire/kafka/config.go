@@ -224,6 +224,9 @@ func topicConfigValues(cfg log.TopicConfig) map[string]string {
 // config change.
 var errInvalidRequest = errors.New("tribus/kafka: invalid request")
 
+// errPolicyViolation is a request Kafka's policies refuse (POLICY_VIOLATION).
+var errPolicyViolation = errors.New("tribus/kafka: policy violation")
+
 // brokerConfigs returns the broker's configuration as DescribeConfigs describes it: read
 // only (the server's Options set it at start), a value differing from Kafka's default
 // described as set in the broker's static configuration.

@@ -36,6 +36,7 @@ const (
 	codeInvalidReplicationFactor int16 = 38
 	codeInvalidRequest           int16 = 42
 	codeInvalidConfig            int16 = 40
+	codePolicyViolation          int16 = 44
 	codeOutOfOrderSequence       int16 = 45
 	codeInvalidProducerEpoch     int16 = 47
 	codeInvalidTxnState          int16 = 48
@@ -88,6 +89,7 @@ var codes = []struct {
 	// A closed log is a broker shutting down: clients look for another leader and retry.
 	{log.ErrClosed, codeNotLeaderOrFollower},
 	{errInvalidRequest, codeInvalidRequest},
+	{errPolicyViolation, codePolicyViolation},
 }
 
 // errorCode returns the Kafka error code for err: 0 for nil, UNKNOWN_SERVER_ERROR for an
