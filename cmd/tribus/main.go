@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/tribusmq/tribus"
@@ -27,11 +28,11 @@ const usage = `tribus: an embedded message broker with RabbitMQ, Kafka and Redis
 Usage:
   tribus demo [--dir DIR]
                    run the seed scenario of each engine, in memory or durably in DIR
-  tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR] [--redis-password PASS] [--redis-timeout D]
-                   serve the engines to Redis and RabbitMQ (AMQP 0-9-1) clients until
-                   SIGINT or SIGTERM; with neither address given, both on their standard
-                   ports on loopback (127.0.0.1:6379 and 127.0.0.1:5672), else only those
-                   given
+  tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR] [--redis-password PASS] [--redis-timeout D] [--kafka-user USER:PASS]
+                   serve the engines to Redis, RabbitMQ (AMQP 0-9-1) and Kafka clients
+                   until SIGINT or SIGTERM; with no address given, all three on their
+                   standard ports on loopback (127.0.0.1:6379, 127.0.0.1:5672 and
+                   127.0.0.1:9092), else only those given
   tribus version   print the version
   tribus help      print this help
 `
@@ -106,6 +107,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	fs.StringVar(&cfg.redisPassword, "redis-password", "", "require AUTH with `PASS` (requirepass)")
 	fs.DurationVar(&cfg.idleTimeout, "redis-timeout", 0, "close connections idle for `D` (Redis's timeout; 0 = never)")
 	fs.IntVar(&cfg.maxClients, "redis-maxclients", 0, "refuse connections beyond `N` (0 = 10000)")
+	fs.Func("kafka-user", "require SASL/PLAIN on the Kafka door and accept `USER:PASS` (repeatable)", func(v string) error {
+		user, pass, ok := strings.Cut(v, ":")
+		if !ok || user == "" || pass == "" {
+			return fmt.Errorf("want USER:PASS, got %q", v)
+		}
+		if cfg.kafkaUsers == nil {
+			cfg.kafkaUsers = map[string]string{}
+		}
+		cfg.kafkaUsers[user] = pass
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprint(stderr, "\n"+usage)
 		return 2

@@ -250,3 +250,35 @@ func TestServe_KafkaUntilContextEnds(t *testing.T) {
 	assert.Contains(t, out.String(), "kafka (Kafka protocol, one broker) listening on "+a["kafka"].String())
 	assert.Contains(t, out.String(), "tribus: stopped")
 }
+
+// --kafka-user turns on SASL/PLAIN: a Metadata request before authenticating closes the
+// connection, as Kafka's SASL listener does.
+func TestServe_KafkaUserRequiresSASL(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	addrs := make(chan map[string]net.Addr, 1)
+	code := make(chan int, 1)
+	go func() {
+		code <- runServe(ctx, []string{"--kafka", "127.0.0.1:0", "--kafka-user", "alice:s3cret"}, &out, &errOut,
+			func(a map[string]net.Addr) { addrs <- a })
+	}()
+	a := <-addrs
+	nc, err := net.Dial("tcp", a["kafka"].String())
+	require.NoError(t, err)
+	defer nc.Close()
+	// Metadata v0, correlation id 9, no client id, all topics.
+	_, err = nc.Write([]byte{0, 0, 0, 14, 0, 3, 0, 0, 0, 0, 0, 9, 0xff, 0xff, 0, 0, 0, 0})
+	require.NoError(t, err)
+	_, err = nc.Read(make([]byte, 1))
+	assert.ErrorIs(t, err, io.EOF)
+	cancel()
+	assert.Equal(t, 0, <-code, errOut.String())
+}
+
+func TestServe_KafkaUserNeedsUserAndPassword(t *testing.T) {
+	var out, errOut syncBuffer
+	code := runServe(context.Background(), []string{"--kafka-user", "alice"}, &out, &errOut, nil)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut.String(), "want USER:PASS")
+}

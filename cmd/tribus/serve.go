@@ -30,6 +30,7 @@ type serveConfig struct {
 	maxClients    int
 	amqpAddr      string
 	kafkaAddr     string
+	kafkaUsers    map[string]string // SASL/PLAIN users of the Kafka door; nil: none required
 }
 
 // door is one front door being served.
@@ -55,7 +56,7 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 	defer b.Close()
 	// The Kafka door serves the broker's log; it is closed before the broker, whose Close
 	// closes the log under it.
-	kdoor, err := kafka.NewServer(b.Log(), nil)
+	kdoor, err := kafka.NewServer(b.Log(), &kafka.Options{SASLPlainUsers: cfg.kafkaUsers})
 	if err != nil {
 		return err
 	}

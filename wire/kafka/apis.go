@@ -73,6 +73,8 @@ func init() {
 	add(kmsg.DescribeConfigs, 0, 4, serveAs(serveDescribeConfigs))
 	add(kmsg.AlterConfigs, 0, 2, serveAs(serveAlterConfigs))
 	add(kmsg.IncrementalAlterConfigs, 0, 1, serveAs(serveIncrementalAlterConfigs))
+	add(kmsg.SASLHandshake, 0, 1, serveAs(serveSASLHandshake))
+	add(kmsg.SASLAuthenticate, 0, 2, serveAs(serveSASLAuthenticate))
 }
 
 // apiVersions lists what ApiVersions advertises, by key.

@@ -26,10 +26,19 @@ type conn struct {
 	// closing ends the connection after the request being served, with no response: how
 	// Kafka tells an acks=0 producer that a produce failed.
 	closing bool
+	// hangUp ends the connection after the response to the request being served (a failed
+	// SASL authentication).
+	hangUp bool
+	// sasl is the connection's authentication state (sasl.go).
+	sasl saslState
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	return &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 64<<10)}
+	c := &conn{s: s, nc: nc, r: bufio.NewReaderSize(nc, 64<<10), sasl: saslAuthenticated}
+	if s.opts.SASLPlainUsers != nil {
+		c.sasl = saslHandshake
+	}
+	return c
 }
 
 // header is a request header (v1, or v2 with tagged fields for flexible versions).
@@ -47,6 +56,13 @@ func (c *conn) serve() {
 	defer c.nc.Close()
 	for {
 		_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+		if c.sasl == saslRawToken {
+			if err := c.serveRawToken(); err != nil {
+				c.s.opts.Logger.Debug("tribus/kafka: SASL", "remote", c.nc.RemoteAddr().String(), "err", err)
+				return
+			}
+			continue
+		}
 		h, body, err := c.read()
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
@@ -66,7 +82,7 @@ func (c *conn) serve() {
 		if resp == nil {
 			continue // acks=0: Kafka sends nothing back
 		}
-		if err := c.write(h, resp); err != nil {
+		if err := c.write(h, resp); err != nil || c.hangUp {
 			return
 		}
 	}
@@ -143,6 +159,11 @@ func (c *conn) handle(h header, body []byte) (kmsg.Response, error) {
 	a := apiFor(h.key)
 	if a == nil {
 		return nil, fmt.Errorf("%w: unknown API key %d", errClose, h.key)
+	}
+	if c.sasl != saslAuthenticated && h.key != int16(kmsg.ApiVersions) && h.key != int16(kmsg.SASLHandshake) &&
+		h.key != int16(kmsg.SASLAuthenticate) {
+		// Kafka's authenticator closes a connection that sends anything else first.
+		return nil, fmt.Errorf("%w: %s before SASL authentication", errClose, kmsg.NameForKey(h.key))
 	}
 	req := kmsg.RequestForKey(h.key)
 	if h.version < 0 || h.version > req.MaxVersion() || (h.key == int16(kmsg.ApiVersions) && h.version > a.max) {

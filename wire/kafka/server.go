@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"sync"
@@ -42,6 +43,11 @@ type Options struct {
 	// MaxConnections bounds the open connections (max.connections); the one over it is
 	// closed at once. 0 means no limit, as in Kafka; negative is invalid.
 	MaxConnections int
+	// SASLPlainUsers turns on SASL/PLAIN authentication (a SASL_PLAINTEXT listener): user
+	// name → password. Each connection must then authenticate before any request but
+	// ApiVersions and SaslHandshake; one that does not, or fails, is closed, as Kafka does.
+	// nil serves every connection unauthenticated (a PLAINTEXT listener). The map is copied.
+	SASLPlainUsers map[string]string
 	// Logger receives connection errors at Debug level. nil discards them.
 	Logger *slog.Logger
 }
@@ -67,6 +73,9 @@ func (o *Options) resolve() (Options, error) {
 	}
 	if v.MaxConnections == 0 {
 		v.MaxConnections = math.MaxInt
+	}
+	if v.SASLPlainUsers != nil {
+		v.SASLPlainUsers = maps.Clone(v.SASLPlainUsers)
 	}
 	if v.Logger == nil {
 		v.Logger = slog.New(slog.DiscardHandler)
