@@ -75,6 +75,12 @@ func init() {
 	add(kmsg.IncrementalAlterConfigs, 0, 1, serveAs(serveIncrementalAlterConfigs))
 	add(kmsg.SASLHandshake, 0, 1, serveAs(serveSASLHandshake))
 	add(kmsg.SASLAuthenticate, 0, 2, serveAs(serveSASLAuthenticate))
+	for key, refuse := range refusals {
+		apis[key].refuse = refuse
+	}
+	for _, key := range topLevelRefusals {
+		apis[key].refuse = refuseTopLevel
+	}
 }
 
 // apiVersions lists what ApiVersions advertises, by key.

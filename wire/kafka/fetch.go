@@ -160,7 +160,7 @@ func refuseFetch(r kmsg.Request, code int16) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	for _, rt := range req.Topics {
 		t := kmsg.NewFetchResponseTopic()
-		t.Topic = rt.Topic
+		t.Topic, t.TopicID = rt.Topic, rt.TopicID
 		for _, rp := range rt.Partitions {
 			p := kmsg.NewFetchResponseTopicPartition()
 			p.Partition, p.ErrorCode, p.HighWatermark, p.RecordBatches = rp.Partition, code, -1, noRecords

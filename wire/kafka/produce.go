@@ -96,7 +96,7 @@ func refuseProduce(r kmsg.Request, code int16) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	for _, rt := range req.Topics {
 		t := kmsg.NewProduceResponseTopic()
-		t.Topic = rt.Topic
+		t.Topic, t.TopicID = rt.Topic, rt.TopicID
 		for _, rp := range rt.Partitions {
 			p := kmsg.NewProduceResponseTopicPartition()
 			p.Partition, p.ErrorCode, p.BaseOffset = rp.Partition, code, -1
