@@ -408,8 +408,8 @@ func checkBatch(b []byte) (batchHeader, error) {
 // Beyond growing dst, only those strings and a few header arrays are allocated.
 //
 // A compressed batch's records are decompressed first (into a new buffer, which they then
-// alias; decodeRecordsIn can reuse one); a codec Kafka does not define, data that does not decompress, or records that
-// decompress to more than maxDecompressedSize are corrupt.
+// alias; decodeRecordsIn can reuse one); a codec Kafka does not define, data that does not
+// decompress, or records that decompress to more than maxDecompressedSize are corrupt.
 //
 // It is stricter than Kafka's reader, which pays off in a log that checks what it stores: it
 // refuses non-zero record attributes, varints not in their shortest form, offset deltas that

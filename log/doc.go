@@ -23,6 +23,8 @@
 //	state                                        owner (guarded by)
 //	---------------------------------------------------------------------------------------
 //	topic map, closed flag                       Log.mu
+//	a topic's configuration                      Log.mu to change (a new topic value, copy on
+//	                                               write); partitions read it lock-free (cfg)
 //	retention timer, Log timers' callbacks       Log.life (+ Log.wg, waited for by Close)
 //	a partition's segments, offsets, producers   partition.mu (cmu, smu taken before it)
 //	a segment's size and indexes                 segment.Segment.mu; bytes below the size never change

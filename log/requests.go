@@ -16,8 +16,9 @@ import (
 
 // Requests is the Log as a Kafka broker's request handlers see it: produce and fetch on
 // stored RecordBatch bytes, producer ids, the group coordinator's requests and the
-// transaction coordinator's (requests_txn.go), with their answers in Kafka's terms. It is what a Kafka protocol front door (wire/kafka) is built on;
-// applications use [Log], [Producer] and [GroupConsumer] instead.
+// transaction coordinator's (requests_txn.go), with their answers in Kafka's terms. It is
+// what a Kafka protocol front door (wire/kafka) is built on; applications use [Log],
+// [Producer] and [GroupConsumer] instead.
 //
 // Its methods are safe for concurrent use, and fail with [ErrClosed] once the Log is closed.
 type Requests struct{ l *Log }
