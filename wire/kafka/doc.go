@@ -18,8 +18,9 @@
 // it; Fetch returns stored batch bytes read from the segment files, cut at the fetch's byte
 // limits as Kafka cuts them (the first batch whole, KIP-74). ApiVersions advertises exactly
 // the versions served (see apis.go); an ApiVersions of a version the server does not know is
-// answered as KIP-511 says, Produce below v3 and Fetch below v4 get UNSUPPORTED_VERSION, and a
-// request the server cannot parse closes its connection, as Kafka closes it.
+// answered as KIP-511 says, and any other request of a version kmsg parses but the server does
+// not serve gets UNSUPPORTED_VERSION for each thing it names (refuse.go). A request the server
+// cannot parse closes its connection, as Kafka closes it.
 //
 // # Concurrency
 //
@@ -38,11 +39,12 @@
 //
 // # Caveats
 //
-//   - Transactions (AddPartitionsToTxn, EndTxn, TxnOffsetCommit, a transactional
-//     InitProducerId) are not served yet: a transactional producer's InitProducerId is
-//     refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED. Idempotent producers are served.
 //   - Fetch sessions (KIP-227) are declined: every response has session id 0, so clients send
-//     full fetches. DescribeConfigs, IncrementalAlterConfigs and SASL are not served yet.
+//     full fetches.
+//   - SASL is PLAIN only, and only when [Options].SASLPlainUsers is set; there is no TLS.
 //   - Topic ids are not kept: Metadata reports the zero id, and Fetch, Produce and the other
 //     requests are served only in versions that name topics.
+//   - Broker configs are read-only (DescribeConfigs shows the server's options); the values of
+//     topic configs that mean nothing on one broker (min.insync.replicas, …) are accepted and
+//     not kept.
 package kafka
