@@ -116,7 +116,7 @@ func TestKgo_GroupTransactSessionConsumeTransformProduce(t *testing.T) {
 		sess, err := kgo.NewGroupTransactSession(append(append([]kgo.Opt{}, tg.opts...),
 			kgo.TransactionalID("xform-"+in), kgo.TransactionTimeout(10*time.Second),
 			kgo.ConsumerGroup(group), kgo.ConsumeTopics(in), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-			kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.RequireStableFetchOffsets(),
+			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 			kgo.DefaultProduceTopic(out), kgo.FetchMaxWait(200*time.Millisecond))...)
 		require.NoError(t, err)
 		t.Cleanup(sess.Close)
