@@ -23,6 +23,8 @@ PY=/usr/bin/python3 # Debian's interpreter: python3-pika is only importable ther
 # Not /usr/sbin/rabbitmq-server, which switches to the rabbitmq user.
 RABBITMQ_SERVER=${RABBITMQ_SERVER:-/usr/lib/rabbitmq/bin/rabbitmq-server}
 SUITE=$root/interop/python/test_amqp_pika.py
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 if (($#)); then servers=("$@"); else servers=(tribus rabbitmq); fi
 for server in "${servers[@]}"; do
     case $server in
@@ -50,57 +52,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# free_ports N: N distinct free loopback TCP ports, one a line.
-free_ports() {
-    "$PY" -c 'import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-for s in socks:
-    print(s.getsockname()[1])
-for s in socks:
-    s.close()' "$1"
-}
-
-# wait_amqp PORT PID TIMEOUT: poll every 0.1 s until a pika connection to PORT succeeds (0);
-# 3 if process PID exits first, 4 on timeout. Runs as a job, so that a SIGINT or SIGTERM of
-# this script is acted on at once (the poller itself ends when the server is gone).
-wait_amqp() {
-    "$PY" - "$@" <<'EOF' &
-import logging, socket, sys, time
-import pika
-logging.getLogger("pika").setLevel(logging.CRITICAL)
-port, pid, timeout = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-
-def alive():
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
-
-params = pika.ConnectionParameters(host="127.0.0.1", port=port, connection_attempts=1,
-                                   socket_timeout=2, stack_timeout=4, blocked_connection_timeout=2)
-deadline = time.monotonic() + timeout
-while True:
-    if not alive():
-        sys.exit(3)
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        pika.BlockingConnection(params).close()
-        sys.exit(0)
-    except Exception:
-        pass
-    if time.monotonic() >= deadline:
-        sys.exit(4)
-    time.sleep(0.1)  # the server is starting in another process: nothing to wait on but a connect
-EOF
-    wait $!
-}
 
 # stop_server SIGNAL: stop the running server (and its process group), waiting for it; SIGTERM
 # or SIGINT first gets 10 s before SIGKILL. Sets stop_rc to the server's exit status.
@@ -168,7 +119,7 @@ run_tribus() {
     server_pid=$!
     server_group=0
     local wrc=0
-    wait_amqp "$port" "$server_pid" 10 || wrc=$?
+    wait_server amqp "$port" "$server_pid" 10 || wrc=$?
     if ((wrc != 0)); then
         echo "tribus did not accept AMQP connections ($([[ $wrc == 3 ]] && echo exited || echo 'timed out')); its output:" >&2
         cat "$workdir/tribus.log" >&2 || true
@@ -220,7 +171,7 @@ run_rabbitmq() {
     # shell never is: so the node's process group is server_pid.
     server_group=1
     local wrc=0 t0=$SECONDS
-    wait_amqp "$port" "$server_pid" 60 || wrc=$?
+    wait_server amqp "$port" "$server_pid" 60 || wrc=$?
     if ((wrc != 0)); then
         echo "rabbitmq-server did not accept AMQP connections ($([[ $wrc == 3 ]] && echo exited || echo 'timed out')); the tail of its log:" >&2
         tail -n 40 "$d/out.log" >&2 || true

@@ -14,6 +14,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 PY=/usr/bin/python3
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 if (($#)); then servers=("$@"); else servers=(tribus redis); fi
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/interop-diff.XXXXXX")
@@ -28,14 +30,6 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-
-free_port() {
-    "$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
 
 # run_suites NAME PORT CMD...: start CMD in the background, wait for PING on PORT, run the
 # suites, stop the server with SIGINT and wait for it.
@@ -73,7 +67,7 @@ for server in "${servers[@]}"; do
     case $server in
     tribus)
         (cd "$root" && go build -o "$workdir/tribus" ./cmd/tribus)
-        port=$(free_port)
+        port=$(free_ports 1)
         run_suites tribus "$port" "$workdir/tribus" serve --redis "127.0.0.1:$port" || failed=1
         ;;
     redis)
@@ -86,7 +80,7 @@ for server in "${servers[@]}"; do
             fi
             continue
         fi
-        port=$(free_port)
+        port=$(free_ports 1)
         run_suites redis-server "$port" redis-server --bind 127.0.0.1 --port "$port" --save '' \
             --appendonly no --daemonize no --dir "$workdir" || failed=1
         ;;

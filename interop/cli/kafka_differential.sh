@@ -26,6 +26,8 @@ root=$(cd "$here/../.." && pwd)
 PY=/usr/bin/python3 # Debian's interpreter: python3-kafka is only importable there
 PY_SUITE=$root/interop/python/test_kafka_python.py
 KCAT_SUITE=$root/interop/cli/test_kcat.sh
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 if (($#)); then servers=("$@"); else servers=(tribus kfake); fi
 for server in "${servers[@]}"; do
     case $server in
@@ -59,53 +61,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# free_port: a free loopback TCP port.
-free_port() {
-    "$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
-# wait_kafka PORT PID TIMEOUT: poll every 0.1 s until kafka-python bootstraps against PORT
-# (ApiVersions and Metadata answered: 0); 3 if process PID exits first, 4 on timeout. Runs
-# as a job, so that a SIGINT or SIGTERM of this script is acted on at once.
-wait_kafka() {
-    "$PY" - "$@" <<'EOF' &
-import logging, socket, sys, time
-logging.getLogger("kafka").setLevel(logging.CRITICAL)
-from kafka import KafkaAdminClient
-port, pid, timeout = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-
-def alive():
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
-
-deadline = time.monotonic() + timeout
-while True:
-    if not alive():
-        sys.exit(3)
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        a = KafkaAdminClient(bootstrap_servers="127.0.0.1:%d" % port, request_timeout_ms=2000,
-                             api_version_auto_timeout_ms=2000)
-        a.list_topics()
-        a.close()
-        sys.exit(0)
-    except Exception:
-        pass
-    if time.monotonic() >= deadline:
-        sys.exit(4)
-    time.sleep(0.1)  # the server is starting in another process: nothing to wait on but a connect
-EOF
-    wait $!
-}
 
 # stop_server SIGNAL: stop the running server, waiting for it; SIGINT first gets 10 s before
 # SIGKILL. Sets stop_rc to the server's exit status.
@@ -208,7 +163,7 @@ run_server() {
     tribus) (cd "$root" && go build -o "$bin" ./cmd/tribus) ;;
     kfake) (cd "$root/interop" && go build -o "$bin" ./cmd/kfake) ;;
     esac
-    port=$(free_port)
+    port=$(free_ports 1)
     case $name in
     tribus)
         echo "== tribus serve --kafka 127.0.0.1:$port"
@@ -221,7 +176,7 @@ run_server() {
     esac
     server_pid=$!
     local wrc=0
-    wait_kafka "$port" "$server_pid" 15 || wrc=$?
+    wait_server kafka "$port" "$server_pid" 15 || wrc=$?
     if ((wrc != 0)); then
         echo "$name did not accept Kafka connections ($([[ $wrc == 3 ]] && echo exited || echo 'timed out')); its output:" >&2
         cat "$workdir/$name.log" >&2 || true
