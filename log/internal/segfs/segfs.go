@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -172,7 +173,7 @@ func (f *osFile) Truncate(size int64) error {
 // through handles opened before, and a closed handle fails. It is safe for concurrent use,
 // and each file for concurrent readers with one writer.
 func NewMem() FS {
-	return &memFS{dirs: map[string]bool{".": true, "/": true}, files: map[string]*memData{}}
+	return &memFS{dirs: map[string]bool{".": true, "/": true}, files: map[string]*memData{}, inDir: map[string]map[string]bool{}}
 }
 
 // memFS keeps files as byte slices in a map. mu guards the maps; each file's bytes have their
@@ -181,6 +182,29 @@ type memFS struct {
 	mu    sync.Mutex
 	dirs  map[string]bool
 	files map[string]*memData
+	// inDir indexes files by directory (directory → its files' base names), so that List
+	// costs what the directory holds, not what the whole file system holds.
+	inDir map[string]map[string]bool
+}
+
+// add records a new file name (clean) with data d.
+func (m *memFS) add(name string, d *memData) {
+	m.files[name] = d
+	dir := filepath.Dir(name)
+	if m.inDir[dir] == nil {
+		m.inDir[dir] = map[string]bool{}
+	}
+	m.inDir[dir][filepath.Base(name)] = true
+}
+
+// drop forgets file name (clean).
+func (m *memFS) drop(name string) {
+	delete(m.files, name)
+	dir := filepath.Dir(name)
+	delete(m.inDir[dir], filepath.Base(name))
+	if len(m.inDir[dir]) == 0 {
+		delete(m.inDir, dir)
+	}
 }
 
 // memData is the content of one in-memory file, shared by all its handles. It is kept in
@@ -257,7 +281,7 @@ func (m *memFS) Open(name string) (File, error) {
 	d := m.files[name]
 	if d == nil {
 		d = &memData{}
-		m.files[name] = d
+		m.add(name, d)
 	}
 	return &memFile{name: name, d: d}, nil
 }
@@ -269,13 +293,7 @@ func (m *memFS) List(dir string) ([]string, error) {
 	if !m.dirs[dir] {
 		return nil, &fs.PathError{Op: "open", Path: dir, Err: fs.ErrNotExist}
 	}
-	var names []string
-	for name := range m.files {
-		if filepath.Dir(name) == dir {
-			names = append(names, filepath.Base(name))
-		}
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(m.inDir[dir]))
 	return names, nil
 }
 
@@ -286,7 +304,7 @@ func (m *memFS) Remove(name string) error {
 	if _, ok := m.files[name]; !ok {
 		return &fs.PathError{Op: "remove", Path: name, Err: fs.ErrNotExist}
 	}
-	delete(m.files, name)
+	m.drop(name)
 	return nil
 }
 
@@ -308,8 +326,8 @@ func (m *memFS) Rename(oldname, newname string) error {
 		return nil
 	}
 	// Handles on a replaced file keep its data, as they keep the old inode on disk.
-	m.files[newname] = d
-	delete(m.files, oldname)
+	m.drop(oldname)
+	m.add(newname, d)
 	return nil
 }
 
@@ -333,7 +351,7 @@ func (m *memFS) RemoveAll(dir string) error {
 	defer m.mu.Unlock()
 	for name := range m.files {
 		if name == dir || strings.HasPrefix(name, prefix) {
-			delete(m.files, name)
+			m.drop(name)
 		}
 	}
 	if dir == "." || dir == "/" {

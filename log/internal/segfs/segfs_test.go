@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -227,4 +228,63 @@ func TestFS_RandomOps(t *testing.T) {
 			require.Equal(t, int64(len(model)), f.Size())
 		}
 	})
+}
+
+// List names a directory's files whatever other directories hold, after renames into and
+// out of it, removals and a sibling's RemoveAll, on both backends alike.
+func TestFS_ListSeesOnlyItsDirectoryThroughRenamesAndRemoves(t *testing.T) {
+	forEachFS(t, func(t *testing.T, fsys FS, dir string) {
+		a, b := filepath.Join(dir, "t-0"), filepath.Join(dir, "t-1")
+		require.NoError(t, fsys.MkdirAll(a))
+		require.NoError(t, fsys.MkdirAll(b))
+		for _, p := range []string{filepath.Join(a, "0.log"), filepath.Join(a, "0.index"), filepath.Join(b, "0.log")} {
+			f, err := fsys.Open(p)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}
+		list := func(d string) []string {
+			t.Helper()
+			names, err := fsys.List(d)
+			require.NoError(t, err)
+			return names
+		}
+		assert.Equal(t, []string{"0.index", "0.log"}, list(a))
+		assert.Equal(t, []string{"0.log"}, list(b))
+
+		require.NoError(t, fsys.Rename(filepath.Join(a, "0.index"), filepath.Join(b, "7.index")))
+		assert.Equal(t, []string{"0.log"}, list(a), "renamed out")
+		assert.Equal(t, []string{"0.log", "7.index"}, list(b), "renamed in")
+		require.NoError(t, fsys.Rename(filepath.Join(b, "0.log"), filepath.Join(b, "7.index")))
+		assert.Equal(t, []string{"7.index"}, list(b), "a rename over a file replaces it")
+
+		require.NoError(t, fsys.Remove(filepath.Join(a, "0.log")))
+		assert.Empty(t, list(a))
+		require.NoError(t, fsys.RemoveAll(b))
+		assert.Empty(t, list(a), "a sibling's RemoveAll leaves it")
+		require.NoError(t, fsys.MkdirAll(b))
+		assert.Empty(t, list(b), "a directory made again starts empty")
+	})
+}
+
+// BenchmarkMemFS_ListAmongManyDirectories lists one partition directory of an in-memory file
+// system that holds 10,000 others: the cost follows the directory, not the file system
+// (opening a topic of n partitions was O(n²) when List scanned every file).
+func BenchmarkMemFS_ListAmongManyDirectories(b *testing.B) {
+	fsys := NewMem()
+	for i := range 10_000 {
+		d := filepath.Join("data", "t-"+strconv.Itoa(i))
+		require.NoError(b, fsys.MkdirAll(d))
+		for _, n := range []string{"00000000000000000000.log", "00000000000000000000.index"} {
+			f, err := fsys.Open(filepath.Join(d, n))
+			require.NoError(b, err)
+			require.NoError(b, f.Close())
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		names, err := fsys.List(filepath.Join("data", "t-5000"))
+		if err != nil || len(names) != 2 {
+			b.Fatal(names, err)
+		}
+	}
 }
