@@ -13,8 +13,8 @@ import (
 )
 
 // FuzzRequest feeds arbitrary request frames to the parser and the handlers: whatever the
-// bytes, a request is answered or its connection closed, and nothing panics. Fetch, JoinGroup and SyncGroup are read but not served: they may wait as
-// long as the request asks.
+// bytes, a request is answered or its connection closed, and nothing panics. Fetch, JoinGroup
+// and SyncGroup are read but not served: they may wait as long as the request asks.
 func FuzzRequest(f *testing.F) {
 	for _, req := range []kmsg.Request{kmsg.NewPtrApiVersionsRequest(), kmsg.NewPtrMetadataRequest(),
 		kmsg.NewPtrProduceRequest(), kmsg.NewPtrFetchRequest(), kmsg.NewPtrJoinGroupRequest(),
