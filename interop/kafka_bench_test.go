@@ -100,7 +100,7 @@ func BenchmarkKgo_GroupConsume(b *testing.B) {
 
 // BenchmarkKgo_ProduceSync: one record in flight (ProduceSync in a loop, linger 0). The
 // "disk" row is the floor for a durable acknowledgement: a 200-byte write and fdatasync on
-// the same file system, in the same run. "tribus-nosync" opens the log without fsync.
+// the same file system, in the same run. "-nosync" rows open the log without fsync.
 // Reports records/s.
 func BenchmarkKgo_ProduceSync(b *testing.B) {
 	b.Run("disk", func(b *testing.B) {
@@ -116,12 +116,15 @@ func BenchmarkKgo_ProduceSync(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	})
-	for _, name := range []string{"tribus", "tribus-nosync", "kfake"} {
+	for _, name := range []string{"tribus", "tribus-nosync", "tribus-inproc-nosync", "kfake"} {
 		b.Run(name, func(b *testing.B) {
 			var tg kafkaTarget
-			if name == "tribus-nosync" {
+			switch name {
+			case "tribus-nosync":
 				tg, _ = startKafkaTribusWith(b, b.TempDir(), &tlog.Options{NoSync: true}, nil)
-			} else {
+			case "tribus-inproc-nosync":
+				_, tg = startKafkaTribusWith(b, b.TempDir(), &tlog.Options{NoSync: true}, nil)
+			default:
 				tg = startKfakeOrTribus(b, name)
 			}
 			ctx := context.Background()
