@@ -2,7 +2,10 @@ package group
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -24,6 +27,10 @@ var ErrClosed = errors.New("tribus/log: group coordinator closed")
 // functions run after they are released, and may send further requests.
 type Coordinator struct {
 	cfg Config
+	// boot is random, drawn at NewCoordinator; with incarnations (guarded by mu) it makes
+	// each group's MemberIDPrefix unique across groups, deletions and restarts.
+	boot         string
+	incarnations uint64
 
 	mu     sync.RWMutex // guards groups and closed; read-held to look a group up
 	groups map[string]*shell
@@ -59,7 +66,9 @@ type SyncFunc func(SyncResponse, error)
 
 // NewCoordinator returns a coordinator whose groups follow cfg.
 func NewCoordinator(cfg Config) *Coordinator {
-	return &Coordinator{cfg: cfg, groups: make(map[string]*shell), done: make(chan struct{})}
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand's Read never fails
+	return &Coordinator{cfg: cfg, boot: hex.EncodeToString(b[:]), groups: make(map[string]*shell), done: make(chan struct{})}
 }
 
 // Done returns a channel closed by Close.
@@ -83,7 +92,10 @@ func (c *Coordinator) shell(id string) (*shell, error) {
 	}
 	s = c.groups[id]
 	if s == nil {
-		s = &shell{g: New(id, c.cfg, time.Now()), timers: make(map[Timer]*armed), joins: make(map[string][]JoinFunc),
+		c.incarnations++
+		cfg := c.cfg
+		cfg.MemberIDPrefix = c.boot + "-" + strconv.FormatUint(c.incarnations, 10) + "-"
+		s = &shell{g: New(id, cfg, time.Now()), timers: make(map[Timer]*armed), joins: make(map[string][]JoinFunc),
 			syncs: make(map[string][]SyncFunc), changed: make(chan struct{})}
 		c.groups[id] = s
 	}

@@ -260,3 +260,43 @@ func TestCoordinator_K26_TwoMembersWithDifferentProtocolLists(t *testing.T) {
 		assert.Equal(t, InconsistentGroupProtocol, third.Code, "no protocol in common with the group")
 	})
 }
+
+// A member id names one member for good: after its group is deleted and made again, or after
+// a restart (a new coordinator), an old id is not handed out again, and a heartbeat with it is
+// UNKNOWN_MEMBER_ID, as with Kafka's UUIDs.
+func TestCoordinator_MemberIDsAreNotReusedAcrossDeletesAndRestarts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := DefaultConfig
+		cfg.InitialRebalanceDelay = 0
+		member := func(c *Coordinator) JoinResponse {
+			t.Helper()
+			resp, err := c.Join(context.Background(), "g", joinReq("", "range"))
+			require.NoError(t, err)
+			if resp.Code == MemberIDRequired { // KIP-394's first join
+				resp, err = c.Join(context.Background(), "g", joinReq(resp.MemberID, "range"))
+				require.NoError(t, err)
+			}
+			require.Equal(t, None, resp.Code)
+			return resp
+		}
+		c := NewCoordinator(cfg)
+		defer c.Close()
+		old := member(c)
+		code, err := c.Leave("g", old.MemberID, "")
+		require.NoError(t, err)
+		require.Equal(t, None, code)
+		nonEmpty, err := c.Delete("g")
+		require.NoError(t, err)
+		require.False(t, nonEmpty)
+
+		again := member(c)
+		assert.NotEqual(t, old.MemberID, again.MemberID, "a deleted group's ids are not handed out again")
+		code, err = c.Heartbeat("g", old.MemberID, "", again.Generation)
+		require.NoError(t, err)
+		assert.Equal(t, UnknownMemberID, code)
+
+		restarted := NewCoordinator(cfg)
+		defer restarted.Close()
+		assert.NotEqual(t, old.MemberID, member(restarted).MemberID, "nor after a restart")
+	})
+}

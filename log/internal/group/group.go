@@ -50,6 +50,11 @@ type Config struct {
 	MinSessionTimeout     time.Duration // group.min.session.timeout.ms, 6 s
 	MaxSessionTimeout     time.Duration // group.max.session.timeout.ms, 30 min
 	InitialRebalanceDelay time.Duration // group.initial.rebalance.delay.ms, 3 s (K27)
+	// MemberIDPrefix, if set, goes into every member id the group hands out, after the client
+	// id: the shell gives each group it creates one of its own, so that an id from before a
+	// restart, or from a deleted group of the same name, never names a new member. Kafka
+	// gets the same from a UUID per member.
+	MemberIDPrefix string
 }
 
 // DefaultConfig is Kafka's.
@@ -260,11 +265,12 @@ func (g *Group) Members() []*Member {
 	return ms
 }
 
-// newMemberID makes a member id as Kafka does, the client id and a suffix unique in the group
-// (Kafka's is a UUID; a counter keeps ids short and runs reproducible).
+// newMemberID makes a member id as Kafka does, the client id and a suffix unique to the
+// member: Kafka's is a UUID; here the group's MemberIDPrefix and a counter, so that the core
+// stays deterministic.
 func (g *Group) newMemberID(clientID string) string {
 	g.nextID++
-	return clientID + "-" + strconv.FormatUint(g.nextID, 10)
+	return clientID + "-" + g.cfg.MemberIDPrefix + strconv.FormatUint(g.nextID, 10)
 }
 
 // Join handles a JoinGroup request. It returns the response when it is answered at once, or
