@@ -43,17 +43,21 @@ func demoGroup(ctx context.Context, w io.Writer, l *tlog.Log) error {
 		return err
 	}
 
+	// Members are called by their client ids: their member ids carry a suffix unique to the
+	// broker's run, which would make the story differ from run to run.
+	names := map[*tlog.GroupConsumer]string{}
+	name := func(c *tlog.GroupConsumer) string { return names[c] }
 	// The listener narrates only once both members are in, not the rebalance b's arrival caused.
 	narrate := false
 	listener := tlog.RebalanceListener{
 		Revoked: func(c *tlog.GroupConsumer, tps []tlog.TopicPartition) {
 			if narrate {
-				fmt.Fprintf(w, "  %s revoked %s\n", c.MemberID(), partitionList(tps))
+				fmt.Fprintf(w, "  %s revoked %s\n", name(c), partitionList(tps))
 			}
 		},
 		Assigned: func(c *tlog.GroupConsumer, tps []tlog.TopicPartition) {
 			if narrate {
-				fmt.Fprintf(w, "  %s assigned %s (generation %d)\n", c.MemberID(), partitionList(tps), c.Generation())
+				fmt.Fprintf(w, "  %s assigned %s (generation %d)\n", name(c), partitionList(tps), c.Generation())
 			}
 		},
 	}
@@ -72,6 +76,7 @@ func demoGroup(ctx context.Context, w io.Writer, l *tlog.Log) error {
 		return err
 	}
 	defer b.Close()
+	names[a], names[b] = "billing-a", "billing-b"
 
 	// Poll both in turns until each holds the group's current generation, as their poll loops
 	// would. Nothing has been produced since the group's start offsets, so nothing is read.
@@ -86,7 +91,7 @@ func demoGroup(ctx context.Context, w io.Writer, l *tlog.Log) error {
 				return err
 			}
 			if len(recs) > 0 {
-				return fmt.Errorf("%s read %d records while joining", c.MemberID(), len(recs))
+				return fmt.Errorf("%s read %d records while joining", name(c), len(recs))
 			}
 		}
 		if desc, err = l.DescribeGroup(group); err != nil {
@@ -98,9 +103,9 @@ func demoGroup(ctx context.Context, w io.Writer, l *tlog.Log) error {
 	}
 	narrate = true
 	fmt.Fprintf(w, "%s and %s joined: generation %d, assignor %s, max.poll.records 2, auto-commit off\n",
-		a.MemberID(), b.MemberID(), desc.Generation, desc.Protocol)
+		name(a), name(b), desc.Generation, desc.Protocol)
 	for _, c := range []*tlog.GroupConsumer{a, b} {
-		fmt.Fprintf(w, "  %s owns %s\n", c.MemberID(), partitionList(c.Assignment()))
+		fmt.Fprintf(w, "  %s owns %s\n", name(c), partitionList(c.Assignment()))
 	}
 
 	var parts []string
@@ -127,7 +132,7 @@ func demoGroup(ctx context.Context, w io.Writer, l *tlog.Log) error {
 			got = append(got, recs...)
 		}
 		if len(got) != n {
-			return fmt.Errorf("%s read %d records, want %d", c.MemberID(), len(got), n)
+			return fmt.Errorf("%s read %d records, want %d", name(c), len(got), n)
 		}
 		slices.SortFunc(got, func(x, y tlog.Record) int {
 			return cmp.Or(cmp.Compare(x.Partition, y.Partition), cmp.Compare(x.Offset, y.Offset))
@@ -140,7 +145,7 @@ func demoGroup(ctx context.Context, w io.Writer, l *tlog.Log) error {
 			}
 			items = append(items, fmt.Sprintf("%s %s-%d@%d", ev.OrderID, r.Topic, r.Partition, r.Offset))
 		}
-		fmt.Fprintf(w, "  %s bills %s%s\n", c.MemberID(), strings.Join(items, ", "), tail)
+		fmt.Fprintf(w, "  %s bills %s%s\n", name(c), strings.Join(items, ", "), tail)
 		return nil
 	}
 	if err := bill(a, 3, "; commits"); err != nil {
@@ -188,7 +193,7 @@ func demoGroup(ctx context.Context, w io.Writer, l *tlog.Log) error {
 	if err := a.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%s leaves too; the group is empty and keeps its committed offsets\n\n", a.MemberID())
+	fmt.Fprintf(w, "%s leaves too; the group is empty and keeps its committed offsets\n\n", name(a))
 	return nil
 }
 

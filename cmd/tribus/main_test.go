@@ -70,13 +70,13 @@ func TestDemo_GroupStory(t *testing.T) {
 	require.Equal(t, 0, run(context.Background(), []string{"demo"}, &out, &out))
 	story := groupSection(t, out.String())
 	for _, want := range []string{
-		"billing-a-1 and billing-b-2 joined: generation 2, assignor range",
-		"  billing-a-1 owns orders-0 orders-1\n  billing-b-2 owns orders-2\n",
-		"  billing-b-2 bills ORD-125 orders-2@0, ORD-126 orders-2@1; commits\n" +
-			"  billing-b-2 bills ORD-128 orders-2@2, ORD-131 orders-2@3, then leaves the group before committing them\n" +
-			"  billing-a-1 revoked orders-0 orders-1\n" +
-			"  billing-a-1 assigned orders-0 orders-1 orders-2 (generation 3)\n" +
-			"  billing-a-1 bills ORD-128 orders-2@2, ORD-131 orders-2@3 again; commits\n" +
+		"billing-a and billing-b joined: generation 2, assignor range",
+		"  billing-a owns orders-0 orders-1\n  billing-b owns orders-2\n",
+		"  billing-b bills ORD-125 orders-2@0, ORD-126 orders-2@1; commits\n" +
+			"  billing-b bills ORD-128 orders-2@2, ORD-131 orders-2@3, then leaves the group before committing them\n" +
+			"  billing-a revoked orders-0 orders-1\n" +
+			"  billing-a assigned orders-0 orders-1 orders-2 (generation 3)\n" +
+			"  billing-a bills ORD-128 orders-2@2, ORD-131 orders-2@3 again; commits\n" +
 			"at-least-once: records polled but not committed are delivered again after a rebalance\n",
 		"  orders-0: committed 5, end 6, lag 1\n  orders-1: committed 3, end 3, lag 0\n  orders-2: committed 4, end 4, lag 0\n",
 	} {
@@ -95,7 +95,7 @@ func TestDemo_GroupStoryRunsAgainOnDir(t *testing.T) {
 	again := groupSection(t, second.String())
 	const reset = "group \"billing\" has offsets from an earlier run: reset to the end of each partition\n"
 	assert.Contains(t, again, reset)
-	assert.Contains(t, again, "  billing-a-1 bills ORD-128 orders-2@6, ORD-131 orders-2@7 again; commits\n")
+	assert.Contains(t, again, "  billing-a bills ORD-128 orders-2@6, ORD-131 orders-2@7 again; commits\n")
 	assert.Contains(t, again, "  orders-2: committed 8, end 8, lag 0\n")
 	offsets := regexp.MustCompile(`@\d+|committed \d+, end \d+`)
 	assert.Equal(t, offsets.ReplaceAllString(groupSection(t, first.String()), "#"),
