@@ -317,12 +317,9 @@ func (l *Log) CreatePartitions(name string, total int) error {
 	defer l.topicsChanged() // after the unlock: groups reading name rebalance (K21)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return ErrClosed
-	}
-	t := l.topics[name]
-	if t == nil {
-		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	t, err := l.topicLocked(name)
+	if err != nil {
+		return err
 	}
 	if total <= len(t.parts) {
 		return fmt.Errorf("%w: topic %s has %d partitions; the count can only increase", ErrInvalidPartitions, name, len(t.parts))
@@ -371,12 +368,9 @@ func (l *Log) install(t *topic) {
 func (l *Log) AlterTopicConfig(name string, alter func(*TopicConfig) error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return ErrClosed
-	}
-	t := l.topics[name]
-	if t == nil {
-		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	t, err := l.topicLocked(name)
+	if err != nil {
+		return err
 	}
 	cfg := t.cfg
 	if err := alter(&cfg); err != nil {
@@ -385,7 +379,7 @@ func (l *Log) AlterTopicConfig(name string, alter func(*TopicConfig) error) erro
 	if cfg.Partitions != t.cfg.Partitions {
 		return fmt.Errorf("%w: topic %s: the partition count is changed by CreatePartitions, not by a config change", ErrInvalidConfig, name)
 	}
-	cfg, err := cfg.resolved()
+	cfg, err = cfg.resolved()
 	if err != nil {
 		return err
 	}
@@ -402,12 +396,9 @@ func (l *Log) DeleteTopic(name string) error {
 	defer l.topicsChanged() // after the unlock
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return ErrClosed
-	}
-	t := l.topics[name]
-	if t == nil {
-		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	t, err := l.topicLocked(name)
+	if err != nil {
+		return err
 	}
 	delete(l.topics, name)
 	for _, p := range t.parts {
@@ -477,6 +468,12 @@ func (l *Log) DescribeTopic(name string) (TopicInfo, error) {
 func (l *Log) topic(name string) (*topic, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	return l.topicLocked(name)
+}
+
+// topicLocked returns the topic name, ErrClosed or ErrUnknownTopic. Called with mu held
+// (read or write).
+func (l *Log) topicLocked(name string) (*topic, error) {
 	if l.closed {
 		return nil, ErrClosed
 	}
