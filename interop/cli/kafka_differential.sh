@@ -62,27 +62,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# stop_server SIGNAL: stop the running server, waiting for it; SIGINT first gets 10 s before
-# SIGKILL. Sets stop_rc to the server's exit status.
-stop_server() {
-    stop_rc=0
-    [[ -n $server_pid ]] || return 0
-    local sig=$1
-    kill "-$sig" "$server_pid" 2>/dev/null || true
-    if [[ $sig != KILL ]]; then
-        local deadline=$((SECONDS + 10))
-        while kill -0 "$server_pid" 2>/dev/null && ((SECONDS < deadline)); do
-            sleep 0.1
-        done
-        if kill -0 "$server_pid" 2>/dev/null; then
-            echo "server $server_pid did not stop on SIG$sig within 10 s: killing it" >&2
-            kill -KILL "$server_pid" 2>/dev/null || true
-        fi
-    fi
-    wait "$server_pid" 2>/dev/null || stop_rc=$?
-    server_pid=""
-}
-
 declare -A summary
 
 # classify SERVER LOG BAD RAN: BAD (comma-separated failed cases) against the known kfake
