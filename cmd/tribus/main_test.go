@@ -169,17 +169,36 @@ func TestServe_RedisUntilContextEnds(t *testing.T) {
 	assert.NoError(t, err, "the connection was closed by the shutdown")
 }
 
-func TestServe_AMQPUntilContextEnds(t *testing.T) {
+// serving is a runServe running in the background until stop.
+type serving struct {
+	addrs       map[string]net.Addr
+	out, errOut syncBuffer
+	cancel      context.CancelFunc
+	code        chan int
+}
+
+// startServe runs `tribus serve args...` and returns once every door listens.
+func startServe(t *testing.T, args ...string) *serving {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
+	s := &serving{cancel: cancel, code: make(chan int, 1)}
+	t.Cleanup(cancel)
 	addrs := make(chan map[string]net.Addr, 1)
-	code := make(chan int, 1)
-	go func() {
-		code <- runServe(ctx, []string{"--amqp", "127.0.0.1:0", "--redis", "127.0.0.1:0"}, &out, &errOut,
-			func(a map[string]net.Addr) { addrs <- a })
-	}()
-	a := <-addrs
+	go func() { s.code <- runServe(ctx, args, &s.out, &s.errOut, func(a map[string]net.Addr) { addrs <- a }) }()
+	s.addrs = <-addrs
+	return s
+}
+
+// stop ends the serve as SIGINT does and checks it exited 0.
+func (s *serving) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	assert.Equal(t, 0, <-s.code, s.errOut.String())
+}
+
+func TestServe_AMQPUntilContextEnds(t *testing.T) {
+	srv := startServe(t, "--amqp", "127.0.0.1:0", "--redis", "127.0.0.1:0")
+	a := srv.addrs
 	require.Contains(t, a, "redis")
 	nc, err := net.Dial("tcp", a["amqp"].String())
 	require.NoError(t, err)
@@ -193,10 +212,9 @@ func TestServe_AMQPUntilContextEnds(t *testing.T) {
 	assert.Equal(t, []byte{1, 0, 0}, head[:3])
 	assert.Equal(t, []byte{0, 10, 0, 10}, head[7:11])
 
-	cancel()
-	assert.Equal(t, 0, <-code, errOut.String())
-	assert.Contains(t, out.String(), "amqp (AMQP 0-9-1, RabbitMQ's model) listening on "+a["amqp"].String())
-	assert.Contains(t, out.String(), "tribus: stopped")
+	srv.stop(t)
+	assert.Contains(t, srv.out.String(), "amqp (AMQP 0-9-1, RabbitMQ's model) listening on "+a["amqp"].String())
+	assert.Contains(t, srv.out.String(), "tribus: stopped")
 }
 
 func TestServe_BadAddressFails(t *testing.T) {
@@ -225,15 +243,8 @@ func (s *syncBuffer) String() string {
 }
 
 func TestServe_KafkaUntilContextEnds(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
-	addrs := make(chan map[string]net.Addr, 1)
-	code := make(chan int, 1)
-	go func() {
-		code <- runServe(ctx, []string{"--kafka", "127.0.0.1:0"}, &out, &errOut, func(a map[string]net.Addr) { addrs <- a })
-	}()
-	a := <-addrs
+	srv := startServe(t, "--kafka", "127.0.0.1:0")
+	a := srv.addrs
 	nc, err := net.Dial("tcp", a["kafka"].String())
 	require.NoError(t, err)
 	defer nc.Close()
@@ -245,25 +256,16 @@ func TestServe_KafkaUntilContextEnds(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []byte{0, 0, 0, 9}, head[4:8])
 
-	cancel()
-	assert.Equal(t, 0, <-code, errOut.String())
-	assert.Contains(t, out.String(), "kafka (Kafka protocol, one broker) listening on "+a["kafka"].String())
-	assert.Contains(t, out.String(), "tribus: stopped")
+	srv.stop(t)
+	assert.Contains(t, srv.out.String(), "kafka (Kafka protocol, one broker) listening on "+a["kafka"].String())
+	assert.Contains(t, srv.out.String(), "tribus: stopped")
 }
 
 // --kafka-user turns on SASL/PLAIN: a Metadata request before authenticating closes the
 // connection, as Kafka's SASL listener does.
 func TestServe_KafkaUserRequiresSASL(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
-	addrs := make(chan map[string]net.Addr, 1)
-	code := make(chan int, 1)
-	go func() {
-		code <- runServe(ctx, []string{"--kafka", "127.0.0.1:0", "--kafka-user", "alice:s3cret"}, &out, &errOut,
-			func(a map[string]net.Addr) { addrs <- a })
-	}()
-	a := <-addrs
+	srv := startServe(t, "--kafka", "127.0.0.1:0", "--kafka-user", "alice:s3cret")
+	a := srv.addrs
 	nc, err := net.Dial("tcp", a["kafka"].String())
 	require.NoError(t, err)
 	defer nc.Close()
@@ -272,8 +274,7 @@ func TestServe_KafkaUserRequiresSASL(t *testing.T) {
 	require.NoError(t, err)
 	_, err = nc.Read(make([]byte, 1))
 	assert.ErrorIs(t, err, io.EOF)
-	cancel()
-	assert.Equal(t, 0, <-code, errOut.String())
+	srv.stop(t)
 }
 
 func TestServe_KafkaUserNeedsUserAndPassword(t *testing.T) {
