@@ -16,6 +16,7 @@ import (
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
 	"github.com/tribusmq/tribus/wire/amqp"
+	"github.com/tribusmq/tribus/wire/kafka"
 	"github.com/tribusmq/tribus/wire/resp"
 )
 
@@ -35,7 +36,8 @@ type Broker struct {
 	store  atomic.Pointer[store.Store] // dir/tribus.db, or the in-memory backend
 	router atomic.Pointer[exchange.Router]
 	log    atomic.Pointer[tlog.Log]
-	amqp   atomic.Pointer[amqp.Server] // built on first use, over the router
+	amqp   atomic.Pointer[amqp.Server]  // built on first use, over the router
+	kafka  atomic.Pointer[kafka.Server] // built on first use, over the log
 
 	mu     sync.Mutex // guards closed and the first build of each engine
 	closed bool
@@ -59,6 +61,9 @@ func Open(dir string, opts *Options) (*Broker, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
 	if err := o.AMQP.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	if err := o.Kafka.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
 	if o.MaxMessageSize < 0 || o.MaxMessageSize > exchange.MaxMessageSizeLimit {
@@ -193,6 +198,26 @@ func (b *Broker) AMQP() *amqp.Server {
 	}, func(s *amqp.Server) { s.Close() })
 }
 
+// Kafka returns the Kafka protocol front door to the commit log, a cluster of one broker:
+// Kafka clients reach it through [kafka.Server.Serve] on a listener, or with no socket through
+// [kafka.Server.Dial], which is franz-go's kgo.Dialer:
+//
+//	go b.Kafka().Serve(ln)
+//	cl, err := kgo.NewClient(kgo.SeedBrokers("tribus:9092"), kgo.Dialer(b.Kafka().Dial))
+//
+// It is built, with the log, on first use. After Close it returns a closed server, which
+// refuses every connection with [kafka.ErrServerClosed].
+func (b *Broker) Kafka() *kafka.Server {
+	l := b.Log()
+	return built(b, &b.kafka, func() *kafka.Server {
+		srv, err := kafka.NewServer(l, b.opts.kafkaOptions())
+		if err != nil { // the options were validated by Open
+			panic("tribus: building the Kafka front door: " + err.Error())
+		}
+		return srv
+	}, func(s *kafka.Server) { s.Close() })
+}
+
 // Router returns the RabbitMQ-style exchange router. After Close it returns the closed router,
 // whose every call returns an error for which errors.Is(err, [ErrClosed]) holds.
 func (b *Broker) Router() *exchange.Router {
@@ -230,6 +255,9 @@ func (b *Broker) Close() error {
 	// The front doors close first, so that no remote client acts on an engine being closed.
 	errs := []error{b.redis.Close()}
 	if s := b.amqp.Load(); s != nil {
+		errs = append(errs, s.Close())
+	}
+	if s := b.kafka.Load(); s != nil {
 		errs = append(errs, s.Close())
 	}
 	if r := b.router.Load(); r != nil {

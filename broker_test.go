@@ -2,7 +2,7 @@ package tribus_test
 
 import (
 	"context"
-	tlog "github.com/tribusmq/tribus/log"
+	"encoding/binary"
 	"io"
 	"net"
 	"os"
@@ -17,9 +17,12 @@ import (
 	"github.com/tribusmq/tribus"
 	"github.com/tribusmq/tribus/exchange"
 	"github.com/tribusmq/tribus/internal/leakcheck"
+	tlog "github.com/tribusmq/tribus/log"
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
+	"github.com/tribusmq/tribus/wire/kafka"
 	"github.com/tribusmq/tribus/wire/resp"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // forEachMode runs body against an in-memory broker and a durable one in a temp dir.
@@ -211,6 +214,58 @@ func TestBroker_CloseEndsTheRedisDoor(t *testing.T) {
 	}
 	_, err = b.Redis().Dial(context.Background(), "tcp", "tribus")
 	assert.ErrorIs(t, err, resp.ErrServerClosed)
+}
+
+func TestBroker_KafkaDoorServesTheLog(t *testing.T) {
+	leakcheck.Check(t)
+	b, err := tribus.Open("", &tribus.Options{Kafka: kafka.Options{DisableAutoCreateTopics: true}})
+	require.NoError(t, err)
+	assert.Same(t, b.Kafka(), b.Kafka(), "built once")
+	require.NoError(t, b.Log().CreateTopic("orders", tlog.TopicConfig{Partitions: 3}))
+
+	nc, err := b.Kafka().Dial(context.Background(), "tcp", "tribus:9092")
+	require.NoError(t, err)
+	defer nc.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	req.Version = 9
+	resp := kafkaRoundTrip(t, nc, req).(*kmsg.MetadataResponse)
+	require.Len(t, resp.Topics, 1)
+	assert.Equal(t, "orders", *resp.Topics[0].Topic)
+	assert.Len(t, resp.Topics[0].Partitions, 3, "the door serves the broker's own log")
+
+	require.NoError(t, b.Close())
+	_, err = io.ReadAll(nc) // closed by the broker's Close
+	assert.NoError(t, err)
+	_, err = b.Kafka().Dial(context.Background(), "tcp", "tribus:9092")
+	assert.ErrorIs(t, err, kafka.ErrServerClosed)
+}
+
+// kafkaRoundTrip writes req on nc as a Kafka request and reads its response.
+func kafkaRoundTrip(t *testing.T, nc net.Conn, req kmsg.Request) kmsg.Response {
+	t.Helper()
+	body := kmsg.NewRequestFormatter(kmsg.FormatterClientID("test")).AppendRequest(nil, req, 1)
+	_, err := nc.Write(body)
+	require.NoError(t, err)
+	var size [4]byte
+	_, err = io.ReadFull(nc, size[:])
+	require.NoError(t, err)
+	buf := make([]byte, binary.BigEndian.Uint32(size[:]))
+	_, err = io.ReadFull(nc, buf)
+	require.NoError(t, err)
+	resp := req.ResponseKind()
+	resp.SetVersion(req.GetVersion())
+	skip := 4 // the correlation id
+	if resp.IsFlexible() && resp.Key() != int16(kmsg.ApiVersions) {
+		skip++ // the empty tag buffer of a flexible response header
+	}
+	require.NoError(t, resp.ReadFrom(buf[skip:]))
+	return resp
+}
+
+func TestBroker_InvalidKafkaOptions(t *testing.T) {
+	_, err := tribus.Open("", &tribus.Options{Kafka: kafka.Options{MaxConnections: -1}})
+	assert.ErrorIs(t, err, tribus.ErrInvalidOptions)
+	assert.ErrorIs(t, err, kafka.ErrInvalidOptions)
 }
 
 func TestBroker_InvalidRedisOptions(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
 	"github.com/tribusmq/tribus/wire/amqp"
+	"github.com/tribusmq/tribus/wire/kafka"
 	"github.com/tribusmq/tribus/wire/resp"
 )
 
@@ -33,6 +34,11 @@ type Options struct {
 	// RabbitMQ's defaults (guest/guest from loopback only, channel_max 2047, frame_max
 	// 131072, heartbeat 60 s).
 	AMQP amqp.Options
+
+	// Kafka configures the Kafka protocol front door ([Broker.Kafka]): topic auto-creation
+	// and its partition count, the advertised address, request and connection limits, and
+	// SASL/PLAIN users. The zero value is Kafka's broker defaults.
+	Kafka kafka.Options
 
 	// ExchangeObserver, if set, receives every lifecycle event of the exchange router
 	// (routed, delivered, acked, requeued, dead-lettered, expired, dropped...). It is called
@@ -193,6 +199,15 @@ func (o *Options) redisOptions() *resp.Options {
 		ropts.Logger = o.engineLogger("wire", "resp")
 	}
 	return &ropts
+}
+
+// kafkaOptions is the Kafka front door's part of the options.
+func (o *Options) kafkaOptions() *kafka.Options {
+	kopts := o.Kafka
+	if kopts.Logger == nil {
+		kopts.Logger = o.engineLogger("wire", "kafka")
+	}
+	return &kopts
 }
 
 // amqpOptions is the AMQP front door's part of the options.

@@ -49,18 +49,11 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 		Password:    cfg.redisPassword,
 		IdleTimeout: cfg.idleTimeout,
 		MaxClients:  cfg.maxClients,
-	}})
+	}, Kafka: kafka.Options{SASLPlainUsers: cfg.kafkaUsers}})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	// The Kafka door serves the broker's log; it is closed before the broker, whose Close
-	// closes the log under it.
-	kdoor, err := kafka.NewServer(b.Log(), &kafka.Options{SASLPlainUsers: cfg.kafkaUsers})
-	if err != nil {
-		return err
-	}
-	defer kdoor.Close()
 	var doors []door
 	listen := func(name, addr string, serve func(net.Listener) error, closed error) error {
 		if addr == "" {
@@ -76,7 +69,7 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 	if err := errors.Join(
 		listen("redis", cfg.redisAddr, func(ln net.Listener) error { return b.Redis().Serve(ln) }, resp.ErrServerClosed),
 		listen("amqp", cfg.amqpAddr, func(ln net.Listener) error { return b.AMQP().Serve(ln) }, amqp.ErrServerClosed),
-		listen("kafka", cfg.kafkaAddr, kdoor.Serve, kafka.ErrServerClosed),
+		listen("kafka", cfg.kafkaAddr, func(ln net.Listener) error { return b.Kafka().Serve(ln) }, kafka.ErrServerClosed),
 	); err != nil {
 		for _, d := range doors {
 			d.ln.Close()
@@ -130,7 +123,6 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 	case failed = <-served:
 		// A listener failed on its own: report it after closing the rest.
 	}
-	kdoor.Close()
 	if err := b.Close(); err != nil {
 		return err
 	}

@@ -52,6 +52,12 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Validate reports, as [ErrInvalidOptions], what [NewServer] would refuse in o. nil is valid.
+func (o *Options) Validate() error {
+	_, err := o.resolve()
+	return err
+}
+
 func (o *Options) resolve() (Options, error) {
 	var v Options
 	if o != nil {
