@@ -49,9 +49,7 @@ func (s *Session) QueuePurge(name string) (int, error) {
 		if err != nil {
 			return err
 		}
-		q.mu.Lock()
-		n = q.st.purge(q.forget)
-		q.mu.Unlock()
+		n = q.purge()
 		return nil
 	})
 	return n, err

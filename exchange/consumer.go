@@ -219,15 +219,16 @@ func (c *Consumer) Cancel() error {
 	if !c.s.forgetConsumer(c) {
 		return nil
 	}
-	c.detach()
+	c.detach(ReasonCancel)
 	c.end(ErrConsumerCancelled)
 	return nil
 }
 
-// detach removes c from its queue and auto-deletes the queue if that was its last consumer.
-func (c *Consumer) detach() {
+// detach removes c from its queue, for reason (an [EventConsumerCancelled] reason), and
+// auto-deletes the queue if that was its last consumer.
+func (c *Consumer) detach(reason string) {
 	var now time.Time
-	autoDelete, out := c.q.removeConsumer(c, now)
+	autoDelete, out := c.q.removeConsumer(c, reason, now)
 	c.s.r.deadLetter(out, now)
 	if autoDelete {
 		q := c.q

@@ -1,6 +1,8 @@
 package exchange
 
 import (
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -182,4 +184,133 @@ func deadContent(old *content, q *queue, reason string, now time.Time) *content 
 // records (§1.4). A dead-letter routing key removed CC, so it is then the key alone.
 func (c *content) routingKeys() []string {
 	return append([]string{c.routingKey}, senderKeys(c.pub.Headers, "CC")...)
+}
+
+// Death is one entry of a message's x-death header, the dead-letter history RabbitMQ writes
+// and the router writes the same way (§1.4): one entry per {queue, reason} the message died
+// in, the most recent first. Read them with [Deaths] or [Delivery.Deaths].
+type Death struct {
+	Queue string // the queue the message died in
+	// Reason is why it died there: "rejected" (nacked or rejected without requeue),
+	// "expired" (its TTL ran out, A27–A29), "maxlen" (a length limit dropped or refused it,
+	// A34–A35) or "delivery_limit" (a quorum queue's x-delivery-limit, A38).
+	Reason string
+	// Count is how many times it died in Queue for Reason: each death there again adds one
+	// and moves the entry to the front.
+	Count int64
+	// Time is when it first died in Queue for Reason, in whole seconds (an AMQP timestamp).
+	Time time.Time
+	// Exchange is the exchange it had been published to when it died there: the publisher's
+	// for its first death, the dead-letter exchange it came through for a later one.
+	Exchange string
+	// RoutingKeys are its routing key when it died there followed by its CC keys; BCC keys
+	// are never listed (A12).
+	RoutingKeys []string
+	// OriginalExpiration is the per-message expiration it carried when it died there, which
+	// dead-lettering removes (A44); "" if it had none.
+	OriginalExpiration string
+	// First marks the entry of the message's first death: the one the x-first-death-queue
+	// and x-first-death-reason headers name, which are set at the first death and never
+	// changed (A43). The most recent death, which the x-last-death-* headers name, is always
+	// the first entry.
+	First bool
+}
+
+// Deaths parses the x-death header of h (a message's headers) into its entries, in the
+// header's order: the most recent death first. It returns nil, nil when h has no x-death
+// (or an empty one), and an error matching [ErrMalformedHeader] when the header is not what
+// RabbitMQ writes (only a publisher can have put such a header there: the router replaces
+// x-death whenever it dead-letters). Integers of any AMQP width are taken as the count, and
+// byte arrays as strings. The caller owns the returned slice; h is not modified.
+func Deaths(h Table) ([]Death, error) {
+	v := h["x-death"]
+	if v == nil {
+		return nil, nil
+	}
+	entries, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: x-death is %T, not an array", ErrMalformedHeader, v)
+	}
+	var out []Death
+	for i, e := range entries {
+		t, ok := e.(Table)
+		if !ok {
+			return nil, fmt.Errorf("%w: x-death[%d] is %T, not a table", ErrMalformedHeader, i, e)
+		}
+		d, err := parseDeath(t)
+		if err != nil {
+			return nil, fmt.Errorf("%w: x-death[%d]: %w", ErrMalformedHeader, i, err)
+		}
+		out = append(out, d)
+	}
+	firstQueue, _ := asString(h["x-first-death-queue"])
+	firstReason, _ := asString(h["x-first-death-reason"])
+	for i := range out {
+		if out[i].Queue == firstQueue && out[i].Reason == firstReason {
+			out[i].First = true
+			break
+		}
+	}
+	return out, nil
+}
+
+// parseDeath reads one x-death entry; queue, reason and count must be there.
+func parseDeath(t Table) (Death, error) {
+	var d Death
+	for _, f := range [...]struct {
+		key      string
+		dst      *string
+		required bool
+	}{{"queue", &d.Queue, true}, {"reason", &d.Reason, true}, {"exchange", &d.Exchange, false},
+		{"original-expiration", &d.OriginalExpiration, false}} {
+		v, ok := t[f.key]
+		if !ok {
+			if f.required {
+				return Death{}, fmt.Errorf("no %s", f.key)
+			}
+			continue
+		}
+		if *f.dst, ok = asString(v); !ok {
+			return Death{}, fmt.Errorf("%s is %T, not a string", f.key, v)
+		}
+	}
+	v, ok := t["count"]
+	if !ok {
+		return Death{}, errors.New("no count")
+	}
+	if d.Count, ok = asInt64(v); !ok {
+		return Death{}, fmt.Errorf("count is %T, not an integer", v)
+	}
+	if v, ok := t["time"]; ok {
+		if d.Time, ok = v.(time.Time); !ok {
+			return Death{}, fmt.Errorf("time is %T, not a timestamp", v)
+		}
+	}
+	if v, ok := t["routing-keys"]; ok {
+		keys, isArr := v.([]any)
+		if !isArr {
+			return Death{}, fmt.Errorf("routing-keys is %T, not an array", v)
+		}
+		d.RoutingKeys = make([]string, len(keys))
+		for i, k := range keys {
+			if d.RoutingKeys[i], ok = asString(k); !ok {
+				return Death{}, fmt.Errorf("routing-keys[%d] is %T, not a string", i, k)
+			}
+		}
+	}
+	return d, nil
+}
+
+// Deaths returns the entries of the delivery's x-death header, most recent first (see
+// [Deaths]); nil when it has none or the header is malformed (a publisher's own). The caller
+// owns the slice.
+func (d *Delivery) Deaths() []Death {
+	if d == nil || d.Publishing == nil {
+		return nil
+	}
+	deaths, err := Deaths(d.Headers)
+	if err != nil {
+		return nil
+	}
+	return deaths
 }

@@ -27,6 +27,12 @@
 // (QueueDeclare, Publish, Consume, Get...) use a session that errors never close, for code
 // that does not care.
 //
+// For tests and tools: [Router.QueueInfo] counts a queue's messages, consumers and
+// settlements; [Router.Peek] shows its ready messages in delivery order without delivering
+// them; [Deaths] and [Delivery.Deaths] read a dead-lettered message's x-death history as
+// [Death] values; and Options.Observer receives every lifecycle [Event] (see # Concurrency for
+// what it may rely on).
+//
 // Routing: direct, fanout, topic (a trie over words, §1.1 exactly: `#` matches zero words,
 // `""` is zero words) and headers (§1.2) exchanges; the default exchange and the amq.*
 // exchanges; exchange-to-exchange bindings; alternate exchanges; CC and BCC. Every queue gets
@@ -44,6 +50,18 @@
 // (an exclusive queue is owned as it is declared) and held while taking nothing else; closing
 // a connection closes its sessions and deletes its queues with it released.
 // Dead-lettering happens after the queue locks are released.
+//
+// Options.Observer is called synchronously, on the goroutine that made the change and
+// sometimes with Router.mu or a queue's mutex held, so it must not call into the Router. It may
+// rely on one rule: every change to what [Router.QueueInfo] reports of a queue (its
+// existence, Ready, Unacked, Consumers and its counters) is followed by at least one event
+// naming the queue, emitted once the change is visible, so that a QueueInfo call that starts
+// after the observer returns sees it. Events come after their change, under the lock that
+// made it ([EventEnqueued] once the message is ready, [EventRequeued] once it is back,
+// [EventQueueDeclared] once the queue is in the topology) or after that lock is released (an
+// ack's [EventAcked], dead-lettering's events). A waiter that an observer wakes, and that then
+// re-reads QueueInfo, therefore never sleeps through the state it waits for; [EventRouted]
+// comes before the message is enqueued and is not such an event on its own.
 //
 // The alarms (alarm.go) belong to the Router: the bytes held by queued messages are one atomic
 // counter that enqueues add to and acks, deliveries to auto-ack consumers as they are read,

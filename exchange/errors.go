@@ -55,6 +55,13 @@ var (
 	ErrTableTooLarge = fmt.Errorf("%w: table too large", ErrPreconditionFailed)
 )
 
+// ErrMalformedHeader is returned by [Deaths] for an x-death header that is not what RabbitMQ
+// writes: not an array of tables, or an entry without its queue, reason or count, or with a
+// field of the wrong type. Such a header can only come from a publisher, since the router
+// replaces x-death whenever it dead-letters a message. It is no AMQP reply code and closes
+// nothing.
+var ErrMalformedHeader = errors.New("tribus/exchange: malformed header")
+
 // ReplyCode returns the AMQP reply code of err: 404, 406, 405, 403, 503, 530, 502, 540, 312 for a
 // [*ReturnedError], 504 (CHANNEL_ERROR) for ErrClosed, 0 for nil and 541 (INTERNAL_ERROR)
 // otherwise.

@@ -47,3 +47,46 @@ func ExampleDelivery_Nack() {
 	// Output:
 	// job work rejected 1
 }
+
+func ExampleDelivery_Deaths() {
+	r, _ := exchange.New(nil)
+	defer r.Close()
+	s, _ := r.NewSession()
+	_ = s.ExchangeDeclare("dlx", exchange.Fanout, exchange.ExchangeOptions{})
+	_, _ = s.QueueDeclare("failed", exchange.QueueOptions{})
+	_ = s.QueueBind("failed", "dlx", "", nil)
+	_, _ = s.QueueDeclare("work", exchange.QueueOptions{DeadLetterExchange: "dlx"})
+
+	_, _ = s.Publish(context.Background(), "", "work", false, exchange.Publishing{Body: []byte("job")})
+	d, _ := s.Get("work", false)
+	_ = d.Reject(false)
+
+	dead, _ := s.Get("failed", true)
+	for _, death := range dead.Deaths() {
+		fmt.Println(death.Queue, death.Reason, death.Count, death.RoutingKeys, death.First)
+	}
+	// Output:
+	// work rejected 1 [work] true
+}
+
+func ExampleRouter_Peek() {
+	r, _ := exchange.New(nil)
+	defer r.Close()
+	_, _ = r.QueueDeclare("jobs", exchange.QueueOptions{})
+	for _, body := range []string{"first", "second", "third"} {
+		_ = r.Publish(context.Background(), "", "jobs", false, exchange.Publishing{Body: []byte(body)})
+	}
+	d, _ := r.Get("jobs", false)
+	_ = d.Nack(true) // back at the head, redelivered
+
+	waiting, _ := r.Peek("jobs", 2)
+	for _, m := range waiting {
+		fmt.Println(string(m.Body), m.Redelivered)
+	}
+	info, _ := r.QueueInfo("jobs")
+	fmt.Println("ready:", info.Ready, "delivered:", info.Delivered)
+	// Output:
+	// first true
+	// second false
+	// ready: 3 delivered: 1
+}

@@ -10,7 +10,17 @@ import (
 // Options configures a [Router]. The zero value (and nil) is valid.
 type Options struct {
 	// Observer, if set, is called synchronously for every lifecycle event; see [Event]. It
-	// must be quick and must not call back into the Router. nil costs nothing.
+	// must be quick and must not call back into the Router: it may run with the Router's or a
+	// queue's lock held. nil costs nothing.
+	//
+	// Every change to what [Router.QueueInfo] reports of a queue (its existence, Ready,
+	// Unacked, Consumers, and the counters Published, Delivered, Acked, Redelivered,
+	// DeadLettered and Dropped) is followed by at least one event naming the queue in
+	// Event.Queue, emitted once the change is visible: a QueueInfo call that starts after
+	// the observer has returned sees it. So an observer that wakes another goroutine,
+	// which then re-reads QueueInfo, never misses a state it waits for: wait for a
+	// condition by reading QueueInfo, and on every event (not only of one kind) read it
+	// again.
 	Observer func(Event)
 	// Store, if set, keeps durable exchanges, queues and bindings and the persistent messages
 	// of durable queues (RabbitMQ's rules: delivery mode 2 into a durable queue), and New
@@ -60,22 +70,41 @@ type EventKind uint8
 
 // The events an observer receives.
 const (
-	EventRouted       EventKind = iota + 1 // published and routed; Queues lists where (maybe none)
+	EventRouted       EventKind = iota + 1 // published and routed, not yet enqueued; Queues lists where (maybe none)
 	EventReturned                          // mandatory and unroutable: basic.return 312
 	EventDelivered                         // pushed to a consumer or fetched with Get
 	EventAcked                             // acknowledged (or delivered with auto-ack)
 	EventNacked                            // nacked or rejected without requeue
-	EventRequeued                          // returned to its queue: nack, reject, cancel or close
+	EventRequeued                          // back in its queue, Ready counting it: nack, reject, recover or close
 	EventDeadLettered                      // dead-lettered; Reason says why
 	EventExpired                           // expired at the head of its queue (A31)
 	EventDropped                           // dropped; Reason: maxlen, reject-publish, delivery_limit, no-dlx
 	EventQueueDeleted                      // a queue was deleted (explicitly, auto-delete, x-expires, exclusive owner closed)
 	EventBlocked                           // an alarm went on: publishes wait; Reason is ReasonLowMemory or ReasonLowDisk
 	EventUnblocked                         // that alarm went off; publishes go on once no alarm is on (Router.Alarms)
+	// EventEnqueued: a message entered Queue, routed there by a publish or as a dead-lettered
+	// copy. It comes once the queue's state shows it (Published and Ready count it; a TTL 0
+	// message that goes straight to a consumer, A30, is never ready), before the
+	// EventDelivered of a consumer that takes it at once. A message the queue refuses
+	// (reject-publish, A35) gets EventDropped or EventDeadLettered instead, and one that
+	// expires on arrival (TTL 0 with no consumer to take it) EventExpired.
+	EventEnqueued
+	EventConsumerAdded     // a consumer started on Queue; ConsumerTag names it
+	EventConsumerCancelled // a consumer of Queue stopped; ConsumerTag names it, Reason says why (ReasonCancel...)
+	EventQueueDeclared     // Queue was created (a redeclaration is not an event)
+	EventPurged            // Queue's ready messages were purged; Count says how many (maybe 0)
+)
+
+// Reasons carried by [EventConsumerCancelled].
+const (
+	ReasonCancel        = "cancel"         // basic.cancel: [Consumer.Cancel]
+	ReasonSessionClosed = "session closed" // its session closed, or the session's connection or the Router
+	ReasonQueueDeleted  = "queue deleted"  // cancelled by the server: its queue was deleted
 )
 
 var eventNames = [...]string{"", "routed", "returned", "delivered", "acked", "nacked", "requeued",
-	"dead-lettered", "expired", "dropped", "queue-deleted", "blocked", "unblocked"}
+	"dead-lettered", "expired", "dropped", "queue-deleted", "blocked", "unblocked",
+	"enqueued", "consumer-added", "consumer-cancelled", "queue-declared", "purged"}
 
 // String returns the event's name.
 func (k EventKind) String() string {
@@ -95,6 +124,8 @@ type Event struct {
 	Queues      []string // EventRouted: the queues reached; owned by the observer
 	DeliveryTag uint64
 	Redelivered bool
-	Reason      string // dead-letter or drop reason; the alarm's reason for EventBlocked and EventUnblocked
+	Reason      string // dead-letter or drop reason; the alarm's reason for EventBlocked and EventUnblocked; why a consumer was cancelled
 	MessageID   string
+	ConsumerTag string // EventConsumerAdded, EventConsumerCancelled: the consumer's tag
+	Count       int    // EventPurged: the messages removed
 }

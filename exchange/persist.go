@@ -476,6 +476,36 @@ func (q *queue) pageInLocked(m *qmsg) *content {
 		batch = slices.DeleteFunc(batch, func(o *qmsg) bool { return !q.r.saved(o) })
 	}
 	slices.SortFunc(batch, func(a, b *qmsg) int { return cmp.Compare(a.seq, b.seq) })
+	read, err := q.readRecords(view, batch, m)
+	var own *content
+	for i, o := range batch {
+		c := read[i]
+		if c == nil {
+			continue
+		}
+		if o == m {
+			own = c
+		}
+		o.c = c
+		q.r.countPaging(o, 1)
+		if o.charged {
+			q.r.addHeld(c.cost)
+		}
+	}
+	if own == nil {
+		if err == nil {
+			err = fmt.Errorf("%w: record missing", ErrCorrupt)
+		}
+		q.r.logger.Error("exchange: reading a paged-out message", "queue", q.name, "position", m.seq, "err", err)
+	}
+	return own
+}
+
+// readRecords reads the stored records of batch, messages of q in position order, in one
+// view transaction: read[i] is batch[i]'s content, nil where its record is missing or does not
+// decode. A record of must (nil for none) that does not decode ends the read with that error.
+// It sets nothing on the messages. Callers hold q.mu.
+func (q *queue) readRecords(view func(func(*store.Tx) error) error, batch []*qmsg, must *qmsg) ([]*content, error) {
 	read := make([]*content, len(batch))
 	err := view(func(tx *store.Tx) error {
 		b := tx.Bucket(store.BucketExchange, bktMessages, q.name)
@@ -505,7 +535,7 @@ func (q *queue) pageInLocked(m *qmsg) *content {
 				skipped = 0
 				if rec, err := decodeMessageRecord(v); err == nil {
 					read[i] = contentOf(&rec)
-				} else if batch[i] == m {
+				} else if batch[i] == must {
 					return false, fmt.Errorf("position %d: %w", seq, err)
 				}
 				i++
@@ -517,28 +547,7 @@ func (q *queue) pageInLocked(m *qmsg) *content {
 		}
 		return nil
 	})
-	var own *content
-	for i, o := range batch {
-		c := read[i]
-		if c == nil {
-			continue
-		}
-		if o == m {
-			own = c
-		}
-		o.c = c
-		q.r.countPaging(o, 1)
-		if o.charged {
-			q.r.addHeld(c.cost)
-		}
-	}
-	if own == nil {
-		if err == nil {
-			err = fmt.Errorf("%w: record missing", ErrCorrupt)
-		}
-		q.r.logger.Error("exchange: reading a paged-out message", "queue", q.name, "position", m.seq, "err", err)
-	}
-	return own
+	return read, err
 }
 
 func contentOf(rec *messageRecord) *content {

@@ -177,6 +177,7 @@ func (q *queue) enqueue(c *content, now time.Time, out []dead, waits []pendingWr
 				if q.persistent(c) && !cons.autoAck {
 					waits = append(waits, pendingWrite{wait: q.storeLocked(m)})
 				}
+				q.emitEnqueuedLocked(c, now)
 				q.deliverLocked(cons, m, now)
 				return true, out, waits
 			}
@@ -193,9 +194,19 @@ func (q *queue) enqueue(c *content, now time.Time, out []dead, waits []pendingWr
 	for _, d := range q.st.push(m) {
 		out = append(out, dead{q, d, reasonMaxLen})
 	}
+	q.emitEnqueuedLocked(c, now)
 	out = q.dispatchLocked(now, out)
 	q.armExpiryLocked()
 	return true, out, waits
+}
+
+// emitEnqueuedLocked reports that a message of content c entered the queue, once its state
+// shows it. Callers hold mu.
+func (q *queue) emitEnqueuedLocked(c *content, now time.Time) {
+	if q.r.obs != nil {
+		q.r.emit(Event{Kind: EventEnqueued, Time: now, Queue: q.name, Exchange: c.exchange, RoutingKey: c.routingKey,
+			MessageID: c.pub.MessageID})
+	}
 }
 
 // newMessageLocked makes the queue's copy of c and counts it against the memory high watermark.
@@ -348,6 +359,9 @@ func (q *queue) get(s *Session, autoAck bool, now time.Time) (*Delivery, []dead,
 	if q.r.obs != nil {
 		q.r.emit(Event{Kind: EventDelivered, Time: now, Queue: q.name, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
 			DeliveryTag: d.DeliveryTag, Redelivered: d.Redelivered, MessageID: d.MessageID})
+		if autoAck {
+			q.r.emit(Event{Kind: EventAcked, Time: now, Queue: q.name, DeliveryTag: d.DeliveryTag, MessageID: d.MessageID})
+		}
 	}
 	return d, out, nil
 }
@@ -392,11 +406,11 @@ func (q *queue) requeueLocked(m *qmsg, countFailure bool, now time.Time, out []d
 			q.storeLocked(m) // the count survives a restart
 		}
 	}
-	if q.r.obs != nil {
-		q.r.emit(Event{Kind: EventRequeued, Time: now, Queue: q.name, MessageID: m.messageID()})
-	}
 	for _, d := range q.st.requeue(m) {
 		out = append(out, dead{q, d, reasonMaxLen})
+	}
+	if q.r.obs != nil { // once Ready counts it (Options.Observer)
+		q.r.emit(Event{Kind: EventRequeued, Time: now, Queue: q.name, MessageID: m.messageID()})
 	}
 	return out
 }
@@ -492,10 +506,27 @@ func (q *queue) delete() int {
 	n := q.st.purge(q.goneLocked) // the store drops the whole queue
 	consumers := q.consumers
 	q.consumers = nil
+	if q.r.obs != nil {
+		for _, c := range consumers {
+			q.r.emit(Event{Kind: EventConsumerCancelled, Queue: q.name, ConsumerTag: c.tag, Reason: ReasonQueueDeleted})
+		}
+	}
 	q.mu.Unlock()
 	for _, c := range consumers {
 		c.s.forgetConsumer(c)
 		c.end(ErrCancelledByServer)
+	}
+	return n
+}
+
+// purge is queue.purge: it removes the ready messages, not the unacked ones, and returns how
+// many there were.
+func (q *queue) purge() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := q.st.purge(q.forget)
+	if q.r.obs != nil {
+		q.r.emit(Event{Kind: EventPurged, Queue: q.name, Count: n})
 	}
 	return n
 }
@@ -530,13 +561,17 @@ func (q *queue) addConsumer(c *Consumer, now time.Time) ([]dead, error) {
 	q.consumers = append(q.consumers, c)
 	q.hadConsumer = true
 	q.armUnusedLocked()
+	if q.r.obs != nil {
+		q.r.emit(Event{Kind: EventConsumerAdded, Time: now, Queue: q.name, ConsumerTag: c.tag})
+	}
 	out := q.dispatchLocked(now, nil)
 	q.armExpiryLocked()
 	return out, nil
 }
 
-// removeConsumer unregisters c and reports whether the queue should now auto-delete (A23).
-func (q *queue) removeConsumer(c *Consumer, now time.Time) (autoDelete bool, out []dead) {
+// removeConsumer unregisters c, for reason (ReasonCancel or ReasonSessionClosed), and reports
+// whether the queue should now auto-delete (A23).
+func (q *queue) removeConsumer(c *Consumer, reason string, now time.Time) (autoDelete bool, out []dead) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	i := -1
@@ -560,6 +595,9 @@ func (q *queue) removeConsumer(c *Consumer, now time.Time) (autoDelete bool, out
 	now = q.clock(now)
 	q.lastUsed = now
 	q.armUnusedLocked()
+	if q.r.obs != nil {
+		q.r.emit(Event{Kind: EventConsumerCancelled, Time: now, Queue: q.name, ConsumerTag: c.tag, Reason: reason})
+	}
 	// Under single active consumer the next one takes over at once (A37).
 	out = q.dispatchLocked(now, nil)
 	q.armExpiryLocked()

@@ -213,6 +213,29 @@ func (s *queueState) eachFrom(from uint64, fn func(*qmsg) bool) bool {
 	return true
 }
 
+// ordered returns up to max ready messages (every one for max <= 0) in the order popHead would
+// take them, passing over those skip reports, and changes nothing: level by level from the
+// highest priority, each level's requeued messages by position before its others.
+func (s *queueState) ordered(max int, skip func(*qmsg) bool) []*qmsg {
+	var out []*qmsg
+	for i := len(s.levels) - 1; i >= 0; i-- {
+		l := &s.levels[i]
+		returned := slices.Clone([]*qmsg(l.returned))
+		slices.SortFunc(returned, func(a, b *qmsg) int { return cmp.Compare(a.seq, b.seq) })
+		for _, part := range [2][]*qmsg{returned, l.fifo[l.head:]} {
+			for _, m := range part {
+				if max > 0 && len(out) == max {
+					return out
+				}
+				if !skip(m) {
+					out = append(out, m)
+				}
+			}
+		}
+	}
+	return out
+}
+
 // peek returns the head: the oldest message of the highest non-empty priority, or nil.
 func (s *queueState) peek() *qmsg {
 	for i := len(s.levels) - 1; i >= 0; i-- {

@@ -56,6 +56,9 @@ func (r *Router) declareReplyQueue(s *Session, name string) (*queue, error) {
 		return nil, err
 	}
 	r.queues[name] = q
+	if r.obs != nil {
+		r.emit(Event{Kind: EventQueueDeclared, Queue: name})
+	}
 	return q, nil
 }
 

@@ -379,6 +379,9 @@ func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInf
 	q.mu.Lock()
 	q.armUnusedLocked()
 	q.mu.Unlock()
+	if r.obs != nil {
+		r.emit(Event{Kind: EventQueueDeclared, Queue: name})
+	}
 	return q.info(), nil
 }
 

@@ -195,7 +195,7 @@ func (s *Session) closeWith(reason error) {
 	s.mu.Unlock()
 
 	for _, c := range consumers {
-		c.detach()
+		c.detach(ReasonSessionClosed)
 		c.endWith(reason, true)
 	}
 	s.pendMu.Lock()

@@ -238,8 +238,8 @@ func TestObserver_SeesLifecycle(t *testing.T) {
 	require.NoError(t, d.Ack())
 	_, _ = s.Publish(context.Background(), "", "nobody", true, exchange.Publishing{})
 	assert.Equal(t, []exchange.EventKind{
-		exchange.EventRouted, exchange.EventDelivered, exchange.EventRequeued, exchange.EventDelivered,
-		exchange.EventAcked, exchange.EventRouted, exchange.EventReturned,
+		exchange.EventQueueDeclared, exchange.EventRouted, exchange.EventEnqueued, exchange.EventDelivered,
+		exchange.EventRequeued, exchange.EventDelivered, exchange.EventAcked, exchange.EventRouted, exchange.EventReturned,
 	}, events)
 }
 
