@@ -78,16 +78,24 @@ func (p *partition) compact(now time.Time) error {
 		return p.abandoned(err)
 	}
 	horizon := int64(math.MaxInt64)
+	removed := 0
 	for i, s := range plan.segs {
-		h, err := p.cleanSegment(s, i == 0, plan.logStart, latest, cfg, now)
+		h, err := p.cleanSegment(s, i == 0, plan.logStart, latest, cfg, now, &removed)
 		horizon = min(horizon, h)
 		if err != nil {
 			// The segments cleaned so far stay cleaned: remember the horizons they hold.
 			p.horizon = min(p.horizon, horizon)
+			if p.l.obs != nil && removed > 0 {
+				p.l.emit(Event{Kind: EventCompacted, Topic: p.topic, Partition: p.id, Offset: p.checkpoint, Count: removed,
+					Reason: "the pass stopped: " + err.Error()})
+			}
 			return p.abandoned(err)
 		}
 	}
 	p.checkpoint, p.horizon = plan.end, horizon
+	if p.l.obs != nil {
+		p.l.emit(Event{Kind: EventCompacted, Topic: p.topic, Partition: p.id, Offset: plan.end, Count: removed})
+	}
 	if err := p.l.saveCleaner(p); err != nil {
 		return fmt.Errorf("tribus/log: %s: save cleaner checkpoint: %w", p.name(), err)
 	}
@@ -238,12 +246,15 @@ func (p *partition) latestOffsets(dirty []*segment.Segment) (map[string]int64, e
 // cleanSegment rewrites s without the records a newer one supersedes (K35), the records below
 // the log start offset, and the tombstones past their delete horizon (K36), and swaps the
 // cleaned copy in. A segment with nothing to change is left as it is. It returns the earliest
-// delete horizon of the tombstones it kept (math.MaxInt64 if none).
-func (p *partition) cleanSegment(s *segment.Segment, first bool, logStart int64, latest map[string]int64, cfg TopicConfig, now time.Time) (int64, error) {
+// delete horizon of the tombstones it kept (math.MaxInt64 if none), and adds to *removed the
+// records it removed once the cleaned copy is in place.
+func (p *partition) cleanSegment(s *segment.Segment, first bool, logStart int64, latest map[string]int64, cfg TopicConfig,
+	now time.Time, removed *int) (int64, error) {
 	nowMs := now.UnixMilli()
 	stamp := nowMs + max(cfg.DeleteRetention.Milliseconds(), 0)
 	horizon := int64(math.MaxInt64)
 	changed := false
+	dropped := 0 // records left out of the copy
 	w := &cleanedWriter{fs: p.l.fs, dir: p.dir, base: s.Base(), now: now}
 	defer w.discard()
 	var recs, kept []Record
@@ -257,6 +268,7 @@ func (p *partition) cleanSegment(s *segment.Segment, first bool, logStart int64,
 		}
 		if p.aborted(&h) {
 			changed = true // the cleaner drops aborted transactional data, as Kafka's does
+			dropped += int(h.NumRecords)
 			return nil
 		}
 		if recs, err = decodeRecords(recs[:0], b); err != nil {
@@ -276,6 +288,7 @@ func (p *partition) cleanSegment(s *segment.Segment, first bool, logStart int64,
 			}
 			kept = append(kept, r)
 		}
+		dropped += len(recs) - len(kept)
 		switch {
 		case len(kept) == 0:
 			changed = true
@@ -302,12 +315,20 @@ func (p *partition) cleanSegment(s *segment.Segment, first bool, logStart int64,
 		return horizon, p.wrapCleanErr(err)
 	}
 	if w.size == 0 && !first {
-		return horizon, p.dropCleaned(s)
+		done, err := p.dropCleaned(s)
+		if done {
+			*removed += dropped
+		}
+		return horizon, err
 	}
 	if err := w.finish(); err != nil {
 		return horizon, p.wrapCleanErr(err)
 	}
-	return horizon, p.swapCleaned(s, w)
+	done, err := p.swapCleaned(s, w)
+	if done {
+		*removed += dropped
+	}
+	return horizon, err
 }
 
 func (p *partition) wrapCleanErr(err error) error {
@@ -380,46 +401,51 @@ func (w *cleanedWriter) discard() {
 	removeCleaned(w.fs, w.dir, w.base)
 }
 
-// dropCleaned deletes a sealed segment that compaction emptied, if the partition still has it.
-func (p *partition) dropCleaned(s *segment.Segment) error {
+// dropCleaned deletes a sealed segment that compaction emptied, if the partition still has it,
+// and reports whether it is gone from the partition.
+func (p *partition) dropCleaned(s *segment.Segment) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	i := slices.Index(p.segs, s)
 	if i <= 0 || i == len(p.segs)-1 {
-		return nil // gone, or now the first or the active segment: keep it
+		return false, nil // gone, or now the first or the active segment: keep it
 	}
 	p.segs = slices.Delete(slices.Clone(p.segs), i, i+1)
-	if err := s.Remove(); err != nil {
-		return fmt.Errorf("tribus/log: %s: compaction: %w", p.name(), err)
+	if p.l.obs != nil {
+		p.l.emit(Event{Kind: EventSegmentDeleted, Topic: p.topic, Partition: p.id, Offset: s.Base(), Reason: "compaction"})
 	}
-	return nil
+	if err := s.Remove(); err != nil {
+		return true, fmt.Errorf("tribus/log: %s: compaction: %w", p.name(), err)
+	}
+	return true, nil
 }
 
 // swapCleaned swaps the sealed copy w wrote in for s (see the file comment for the order of
-// renames). If the partition no longer has s, the copy is left for w.discard.
-func (p *partition) swapCleaned(s *segment.Segment, w *cleanedWriter) error {
+// renames), and reports whether the partition reads the copy from now on. If the partition no
+// longer has s, the copy is left for w.discard.
+func (p *partition) swapCleaned(s *segment.Segment, w *cleanedWriter) (bool, error) {
 	fsys, base := p.l.fs, s.Base()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	i := slices.Index(p.segs, s)
 	if i < 0 || i == len(p.segs)-1 {
-		return nil
+		return false, nil
 	}
 	// The commit point: from here on, opening the partition finishes the swap.
 	if err := fsys.Rename(s.Path(segment.LogSuffix+cleanedSuffix), s.Path(segment.LogSuffix+swapSuffix)); err != nil {
-		return p.wrapCleanErr(err)
+		return false, p.wrapCleanErr(err)
 	}
 	w.committed = true
 	if err := fsys.SyncDir(p.dir); err != nil {
-		return p.wrapCleanErr(err)
+		return false, p.wrapCleanErr(err)
 	}
 	if err := completeSwap(fsys, p.dir, base); err != nil {
-		return p.wrapCleanErr(err)
+		return false, p.wrapCleanErr(err)
 	}
 	ns, _, err := segment.Open(fsys, p.dir, base, batchCodec, false)
 	if err != nil {
 		// The old handles still read the old files; the next open reads the new ones.
-		return p.wrapCleanErr(fmt.Errorf("reopen: %w", err))
+		return false, p.wrapCleanErr(fmt.Errorf("reopen: %w", err))
 	}
 	segs := slices.Clone(p.segs)
 	segs[i] = ns
@@ -427,7 +453,7 @@ func (p *partition) swapCleaned(s *segment.Segment, w *cleanedWriter) error {
 	if err := s.Close(); err != nil {
 		p.l.logger.Warn("tribus/log: closing a compacted segment", "partition", p.name(), "segment", base, "err", err)
 	}
-	return nil
+	return true, nil
 }
 
 // completeSwap renames the cleaned files of the segment based at base over its files, the

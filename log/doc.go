@@ -14,6 +14,26 @@
 // consumer option is [ErrInvalidConfig], a partition count that does not grow is
 // [ErrInvalidPartitions], deleting an unknown group is [ErrUnknownGroup].
 //
+// # Events
+//
+// [Options.Observer] receives an [Event] for each step of the log's life: topics created,
+// altered and deleted; each batch once it is readable ([EventAppended]); log start offsets
+// moved by DeleteRecords or retention, segments rolled and deleted, compaction passes; each
+// consumer group's members joining, rejoining, leaving and expiring and its states
+// (Rebalancing, JoinCompleted, Stable, Empty, deleted); each partition's offset commit and
+// deletion; each transaction's commit or abort. The contract a waiting test relies on: every
+// change to what [Log.DescribeGroup], [Log.GroupLag], [Log.ListOffsets] and a Fetch report is
+// followed by at least one event, emitted once the change is visible, so that a read that
+// starts after the observer returns sees it. A test can therefore wait for "group g is Stable
+// with 3 members" or "group g has lag zero" by re-reading on each event, without polling.
+// The events of one partition, one group and one transactional id come in the order of their
+// changes: a batch's EventAppended when the high watermark passes it (a transactional batch
+// reaches read_committed readers with its commit marker's), a commit's EventCommitted once it
+// is durable (a transaction's offsets when it commits), EventStable when the leader's
+// SyncGroup hands out the assignment. The observer is called synchronously, on whichever
+// goroutine made the change (a producer, the fsync that covered a batch, a coordinator
+// request, a timer), and a Log without one builds no event.
+//
 // # Concurrency
 //
 // A Log and everything it returns are safe for concurrent use, except that a
@@ -38,6 +58,8 @@
 //	                                               in flight; Crash shuts it and waits)
 //	Poll and Close against each other            GroupConsumer.pmu
 //	a transaction                                txnMeta.mu
+//	the batches above the high watermark, for    partition.nmu (taken under partition.mu
+//	  the observer's EventAppended                 by an append)
 //
 // Lock orders (each arrow: the first may be held while taking the second, never the reverse):
 //
@@ -47,6 +69,14 @@
 //	GroupConsumer.pmu → group.Coordinator.mu → a group's mu (a request; GroupConsumer.mu is
 //	  never held across one)
 //	txnMeta.mu → group.Coordinator.mu → a group's mu (checking a generation);  txnMeta.mu → partition.mu
+//	partition.mu → partition.nmu;  partition.smu → partition.nmu
+//
+// The observer runs with the lock of the change it reports held, so that its events come in
+// order: Log.mu (topics), partition.mu (rolls, segment and record deletions), partition.cmu
+// (compaction passes), partition.nmu (EventAppended), offsetState.mu (commits and offset
+// deletions), a group's mu (the group's events; group.Coordinator.mu too for
+// EventGroupCreated), txnMeta.mu (transactions); EventGroupDeleted comes with none held. It
+// takes no lock itself and must not call the Log, which could wait for one of them.
 //
 // Storage is two rooms under the partitions: log/internal/segment (segments, their indexes
 // and recovery; batches are opaque bytes read through a codec the partition injects, batch.go's

@@ -292,8 +292,13 @@ func (l *Log) DeleteRecords(topicName string, partition int32, before int64) err
 	if err := p.l.saveStart(p, before); err != nil {
 		return err
 	}
+	moved := before > p.logStart
 	p.logStart = before
-	return p.dropSegmentsBelowLocked(before, time.Now())
+	err = p.dropSegmentsBelowLocked(before, "DeleteRecords")
+	if moved && p.l.obs != nil {
+		p.l.emit(Event{Kind: EventRecordsDeleted, Topic: p.topic, Partition: p.id, Offset: before, Reason: "DeleteRecords"})
+	}
+	return err
 }
 
 const bktStarts = "starts"

@@ -218,7 +218,7 @@ func (l *Log) ResetGroupOffsets(id string, spec int64, at time.Time, tps ...Topi
 		}
 		offsets[tp] = OffsetAndMetadata{Offset: off, LeaderEpoch: -1}
 	}
-	return l.commitOffsets(id, offsets)
+	return l.commitOffsets(GroupMetadata{GroupID: id, Generation: -1}, offsets)
 }
 
 // DeleteGroup deletes group id and its committed offsets. The group must have no members
@@ -245,7 +245,13 @@ func (l *Log) DeleteGroup(id string) error {
 	case nonEmpty: // a member joined since requireEmpty looked
 		return fmt.Errorf("%w: %q", ErrGroupNotEmpty, id)
 	}
-	return l.deleteOffsets(id)
+	if err := l.deleteOffsets(id, false); err != nil {
+		return err
+	}
+	if l.obs != nil {
+		l.emit(Event{Kind: EventGroupDeleted, Group: id, Reason: "DeleteGroups"})
+	}
+	return nil
 }
 
 // requireEmpty fails with ErrGroupNotEmpty if group id has members.
@@ -266,6 +272,9 @@ func (l *Log) expireGroupOffsets(now time.Time) error {
 	})
 	for _, id := range expired {
 		_, _ = l.coord.Delete(id)
+		if l.obs != nil {
+			l.emit(Event{Kind: EventGroupDeleted, Group: id, Reason: "offsets expired"})
+		}
 	}
 	return err
 }

@@ -514,15 +514,18 @@ func (c *GroupConsumer) CommitOffsets(ctx context.Context, offsets map[TopicPart
 	if err := c.usable(); err != nil {
 		return err
 	}
-	if err := c.checkCommit(); err != nil {
+	gm := c.GroupMetadata()
+	if err := c.checkCommitAs(gm); err != nil {
 		return err
 	}
-	return c.l.commitOffsets(c.opts.GroupID, offsets)
+	return c.l.commitOffsets(gm, offsets)
 }
 
 // checkCommit asks the coordinator whether this member may commit now.
-func (c *GroupConsumer) checkCommit() error {
-	gm := c.GroupMetadata()
+func (c *GroupConsumer) checkCommit() error { return c.checkCommitAs(c.GroupMetadata()) }
+
+// checkCommitAs asks the coordinator whether gm, this member as it is now, may commit.
+func (c *GroupConsumer) checkCommitAs(gm GroupMetadata) error {
 	var err error
 	if rerr := c.request(func() error { err = c.l.checkGroup(gm); return nil }); rerr != nil {
 		return rerr

@@ -21,6 +21,18 @@ import (
 
 // Options configures a [Log]. The zero value (and nil) is valid.
 type Options struct {
+	// Observer, if set, is called synchronously for every lifecycle event (see [Event]):
+	// topics created and deleted, batches appended, log start offsets moved, segments rolled
+	// and deleted, compaction passes, consumer groups' members and states, offset commits and
+	// transactions. Every change to what [Log.DescribeGroup], [Log.GroupLag],
+	// [Log.ListOffsets] and a Fetch report is followed by at least one event, emitted once
+	// the change is visible: a read that starts after the observer returns sees it (or a
+	// later state). So a test may wait for a condition by re-reading it on each event instead
+	// of polling. Events of one topic partition, of one group and of one transactional id
+	// come in the order of the changes; some are emitted with a lock of the Log held, so the
+	// observer must be quick and must not call back into the Log (hand the event to another
+	// goroutine for that). nil costs nothing: no event is built.
+	Observer func(Event)
 	// Store keeps topic configurations (and, later, committed offsets). nil: a Log opened on a
 	// directory opens its own store there (log.db); an in-memory Log keeps them in memory.
 	Store *store.Store
@@ -81,6 +93,7 @@ type Log struct {
 	meta  *atomic.Pointer[chan struct{}] // closed and replaced when topics change (group.go)
 
 	offsetsRetention time.Duration
+	obs              func(Event) // Options.Observer; nil: emit nothing
 
 	life  sync.Mutex // guards timer and the callbacks in flight (wg)
 	timer *time.Timer
@@ -104,8 +117,8 @@ func Open(dir string, opts *Options) (*Log, error) {
 		o = *opts
 	}
 	l := &Log{dir: dir, st: o.Store, nosync: o.NoSync, logger: o.Logger, every: o.RetentionCheckInterval,
-		topics: make(map[string]*topic), offsetsRetention: o.OffsetsRetention,
-		coord: newCoordinator(o.GroupInitialRebalanceDelay), meta: newMetadata()}
+		topics: make(map[string]*topic), offsetsRetention: o.OffsetsRetention, obs: o.Observer, meta: newMetadata()}
+	l.coord = newCoordinator(o.GroupInitialRebalanceDelay, l.observeGroups())
 	if l.offsetsRetention <= 0 {
 		l.offsetsRetention = DefaultOffsetsRetention
 	}
@@ -307,6 +320,9 @@ func (l *Log) CreateTopic(name string, cfg TopicConfig) error {
 		return fmt.Errorf("tribus/log: %w", err)
 	}
 	l.topics[name] = t
+	if l.obs != nil {
+		l.emit(Event{Kind: EventTopicCreated, Topic: name, Count: len(t.parts)})
+	}
 	return nil
 }
 
@@ -345,6 +361,9 @@ func (l *Log) CreatePartitions(name string, total int) error {
 		return fmt.Errorf("tribus/log: %w", err)
 	}
 	l.install(nt)
+	if l.obs != nil {
+		l.emit(Event{Kind: EventPartitionsCreated, Topic: name, Partition: int32(len(t.parts)), Count: total})
+	}
 	return nil
 }
 
@@ -388,6 +407,9 @@ func (l *Log) AlterTopicConfig(name string, alter func(*TopicConfig) error) erro
 		return fmt.Errorf("tribus/log: %w", err)
 	}
 	l.install(nt)
+	if l.obs != nil {
+		l.emit(Event{Kind: EventTopicConfigChanged, Topic: name})
+	}
 	return nil
 }
 
@@ -403,6 +425,11 @@ func (l *Log) DeleteTopic(name string) error {
 	delete(l.topics, name)
 	for _, p := range t.parts {
 		p.delete()
+	}
+	if l.obs != nil {
+		// The topic is gone from here on, whatever the store says below; the offsets
+		// dropped with it follow before the lock is released.
+		defer l.emit(Event{Kind: EventTopicDeleted, Topic: name, Count: len(t.parts)})
 	}
 	if err := l.dropTopicOffsets(name); err != nil {
 		return err

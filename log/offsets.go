@@ -176,12 +176,14 @@ func (l *Log) loadOffsets() error {
 	return nil
 }
 
-// commitOffsets commits offsets for group, all or none (OffsetCommit). Each entry's CommitTime
+// commitOffsets commits offsets for gm's group, all or none (OffsetCommit); gm's member and
+// generation, already checked by the caller, are for the observer. Each entry's CommitTime
 // is set to now. It fails with [ErrInvalidGroupID], [ErrInvalidCommitOffset],
 // [ErrOffsetMetadataTooLarge] or [ErrUnknownTopic] (a topic or partition that does not exist)
 // without committing anything, and with [ErrClosed] after Close. It returns once the commit
 // is durable; concurrent commits share one store transaction. An empty map commits nothing.
-func (l *Log) commitOffsets(group string, offsets map[TopicPartition]OffsetAndMetadata) error {
+func (l *Log) commitOffsets(gm GroupMetadata, offsets map[TopicPartition]OffsetAndMetadata) error {
+	group := gm.GroupID
 	if err := validGroupID(group); err != nil {
 		return err
 	}
@@ -239,7 +241,19 @@ func (l *Log) commitOffsets(group string, offsets map[TopicPartition]OffsetAndMe
 			l.offs.groups[group] = g
 		}
 		maps.Copy(g, vals)
+		if l.obs != nil {
+			for _, tp := range tps {
+				l.emitCommitted(gm, "", tp, vals[tp].Offset)
+			}
+		}
 	})
+}
+
+// emitCommitted reports a committed offset. Callers hold offs.mu, right after applying it,
+// so that commits of one partition are reported in the order they were applied.
+func (l *Log) emitCommitted(gm GroupMetadata, txnID string, tp TopicPartition, offset int64) {
+	l.emit(Event{Kind: EventCommitted, Group: gm.GroupID, Member: gm.MemberID, InstanceID: gm.GroupInstanceID,
+		Generation: gm.Generation, TransactionalID: txnID, Topic: tp.Topic, Partition: tp.Partition, Offset: offset})
 }
 
 // committedOffset returns what group has committed for tp (OffsetFetch), and false if nothing
@@ -283,8 +297,9 @@ func (l *Log) offsetGroups() ([]string, error) {
 // deleteOffsets deletes the offsets group committed for tps, or all of them when tps is empty
 // (DeleteGroups, OffsetDelete); a group left with none is no longer listed. Deleting offsets
 // that do not exist is not an error. The coordinator checks that the group may lose them. It
-// fails with [ErrInvalidGroupID], or [ErrClosed] after Close.
-func (l *Log) deleteOffsets(group string, tps ...TopicPartition) error {
+// fails with [ErrInvalidGroupID], or [ErrClosed] after Close. With report, each offset deleted
+// is an EventOffsetDeleted (DeleteGroups reports the group's deletion instead).
+func (l *Log) deleteOffsets(group string, report bool, tps ...TopicPartition) error {
 	if err := validGroupID(group); err != nil {
 		return err
 	}
@@ -324,16 +339,32 @@ func (l *Log) deleteOffsets(group string, tps ...TopicPartition) error {
 	})
 	l.mu.RUnlock()
 	return l.offs.finish(seq, wait, func() {
+		g := l.offs.groups[group]
+		var gone []Event
+		if report && l.obs != nil {
+			named := tps
+			if len(tps) == 0 {
+				named = slices.SortedFunc(maps.Keys(g), compareTP)
+			}
+			for _, tp := range named {
+				if om, ok := g[tp]; ok {
+					gone = append(gone, Event{Kind: EventOffsetDeleted, Group: group, Topic: tp.Topic, Partition: tp.Partition,
+						Offset: om.Offset})
+				}
+			}
+		}
 		if len(tps) == 0 {
 			delete(l.offs.groups, group)
-			return
+		} else {
+			for _, tp := range tps {
+				delete(g, tp)
+			}
+			if len(g) == 0 {
+				delete(l.offs.groups, group)
+			}
 		}
-		g := l.offs.groups[group]
-		for _, tp := range tps {
-			delete(g, tp)
-		}
-		if len(g) == 0 {
-			delete(l.offs.groups, group)
+		for _, e := range gone {
+			l.emit(e)
 		}
 	})
 }

@@ -89,7 +89,7 @@ func TestOffsets_CommitFetchDelete(t *testing.T) {
 	offsModes(t, func(t *testing.T, dir string) {
 		l := offsOpen(t, dir, nil)
 		before := time.Now()
-		require.NoError(t, l.commitOffsets("g", map[TopicPartition]OffsetAndMetadata{
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, map[TopicPartition]OffsetAndMetadata{
 			offsTP("t", 0): {Offset: 7, LeaderEpoch: 3, Metadata: "m", CommitTime: time.Unix(1, 0)},
 			offsTP("t", 1): {Offset: 0},
 			offsTP("u", 0): {Offset: 42, LeaderEpoch: -1},
@@ -119,23 +119,23 @@ func TestOffsets_CommitFetchDelete(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, ok, "nothing committed: the consumer falls back to auto.offset.reset")
 
-		require.NoError(t, l.commitOffsets("g", map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 9}}))
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 9}}))
 		om, _, _ = l.committedOffset("g", offsTP("t", 0))
 		assert.Equal(t, int64(9), om.Offset, "a later commit replaces the earlier one")
 		assert.Empty(t, om.Metadata)
 
-		require.NoError(t, l.commitOffsets("h", map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 1}}))
-		require.NoError(t, l.commitOffsets("h", nil), "an empty commit commits nothing")
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "h", Generation: -1}, map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 1}}))
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "h", Generation: -1}, nil), "an empty commit commits nothing")
 		groups, err := l.offsetGroups()
 		require.NoError(t, err)
 		assert.Equal(t, []string{"g", "h"}, groups)
 
-		require.NoError(t, l.deleteOffsets("g", offsTP("t", 0), offsTP("t", 0), offsTP("t", 5)))
+		require.NoError(t, l.deleteOffsets("g", false, offsTP("t", 0), offsTP("t", 0), offsTP("t", 5)))
 		all, _ = l.committedOffsets("g")
 		assert.Len(t, all, 2)
-		require.NoError(t, l.deleteOffsets("g", offsTP("t", 1), offsTP("u", 0)))
-		require.NoError(t, l.deleteOffsets("h"))
-		require.NoError(t, l.deleteOffsets("never"))
+		require.NoError(t, l.deleteOffsets("g", false, offsTP("t", 1), offsTP("u", 0)))
+		require.NoError(t, l.deleteOffsets("h", false))
+		require.NoError(t, l.deleteOffsets("never", false))
 		groups, _ = l.offsetGroups()
 		assert.Empty(t, groups, "a group with no offsets left is not listed")
 		assert.Empty(t, offsStored(t, l))
@@ -146,7 +146,7 @@ func TestOffsets_BadInputChangesNothing(t *testing.T) {
 	offsModes(t, func(t *testing.T, dir string) {
 		l := offsOpen(t, dir, nil)
 		good := OffsetAndMetadata{Offset: 1}
-		require.NoError(t, l.commitOffsets("g", map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 5}}))
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 5}}))
 		stats := l.st.Stats()
 		for name, tc := range map[string]struct {
 			group string
@@ -163,7 +163,7 @@ func TestOffsets_BadInputChangesNothing(t *testing.T) {
 			"metadata too large": {"g", offsTP("t", 1), OffsetAndMetadata{Metadata: strings.Repeat("m", 4097)},
 				ErrOffsetMetadataTooLarge},
 		} {
-			err := l.commitOffsets(tc.group, map[TopicPartition]OffsetAndMetadata{
+			err := l.commitOffsets(GroupMetadata{GroupID: tc.group, Generation: -1}, map[TopicPartition]OffsetAndMetadata{
 				offsTP("t", 0): {Offset: 100}, // valid, and must not be committed either
 				tc.bad:         tc.om,
 			})
@@ -178,10 +178,10 @@ func TestOffsets_BadInputChangesNothing(t *testing.T) {
 		assert.ErrorIs(t, err, ErrInvalidGroupID)
 		_, err = l.committedOffsets("")
 		assert.ErrorIs(t, err, ErrInvalidGroupID)
-		assert.ErrorIs(t, l.deleteOffsets(""), ErrInvalidGroupID)
+		assert.ErrorIs(t, l.deleteOffsets("", false), ErrInvalidGroupID)
 		_, err = l.expireOffsets(time.Now(), 0, nil)
 		assert.ErrorIs(t, err, ErrInvalidConfig)
-		require.NoError(t, l.commitOffsets("g", map[TopicPartition]OffsetAndMetadata{
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, map[TopicPartition]OffsetAndMetadata{
 			offsTP("t", 1): {Offset: 0, Metadata: strings.Repeat("m", 4096)}}), "4096 bytes of metadata is the limit")
 	})
 }
@@ -191,12 +191,12 @@ func TestOffsets_SurviveReopen(t *testing.T) {
 	l, err := Open(dir, nil)
 	require.NoError(t, err)
 	require.NoError(t, l.CreateTopic("t", TopicConfig{Partitions: 3}))
-	require.NoError(t, l.commitOffsets("g", map[TopicPartition]OffsetAndMetadata{
+	require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, map[TopicPartition]OffsetAndMetadata{
 		offsTP("t", 0): {Offset: 10, LeaderEpoch: 2, Metadata: "ünïcode"},
 		offsTP("t", 2): {Offset: 30},
 	}))
-	require.NoError(t, l.commitOffsets("h", map[TopicPartition]OffsetAndMetadata{offsTP("t", 1): {Offset: 1}}))
-	require.NoError(t, l.deleteOffsets("h"))
+	require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "h", Generation: -1}, map[TopicPartition]OffsetAndMetadata{offsTP("t", 1): {Offset: 1}}))
+	require.NoError(t, l.deleteOffsets("h", false))
 	want, err := l.committedOffsets("g")
 	require.NoError(t, err)
 	require.NoError(t, l.Close())
@@ -219,9 +219,9 @@ func TestOffsets_SurviveReopen(t *testing.T) {
 func TestOffsets_DeleteTopicDropsItsOffsets(t *testing.T) {
 	offsModes(t, func(t *testing.T, dir string) {
 		l := offsOpen(t, dir, nil)
-		require.NoError(t, l.commitOffsets("g", map[TopicPartition]OffsetAndMetadata{
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, map[TopicPartition]OffsetAndMetadata{
 			offsTP("t", 0): {Offset: 1}, offsTP("u", 0): {Offset: 2}}))
-		require.NoError(t, l.commitOffsets("only-t", map[TopicPartition]OffsetAndMetadata{offsTP("t", 1): {Offset: 3}}))
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "only-t", Generation: -1}, map[TopicPartition]OffsetAndMetadata{offsTP("t", 1): {Offset: 3}}))
 		require.NoError(t, l.DeleteTopic("t"))
 		got, _ := l.committedOffsets("g")
 		assert.Equal(t, []TopicPartition{offsTP("u", 0)}, keysOf(got))
@@ -248,7 +248,7 @@ func TestOffsets_OffsetsOfMissingTopicDroppedAtOpen(t *testing.T) {
 	l, err := Open(dir, &Options{Store: st})
 	require.NoError(t, err)
 	require.NoError(t, l.CreateTopic("t", TopicConfig{}))
-	require.NoError(t, l.commitOffsets("g", map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 4}}))
+	require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 4}}))
 	require.NoError(t, l.Close())
 	// As if the process died after deleting a topic and before deleting its offsets.
 	require.NoError(t, st.Update(func(tx *store.Tx) error {
@@ -287,14 +287,14 @@ func TestOffsets_ClosedLog(t *testing.T) {
 	require.NoError(t, l.CreateTopic("t", TopicConfig{}))
 	require.NoError(t, l.Close())
 	one := map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 1}}
-	assert.ErrorIs(t, l.commitOffsets("g", one), ErrClosed)
+	assert.ErrorIs(t, l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, one), ErrClosed)
 	_, _, err = l.committedOffset("g", offsTP("t", 0))
 	assert.ErrorIs(t, err, ErrClosed)
 	_, err = l.committedOffsets("g")
 	assert.ErrorIs(t, err, ErrClosed)
 	_, err = l.offsetGroups()
 	assert.ErrorIs(t, err, ErrClosed)
-	assert.ErrorIs(t, l.deleteOffsets("g"), ErrClosed)
+	assert.ErrorIs(t, l.deleteOffsets("g", false), ErrClosed)
 	_, err = l.expireOffsets(time.Now(), time.Hour, nil)
 	assert.ErrorIs(t, err, ErrClosed)
 }
@@ -308,7 +308,7 @@ func TestOffsets_ConcurrentCommitsShareTransactions(t *testing.T) {
 		wg.Go(func() {
 			group, tp := fmt.Sprintf("g%d", w), offsTP("t", int32(w%2))
 			for i := range each {
-				err := l.commitOffsets(group, map[TopicPartition]OffsetAndMetadata{
+				err := l.commitOffsets(GroupMetadata{GroupID: group, Generation: -1}, map[TopicPartition]OffsetAndMetadata{
 					tp: {Offset: int64(i)}, offsTP("u", 0): {Offset: int64(i), Metadata: group}})
 				if !assert.NoError(t, err) {
 					return
@@ -341,11 +341,11 @@ func TestOffsets_RacingCommitsAndDeletesAgree(t *testing.T) {
 					var err error
 					switch (w + i) % 4 {
 					case 0:
-						err = l.deleteOffsets("g")
+						err = l.deleteOffsets("g", false)
 					case 1:
-						err = l.deleteOffsets("g", offsTP("t", 1))
+						err = l.deleteOffsets("g", false, offsTP("t", 1))
 					default:
-						err = l.commitOffsets("g", map[TopicPartition]OffsetAndMetadata{
+						err = l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, map[TopicPartition]OffsetAndMetadata{
 							offsTP("t", int32(i%2)): {Offset: int64(w*100 + i)}, offsTP("u", 0): {Offset: int64(i)}})
 					}
 					assert.NoError(t, err)
@@ -373,7 +373,7 @@ func TestK12_CommittedOffsetIsNextToRead(t *testing.T) {
 		// The application processed offsets 0 to 3, so it commits 4: the next one to read.
 		processed := recs[:4]
 		next := processed[len(processed)-1].Offset + 1
-		require.NoError(t, l.commitOffsets("g", map[TopicPartition]OffsetAndMetadata{tp: {Offset: next}}))
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, map[TopicPartition]OffsetAndMetadata{tp: {Offset: next}}))
 
 		// A consumer of the same group resumes from the commit and reads offset 4 first.
 		resumed := l.NewConsumer(ConsumerOptions{Reset: ResetLatest})
@@ -394,11 +394,11 @@ func TestK12_CommittedOffsetIsNextToRead(t *testing.T) {
 func TestK14_OffsetsBelongToGroupTopicPartition(t *testing.T) {
 	offsModes(t, func(t *testing.T, dir string) {
 		l := offsOpen(t, dir, nil)
-		require.NoError(t, l.commitOffsets("billing", map[TopicPartition]OffsetAndMetadata{
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "billing", Generation: -1}, map[TopicPartition]OffsetAndMetadata{
 			offsTP("t", 0): {Offset: 5}, offsTP("t", 1): {Offset: 50}}))
-		require.NoError(t, l.commitOffsets("notification-service", map[TopicPartition]OffsetAndMetadata{
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "notification-service", Generation: -1}, map[TopicPartition]OffsetAndMetadata{
 			offsTP("t", 0): {Offset: 2}}))
-		require.NoError(t, l.commitOffsets("billing", map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 6}}))
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "billing", Generation: -1}, map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 6}}))
 
 		for _, tc := range []struct {
 			group string
@@ -417,7 +417,7 @@ func TestK14_OffsetsBelongToGroupTopicPartition(t *testing.T) {
 			assert.Equal(t, tc.ok, ok, "%s %v", tc.group, tc.tp)
 			assert.Equal(t, tc.want, om.Offset, "%s %v", tc.group, tc.tp)
 		}
-		require.NoError(t, l.deleteOffsets("billing"))
+		require.NoError(t, l.deleteOffsets("billing", false))
 		om, _, _ := l.committedOffset("notification-service", offsTP("t", 0))
 		assert.Equal(t, int64(2), om.Offset, "deleting one group's offsets leaves the other's")
 	})
@@ -432,7 +432,7 @@ func TestK18_EmptyGroupOffsetsExpire(t *testing.T) {
 		require.NoError(t, l.CreateTopic("orders", TopicConfig{}))
 		tp := offsTP("orders", 0)
 		commit := func(group string) {
-			require.NoError(t, l.commitOffsets(group, map[TopicPartition]OffsetAndMetadata{tp: {Offset: 3}}))
+			require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: group, Generation: -1}, map[TopicPartition]OffsetAndMetadata{tp: {Offset: 3}}))
 		}
 		// advance moves the bubble's fake clock on; nothing really waits.
 		advance := func(d time.Duration) { <-time.After(d) }
@@ -485,12 +485,12 @@ func TestOffsets_ExpiryRechecksCommitsThatRaced(t *testing.T) {
 		defer l.Close()
 		require.NoError(t, l.CreateTopic("t", TopicConfig{}))
 		tp := offsTP("t", 0)
-		require.NoError(t, l.commitOffsets("g", map[TopicPartition]OffsetAndMetadata{tp: {Offset: 1}}))
+		require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, map[TopicPartition]OffsetAndMetadata{tp: {Offset: 1}}))
 		<-time.After(DefaultOffsetsRetention) // the bubble's clock jumps a week
 		// emptySince runs after the group was picked as expired; a commit made meanwhile is
 		// seen by the expiry's own transaction, which then keeps the group.
 		gone, err := l.expireOffsets(time.Now(), DefaultOffsetsRetention, func(string) (time.Time, bool) {
-			require.NoError(t, l.commitOffsets("g", map[TopicPartition]OffsetAndMetadata{tp: {Offset: 2}}))
+			require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, map[TopicPartition]OffsetAndMetadata{tp: {Offset: 2}}))
 			return time.Time{}, true
 		})
 		require.NoError(t, err)
@@ -505,8 +505,8 @@ func TestOffsets_ExpiryRechecksCommitsThatRaced(t *testing.T) {
 func TestOffsets_ExpiredStayExpiredAfterReopen(t *testing.T) {
 	dir := t.TempDir()
 	l := offsOpen(t, dir, nil)
-	require.NoError(t, l.commitOffsets("g", map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 1}}))
-	require.NoError(t, l.commitOffsets("h", map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 1}}))
+	require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "g", Generation: -1}, map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 1}}))
+	require.NoError(t, l.commitOffsets(GroupMetadata{GroupID: "h", Generation: -1}, map[TopicPartition]OffsetAndMetadata{offsTP("t", 0): {Offset: 1}}))
 	gone, err := l.expireOffsets(time.Now().Add(2*DefaultOffsetsRetention), DefaultOffsetsRetention,
 		func(g string) (time.Time, bool) { return time.Time{}, g == "g" })
 	require.NoError(t, err)

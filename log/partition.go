@@ -73,6 +73,20 @@ type partition struct {
 	hw     atomic.Int64
 	nmu    sync.Mutex
 	notify chan struct{} // closed and replaced each time hw moves
+	// unseen are the batches appended and not yet below hw, oldest first, kept for the
+	// observer's EventAppended when the Log has one (empty otherwise). Guarded by nmu, which
+	// appendLocked takes under mu.
+	unseen []unseenBatch
+}
+
+// unseenBatch is a batch appended above the high watermark, to be reported once it is below.
+type unseenBatch struct {
+	base, end  int64
+	n          int
+	producerID int64
+	txn        bool // a transactional batch
+	control    bool // a transaction marker; commit says which
+	commit     bool
 }
 
 func (p *partition) name() string { return p.topic + "-" + strconv.Itoa(int(p.id)) }
@@ -324,8 +338,12 @@ func (p *partition) appendLocked(batch []byte, n int, meta batchMeta, now time.T
 		return 0, p.leo, fmt.Errorf("tribus/log: %s: %w", p.name(), segfs.Classify(err))
 	}
 	act := p.active()
-	if !act.Empty() && (act.Size()+int64(len(batch)) > cfg.SegmentBytes || now.Sub(act.Created()) >= cfg.rollAge()) {
-		if act, err = p.rollLocked(now); err != nil {
+	if full := act.Size()+int64(len(batch)) > cfg.SegmentBytes; !act.Empty() && (full || now.Sub(act.Created()) >= cfg.rollAge()) {
+		why := rollAge
+		if full {
+			why = rollSize
+		}
+		if act, err = p.rollLocked(now, why); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -334,6 +352,12 @@ func (p *partition) appendLocked(batch []byte, n int, meta batchMeta, now time.T
 	}
 	base = p.leo
 	p.leo += int64(n)
+	if p.l.obs != nil {
+		p.nmu.Lock()
+		p.unseen = append(p.unseen, unseenBatch{base: base, end: p.leo, n: n, producerID: max(meta.producerID, 0),
+			txn: meta.attrs&attrTransactional != 0 && !control, control: control, commit: meta.commit})
+		p.nmu.Unlock()
+	}
 	switch {
 	case control:
 		p.endTxnLocked(meta, meta.commit, base, false)
@@ -343,8 +367,16 @@ func (p *partition) appendLocked(batch []byte, n int, meta batchMeta, now time.T
 	return base, p.leo, nil
 }
 
-// rollLocked seals the active segment and starts a new one at the end offset.
-func (p *partition) rollLocked(now time.Time) (*segment.Segment, error) {
+// Why a segment rolls, as EventSegmentRolled reports it.
+const (
+	rollSize      = "segment.bytes"
+	rollAge       = "segment.ms"
+	rollRetention = "retention"
+)
+
+// rollLocked seals the active segment and starts a new one at the end offset; why is one of
+// the roll reasons above, for the observer.
+func (p *partition) rollLocked(now time.Time, why string) (*segment.Segment, error) {
 	if err := p.active().Roll(); err != nil {
 		// The roll's fsync covers batches that are still waiting for theirs.
 		err = fmt.Errorf("tribus/log: %s: roll: %w", p.name(), segfs.Classify(err))
@@ -368,6 +400,9 @@ func (p *partition) rollLocked(now time.Time) (*segment.Segment, error) {
 		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), segfs.Classify(err))
 	}
 	p.segs = append(p.segs, seg)
+	if p.l.obs != nil {
+		p.l.emit(Event{Kind: EventSegmentRolled, Topic: p.topic, Partition: p.id, Offset: seg.Base(), Reason: why})
+	}
 	return seg, nil
 }
 
@@ -419,7 +454,8 @@ func (p *partition) wake() {
 	p.notify = make(chan struct{})
 }
 
-// advance moves the high watermark and wakes waiting fetches.
+// advance moves the high watermark, wakes waiting fetches and reports the batches it made
+// readable to the observer, in offset order: they are all below hw before the first event.
 func (p *partition) advance(hw int64) {
 	p.nmu.Lock()
 	defer p.nmu.Unlock()
@@ -429,6 +465,28 @@ func (p *partition) advance(hw int64) {
 	p.hw.Store(hw)
 	close(p.notify)
 	p.notify = make(chan struct{})
+	if len(p.unseen) > 0 {
+		p.reportAppendedLocked(hw)
+	}
+}
+
+// reportAppendedLocked emits EventAppended for the unseen batches now below hw and forgets
+// them. Callers hold nmu.
+func (p *partition) reportAppendedLocked(hw int64) {
+	i := 0
+	for ; i < len(p.unseen) && p.unseen[i].end <= hw; i++ {
+		b := &p.unseen[i]
+		e := Event{Kind: EventAppended, Topic: p.topic, Partition: p.id, Offset: b.base, Count: b.n,
+			ProducerID: b.producerID, Transactional: b.txn, Control: b.control}
+		if b.control {
+			e.Reason = "abort"
+			if b.commit {
+				e.Reason = "commit"
+			}
+		}
+		p.l.emit(e)
+	}
+	p.unseen = p.unseen[:copy(p.unseen, p.unseen[i:])]
 }
 
 // changed returns a channel closed when the high watermark next moves.

@@ -404,7 +404,7 @@ func (q *Requests) CommitOffsets(gm GroupMetadata, offsets map[TopicPartition]Of
 	if err != nil || code != group.None {
 		return code, closedOr(err)
 	}
-	return 0, q.l.commitOffsets(gm.GroupID, offsets)
+	return 0, q.l.commitOffsets(gm, offsets)
 }
 
 // CommittedOffsets answers an OffsetFetch request: every offset group has committed, in a
@@ -471,5 +471,5 @@ func (q *Requests) DescribeGroup(id string) (GroupDetail, bool, error) {
 // DeleteOffsets answers an OffsetDelete request: the group's committed offsets for tps are
 // removed. Whether a member still subscribes to their topics is the caller's check.
 func (q *Requests) DeleteOffsets(group string, tps ...TopicPartition) error {
-	return q.l.deleteOffsets(group, tps...)
+	return q.l.deleteOffsets(group, true, tps...)
 }

@@ -199,7 +199,7 @@ func (q *Requests) EndTxn(id string, pid int64, epoch int16, commit bool) error 
 	case m.state == txnOngoing:
 		return q.l.endOngoingLocked(m, commit)
 	case m.state == txnPrepareCommit && commit:
-		return q.l.completeLocked(m, true)
+		return q.l.completeLocked(m, true, "")
 	case m.state == txnCompleteCommit && commit, m.state == txnCompleteAbort && !commit:
 		return nil
 	}

@@ -10,7 +10,7 @@ func (p *partition) retain(now time.Time) error {
 	defer p.mu.Unlock()
 	cfg := p.config()
 	if act := p.active(); !act.Empty() && now.Sub(act.Created()) >= cfg.rollAge() {
-		if _, err := p.rollLocked(now); err != nil {
+		if _, err := p.rollLocked(now, rollAge); err != nil {
 			return err
 		}
 	}
@@ -51,16 +51,17 @@ func (p *partition) retain(now time.Time) error {
 	if n == len(p.segs) {
 		// Every segment, the active one included, is eligible: roll an empty active segment
 		// first, so the log keeps one and offsets are never reused (K34).
-		if _, err := p.rollLocked(now); err != nil {
+		if _, err := p.rollLocked(now, rollRetention); err != nil {
 			return err
 		}
 	}
-	return p.dropSegmentsBelowLocked(p.segs[n].Base(), now)
+	return p.dropSegmentsBelowLocked(p.segs[n].Base(), "retention")
 }
 
 // dropSegmentsBelowLocked deletes the segments that lie wholly below offset and moves the log
-// start offset up to the first remaining one if it was lower.
-func (p *partition) dropSegmentsBelowLocked(offset int64, now time.Time) error {
+// start offset up to the first remaining one if it was lower; why ("retention" or
+// "DeleteRecords") is for the observer.
+func (p *partition) dropSegmentsBelowLocked(offset int64, why string) error {
 	n := 0
 	for n < len(p.segs)-1 && p.segs[n+1].Base() <= offset {
 		n++
@@ -72,10 +73,16 @@ func (p *partition) dropSegmentsBelowLocked(offset int64, now time.Time) error {
 		if err := s.Remove(); err != nil {
 			return err
 		}
+		if p.l.obs != nil {
+			p.l.emit(Event{Kind: EventSegmentDeleted, Topic: p.topic, Partition: p.id, Offset: s.Base(), Reason: why})
+		}
 	}
 	p.segs = append(p.segs[:0:0], p.segs[n:]...)
 	if b := p.segs[0].Base(); b > p.logStart {
 		p.logStart = b
+		if p.l.obs != nil {
+			p.l.emit(Event{Kind: EventRecordsDeleted, Topic: p.topic, Partition: p.id, Offset: b, Reason: why})
+		}
 	}
 	return nil
 }

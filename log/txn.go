@@ -223,7 +223,7 @@ func (l *Log) initTxn(id string, timeout time.Duration) (int64, int16, error) {
 func (l *Log) initLocked(m *txnMeta, timeout time.Duration) (int64, int16, error) {
 	switch m.state {
 	case txnPrepareCommit:
-		if err := l.completeLocked(m, true); err != nil {
+		if err := l.completeLocked(m, true, "completed by InitProducerId"); err != nil {
 			return 0, 0, err
 		}
 	case txnOngoing:
@@ -249,14 +249,14 @@ func (l *Log) initLocked(m *txnMeta, timeout time.Duration) (int64, int16, error
 func (l *Log) fenceLocked(m *txnMeta, why string) error {
 	if m.epoch == 1<<15-1 {
 		// No higher epoch: the abort keeps this one, and initTxn moves to a new producer id.
-		return l.completeLocked(m, false)
+		return l.completeLocked(m, false, why)
 	}
 	m.epoch++
 	if err := l.saveTxn(m, txnEmpty); err != nil {
 		return err
 	}
 	l.logger.Info("tribus/log: aborting a transaction", "transactional.id", m.id, "reason", why)
-	return l.completeLocked(m, false)
+	return l.completeLocked(m, false, why)
 }
 
 // checkLocked refuses a producer whose id or epoch is no longer m's.
@@ -376,7 +376,7 @@ func (l *Log) txnEnd(m *txnMeta, pid int64, epoch int16, commit bool) error {
 	}
 	switch {
 	case m.state == txnPrepareCommit && commit:
-		return l.completeLocked(m, true)
+		return l.completeLocked(m, true, "")
 	case m.state == txnPrepareCommit:
 		return fmt.Errorf("%w: the transaction was already decided to commit", ErrInvalidTxnState)
 	case m.state != txnOngoing:
@@ -389,11 +389,11 @@ func (l *Log) txnEnd(m *txnMeta, pid int64, epoch int16, commit bool) error {
 // the groups whose offsets it carries.
 func (l *Log) endOngoingLocked(m *txnMeta, commit bool) error {
 	if !commit {
-		return l.completeLocked(m, false)
+		return l.completeLocked(m, false, "AbortTransaction")
 	}
 	for _, group := range slices.Sorted(maps.Keys(m.groups)) {
 		if err := l.checkGroup(m.groups[group]); err != nil {
-			if aerr := l.completeLocked(m, false); aerr != nil {
+			if aerr := l.completeLocked(m, false, "the commit failed: "+err.Error()); aerr != nil {
 				return errors.Join(err, aerr)
 			}
 			return fmt.Errorf("%w; the transaction was aborted", err)
@@ -403,7 +403,7 @@ func (l *Log) endOngoingLocked(m *txnMeta, commit bool) error {
 		return err
 	}
 	m.state = txnPrepareCommit
-	return l.completeLocked(m, true)
+	return l.completeLocked(m, true, "")
 }
 
 // prepareCommitLocked is the commit decision: one store transaction records m as
@@ -462,15 +462,27 @@ func (l *Log) prepareCommitLocked(m *txnMeta) error {
 			}
 			maps.Copy(l.offs.groups[g], vals[g])
 		}
+		if l.obs != nil {
+			for _, g := range groups {
+				gm, ok := m.groups[g] // a TxnOffsetCommit request's member is not kept
+				if !ok {
+					gm = GroupMetadata{GroupID: g, Generation: -1}
+				}
+				for _, tp := range slices.SortedFunc(maps.Keys(vals[g]), compareTP) {
+					l.emitCommitted(gm, m.id, tp, vals[g][tp].Offset)
+				}
+			}
+		}
 	})
 }
 
 // completeLocked writes commit or abort markers to every partition of m's transaction, durably
 // (K42), and ends it. A commit is recorded as complete in the store before it returns, so that
 // a restart never applies its decision to a later transaction. On error the transaction stays
-// as it was, to be completed by a later call.
-func (l *Log) completeLocked(m *txnMeta, commit bool) error {
+// as it was, to be completed by a later call. why is the observer's Reason.
+func (l *Log) completeLocked(m *txnMeta, commit bool, why string) error {
 	stopTimer(&m.timer)
+	n := len(m.parts)
 	parts := slices.Collect(maps.Keys(m.parts))
 	slices.SortFunc(parts, func(a, b *partition) int {
 		return compareTP(TopicPartition{Topic: a.topic, Partition: a.id}, TopicPartition{Topic: b.topic, Partition: b.id})
@@ -490,5 +502,12 @@ func (l *Log) completeLocked(m *txnMeta, commit bool) error {
 		}
 	}
 	m.state, m.parts, m.offsets, m.groups = state, nil, nil, nil
+	if l.obs != nil {
+		kind := EventTxnAborted
+		if commit {
+			kind = EventTxnCommitted
+		}
+		l.emit(Event{Kind: kind, TransactionalID: m.id, ProducerID: m.pid, Count: n, Reason: why})
+	}
 	return nil
 }

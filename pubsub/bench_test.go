@@ -73,3 +73,36 @@ func BenchmarkSubscribeUnsubscribe(b *testing.B) {
 		s.Unsubscribe("orders")
 	}
 }
+
+// BenchmarkPublish_Observer publishes to a channel with one subscriber holding it and a
+// matching pattern, without an observer (which must cost nothing: no allocation, no event)
+// and with one that discards every event.
+func BenchmarkPublish_Observer(b *testing.B) {
+	for _, o := range []struct {
+		name string
+		obs  func(pubsub.Event)
+	}{{"observer=nil", nil}, {"observer=set", func(pubsub.Event) {}}} {
+		b.Run(o.name, func(b *testing.B) {
+			h, _ := pubsub.New(&pubsub.Options{Limits: unbounded.Limits, Observer: o.obs})
+			defer h.Close()
+			s, _ := h.Subscribe("orders")
+			if _, err := s.PSubscribe("ord*"); err != nil {
+				b.Fatal(err)
+			}
+			payload := make([]byte, 128)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				h.Publish("orders", payload)
+				if i++; i == 1000 {
+					i = 0
+					b.StopTimer()
+					for s.Buffered() > 0 {
+						s.Next(context.Background())
+					}
+					b.StartTimer()
+				}
+			}
+		})
+	}
+}

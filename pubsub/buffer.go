@@ -16,9 +16,9 @@ func (s *Subscription) deliver(ctx context.Context, m *Message, size int64) (boo
 		s.mu.Unlock()
 		return false, nil
 	}
+	dropped := 0
 	switch s.lim.Policy {
 	case DropOldest:
-		dropped := 0
 		for s.qhead < len(s.q) && s.wouldOverflowLocked(size) {
 			s.bytes -= frameSize(&s.q[s.qhead])
 			s.q[s.qhead] = Message{}
@@ -52,8 +52,12 @@ func (s *Subscription) deliver(ctx context.Context, m *Message, size int64) (boo
 	s.q = append(s.q, *m)
 	s.bytes += size
 	if s.lim.Policy == Disconnect && s.overLimitLocked() {
-		s.disconnectLocked()
+		lost := s.disconnectLocked()
 		s.mu.Unlock()
+		if h := s.hub; h.obs != nil {
+			h.emit(Event{Kind: EventDisconnected, Subscription: s.id, Channel: m.Channel, Pattern: m.Pattern,
+				Shard: m.Kind == KindSMessage, Reason: ReasonSlow, Count: lost})
+		}
 		if s.onDisconnect != nil {
 			s.onDisconnect(ErrSlowSubscriber)
 		}
@@ -67,6 +71,14 @@ func (s *Subscription) deliver(ctx context.Context, m *Message, size int64) (boo
 		case s.notify <- struct{}{}:
 		default:
 		}
+	}
+	if h := s.hub; h.obs != nil {
+		shard := m.Kind == KindSMessage
+		if dropped > 0 {
+			h.emit(Event{Kind: EventDropped, Subscription: s.id, Channel: m.Channel, Pattern: m.Pattern, Shard: shard,
+				Count: dropped})
+		}
+		h.emit(Event{Kind: EventDelivered, Subscription: s.id, Channel: m.Channel, Pattern: m.Pattern, Shard: shard})
 	}
 	return true, nil
 }
@@ -99,8 +111,9 @@ func (s *Subscription) overLimitLocked() bool {
 }
 
 // disconnectLocked cuts s off as a slow subscriber: its buffer is lost and counted, and it is
-// queued for removal from the hub's tables. Callers hold mu (not hub.mu).
-func (s *Subscription) disconnectLocked() {
+// queued for removal from the hub's tables. It returns the messages lost. Callers hold mu
+// (not hub.mu).
+func (s *Subscription) disconnectLocked() int {
 	lost := len(s.q) - s.qhead
 	s.endLocked(ErrSlowSubscriber)
 	h := s.hub
@@ -108,15 +121,20 @@ func (s *Subscription) disconnectLocked() {
 	h.stats.disconnects.Add(1)
 	h.logger.Info("pubsub: slow subscriber disconnected", "lost", lost)
 	h.markDead(s)
+	return lost
 }
 
-// shut ends s with err unless it already ended. Callers hold hub.mu.
-func (s *Subscription) shut(err error) {
+// shut ends s with err unless it already ended, and reports whether it did and how many
+// unread messages it discarded. Callers hold hub.mu.
+func (s *Subscription) shut(err error) (lost int, ended bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err == nil {
-		s.endLocked(err)
+	if s.err != nil {
+		return 0, false
 	}
+	lost = len(s.q) - s.qhead
+	s.endLocked(err)
+	return lost, true
 }
 
 // endLocked records why s ended, drops its buffer and wakes everyone waiting on it.

@@ -24,6 +24,18 @@
 // returns [ErrSlowSubscriber], its buffered messages are lost and counted in [Hub.Stats], and
 // the publisher never blocks. [DropOldest] and [Block] are opt-in alternatives for tests.
 //
+// # Events
+//
+// [Options.Observer] receives an [Event] for each step of a subscription's life (opened,
+// subscribed, unsubscribed, closed by its owner, disconnected by the hub for being slow or by
+// Close) and of a message's (published with its count, delivered to each receiver, dropped by
+// [DropOldest]); [Subscription.ID] tells subscribers apart. The contract a waiting test relies
+// on: every change to what [Hub.NumSub], [Hub.NumPat], [Hub.Channels] and [Hub.Stats] report
+// is followed by at least one event, emitted once the change is visible, so that a read that
+// starts after the observer returns sees it: "channel c has 3 subscribers" can be waited for
+// by re-reading on each event, without polling. The observer is called synchronously; a Hub
+// without one builds no event.
+//
 // # Concurrency
 //
 // Everything here is safe for concurrent use. The subscriber tables are immutable snapshots
@@ -32,6 +44,12 @@
 // under it and the reader takes the whole buffer at once, so publishers to unrelated
 // subscriptions never contend. A Hub starts no goroutines; its only waiting is a reader parked
 // in Next and, under [Block], a publisher waiting for room.
+//
+// The observer runs on the goroutine that made the change: the opened, subscribe, unsubscribe,
+// closed and hub-closed events with Hub.mu held, so that they come in the order of the
+// changes; the publish-side events (delivered, dropped, slow disconnect, published) on the
+// publisher's goroutine with no lock held, one subscription's in publish order. It must not
+// call the Hub or a Subscription.
 //
 // # Time
 //

@@ -47,3 +47,29 @@ func ExampleSubscription_Unsubscribe() {
 	// 2 acks
 	// {Kind:unsubscribe Name: Nil:true Count:0}
 }
+
+// An observer sees each subscription's steps and each message's, in order; a test toolkit
+// wakes its condition waits on them.
+func ExampleOptions_observer() {
+	hub, _ := pubsub.New(&pubsub.Options{Observer: func(e pubsub.Event) {
+		switch e.Kind {
+		case pubsub.EventPublished:
+			fmt.Printf("%v %s receivers=%d\n", e.Kind, e.Channel, e.Receivers)
+		case pubsub.EventSubscribed, pubsub.EventDelivered:
+			fmt.Printf("%v sub=%d %s%s\n", e.Kind, e.Subscription, e.Channel, e.Pattern)
+		default:
+			fmt.Printf("%v sub=%d count=%d\n", e.Kind, e.Subscription, e.Count)
+		}
+	}})
+	defer hub.Close()
+
+	web, _ := hub.Subscribe("order:notifications")
+	hub.Publish("order:notifications", []byte("ORD-123 shipped"))
+	web.Close()
+	// Output:
+	// opened sub=1 count=0
+	// subscribed sub=1 order:notifications
+	// delivered sub=1 order:notifications
+	// published order:notifications receivers=1
+	// closed sub=1 count=1
+}

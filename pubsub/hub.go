@@ -14,6 +14,7 @@ import (
 type Hub struct {
 	limits Limits // resolved defaults for subscriptions
 	logger *slog.Logger
+	obs    func(Event) // Options.Observer; nil: emit nothing
 
 	closed atomic.Bool
 
@@ -24,8 +25,9 @@ type Hub struct {
 	// mu serialises every change to the tables above and to the subscriptions' registration
 	// sets. Lock order: Hub.mu, then Subscription.mu. Publishers take neither Hub.mu nor a
 	// lock shared by unrelated subscriptions.
-	mu   sync.Mutex
-	subs map[*Subscription]struct{} // every open subscription
+	mu     sync.Mutex
+	subs   map[*Subscription]struct{} // every open subscription
+	lastID uint64                     // the last Subscription.ID handed out
 
 	// deadMu guards dead: subscriptions a publisher disconnected, whose table entries the
 	// next writer under mu removes (a publisher never waits for mu).
@@ -52,7 +54,7 @@ func New(opts *Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hub{limits: lim, logger: o.Logger, subs: make(map[*Subscription]struct{})}
+	h := &Hub{limits: lim, logger: o.Logger, obs: o.Observer, subs: make(map[*Subscription]struct{})}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
@@ -71,7 +73,9 @@ func (h *Hub) Close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
-		h.dropLocked(s, ErrClosed)
+		if lost, ended := h.dropLocked(s, ErrClosed); ended && h.obs != nil {
+			h.emit(Event{Kind: EventDisconnected, Subscription: s.id, Reason: ReasonHubClosed, Count: lost})
+		}
 	}
 	return nil
 }
@@ -99,7 +103,7 @@ func (h *Hub) PublishContext(ctx context.Context, channel string, payload []byte
 	var err error
 	if e != nil {
 		m := Message{Kind: KindMessage, Channel: channel, Payload: payload}
-		n, err = deliverAll(ctx, e.subs, &m)
+		n, err = h.deliverAll(ctx, e.subs, &m)
 	}
 	if ps := h.patterns.Load(); len(ps.list) > 0 && err == nil {
 		m := Message{Kind: KindPMessage, Channel: channel, Payload: payload}
@@ -119,7 +123,7 @@ func (h *Hub) PublishContext(ctx context.Context, channel string, payload []byte
 				continue
 			}
 			m.Pattern = p.pattern
-			k, perr := deliverAll(ctx, p.subs, &m)
+			k, perr := h.deliverAll(ctx, p.subs, &m)
 			if n += k; perr != nil {
 				err = perr
 				break
@@ -127,6 +131,9 @@ func (h *Hub) PublishContext(ctx context.Context, channel string, payload []byte
 		}
 	}
 	h.count(n)
+	if h.obs != nil {
+		h.emitPublished(channel, false, n, err)
+	}
 	return n, err
 }
 
@@ -146,10 +153,21 @@ func (h *Hub) SPublishContext(ctx context.Context, channel string, payload []byt
 	var err error
 	if e := h.shards.get(channel); e != nil {
 		m := Message{Kind: KindSMessage, Channel: channel, Payload: payload}
-		n, err = deliverAll(ctx, e.subs, &m)
+		n, err = h.deliverAll(ctx, e.subs, &m)
 	}
 	h.count(n)
+	if h.obs != nil {
+		h.emitPublished(channel, true, n, err)
+	}
 	return n, err
+}
+
+func (h *Hub) emitPublished(channel string, shard bool, n int, err error) {
+	e := Event{Kind: EventPublished, Channel: channel, Shard: shard, Receivers: n}
+	if err != nil {
+		e.Reason = err.Error()
+	}
+	h.emit(e)
 }
 
 func (h *Hub) count(n int) {
@@ -159,7 +177,7 @@ func (h *Hub) count(n int) {
 	}
 }
 
-func deliverAll(ctx context.Context, subs []*Subscription, m *Message) (int, error) {
+func (h *Hub) deliverAll(ctx context.Context, subs []*Subscription, m *Message) (int, error) {
 	n := 0
 	size := frameSize(m)
 	for _, s := range subs {
@@ -213,8 +231,11 @@ func (h *Hub) unregisterAllLocked(s *Subscription) {
 	delete(h.subs, s)
 }
 
-// dropLocked closes s with reason err and removes it from the hub. Callers hold h.mu.
-func (h *Hub) dropLocked(s *Subscription, err error) {
-	s.shut(err)
+// dropLocked closes s with reason err and removes it from the hub. It reports whether s
+// ended now (rather than before) and how many unread messages it discarded then. Callers
+// hold h.mu.
+func (h *Hub) dropLocked(s *Subscription, err error) (lost int, ended bool) {
+	lost, ended = s.shut(err)
 	h.unregisterAllLocked(s)
+	return lost, ended
 }

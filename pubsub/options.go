@@ -98,6 +98,18 @@ func (l Limits) resolve() (Limits, error) {
 type Options struct {
 	// Limits are the buffer limits of every subscription that does not set its own.
 	Limits Limits
+	// Observer, if set, is called synchronously for every lifecycle event (see [Event]):
+	// subscriptions opened, subscribing and unsubscribing, closed or disconnected, and
+	// messages published, delivered and dropped. Every change to what [Hub.NumSub],
+	// [Hub.ShardNumSub], [Hub.NumPat], [Hub.Channels] and [Hub.Stats] report is followed by
+	// at least one event, emitted once the change is visible: a read that starts after the
+	// observer returns sees it (or a later state). So a test may wait for a condition by
+	// re-reading it on each event instead of polling. It runs on the goroutine that made the
+	// change, the subscribe and close events with the hub's lock held, so that one
+	// subscription's events come in the order of its changes; it must be quick and must not
+	// call the Hub or a Subscription (hand the event to another goroutine for that). nil
+	// costs nothing: no event is built.
+	Observer func(Event)
 	// Logger receives disconnect notices at Info level. nil discards them.
 	Logger *slog.Logger
 }

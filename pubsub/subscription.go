@@ -18,6 +18,7 @@ import (
 // concurrent [Subscription.Next] callers split the messages between them.
 type Subscription struct {
 	hub *Hub
+	id  uint64 // see ID; set once at creation
 	lim Limits
 	// The limits as plain thresholds, math.MaxInt64 for "none", so that the publisher's check
 	// is one or two comparisons. softBytes is the lower of the soft and hard byte limits.
@@ -96,8 +97,23 @@ func (h *Hub) NewSubscription(opts *SubscriptionOptions) (*Subscription, error) 
 	if h.closed.Load() {
 		return nil, ErrClosed
 	}
+	h.lastID++
+	s.id = h.lastID
 	h.subs[s] = struct{}{}
+	if h.obs != nil {
+		h.emit(Event{Kind: EventOpened, Subscription: s.id})
+	}
 	return s, nil
+}
+
+// ID returns the subscription's number, unique within its hub: 1 for the first subscription
+// the hub created, then in creation order, like Redis's client ids. Observer events name
+// subscriptions by it. It is 0 for a nil Subscription.
+func (s *Subscription) ID() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.id
 }
 
 func (h *Hub) limitsOrNil() Limits {
@@ -237,6 +253,7 @@ func (s *Subscription) change(k Kind, names []string, edit func([]*Subscription)
 		}
 	}
 	subscribing := k == KindSubscribe || k == KindPSubscribe || k == KindSSubscribe
+	before := s.countLocked(k)
 	replies := make([]Reply, len(names))
 	var ps *patSet
 	for i, name := range names {
@@ -263,7 +280,34 @@ func (s *Subscription) change(k Kind, names []string, edit func([]*Subscription)
 	if ps != nil {
 		h.patterns.Store(ps)
 	}
+	if h.obs != nil {
+		s.reportLocked(k, subscribing, before, replies)
+	}
 	return replies, nil
+}
+
+// reportLocked emits EventSubscribed or EventUnsubscribed for each reply whose name changed
+// what s holds: those whose running count moved. The tables are already updated. Callers
+// hold hub.mu.
+func (s *Subscription) reportLocked(k Kind, subscribing bool, before int, replies []Reply) {
+	kind := EventUnsubscribed
+	if subscribing {
+		kind = EventSubscribed
+	}
+	for _, r := range replies {
+		if r.Count == before {
+			continue
+		}
+		before = r.Count
+		e := Event{Kind: kind, Subscription: s.id, Channel: r.Name, Count: r.Count}
+		switch k {
+		case KindPSubscribe, KindPUnsubscribe:
+			e.Channel, e.Pattern = "", r.Name
+		case KindSSubscribe, KindSUnsubscribe:
+			e.Shard = true
+		}
+		s.hub.emit(e)
+	}
 }
 
 // Subscribed reports whether s still holds any channel, pattern or shard channel: Redis keeps
@@ -309,7 +353,9 @@ func (s *Subscription) Close() error {
 	h := s.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.dropLocked(s, ErrClosed)
+	if lost, ended := h.dropLocked(s, ErrClosed); ended && h.obs != nil {
+		h.emit(Event{Kind: EventClosed, Subscription: s.id, Count: lost})
+	}
 	return nil
 }
 

@@ -23,10 +23,11 @@ var ErrClosed = errors.New("tribus/log: group coordinator closed")
 // are the same requests waiting for that answer.
 //
 // A Coordinator is safe for concurrent use. Lock order: c.mu, then a group's mu; a group's
-// timers run their expiry under its mu alone. Nothing is called out under either lock: done
-// functions run after they are released, and may send further requests.
+// timers run their expiry under its mu alone. Nothing but the observer is called out under
+// either lock: done functions run after they are released, and may send further requests.
 type Coordinator struct {
-	cfg Config
+	cfg     Config
+	observe func(group string, n Note) // see NewCoordinator; nil when nobody observes
 	// boot is random, drawn at NewCoordinator; with incarnations (guarded by mu) it makes
 	// each group's MemberIDPrefix unique across groups, deletions and restarts.
 	boot         string
@@ -41,6 +42,7 @@ type Coordinator struct {
 // shell is one group with its lock, timers and waiters. Every field is guarded by mu.
 type shell struct {
 	mu      sync.Mutex
+	observe func(group string, n Note) // the coordinator's; set at creation
 	g       *Group
 	timers  map[Timer]*armed
 	joins   map[string][]JoinFunc // waiting JoinGroups by member id
@@ -64,11 +66,20 @@ type JoinFunc func(JoinResponse, error)
 // SyncFunc receives the answer to a SyncGroup: the response, or ErrClosed.
 type SyncFunc func(SyncResponse, error)
 
-// NewCoordinator returns a coordinator whose groups follow cfg.
-func NewCoordinator(cfg Config) *Coordinator {
+// NewCoordinator returns a coordinator whose groups follow cfg. observe, if not nil, is told
+// of every change to a group, as the core's [Note]s report them (cfg.Notes is then set), and
+// of each group the coordinator creates (NoteCreated). It is called synchronously, with the
+// group's lock held (the coordinator's too for NoteCreated), after the change: a Describe
+// that starts after it returns sees the change. It must be quick and must not call the
+// coordinator. nil costs nothing: the groups make no notes.
+func NewCoordinator(cfg Config, observe func(group string, n Note)) *Coordinator {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand's Read never fails
-	return &Coordinator{cfg: cfg, boot: hex.EncodeToString(b[:]), groups: make(map[string]*shell), done: make(chan struct{})}
+	if observe != nil {
+		cfg.Notes = true
+	}
+	return &Coordinator{cfg: cfg, observe: observe, boot: hex.EncodeToString(b[:]), groups: make(map[string]*shell),
+		done: make(chan struct{})}
 }
 
 // Done returns a channel closed by Close.
@@ -95,9 +106,12 @@ func (c *Coordinator) shell(id string) (*shell, error) {
 		c.incarnations++
 		cfg := c.cfg
 		cfg.MemberIDPrefix = c.boot + "-" + strconv.FormatUint(c.incarnations, 10) + "-"
-		s = &shell{g: New(id, cfg, time.Now()), timers: make(map[Timer]*armed), joins: make(map[string][]JoinFunc),
-			syncs: make(map[string][]SyncFunc), changed: make(chan struct{})}
+		s = &shell{observe: c.observe, g: New(id, cfg, time.Now()), timers: make(map[Timer]*armed),
+			joins: make(map[string][]JoinFunc), syncs: make(map[string][]SyncFunc), changed: make(chan struct{})}
 		c.groups[id] = s
+		if c.observe != nil {
+			c.observe(id, Note{Kind: NoteCreated})
+		}
 	}
 	return s, nil
 }
@@ -346,6 +360,10 @@ func (s *shell) apply(st State, gen int32, effects []Effect) (answers []func()) 
 				answers = append(answers, func() { f(resp, nil) })
 			}
 			delete(s.syncs, e.Member)
+		case Notify:
+			if s.observe != nil {
+				s.observe(s.g.ID, e.Note)
+			}
 		}
 	}
 	if s.g.state != st || s.g.generation != gen {

@@ -37,7 +37,7 @@ func joinAsync(c *Coordinator, req JoinRequest) <-chan JoinResponse {
 // the follower syncs before the leader and gets its assignment when the leader's arrives.
 func TestCoordinator_TwoMembersJoinAndSync(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := NewCoordinator(DefaultConfig)
+		c := NewCoordinator(DefaultConfig, nil)
 		defer c.Close()
 		first, second := joinAsync(c, joinReq("", "range")), joinAsync(c, joinReq("", "range"))
 		synctest.Wait()
@@ -75,7 +75,7 @@ func TestCoordinator_TwoMembersJoinAndSync(t *testing.T) {
 // and the other's heartbeat then asks it to rejoin.
 func TestCoordinator_SessionTimerDropsASilentMember(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := NewCoordinator(Config{MinSessionTimeout: 6 * time.Second, MaxSessionTimeout: 30 * time.Minute})
+		c := NewCoordinator(Config{MinSessionTimeout: 6 * time.Second, MaxSessionTimeout: 30 * time.Minute}, nil)
 		defer c.Close()
 		ra := <-joinAsync(c, joinReq("", "range")) // alone: its join completes at once
 		b := joinAsync(c, joinReq("", "range"))    // starts the next generation
@@ -100,7 +100,7 @@ func TestCoordinator_SessionTimerDropsASilentMember(t *testing.T) {
 // Close answers waiting requests with ErrClosed, stops every timer, and refuses what follows.
 func TestCoordinator_CloseWakesWaitersAndStopsTimers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := NewCoordinator(DefaultConfig)
+		c := NewCoordinator(DefaultConfig, nil)
 		waiting := make(chan error, 1)
 		go func() {
 			_, err := c.Join(context.Background(), "g", joinReq("", "range"))
@@ -144,7 +144,7 @@ func stableGroup(t *testing.T, c *Coordinator) (leader, follower JoinResponse) {
 // codes, and change nothing.
 func TestCoordinator_K20_UnknownMemberAndIllegalGeneration(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := NewCoordinator(Config{MinSessionTimeout: 6 * time.Second, MaxSessionTimeout: 30 * time.Minute})
+		c := NewCoordinator(Config{MinSessionTimeout: 6 * time.Second, MaxSessionTimeout: 30 * time.Minute}, nil)
 		defer c.Close()
 		leader, _ := stableGroup(t, c)
 		watch := changes(c, "g")
@@ -170,7 +170,7 @@ func TestCoordinator_K20_UnknownMemberAndIllegalGeneration(t *testing.T) {
 // member id and is answered at once with the current generation; the group does not move.
 func TestCoordinator_K29_StaticMemberRejoinsWithoutARebalance(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := NewCoordinator(Config{MinSessionTimeout: 6 * time.Second, MaxSessionTimeout: 30 * time.Minute})
+		c := NewCoordinator(Config{MinSessionTimeout: 6 * time.Second, MaxSessionTimeout: 30 * time.Minute}, nil)
 		defer c.Close()
 		static := joinReq("", "range")
 		static.InstanceID = "host-1"
@@ -202,7 +202,7 @@ func TestCoordinator_K29_StaticMemberRejoinsWithoutARebalance(t *testing.T) {
 // are answered then.
 func TestCoordinator_RebalanceTimeoutExpelsAMemberThatNeverRejoined(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := NewCoordinator(Config{MinSessionTimeout: 6 * time.Second, MaxSessionTimeout: 30 * time.Minute})
+		c := NewCoordinator(Config{MinSessionTimeout: 6 * time.Second, MaxSessionTimeout: 30 * time.Minute}, nil)
 		defer c.Close()
 		leader, follower := stableGroup(t, c)
 		stop := make(chan struct{})
@@ -239,7 +239,7 @@ func TestCoordinator_RebalanceTimeoutExpelsAMemberThatNeverRejoined(t *testing.T
 // leader lists first on a tie, and the leader gets each member's metadata for it.
 func TestCoordinator_K26_TwoMembersWithDifferentProtocolLists(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := NewCoordinator(DefaultConfig)
+		c := NewCoordinator(DefaultConfig, nil)
 		defer c.Close()
 		first := joinAsync(c, joinReq("", "range", "cooperative-sticky"))
 		synctest.Wait()
@@ -279,7 +279,7 @@ func TestCoordinator_MemberIDsAreNotReusedAcrossDeletesAndRestarts(t *testing.T)
 			require.Equal(t, None, resp.Code)
 			return resp
 		}
-		c := NewCoordinator(cfg)
+		c := NewCoordinator(cfg, nil)
 		defer c.Close()
 		old := member(c)
 		code, err := c.Leave("g", old.MemberID, "")
@@ -295,7 +295,7 @@ func TestCoordinator_MemberIDsAreNotReusedAcrossDeletesAndRestarts(t *testing.T)
 		require.NoError(t, err)
 		assert.Equal(t, UnknownMemberID, code)
 
-		restarted := NewCoordinator(cfg)
+		restarted := NewCoordinator(cfg, nil)
 		defer restarted.Close()
 		assert.NotEqual(t, old.MemberID, member(restarted).MemberID, "nor after a restart")
 	})

@@ -28,9 +28,12 @@
 //	  requests, change channel                nothing else
 //
 // Lock order: Coordinator.mu, then a shell's mu (Close and Delete only; requests take one at a
-// time). Nothing is called out under either: the answers to parked requests run after the
-// locks are released, on the goroutine of the request, timer or Close that completed them,
-// and may send further requests.
+// time). Nothing but the observer is called out under either: the answers to parked requests
+// run after the locks are released, on the goroutine of the request, timer or Close that
+// completed them, and may send further requests. The observer given to [NewCoordinator] is
+// called under the group's lock with each [Note] the core returned (note.go), once the call
+// that made it is applied, so that a Describe that follows sees the change; it must not call
+// the coordinator. Without an observer the core makes no notes.
 //
 // # Time
 //

@@ -55,6 +55,10 @@ type Config struct {
 	// restart, or from a deleted group of the same name, never names a new member. Kafka
 	// gets the same from a UUID per member.
 	MemberIDPrefix string
+	// Notes makes the group return a [Notify] effect after each change of its members or
+	// state, for the shell's observer. Off, it returns none, so that a shell nobody observes
+	// pays nothing for them.
+	Notes bool
 }
 
 // DefaultConfig is Kafka's.
@@ -131,6 +135,9 @@ const (
 	CompleteJoin
 	// CompleteSync answers Member's waiting SyncGroup with Sync.
 	CompleteSync
+	// Notify reports a change, Note, for the shell's observer; the shell changes nothing for
+	// it. Only a group whose Config has Notes returns it.
+	Notify
 )
 
 // Effect is one thing the shell must do after a call.
@@ -141,6 +148,7 @@ type Effect struct {
 	Member string
 	Join   JoinResponse
 	Sync   SyncResponse
+	Note   Note
 }
 
 // JoinRequest is a JoinGroup request.
@@ -295,8 +303,9 @@ func (g *Group) Join(now time.Time, req JoinRequest) (resp JoinResponse, waits b
 	if _, ok := g.pending[req.MemberID]; ok {
 		delete(g.pending, req.MemberID)
 		effects = append(effects, Effect{Kind: StopTimer, Timer: Timer{PendingTimer, req.MemberID}})
-		g.add(req, req.MemberID)
-		return JoinResponse{MemberID: req.MemberID}, true, append(effects, g.rebalance(now)...)
+		m := g.add(req, req.MemberID)
+		effects = g.note(effects, NoteJoined, m, "")
+		return JoinResponse{MemberID: req.MemberID}, true, append(effects, g.rebalance(now, ReasonNewMember, m)...)
 	}
 	if code := g.validate(req.MemberID, req.InstanceID); code != None {
 		return fail(code)
@@ -307,7 +316,7 @@ func (g *Group) Join(now time.Time, req JoinRequest) (resp JoinResponse, waits b
 	switch g.state {
 	case PreparingRebalance:
 		m.joining = true
-		return JoinResponse{MemberID: m.ID}, true, g.maybeCompleteJoin(now)
+		return JoinResponse{MemberID: m.ID}, true, g.noted(NoteRejoined, m, "", func() []Effect { return g.maybeCompleteJoin(now) })
 	case CompletingRebalance, Stable:
 		if !changed && (g.state == CompletingRebalance || m.ID != g.leader) {
 			// Nothing new: the member is told the current generation again (it may have
@@ -315,7 +324,11 @@ func (g *Group) Join(now time.Time, req JoinRequest) (resp JoinResponse, waits b
 			return g.joinResponse(m, false), false, []Effect{g.heartbeat(now, m)}
 		}
 		m.joining = true
-		return JoinResponse{MemberID: m.ID}, true, g.rebalance(now)
+		why := ReasonMetadataChanged
+		if !changed {
+			why = ReasonLeaderRejoined
+		}
+		return JoinResponse{MemberID: m.ID}, true, g.rebalance(now, why, m)
 	}
 	return fail(UnknownMemberID) // Empty with a member id it does not have
 }
@@ -327,7 +340,7 @@ func (g *Group) joinNew(now time.Time, req JoinRequest) (JoinResponse, bool, []E
 			return g.replaceStatic(now, g.members[old], req)
 		}
 		m := g.add(req, g.newMemberID(req.ClientID))
-		return JoinResponse{MemberID: m.ID}, true, g.rebalance(now)
+		return JoinResponse{MemberID: m.ID}, true, g.noted(NoteJoined, m, "", func() []Effect { return g.rebalance(now, ReasonNewMember, m) })
 	}
 	id := g.newMemberID(req.ClientID)
 	if req.RequireKnownMemberID {
@@ -336,8 +349,8 @@ func (g *Group) joinNew(now time.Time, req JoinRequest) (JoinResponse, bool, []E
 		return JoinResponse{Code: MemberIDRequired, MemberID: id}, false,
 			[]Effect{{Kind: ArmTimer, Timer: Timer{PendingTimer, id}, At: at}}
 	}
-	g.add(req, id)
-	return JoinResponse{MemberID: id}, true, g.rebalance(now)
+	m := g.add(req, id)
+	return JoinResponse{MemberID: id}, true, g.noted(NoteJoined, m, "", func() []Effect { return g.rebalance(now, ReasonNewMember, m) })
 }
 
 // replaceStatic gives a static member that rejoined with no member id (a restart) a new id,
@@ -360,6 +373,7 @@ func (g *Group) replaceStatic(now time.Time, old *Member, req JoinRequest) (Join
 	}
 	effects = append(effects, Effect{Kind: StopTimer, Timer: Timer{SessionTimer, old.ID}})
 	delete(g.members, old.ID)
+	effects = g.note(effects, NoteLeft, old, ReasonFenced)
 	nm := &m
 	g.members[id] = nm
 	g.order[slices.Index(g.order, old.ID)] = id
@@ -367,6 +381,8 @@ func (g *Group) replaceStatic(now time.Time, old *Member, req JoinRequest) (Join
 	if g.leader == old.ID {
 		g.leader = id
 	}
+	effects = g.note(effects, NoteJoined, nm, ReasonStaticRejoined)
+	why := ReasonStaticRejoined
 	switch g.state {
 	case Stable:
 		if g.selectProtocol() == g.protocol {
@@ -374,12 +390,13 @@ func (g *Group) replaceStatic(now time.Time, old *Member, req JoinRequest) (Join
 			resp.SkipAssignment = nm.ID == g.leader
 			return resp, false, append(effects, g.heartbeat(now, nm))
 		}
+		why = ReasonStaticProtocols
 	case PreparingRebalance:
 		nm.joining = true
 		return JoinResponse{MemberID: id}, true, append(effects, g.maybeCompleteJoin(now)...)
 	}
 	nm.joining = true
-	return JoinResponse{MemberID: id}, true, append(effects, g.rebalance(now)...)
+	return JoinResponse{MemberID: id}, true, append(effects, g.rebalance(now, why, nm)...)
 }
 
 // add makes a member of req with id; it joins the rebalance to come.
@@ -434,8 +451,9 @@ func (g *Group) allSupport(protocol, except string) bool {
 }
 
 // rebalance moves the group to PreparingRebalance (if it is not there) and arms the join
-// phase's timer, or the initial delay's for an empty group.
-func (g *Group) rebalance(now time.Time) []Effect {
+// phase's timer, or the initial delay's for an empty group. why and who say what started it,
+// for the note.
+func (g *Group) rebalance(now time.Time, why string, who *Member) []Effect {
 	var effects []Effect
 	if g.state == Empty && g.cfg.InitialRebalanceDelay > 0 {
 		// The first rebalance of an empty group waits for more members (K27), up to the
@@ -443,7 +461,8 @@ func (g *Group) rebalance(now time.Time) []Effect {
 		g.state = PreparingRebalance
 		g.delayLimit = now.Add(g.maxRebalanceTimeout())
 		g.delayUntil = minTime(now.Add(g.cfg.InitialRebalanceDelay), g.delayLimit)
-		return []Effect{{Kind: ArmTimer, Timer: Timer{Kind: InitialDelayTimer}, At: g.delayUntil}}
+		effects = g.note(effects, NoteRebalancing, who, why)
+		return append(effects, Effect{Kind: ArmTimer, Timer: Timer{Kind: InitialDelayTimer}, At: g.delayUntil})
 	}
 	if !g.delayUntil.IsZero() {
 		g.delayUntil = minTime(now.Add(g.cfg.InitialRebalanceDelay), g.delayLimit)
@@ -461,6 +480,7 @@ func (g *Group) rebalance(now time.Time) []Effect {
 	if g.state != PreparingRebalance {
 		g.state = PreparingRebalance
 		g.rebalanceAt = now.Add(g.maxRebalanceTimeout())
+		effects = g.note(effects, NoteRebalancing, who, why)
 		effects = append(effects, Effect{Kind: ArmTimer, Timer: Timer{Kind: RebalanceTimer}, At: g.rebalanceAt})
 	}
 	return append(effects, g.maybeCompleteJoin(now)...)
@@ -492,20 +512,25 @@ func (g *Group) maybeCompleteJoin(now time.Time) []Effect {
 // completeJoin ends the join phase: a new generation, the protocol the members vote for, the
 // leader, and a JoinGroup response to every member; their sessions start.
 func (g *Group) completeJoin(now time.Time) []Effect {
-	effects := make([]Effect, 1, 1+2*len(g.order))
+	n := 1 + 2*len(g.order)
+	if g.cfg.Notes {
+		n++
+	}
+	effects := make([]Effect, 1, n)
 	effects[0] = Effect{Kind: StopTimer, Timer: Timer{Kind: RebalanceTimer}}
 	g.rebalanceAt = time.Time{}
 	g.generation++
 	if len(g.members) == 0 {
 		g.state, g.protocol, g.protocolType, g.leader = Empty, "", "", ""
 		g.emptySince = now
-		return effects
+		return g.note(effects, NoteEmpty, nil, "")
 	}
 	g.protocol = g.selectProtocol()
 	if g.members[g.leader] == nil {
 		g.leader = g.order[0]
 	}
 	g.state = CompletingRebalance
+	effects = g.note(effects, NoteJoinCompleted, nil, "")
 	for _, id := range g.order {
 		m := g.members[id]
 		m.joining = false
@@ -638,6 +663,7 @@ func (g *Group) Sync(now time.Time, req SyncRequest) (resp SyncResponse, waits b
 		o.Assignment, o.View = req.Assignments[id], nil
 	}
 	g.state = Stable
+	effects = g.note(effects, NoteStable, nil, "")
 	for _, id := range g.order {
 		if o := g.members[id]; o.syncing {
 			o.syncing = false
@@ -701,11 +727,12 @@ func (g *Group) Leave(now time.Time, memberID, instanceID string) (Code, []Effec
 	if code := g.validate(memberID, instanceID); code != None {
 		return code, nil
 	}
-	return None, g.remove(now, g.members[memberID], UnknownMemberID)
+	return None, g.remove(now, g.members[memberID], UnknownMemberID, NoteLeft, ReasonLeaveGroup)
 }
 
-// remove drops m, answering its waiting requests with code, and rebalances the rest.
-func (g *Group) remove(now time.Time, m *Member, code Code) []Effect {
+// remove drops m, answering its waiting requests with code, and rebalances the rest; kind
+// and why are the note's (NoteLeft or NoteExpired).
+func (g *Group) remove(now time.Time, m *Member, code Code, kind NoteKind, why string) []Effect {
 	effects := []Effect{{Kind: StopTimer, Timer: Timer{SessionTimer, m.ID}}}
 	if m.joining && g.state == PreparingRebalance {
 		effects = append(effects, Effect{Kind: CompleteJoin, Member: m.ID, Join: JoinResponse{Code: code, MemberID: m.ID}})
@@ -724,9 +751,10 @@ func (g *Group) remove(now time.Time, m *Member, code Code) []Effect {
 			g.leader = g.order[0]
 		}
 	}
+	effects = g.note(effects, kind, m, why)
 	switch g.state {
 	case Stable, CompletingRebalance:
-		return append(effects, g.rebalance(now)...)
+		return append(effects, g.rebalance(now, why, m)...)
 	case PreparingRebalance:
 		if len(g.members) == 0 && !g.delayUntil.IsZero() {
 			g.delayUntil = time.Time{}
@@ -751,7 +779,7 @@ func (g *Group) Expire(now time.Time, t Timer) []Effect {
 			// (GroupCoordinator's shouldKeepAlive).
 			return []Effect{g.heartbeat(now, m)}
 		}
-		return g.remove(now, m, UnknownMemberID)
+		return g.remove(now, m, UnknownMemberID, NoteExpired, ReasonSessionTimeout)
 	case PendingTimer:
 		if at, ok := g.pending[t.Member]; ok && !now.Before(at) {
 			delete(g.pending, t.Member)
@@ -779,6 +807,7 @@ func (g *Group) Expire(now time.Time, t Timer) []Effect {
 				if m.InstanceID != "" && g.static[m.InstanceID] == id {
 					delete(g.static, m.InstanceID)
 				}
+				effects = g.note(effects, NoteExpired, m, ReasonRebalanceTimeout)
 			}
 		}
 		if g.members[g.leader] == nil {

@@ -1,0 +1,167 @@
+package log
+
+import (
+	"time"
+
+	"github.com/tribusmq/tribus/log/internal/group"
+)
+
+// EventKind names a step in the life of a topic, a partition's records, a consumer group or a
+// transaction. See [Options.Observer].
+type EventKind uint8
+
+// The events an observer receives. Each is emitted after the change it reports is visible
+// (see [Options.Observer]); the fields each sets are listed with it, and the others are zero.
+const (
+	// EventTopicCreated: Topic was created with Count partitions.
+	EventTopicCreated EventKind = iota + 1
+	// EventTopicDeleted: Topic and its records were deleted, with every group's committed
+	// offsets for it; Count is the partitions it had.
+	EventTopicDeleted
+	// EventPartitionsCreated: Topic grew to Count partitions; Partition is the first new one.
+	EventPartitionsCreated
+	// EventTopicConfigChanged: Topic's configuration was altered ([Log.AlterTopicConfig]).
+	EventTopicConfigChanged
+	// EventAppended: a batch of Count records at Offset (its first offset) in Topic/Partition
+	// became readable: the high watermark passed it, so ListOffsets(Latest) and a
+	// read_uncommitted Fetch see it. One per batch, in offset order, whichever goroutine
+	// moved the high watermark. ProducerID is the idempotent or transactional producer's
+	// (0 for none). Transactional batches set Transactional: read_committed readers see
+	// them only once their commit marker is appended. A marker is a batch of one control
+	// record with Control set and Reason "commit" or "abort": it moves the last stable offset
+	// and Fetch never returns it.
+	EventAppended
+	// EventRecordsDeleted: the log start offset of Topic/Partition moved up to Offset, by
+	// DeleteRecords or retention (Reason "DeleteRecords" or "retention"): records below it
+	// can no longer be read.
+	EventRecordsDeleted
+	// EventSegmentRolled: Topic/Partition sealed its active segment and started one at
+	// Offset; Reason is "segment.bytes", "segment.ms" or "retention" (an empty active segment
+	// rolled so that retention may delete the last one).
+	EventSegmentRolled
+	// EventSegmentDeleted: the segment of Topic/Partition based at Offset was deleted; Reason
+	// is "retention", "DeleteRecords" or "compaction" (the pass emptied it).
+	EventSegmentDeleted
+	// EventCompacted: a compaction pass over Topic/Partition ended (K35); Count records were
+	// removed, and the log is clean below Offset (the cleaner checkpoint). Reason is set when
+	// the pass failed part way; the segments it had cleaned stay cleaned.
+	EventCompacted
+	// EventGroupCreated: consumer group Group became known to the coordinator, Empty, on its
+	// first request or at [Log.NewGroupConsumer].
+	EventGroupCreated
+	// EventMemberJoined: Member (InstanceID for a static member) joined Group, which has
+	// Count members. A static member that rejoins under a new member id is EventMemberLeft
+	// for the old id then EventMemberJoined for the new, with Reason saying so.
+	EventMemberJoined
+	// EventMemberRejoined: Member's JoinGroup joined the rebalance in progress in Group;
+	// Count is the members.
+	EventMemberRejoined
+	// EventMemberLeft: Member left Group by LeaveGroup (Reason "LeaveGroup"), or was fenced
+	// by a newer incarnation of its group.instance.id; Count members remain.
+	EventMemberLeft
+	// EventMemberExpired: Group dropped Member: Reason "session timed out" (K23), or it did
+	// not rejoin before the rebalance timeout; Count members remain.
+	EventMemberExpired
+	// EventRebalancing: Group entered PreparingRebalance, replacing Generation; Reason and
+	// Member say what started it (a member joining, leaving, expiring, rejoining with new
+	// metadata, the leader rejoining). Count is the members.
+	EventRebalancing
+	// EventJoinCompleted: the join phase of Group ended: CompletingRebalance at a new
+	// Generation of Count members with Protocol; Member is the leader, whose SyncGroup comes
+	// next.
+	EventJoinCompleted
+	// EventStable: Group became Stable at Generation with Count members: the leader's
+	// SyncGroup handed out the assignment DescribeGroup now shows.
+	EventStable
+	// EventGroupEmpty: Group's join phase ended with no member left: it is Empty at
+	// Generation.
+	EventGroupEmpty
+	// EventGroupDeleted: Group and its committed offsets were deleted: Reason
+	// "DeleteGroups", or "offsets expired" (K18).
+	EventGroupDeleted
+	// EventCommitted: Group committed Offset for Topic/Partition (one event per partition of
+	// a commit), durably: DescribeGroup, GroupLag and OffsetFetch see it. Member and
+	// Generation are the committer's (Generation -1 outside any generation);
+	// TransactionalID is set for offsets committed by a transaction, emitted when it commits.
+	EventCommitted
+	// EventOffsetDeleted: Group's committed offset for Topic/Partition, Offset, was deleted
+	// by an OffsetDelete ([Requests.DeleteOffsets]).
+	EventOffsetDeleted
+	// EventTxnCommitted: the transaction of TransactionalID (ProducerID) committed: its
+	// markers are durable in its Count partitions and its offsets committed. Reason is set
+	// when another step than EndTxn finished it.
+	EventTxnCommitted
+	// EventTxnAborted: the transaction of TransactionalID (ProducerID) aborted: its abort
+	// markers are durable in its Count partitions. Reason says why ("AbortTransaction", a
+	// failed commit, a timeout, a new producer with the same id).
+	EventTxnAborted
+)
+
+var eventNames = [...]string{"", "topic-created", "topic-deleted", "partitions-created", "topic-config-changed",
+	"appended", "records-deleted", "segment-rolled", "segment-deleted", "compacted", "group-created",
+	"member-joined", "member-rejoined", "member-left", "member-expired", "rebalancing", "join-completed",
+	"stable", "group-empty", "group-deleted", "committed", "offset-deleted", "txn-committed", "txn-aborted"}
+
+// String returns the event's name, such as "appended".
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) {
+		return eventNames[k]
+	}
+	return "unknown"
+}
+
+// Event is one lifecycle event of a [Log]; see [EventKind] for the fields each kind sets.
+// Fields that do not apply are zero.
+type Event struct {
+	Kind      EventKind
+	Time      time.Time // when it was emitted
+	Topic     string
+	Partition int32
+	// Offset is the first offset of an appended batch, the committed offset of a commit, the
+	// new log start offset, or a segment's base offset.
+	Offset int64
+	// Count is the records appended or removed, the partitions of a topic or a transaction,
+	// or the members of a group.
+	Count      int
+	Group      string
+	Member     string // the member concerned, the committer, or the leader (EventJoinCompleted)
+	InstanceID string // the member's group.instance.id, for a static member
+	// Generation is, for a group's events, its generation when the event was made (the one
+	// being replaced, for EventRebalancing); for EventCommitted, the committer's.
+	Generation      int32
+	Protocol        string // EventJoinCompleted: the assignor the members agreed on
+	Reason          string // why, for the kinds that give one
+	TransactionalID string
+	ProducerID      int64 // the idempotent or transactional producer, 0 for none
+	Transactional   bool  // EventAppended: a transactional batch
+	Control         bool  // EventAppended: a transaction marker
+}
+
+// emit calls the observer with e, stamped now if it has no time. Callers check l.obs != nil
+// first, so that a Log nobody observes builds no event.
+func (l *Log) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	l.obs(e)
+}
+
+// groupEvents maps the coordinator's notes to event kinds.
+var groupEvents = [...]EventKind{group.NoteCreated: EventGroupCreated, group.NoteJoined: EventMemberJoined,
+	group.NoteRejoined: EventMemberRejoined, group.NoteLeft: EventMemberLeft, group.NoteExpired: EventMemberExpired,
+	group.NoteRebalancing: EventRebalancing, group.NoteJoinCompleted: EventJoinCompleted, group.NoteStable: EventStable,
+	group.NoteEmpty: EventGroupEmpty}
+
+// observeGroups returns the coordinator's observer for a Log with an observer, nil otherwise.
+func (l *Log) observeGroups() func(id string, n group.Note) {
+	if l.obs == nil {
+		return nil
+	}
+	return func(id string, n group.Note) {
+		if int(n.Kind) >= len(groupEvents) || groupEvents[n.Kind] == 0 {
+			return
+		}
+		l.emit(Event{Kind: groupEvents[n.Kind], Group: id, Member: n.Member, InstanceID: n.InstanceID,
+			Generation: n.Generation, Count: n.Members, Protocol: n.Protocol, Reason: n.Reason})
+	}
+}
