@@ -41,6 +41,33 @@ func TestGroupConsumer_CrashDuringPollDropsTheMember(t *testing.T) {
 	})
 }
 
+// Close called from another goroutine while the member's Poll waits for records ends that
+// Poll at once (as franz-go's Close does), then leaves the group, which rebalances the rest
+// without waiting for a session timeout (K21). Under synctest a Close that waited for the
+// Poll's lock would never return: a goroutine blocked on a mutex keeps the bubble's clock still.
+func TestGroupConsumer_CloseDuringPollEndsItAndLeaves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := groupLog(t, nil, 0, map[string]int{"t": 2})
+		a := joinGroup(t, l, tlog.GroupConsumerOptions{MaxWait: time.Hour})
+		b := joinGroup(t, l, tlog.GroupConsumerOptions{})
+		settle(t, l, a, b)
+
+		done := make(chan error, 1)
+		go func() {
+			_, err := a.Poll(context.Background())
+			done <- err
+		}()
+		synctest.Wait() // a's Poll is blocked waiting for records, for up to an hour
+		start := time.Now()
+		require.NoError(t, a.Close())
+		assert.Zero(t, time.Since(start), "Close did not wait out the Poll")
+		assert.ErrorIs(t, <-done, tlog.ErrClosed, "the in-flight Poll ends as the consumer closes")
+
+		settle(t, l, b)
+		assert.Equal(t, parts("t", 0, 1), b.Assignment(), "a left: b owns both partitions")
+	})
+}
+
 // A consumer crashed while its JoinGroup is parked sends nothing more: when the join phase
 // ends, it never sends its SyncGroup, and its session then times out and the group rebalances
 // without it. If it were the leader, the others wait (as in Kafka) until that happens.

@@ -84,9 +84,10 @@ type RebalanceListener struct {
 // partitions, it reads them from the group's committed offsets, and commits its progress.
 // It is a client of the coordinator's requests, as a Kafka consumer is: it joins at its first
 // Poll (JoinGroup, then SyncGroup; as the group's leader it runs the assignor and sends the
-// assignment), heartbeats in the background and in every Poll, and leaves on Close. Poll and
-// Close must not be called concurrently with each other (as in Kafka, a consumer belongs to
-// one goroutine); the other methods are safe anywhere, including from the listener.
+// assignment), heartbeats in the background and in every Poll, and leaves on Close. Poll
+// belongs to one goroutine (as in Kafka); Close and Crash may be called from any, and end a
+// Poll in progress (as franz-go's Close does), so a test's cleanup can close a consumer whose
+// loop runs elsewhere. The other methods are safe anywhere, including from the listener.
 type GroupConsumer struct {
 	l     *Log
 	opts  GroupConsumerOptions
@@ -94,9 +95,11 @@ type GroupConsumer struct {
 
 	pmu sync.Mutex // held by Poll and Close
 
-	gate    requestGate    // no request once Crash returns
-	stopped chan struct{}  // closed at Close or Crash: wakes a Poll and the heartbeats
-	bg      sync.WaitGroup // the heartbeat goroutine
+	gate        requestGate   // no request once Crash returns
+	stopped     chan struct{} // closed at Close or Crash: wakes a Poll and the heartbeats
+	closing     chan struct{} // closed as Close begins: a Poll in progress returns, releasing pmu
+	closingOnce sync.Once
+	bg          sync.WaitGroup // the heartbeat goroutine
 
 	mu             sync.Mutex // guards the fields below
 	memberID       string
@@ -172,7 +175,7 @@ func (l *Log) NewGroupConsumer(opts GroupConsumerOptions) (*GroupConsumer, error
 	if err := l.coord.Create(opts.GroupID); err != nil {
 		return nil, ErrClosed
 	}
-	c := &GroupConsumer{l: l, opts: opts, gen: -1, syncedGen: -1, stopped: make(chan struct{}),
+	c := &GroupConsumer{l: l, opts: opts, gen: -1, syncedGen: -1, stopped: make(chan struct{}), closing: make(chan struct{}),
 		inner: l.NewConsumer(ConsumerOptions{Reset: opts.Reset, MaxPollRecords: opts.MaxPollRecords, MaxWait: opts.MaxWait,
 			Isolation: opts.Isolation})}
 	c.opts.MaxWait = c.inner.opts.MaxWait
@@ -200,6 +203,11 @@ func (c *GroupConsumer) Poll(ctx context.Context) ([]Record, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		select {
+		case <-c.closing: // Close waits for pmu, and does the committing and leaving itself
+			return nil, ErrClosed
+		default:
+		}
 		c.maybeAutoCommit(false)
 		ready, waits, err := c.step()
 		if err != nil {
@@ -212,7 +220,7 @@ func (c *GroupConsumer) Poll(ctx context.Context) ([]Record, error) {
 			}
 			waits = append(waits, w...)
 		}
-		waits = append(waits, c.stopped)
+		waits = append(waits, c.stopped, c.closing)
 		left := time.Until(deadline)
 		if left <= 0 {
 			return nil, nil
@@ -610,7 +618,11 @@ func (c *GroupConsumer) resubscribe(topics []string, re *regexp.Regexp) error {
 // Close commits (with auto-commit on), revokes its partitions through the listener, and
 // leaves the group (LeaveGroup), which rebalances the rest (K21). A static member does not
 // leave: its partitions wait for it, or for its session timeout (K29). Close is idempotent.
+// Called while Poll runs on another goroutine, it makes that Poll return ErrClosed, without
+// records, as soon as it looks (at once when it is waiting), then commits what the Polls
+// before returned.
 func (c *GroupConsumer) Close() error {
+	c.closingOnce.Do(func() { close(c.closing) })
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	c.mu.Lock()
