@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tribusmq/tribus/exchange"
+	tlog "github.com/tribusmq/tribus/log"
 	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/store"
 	"github.com/tribusmq/tribus/wire/amqp"
@@ -41,9 +42,16 @@ type Options struct {
 	Kafka kafka.Options
 
 	// ExchangeObserver, if set, receives every lifecycle event of the exchange router
-	// (routed, delivered, acked, requeued, dead-lettered, expired, dropped...). It is called
-	// synchronously and must be quick. nil costs nothing.
+	// (routed, enqueued, delivered, acked, requeued, dead-lettered, expired, dropped, consumers
+	// added and cancelled...; see exchange.Options.Observer for what it may rely on). It is
+	// called synchronously and must be quick. nil costs nothing.
 	ExchangeObserver func(exchange.Event)
+
+	// LogObserver, if set, receives every lifecycle event of the commit log (appended,
+	// committed, members joining and leaving, rebalances, transactions...; see
+	// log.Options.Observer). It is called synchronously and must be quick. nil costs nothing.
+	// The pub/sub hub's observer is PubSub.Observer.
+	LogObserver func(tlog.Event)
 
 	// MemoryBudget bounds the memory the persistent messages of durable queues take in the
 	// exchange router; beyond it only a 64-byte index entry per message stays in memory and
