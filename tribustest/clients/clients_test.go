@@ -1,0 +1,85 @@
+package clients_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tribusmq/tribus/tribustest"
+	"github.com/tribusmq/tribus/tribustest/clients"
+)
+
+func TestRedis_PublishReachesASubscriber(t *testing.T) {
+	b := tribustest.New(t)
+	rdb := clients.Redis(b, nil)
+	sub := rdb.Subscribe(t.Context(), "orders")
+	defer sub.Close()
+	b.Wait(tribustest.Subscribers("orders", 1))
+
+	if n, err := rdb.Publish(t.Context(), "orders", "ORD-1").Result(); err != nil || n != 1 {
+		t.Fatalf("PUBLISH = %d, %v; want 1 receiver", n, err)
+	}
+	msg, err := sub.ReceiveMessage(t.Context())
+	if err != nil || msg.Payload != "ORD-1" {
+		t.Fatalf("got %v, %v; want ORD-1", msg, err)
+	}
+}
+
+func TestRedis_OverTCP(t *testing.T) {
+	b := tribustest.New(t)
+	rdb := redis.NewClient(&redis.Options{Addr: b.ServeRedis()})
+	defer rdb.Close()
+	if err := rdb.Ping(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAMQP_ConsumerAcksWhatWasPublished(t *testing.T) {
+	b := tribustest.New(t)
+	ch := clients.AMQPChannel(b)
+	if _, err := ch.QueueDeclare("jobs", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.PublishWithContext(t.Context(), "", "jobs", false, false, amqp.Publishing{Body: []byte("j1")}); err != nil {
+		t.Fatal(err)
+	}
+	b.Wait(tribustest.QueueReady("jobs", 1))
+	b.CheckQueue("jobs", "j1")
+
+	deliveries, err := ch.Consume("jobs", "worker", false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := <-deliveries
+	if err := d.Ack(false); err != nil {
+		t.Fatal(err)
+	}
+	b.Wait(tribustest.QueueAcked("jobs", 1), tribustest.QueueDrained("jobs"))
+}
+
+func TestKafka_GroupCommitsWhatItRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := tribustest.New(t)
+		producer := clients.Kafka(b, kgo.ProducerLinger(0), kgo.AllowAutoTopicCreation())
+		if err := producer.ProduceSync(t.Context(), &kgo.Record{Topic: "payments", Value: []byte("p1")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		consumer := clients.Kafka(b, kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("payments"),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+		fetches := consumer.PollFetches(t.Context())
+		if errs := fetches.Errors(); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		if recs := fetches.Records(); len(recs) != 1 || string(recs[0].Value) != "p1" {
+			t.Fatalf("got %v, want p1", recs)
+		}
+		if err := consumer.CommitUncommittedOffsets(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		b.Wait(tribustest.Committed("billing", "payments", 0, 1), tribustest.LagZero("billing"))
+	})
+}

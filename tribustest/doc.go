@@ -1,0 +1,71 @@
+// Package tribustest is the toolkit for testing event-driven code against an in-process
+// tribus: a broker per test, closed for you, waits that never sleep or poll, and checks that
+// say what was expected and what was there. A test of a 30-second TTL takes no wall time:
+//
+//	func TestOrderExpiresToTheDeadLetterQueue(t *testing.T) {
+//		synctest.Test(t, func(t *testing.T) {
+//			b := tribustest.New(t)
+//			s := b.Session()
+//			s.ExchangeDeclare("orders.dlx", exchange.Fanout, exchange.ExchangeOptions{})
+//			s.QueueDeclare("orders.dead", exchange.QueueOptions{})
+//			s.QueueBind("orders.dead", "orders.dlx", "", nil)
+//			s.QueueDeclare("orders", exchange.QueueOptions{
+//				MessageTTL: 30 * time.Second, DeadLetterExchange: "orders.dlx"})
+//
+//			s.Publish(t.Context(), "", "orders", false, exchange.Publishing{Body: []byte("ORD-1")})
+//			b.Wait(tribustest.QueueReady("orders.dead", 1)) // 30 s pass on the bubble's clock
+//
+//			d, _ := s.Get("orders.dead", true)
+//			b.CheckDeadLettered(d, exchange.Death{Queue: "orders", Reason: "expired", Count: 1})
+//		})
+//	}
+//
+// # Basics
+//
+// [New] opens an in-memory broker for a test and closes it in t.Cleanup; [NewDurable] keeps
+// its state in t.TempDir(), and [Broker.Reopen] restarts it on the same directory. The
+// cleanup fails the test if Close fails, if a goroutine the broker started still runs after
+// it, or if a file in its directory is still open. A [Broker] is a *tribus.Broker: Router,
+// Log, Hub and the wire front doors (Redis, AMQP, Kafka, each with an in-process Dial for real
+// clients) are all there. New takes a [T], the part of testing.TB it uses, so it works with
+// *testing.T, *testing.B and *testing.F.
+//
+// [Broker.Wait] waits until conditions hold ([QueueReady], [QueueUnacked], [QueueConsumers],
+// [QueueDelivered], [GroupStable], [Committed], [LagZero], [Subscribers], or your own with
+// [Func]) and fails the test with what it expected, what it saw and the broker's last events
+// if they do not within [Broker.WaitTimeout]. [Broker.WaitContext] returns the same failure
+// as a *[WaitError] for use off the test's goroutine.
+//
+// The Check methods assert what is there now: [Broker.CheckQueue] (these bodies, in this
+// order, read without delivering), [Broker.CheckDeadLettered] (x-death's reason, queue and
+// count, through [exchange.Deaths]), [Broker.CheckCommitted] (a group's offsets), and
+// [Broker.CheckNoDelivery] and [Broker.CheckNoMessage], which prove that nothing more
+// arrives by waiting for a synctest bubble to be idle rather than for a timeout.
+//
+// # Concurrency
+//
+// A Broker is safe for concurrent use. Wait and the constructors stop the test with Fatalf on
+// failure, so they belong on the test's goroutine; WaitContext and the Check methods may be
+// called from any. The engines call this package's observers synchronously, under their own
+// locks; the observers only record the event (trace.go, its own mutex) and wake the waits
+// (wait.go, a mutex around one channel), and call nothing else.
+//
+// The goroutine check tells a test's brokers apart from those of tests running in parallel by
+// a runtime/pprof goroutine label that New sets on the test's goroutine and the cleanup
+// clears: goroutines inherit it from the goroutine that starts them. A test that sets its
+// own goroutine labels loses them to New.
+//
+// # Time
+//
+// Inside a testing/synctest bubble everything runs on the bubble's fake clock: TTLs,
+// x-expires, session and rebalance timeouts, the slow-subscriber window, and Wait's own
+// timeout, so a wait for a state 45 seconds away returns at once and a wait that can never
+// succeed fails at once. Outside a bubble the same tests run in real time.
+//
+// # Caveats
+//
+// A wait checks its conditions after every event of the engines; a custom [Func] that reads
+// something no engine event follows (a value in your own code) is checked only when some
+// other event happens. The goroutine check cannot see goroutines started by a runtime timer
+// (time.AfterFunc) that outlive the test; the engines' Close stops those timers.
+package tribustest
