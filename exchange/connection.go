@@ -27,7 +27,8 @@ type Connection struct {
 	// mu guards the state below. It is taken after Router.mu (an exclusive queue is owned
 	// while the topology is locked) and never held while a session or queue lock is taken.
 	mu       sync.Mutex
-	err      error // why the connection closed; nil while open
+	err      error         // why the connection closed; nil while open
+	done     chan struct{} // closed with err set
 	sessions map[*Session]struct{}
 	owned    []*queue // exclusive queues declared on the connection
 }
@@ -52,7 +53,8 @@ func (r *Router) newConnection(o ConnectionOptions, lenient, private bool) (*Con
 	if err := checkShort("user", o.User); err != nil {
 		return nil, err
 	}
-	c := &Connection{r: r, user: o.User, lenient: lenient, private: private, sessions: make(map[*Session]struct{})}
+	c := &Connection{r: r, user: o.User, lenient: lenient, private: private, done: make(chan struct{}),
+		sessions: make(map[*Session]struct{})}
 	r.connMu.Lock()
 	defer r.connMu.Unlock()
 	if r.isClosed() {
@@ -86,6 +88,11 @@ func (c *Connection) Err() error {
 	return c.err
 }
 
+// Done returns a channel closed once the connection is closed, whoever closed it: its
+// Close, a connection error, or the Router's Close. [Connection.Err] then says why. A front
+// door watches it to tell its client of a close from the router's side.
+func (c *Connection) Done() <-chan struct{} { return c.done }
+
 // Close closes the connection: every session on it is closed, which requeues their unacked
 // deliveries in their original positions with redelivered set (A51), and then its exclusive
 // queues are deleted with their messages (A22). Close is idempotent and returns nil.
@@ -115,6 +122,7 @@ func (c *Connection) closeWith(reason error) {
 		reason = fmt.Errorf("%w (connection closed)", reason)
 	}
 	c.err = reason
+	close(c.done)
 	sessions := make([]*Session, 0, len(c.sessions))
 	for s := range c.sessions {
 		sessions = append(sessions, s)

@@ -48,6 +48,7 @@ type conn struct {
 	publisher bool          // published is closed
 
 	running atomic.Bool // the handshake is done and the writer runs; read by Server.Close
+	closing atomic.Bool // the door itself is closing the engine connection: watchClosed says nothing
 
 	// wmu guards out, werr, done, stopped and sendLimit. Only the writer goroutine writes to nc; appenders wait
 	// on room while out is over maxOut, which holds consumers back as TCP would.
@@ -154,6 +155,31 @@ func (c *conn) watchAlarms(stop <-chan struct{}) <-chan struct{} {
 	return done
 }
 
+// watchClosed tells the client when its connection is closed from the router's side, not by
+// this door (by a test's injected crash, or by the router's Close), with RabbitMQ's 320
+// CONNECTION_FORCED, as rabbitmqctl close_connection does. It returns a channel closed once it
+// has stopped.
+func (c *conn) watchClosed(stop <-chan struct{}) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-stop:
+		case <-c.ec.Done():
+			if c.closing.Load() {
+				return
+			}
+			text := "CONNECTION_FORCED - " + c.ec.Err().Error()
+			c.setSendLimit(time.Second) // a client that does not read is not waited for
+			c.write(func(b []byte) []byte {
+				return proto.AppendMethod(b, 0, &proto.ConnectionClose{ReplyCode: 320, ReplyText: proto.ShortText(text)})
+			})
+			c.finish()
+		}
+	}()
+	return done
+}
+
 // write appends what add appends to the output, waiting while the writer is behind, and
 // reports false once the connection can no longer write.
 func (c *conn) write(add func(b []byte) []byte) bool {
@@ -236,6 +262,7 @@ func (c *conn) serve() {
 	stop := make(chan struct{})
 	beats := c.startHeartbeat(stop)
 	alarms := c.watchAlarms(stop)
+	closed := c.watchClosed(stop)
 	err := c.loop()
 	// Nothing is written after the loop ends (close-ok and connection.close were written in
 	// it): appenders give up, even those waiting for room in an output that a client that
@@ -244,6 +271,7 @@ func (c *conn) serve() {
 	close(stop)
 	<-beats
 	<-alarms
+	<-closed
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		c.srv.opts.Logger.Debug("amqp: connection", "remote", c.nc.RemoteAddr(), "err", err)
 	}
@@ -315,6 +343,7 @@ func (c *conn) closeConnection(code uint16, text string, classID, methodID uint1
 	}
 	c.closeSent = true
 	c.in.until = time.Now().Add(closeOkTimeout)
+	c.closing.Store(true)
 	c.ec.CloseWith(errors.New(text))
 	c.write(func(b []byte) []byte {
 		return proto.AppendMethod(b, 0, &proto.ConnectionClose{ReplyCode: code, ReplyText: proto.ShortText(text),
