@@ -22,6 +22,9 @@ type Options struct {
 	// condition by reading QueueInfo, and on every event (not only of one kind) read it
 	// again.
 	Observer func(Event)
+	// Faults, if set, are the hooks a test toolkit injects failures through (package
+	// tribustest uses them); see [Faults]. nil costs one nil check per publish and settle.
+	Faults *Faults
 	// Store, if set, keeps durable exchanges, queues and bindings and the persistent messages
 	// of durable queues (RabbitMQ's rules: delivery mode 2 into a durable queue), and New
 	// restores them. nil keeps everything in memory. The caller closes the store, after the
@@ -128,4 +131,22 @@ type Event struct {
 	MessageID   string
 	ConsumerTag string // EventConsumerAdded, EventConsumerCancelled: the consumer's tag
 	Count       int    // EventPurged: the messages removed
+}
+
+// Faults are hooks called at the points where a test injects failures: a publish lost on
+// its way, a client that dies before its ack reaches the broker. Each may be nil. They are
+// called on the goroutine of the operation, from the native API and from the AMQP front door
+// alike, before the operation takes any lock of the Router: a hook may block (a crash parks
+// its caller, as a dead process never returns) and may call the Router (close a connection).
+type Faults struct {
+	// BeforePublish is called before s routes a publish to exchange with routing key key. A
+	// non-nil err fails the publish with it, routing nothing; drop makes the publish succeed
+	// and routes the message nowhere, as if it were lost before it reached the broker (a
+	// confirm, in confirm mode, still comes).
+	BeforePublish func(s *Session, exchange, key string, msg *Publishing) (drop bool, err error)
+	// BeforeSettle is called before an ack, nack or reject ("ack", "nack", "reject") of the
+	// delivery tagged tag on s (and, with multiple, those before it) is applied; queue is the
+	// queue tag's delivery came from, "" for an unknown tag. A non-nil error is returned by the
+	// settle, which is then not applied: the deliveries stay unacked.
+	BeforeSettle func(s *Session, queue string, tag uint64, multiple bool, op string) error
 }

@@ -32,6 +32,14 @@ func (pt *pendingTags) add(tag uint64, p *pending) {
 	pt.ring[i] = p
 }
 
+// peek returns tag's entry without removing it, or nil.
+func (pt *pendingTags) peek(tag uint64) *pending {
+	if tag >= pt.base && tag-pt.base < uint64(len(pt.ring)) {
+		return pt.ring[tag-pt.base]
+	}
+	return pt.late[tag]
+}
+
 // take removes and returns tag's entry, or nil.
 func (pt *pendingTags) take(tag uint64) *pending {
 	if tag >= pt.base && tag-pt.base < uint64(len(pt.ring)) {

@@ -77,6 +77,13 @@ func (s *Session) newPublisher(window int, confirms bool, onConfirm func(Confirm
 // are unconfirmed and while a memory or disk alarm is on (see [Session.Publish]), until ctx
 // ends.
 func (p *Publisher) Publish(ctx context.Context, exchange, key string, mandatory bool, msg Publishing) (uint64, error) {
+	var drop bool
+	if f := p.s.r.faults; f != nil && f.BeforePublish != nil {
+		var err error
+		if drop, err = f.BeforePublish(p.s, exchange, key, &msg); err != nil {
+			return 0, err
+		}
+	}
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -98,6 +105,15 @@ func (p *Publisher) Publish(ctx context.Context, exchange, key string, mandatory
 	if err := s.state(); err != nil {
 		<-p.sem
 		return 0, err
+	}
+	if drop { // lost on its way: confirmed in its turn, routed nowhere
+		var seq uint64
+		if p.confirms {
+			s.pubSeq++
+			seq = s.pubSeq
+		}
+		p.items <- pendingReturn{seq: seq, ack: true}
+		return seq, nil
 	}
 	if err := s.checkPublish(exchange, key, &msg); err != nil {
 		<-p.sem

@@ -32,6 +32,7 @@ type Router struct {
 	evictFloor atomic.Int64
 	al         alarms // memory and disk alarms (alarm.go)
 	obs        func(Event)
+	faults     *Faults // Options.Faults; nil: no hook
 	logger     *slog.Logger
 
 	// mu guards the topology: exchanges, queues and every binding. Publishers hold it for
@@ -67,6 +68,7 @@ func New(opts *Options) (*Router, error) {
 		st:        o.Store,
 		budget:    o.MemoryBudget,
 		obs:       o.Observer,
+		faults:    o.Faults,
 		logger:    o.Logger,
 		exchanges: make(map[string]*exchange),
 		queues:    make(map[string]*queue),

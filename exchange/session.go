@@ -83,6 +83,11 @@ const (
 	settleReject
 )
 
+// String returns the AMQP method's name: "ack", "nack" or "reject".
+func (op settleOp) String() string {
+	return [...]string{"ack", "nack", "reject"}[op]
+}
+
 func newSession(r *Router, c *Connection) *Session {
 	return &Session{r: r, conn: c, consumers: make(map[string]*Consumer)}
 }
@@ -236,6 +241,11 @@ func (s *Session) settle(tag uint64, multiple bool, op settleOp, requeue bool) e
 	if err := s.state(); err != nil {
 		return err
 	}
+	if f := s.r.faults; f != nil && f.BeforeSettle != nil {
+		if err := f.BeforeSettle(s, s.queueOf(tag), tag, multiple, op.String()); err != nil {
+			return err
+		}
+	}
 	var one [1]*pending // a single settle allocates nothing
 	ps := one[:0]
 	s.pendMu.Lock()
@@ -259,6 +269,16 @@ func (s *Session) settle(tag uint64, multiple bool, op settleOp, requeue bool) e
 	}
 	s.apply(ps, op, requeue)
 	return nil
+}
+
+// queueOf returns the queue of the unacked delivery tagged tag, "" if there is none.
+func (s *Session) queueOf(tag uint64) string {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	if p := s.pending.peek(tag); p != nil {
+		return p.q.name
+	}
+	return ""
 }
 
 // apply settles deliveries taken from the session's unacked ones.
@@ -514,6 +534,15 @@ func (s *Session) Publish(ctx context.Context, exchange, key string, mandatory b
 	if err := ctx.Err(); err != nil {
 		return Confirmation{}, err
 	}
+	if f := s.r.faults; f != nil && f.BeforePublish != nil {
+		drop, err := f.BeforePublish(s, exchange, key, &msg)
+		if err != nil {
+			return Confirmation{}, err
+		}
+		if drop {
+			return s.dropped(), nil
+		}
+	}
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
 	if err := s.r.admit(ctx); err != nil {
@@ -535,6 +564,21 @@ func (s *Session) Publish(ctx context.Context, exchange, key string, mandatory b
 		}
 	}
 	return s.route(ctx, exchange, key, mandatory, msg)
+}
+
+// dropped is the outcome of a publish a fault dropped: success, and in confirm mode an ack.
+func (s *Session) dropped() Confirmation {
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	var conf Confirmation
+	if s.confirm {
+		s.pubSeq++
+		conf = Confirmation{DeliveryTag: s.pubSeq, Ack: true}
+		if s.onConfirm != nil {
+			s.onConfirm(conf)
+		}
+	}
+	return conf
 }
 
 // route routes and enqueues a checked publish, waits for its store writes, and confirms or

@@ -1,0 +1,98 @@
+package exchange_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tribusmq/tribus/exchange"
+)
+
+// A dropped publish succeeds (and is confirmed) but reaches no queue, on both publish paths;
+// a failed one returns the hook's error and routes nothing.
+func TestFaults_BeforePublishDropsOrFails(t *testing.T) {
+	boom := errors.New("boom")
+	var verdict struct {
+		drop bool
+		err  error
+	}
+	r, err := exchange.New(&exchange.Options{Faults: &exchange.Faults{
+		BeforePublish: func(_ *exchange.Session, exchange, key string, msg *exchange.Publishing) (bool, error) {
+			return verdict.drop, verdict.err
+		}}})
+	require.NoError(t, err)
+	defer r.Close()
+	s, err := r.NewSession()
+	require.NoError(t, err)
+	_, err = s.QueueDeclare("q", exchange.QueueOptions{})
+	require.NoError(t, err)
+	require.NoError(t, s.Confirm())
+
+	verdict.drop = true
+	conf, err := s.Publish(t.Context(), "", "q", true, exchange.Publishing{Body: []byte("lost")})
+	require.NoError(t, err, "a dropped mandatory publish is not returned: the broker never saw it")
+	assert.True(t, conf.Ack)
+	var mu sync.Mutex
+	var confs []exchange.Confirmation
+	p, err := s.NewPublisher(10, func(c exchange.Confirmation) { mu.Lock(); confs = append(confs, c); mu.Unlock() })
+	require.NoError(t, err)
+	_, err = p.Publish(t.Context(), "", "q", false, exchange.Publishing{Body: []byte("lost too")})
+	require.NoError(t, err)
+	verdict.drop = false
+	_, err = p.Publish(t.Context(), "", "q", false, exchange.Publishing{Body: []byte("kept")})
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+	assert.Equal(t, []exchange.Confirmation{{DeliveryTag: 2, Ack: true}, {DeliveryTag: 3, Ack: true}}, confs, "confirmed in order")
+
+	verdict.err = boom
+	_, err = s.Publish(t.Context(), "", "q", false, exchange.Publishing{Body: []byte("failed")})
+	assert.ErrorIs(t, err, boom)
+	info, err := r.QueueInfo("q")
+	require.NoError(t, err)
+	assert.Equal(t, 1, info.Ready, "only the kept message arrived")
+	assert.Equal(t, uint64(1), info.Published)
+}
+
+// A settle the hook fails is not applied: the delivery stays unacked, and the hook is told
+// the queue, tag and method.
+func TestFaults_BeforeSettleFailureLeavesTheDeliveryUnacked(t *testing.T) {
+	boom := errors.New("boom")
+	type call struct {
+		queue    string
+		tag      uint64
+		multiple bool
+		op       string
+	}
+	var calls []call
+	r, err := exchange.New(&exchange.Options{Faults: &exchange.Faults{
+		BeforeSettle: func(_ *exchange.Session, queue string, tag uint64, multiple bool, op string) error {
+			calls = append(calls, call{queue, tag, multiple, op})
+			if op == "ack" {
+				return boom
+			}
+			return nil
+		}}})
+	require.NoError(t, err)
+	defer r.Close()
+	s, err := r.NewSession()
+	require.NoError(t, err)
+	_, err = s.QueueDeclare("q", exchange.QueueOptions{})
+	require.NoError(t, err)
+	_, err = s.Publish(t.Context(), "", "q", false, exchange.Publishing{Body: []byte("m")})
+	require.NoError(t, err)
+	d, err := s.Get("q", false)
+	require.NoError(t, err)
+
+	assert.ErrorIs(t, d.Ack(), boom)
+	info, err := r.QueueInfo("q")
+	require.NoError(t, err)
+	assert.Equal(t, 1, info.Unacked, "the failed ack changed nothing")
+	require.NoError(t, d.Nack(true))
+	assert.Equal(t, []call{{"q", 1, false, "ack"}, {"q", 1, false, "nack"}}, calls)
+	info, err = r.QueueInfo("q")
+	require.NoError(t, err)
+	assert.Equal(t, 1, info.Ready)
+}
