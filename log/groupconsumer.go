@@ -486,7 +486,8 @@ func (c *GroupConsumer) maybeAutoCommit(force bool) {
 	}
 	c.mu.Unlock()
 	if due {
-		_ = c.Commit(context.Background())
+		// Close's last commit is no fault point: a crash there would have to park Close.
+		_ = c.commit(context.Background(), c.positions(), !force)
 	}
 }
 
@@ -496,6 +497,11 @@ func (c *GroupConsumer) maybeAutoCommit(force bool) {
 // generation (K20); the records since the last successful commit will then be read again by
 // whoever owns their partitions next (K22).
 func (c *GroupConsumer) Commit(ctx context.Context) error {
+	return c.commit(ctx, c.positions(), true)
+}
+
+// positions returns the position of every partition the consumer owns, as offsets to commit.
+func (c *GroupConsumer) positions() map[TopicPartition]OffsetAndMetadata {
 	c.mu.Lock()
 	owned := c.owned
 	c.mu.Unlock()
@@ -508,7 +514,7 @@ func (c *GroupConsumer) Commit(ctx context.Context) error {
 			offsets[tp] = OffsetAndMetadata{Offset: off, LeaderEpoch: -1}
 		}
 	}
-	return c.CommitOffsets(ctx, offsets)
+	return offsets
 }
 
 // CommitOffsets commits offsets for the group as this member (OffsetCommit): each offset is
@@ -516,6 +522,11 @@ func (c *GroupConsumer) Commit(ctx context.Context) error {
 // invalid offsets ([ErrInvalidCommitOffset], [ErrUnknownTopic], [ErrOffsetMetadataTooLarge]);
 // a failed commit changes nothing.
 func (c *GroupConsumer) CommitOffsets(ctx context.Context, offsets map[TopicPartition]OffsetAndMetadata) error {
+	return c.commit(ctx, offsets, true)
+}
+
+// commit is CommitOffsets; faulty says whether Options.Faults.AfterCommit applies.
+func (c *GroupConsumer) commit(ctx context.Context, offsets map[TopicPartition]OffsetAndMetadata, faulty bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -526,7 +537,13 @@ func (c *GroupConsumer) CommitOffsets(ctx context.Context, offsets map[TopicPart
 	if err := c.checkCommitAs(gm); err != nil {
 		return err
 	}
-	return c.l.commitOffsets(gm, offsets)
+	if err := c.l.commitOffsets(gm, offsets); err != nil {
+		return err
+	}
+	if f := c.l.faults; faulty && f != nil && f.AfterCommit != nil {
+		return f.AfterCommit(c, offsets)
+	}
+	return nil
 }
 
 // checkCommit asks the coordinator whether this member may commit now.
@@ -623,6 +640,12 @@ func (c *GroupConsumer) resubscribe(topics []string, re *regexp.Regexp) error {
 // before returned.
 func (c *GroupConsumer) Close() error {
 	c.closingOnce.Do(func() { close(c.closing) })
+	c.mu.Lock()
+	crashed := c.closed // a crashed consumer's Poll may never return its lock: do not wait for it
+	c.mu.Unlock()
+	if crashed {
+		return nil
+	}
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	c.mu.Lock()

@@ -33,6 +33,9 @@ type Options struct {
 	// observer must be quick and must not call back into the Log (hand the event to another
 	// goroutine for that). nil costs nothing: no event is built.
 	Observer func(Event)
+	// Faults, if set, are the hooks a test toolkit injects failures through (package
+	// tribustest uses them); see [Faults]. nil costs one nil check per produce and commit.
+	Faults *Faults
 	// Store keeps topic configurations (and, later, committed offsets). nil: a Log opened on a
 	// directory opens its own store there (log.db); an in-memory Log keeps them in memory.
 	Store *store.Store
@@ -94,6 +97,7 @@ type Log struct {
 
 	offsetsRetention time.Duration
 	obs              func(Event) // Options.Observer; nil: emit nothing
+	faults           *Faults     // Options.Faults; nil: no hook
 
 	life  sync.Mutex // guards timer and the callbacks in flight (wg)
 	timer *time.Timer
@@ -117,7 +121,7 @@ func Open(dir string, opts *Options) (*Log, error) {
 		o = *opts
 	}
 	l := &Log{dir: dir, st: o.Store, nosync: o.NoSync, logger: o.Logger, every: o.RetentionCheckInterval,
-		topics: make(map[string]*topic), offsetsRetention: o.OffsetsRetention, obs: o.Observer, meta: newMetadata()}
+		topics: make(map[string]*topic), offsetsRetention: o.OffsetsRetention, obs: o.Observer, faults: o.Faults, meta: newMetadata()}
 	l.coord = newCoordinator(o.GroupInitialRebalanceDelay, l.observeGroups())
 	if l.offsetsRetention <= 0 {
 		l.offsetsRetention = DefaultOffsetsRetention

@@ -61,6 +61,15 @@ func (l *Log) ProduceTo(ctx context.Context, topicName string, partition int32, 
 	if err != nil {
 		return ProduceResult{}, err
 	}
+	if f := l.faults; f != nil && f.BeforeProduce != nil {
+		drop, err := f.BeforeProduce(topicName, partition, &rec)
+		if err != nil {
+			return ProduceResult{}, err
+		}
+		if drop {
+			return ProduceResult{Partition: partition, Offset: -1}, nil
+		}
+	}
 	recs := [1]Record{rec}
 	base, err := p.append(recs[:], batchMeta{producerID: -1, producerEpoch: -1, baseSequence: -1})
 	if err != nil {
