@@ -53,6 +53,11 @@ type Options struct {
 	// The pub/sub hub's observer is PubSub.Observer.
 	LogObserver func(tlog.Event)
 
+	// ExchangeFaults and LogFaults are the engines' fault hooks (exchange.Faults,
+	// log.Faults), for test toolkits such as tribustest. nil costs nothing.
+	ExchangeFaults *exchange.Faults
+	LogFaults      *tlog.Faults
+
 	// MemoryBudget bounds the memory the persistent messages of durable queues take in the
 	// exchange router; beyond it only a 64-byte index entry per message stays in memory and
 	// contents are read back from disk when delivered (see exchange.Options.MemoryBudget). A
@@ -193,7 +198,7 @@ func (o *Options) engineLogger(key, value string) *slog.Logger {
 
 // exchangeOptions is the router's part of the options, without the store.
 func (o *Options) exchangeOptions() exchange.Options {
-	return exchange.Options{Observer: o.ExchangeObserver, Logger: o.engineLogger("engine", "exchange"),
+	return exchange.Options{Observer: o.ExchangeObserver, Faults: o.ExchangeFaults, Logger: o.engineLogger("engine", "exchange"),
 		MaxMessageSize: o.MaxMessageSize, MemoryHighWatermark: o.MemoryHighWatermark, FailFastOnAlarm: o.FailFastOnAlarm}
 }
 
