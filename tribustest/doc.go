@@ -42,6 +42,32 @@
 // [Broker.CheckNoDelivery] and [Broker.CheckNoMessage], which prove that nothing more
 // arrives by waiting for a synctest bubble to be idle rather than for a timeout.
 //
+// # Faults
+//
+// [Broker.Inject] adds a [Fault] to the broker's engines and returns a [FaultHandle] that
+// counts its opportunities and hits and removes it: [DropPublish] and [FailPublish] for the
+// exchange router, [CrashBeforeAck] (the consuming client dies before its ack reaches the
+// router, so its deliveries are redelivered to others), [DropProduce] and [FailProduce] for the
+// log, [CrashAfterCommit] (a group member dies right after its commit is durable). A fault is
+// narrowed by queue, exchange, routing key, topic or group, and fires once by default, or
+// [Fault.Times], after [Fault.Skip] opportunities, or with a seeded [Fault.Probability]. A
+// crash parks the call that reached it until the test ends, as a killed process never returns
+// from it; the broker sees what a real broker would: a connection gone, a member whose session
+// times out. The exchange faults reach AMQP clients of the front door too (a crashed client's
+// connection is closed with 320 CONNECTION_FORCED).
+//
+// # Exploration
+//
+// [Explore] runs a scenario many times, each in a synctest bubble with a new broker: once
+// without faults, counting each fault's opportunities in a declared fault space ("any ack of
+// the orders queue may be the one its client dies before"), then once per seed with each fault
+// placed at the opportunity the seed picks. The first failing run is reported with its seed,
+// where its faults fired and the broker's last events, and -tribustest.seed=N replays it;
+// -tribustest.runs=N changes how many runs are made. explore_test.go plants two bugs it
+// finds: an order handler that charges twice when a delivery is redelivered, and a consumer
+// that commits before processing and loses a record when it crashes; their fixed versions pass
+// every seed.
+//
 // # Concurrency
 //
 // A Broker is safe for concurrent use. Wait and the constructors stop the test with Fatalf on
@@ -63,6 +89,10 @@
 // succeed fails at once. Outside a bubble the same tests run in real time.
 //
 // # Caveats
+//
+// Exploration chooses where faults fire, not how goroutines interleave: which consumer gets a
+// message or which member joins first is left to the scheduler, so a replayed seed places its
+// faults at the same opportunities while the rest of the run may differ.
 //
 // A wait checks its conditions after every event of the engines; a custom [Func] that reads
 // something no engine event follows (a value in your own code) is checked only when some

@@ -84,9 +84,12 @@ func formatEvent(start time.Time, e any) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "+%v %s", eventTime(e).Sub(start), engine)
 	v := reflect.ValueOf(e)
+	// Partition 0 and offset 0 are places, not absences, in events about a topic.
+	topic := v.FieldByName("Topic")
+	aboutTopic := topic.IsValid() && !topic.IsZero()
 	for i := range v.NumField() {
 		f, name := v.Field(i), v.Type().Field(i).Name
-		if name == "Time" || f.IsZero() {
+		if name == "Time" || (f.IsZero() && !(aboutTopic && (name == "Partition" || name == "Offset"))) {
 			continue
 		}
 		if name == "Kind" {

@@ -61,6 +61,8 @@ type Broker struct {
 	sig     signal         // fired by every engine event
 	trace   trace          // the last events, for failure reports
 	serving sync.WaitGroup // the Serve methods' goroutines, which end when the broker closes
+	faults  faultSet       // injected faults (fault.go)
+	done    chan struct{}  // closed once the broker is closed: crashed callers return
 }
 
 var brokerIDs atomic.Uint64
@@ -128,10 +130,11 @@ func NewDurable(t T) *Broker {
 
 // Open opens a broker on dir ("" for in memory) with opts (nil for the defaults) for t, as
 // New does. Observers set in opts still receive every event: this package adds its own
-// alongside them. A failure to open fails t at once.
+// alongside them; its ExchangeFaults and LogFaults are replaced by the hooks of
+// [Broker.Inject]. A failure to open fails t at once.
 func Open(t T, dir string, opts *tribus.Options) *Broker {
 	t.Helper()
-	b := &Broker{t: t, id: label(t), bubbled: inBubble()}
+	b := &Broker{t: t, id: label(t), bubbled: inBubble(), done: make(chan struct{})}
 	if opts != nil {
 		b.opts = *opts
 	}
@@ -182,6 +185,7 @@ func (b *Broker) observed(opts tribus.Options) *tribus.Options {
 		b.trace.add(e)
 		b.sig.fire()
 	}
+	opts.ExchangeFaults, opts.LogFaults = b.hooks()
 	return &opts
 }
 
@@ -190,6 +194,7 @@ func (b *Broker) finish(dir string) {
 	if err := b.Close(); err != nil {
 		b.t.Errorf("tribustest: closing the broker: %v", err)
 	}
+	close(b.done)
 	b.serving.Wait()
 	if !unlabel(b.t) {
 		return // the test's other brokers may still run goroutines with the same label

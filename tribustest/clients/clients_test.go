@@ -83,3 +83,46 @@ func TestKafka_GroupCommitsWhatItRead(t *testing.T) {
 		b.Wait(tribustest.Committed("billing", "payments", 0, 1), tribustest.LagZero("billing"))
 	})
 }
+
+// A fault injected into the broker applies to a wire client too: the amqp091-go consumer's
+// connection is closed as its ack would reach the router, and the message is redelivered to
+// the next consumer.
+func TestAMQP_CrashBeforeAckClosesTheClientsConnection(t *testing.T) {
+	b := tribustest.New(t)
+	b.Inject(tribustest.CrashBeforeAck().Queue("jobs"))
+	conn := clients.AMQP(b, amqp.Config{})
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare("jobs", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.PublishWithContext(t.Context(), "", "jobs", false, false, amqp.Publishing{Body: []byte("j1")}); err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume("jobs", "", false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := <-deliveries
+	_ = d.Ack(false) // written to the socket; the broker side of the connection dies reading it
+	if e := <-closed; e == nil {
+		t.Fatal("the connection closed without an error")
+	}
+
+	other := clients.AMQPChannel(b)
+	again, err := other.Consume("jobs", "", false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = <-again
+	if !d.Redelivered || string(d.Body) != "j1" {
+		t.Fatalf("got %q redelivered=%v, want j1 redelivered", d.Body, d.Redelivered)
+	}
+	if err := d.Ack(false); err != nil {
+		t.Fatal(err)
+	}
+	b.Wait(tribustest.QueueDrained("jobs"))
+}

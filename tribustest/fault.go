@@ -1,0 +1,281 @@
+package tribustest
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/tribusmq/tribus"
+	"github.com/tribusmq/tribus/exchange"
+	tlog "github.com/tribusmq/tribus/log"
+)
+
+// ErrCrashed is what a call that hit a crash fault returns once the test is over: until
+// then it never returns, as a process killed at that point never would. errors.Is(err,
+// tribus.ErrClosed) holds for it.
+var ErrCrashed = fmt.Errorf("tribustest: the client crashed here (an injected fault): %w", tribus.ErrClosed)
+
+// A Fault is a failure to inject into a broker's engines with [Broker.Inject]: made by one
+// of the constructors ([DropPublish], [CrashBeforeAck], [CrashAfterCommit]...), narrowed to
+// where it applies ([Fault.Queue], [Fault.Topic]...), and told how often to fire
+// ([Fault.Times], [Fault.Skip], [Fault.Probability]). By default a fault fires once, at its
+// first opportunity. Faults apply to the native API and to clients of the AMQP front door
+// alike (the hooks are in the engines); the log's faults cover its native API.
+//
+// A Fault is a description: its modifiers return a changed copy, and one Fault may be
+// injected into several brokers.
+type Fault struct {
+	kind     faultKind
+	err      error // for the Fail kinds
+	exchange string
+	key      string
+	queue    string
+	topic    string
+	group    string
+	times    int // how many times it fires; < 0: every time
+	skip     int // opportunities it lets pass before it fires
+	prob     float64
+	seed     uint64
+}
+
+type faultKind uint8
+
+const (
+	dropPublish faultKind = iota + 1
+	failPublish
+	crashBeforeAck
+	dropProduce
+	failProduce
+	crashAfterCommit
+)
+
+var faultNames = [...]string{"", "drop a publish", "fail a publish", "crash before an ack",
+	"drop a produce", "fail a produce", "crash after a commit"}
+
+// DropPublish loses a publish on its way to the exchange router: the publisher is told it
+// succeeded (and, in confirm mode, gets its confirm), and no queue gets the message.
+func DropPublish() Fault { return Fault{kind: dropPublish, times: 1} }
+
+// FailPublish makes a publish fail with err (an exchange sentinel such as
+// exchange.ErrAccessRefused, or any error) without routing it. The session stays open.
+func FailPublish(err error) Fault { return Fault{kind: failPublish, err: err, times: 1} }
+
+// CrashBeforeAck kills the consuming client just as it is about to settle a delivery: its
+// connection closes before the ack, nack or reject reaches the router, so every delivery it
+// had not settled goes back to its queue, redelivered, for another consumer (A51), as when a
+// real client dies after its side effects and before its ack. The settling call never returns
+// while the test runs (then it returns [ErrCrashed]).
+func CrashBeforeAck() Fault { return Fault{kind: crashBeforeAck, times: 1} }
+
+// DropProduce loses a record produced to the log: the producer is told it succeeded, with
+// offset -1, and nothing is appended, as with acks=0 when the record never arrives.
+func DropProduce() Fault { return Fault{kind: dropProduce, times: 1} }
+
+// FailProduce makes a produce fail with err (a log sentinel such as log.ErrDiskFull,
+// or any error), appending nothing.
+func FailProduce(err error) Fault { return Fault{kind: failProduce, err: err, times: 1} }
+
+// CrashAfterCommit kills a group consumer right after its offset commit is durable: it is
+// crashed (no more heartbeats, no LeaveGroup, so the group gives its partitions to the others
+// after its session timeout, K23), and the Commit call never returns while the test runs
+// (then it returns [ErrCrashed]). Code that commits before it processes loses the records of
+// that commit; code that processes first re-reads nothing it had not committed.
+func CrashAfterCommit() Fault { return Fault{kind: crashAfterCommit, times: 1} }
+
+// Exchange narrows a publish fault to publishes to exchange ("" is the default exchange).
+func (f Fault) Exchange(name string) Fault { f.exchange = name; return f }
+
+// RoutingKey narrows a publish fault to publishes with routing key key.
+func (f Fault) RoutingKey(key string) Fault { f.key = key; return f }
+
+// Queue narrows an ack fault to deliveries from queue, and a publish fault to publishes to
+// the default exchange with queue as the routing key.
+func (f Fault) Queue(name string) Fault { f.queue = name; return f }
+
+// Topic narrows a produce fault to records produced to topic.
+func (f Fault) Topic(name string) Fault { f.topic = name; return f }
+
+// Group narrows a commit fault to members of consumer group id.
+func (f Fault) Group(id string) Fault { f.group = id; return f }
+
+// Times makes the fault fire n times (n < 0: at every opportunity) instead of once.
+func (f Fault) Times(n int) Fault { f.times = n; return f }
+
+// Skip lets the first n opportunities pass before the fault fires: Skip(2) hits the third
+// matching publish, ack, produce or commit.
+func (f Fault) Skip(n int) Fault { f.skip = n; return f }
+
+// Probability makes the fault fire at each opportunity with probability p, drawn from a
+// generator seeded with seed, so that a run is reproducible; Times still bounds it.
+func (f Fault) Probability(p float64, seed uint64) Fault { f.prob, f.seed = p, seed; return f }
+
+// String describes the fault, as failure messages and exploration reports name it.
+func (f Fault) String() string {
+	s := faultNames[f.kind]
+	for _, w := range []struct{ what, v string }{{"exchange", f.exchange}, {"key", f.key},
+		{"queue", f.queue}, {"topic", f.topic}, {"group", f.group}} {
+		if w.v != "" {
+			s += fmt.Sprintf(" %s=%q", w.what, w.v)
+		}
+	}
+	if f.skip > 0 {
+		s += fmt.Sprintf(" after %d", f.skip)
+	}
+	if f.times != 1 {
+		s += fmt.Sprintf(" times=%d", f.times)
+	}
+	if f.prob > 0 {
+		s += fmt.Sprintf(" p=%g", f.prob)
+	}
+	return s
+}
+
+// FaultHandle is an injected fault: it counts the opportunities it saw and the times it
+// fired, and [FaultHandle.Remove] takes it out. Its methods are safe for concurrent use.
+type FaultHandle struct {
+	f    Fault
+	b    *Broker
+	mu   sync.Mutex // guards the fields below
+	seen int        // opportunities: matching operations while injected
+	hits int
+	rnd  *rand.Rand // nil without a probability
+	gone bool
+}
+
+// Inject adds f to the broker and returns its handle. It applies from the next matching
+// operation on.
+func (b *Broker) Inject(f Fault) *FaultHandle {
+	h := &FaultHandle{f: f, b: b}
+	if f.prob > 0 {
+		h.rnd = rand.New(rand.NewPCG(f.seed, uint64(f.kind)))
+	}
+	b.faults.Lock()
+	b.faults.list = append(b.faults.list, h)
+	b.faults.Unlock()
+	return h
+}
+
+// Hits returns how many times the fault fired.
+func (h *FaultHandle) Hits() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hits
+}
+
+// Seen returns how many matching operations the fault saw, fired or not: its opportunities.
+func (h *FaultHandle) Seen() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seen
+}
+
+// Remove takes the fault out of the broker; it fires no more. Remove is idempotent.
+func (h *FaultHandle) Remove() {
+	h.mu.Lock()
+	h.gone = true
+	h.mu.Unlock()
+}
+
+// String describes the fault and its counts.
+func (h *FaultHandle) String() string {
+	return fmt.Sprintf("%v (fired %d of %d opportunities)", h.f, h.Hits(), h.Seen())
+}
+
+// fire counts an opportunity and reports whether the fault fires at it.
+func (h *FaultHandle) fire() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gone {
+		return false
+	}
+	h.seen++
+	if h.seen <= h.f.skip || (h.f.times >= 0 && h.hits >= h.f.times) {
+		return false
+	}
+	if h.rnd != nil && h.rnd.Float64() >= h.f.prob {
+		return false
+	}
+	h.hits++
+	return true
+}
+
+// faultSet is a broker's injected faults. The engines' hooks read it on the goroutine of
+// the operation, with no engine lock held.
+type faultSet struct {
+	sync.Mutex // guards list
+	list       []*FaultHandle
+}
+
+// firing returns the first injected fault of one of kinds that matches and fires, or nil.
+func (b *Broker) firing(match func(Fault) bool, kinds ...faultKind) *FaultHandle {
+	b.faults.Lock()
+	list := b.faults.list
+	b.faults.Unlock()
+	for _, h := range list {
+		for _, k := range kinds {
+			if h.f.kind == k && match(h.f) && h.fire() {
+				b.t.Logf("tribustest: injected fault: %v", h)
+				return h
+			}
+		}
+	}
+	return nil
+}
+
+// crashed parks the calling goroutine, as a dead process stops, until the test ends.
+func (b *Broker) crashed() error {
+	select {
+	case <-b.t.Context().Done(): // canceled just before the test's cleanups run
+	case <-b.done:
+	}
+	return ErrCrashed
+}
+
+// hooks returns the engines' fault hooks, which consult the injected faults.
+func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults) {
+	x := &exchange.Faults{
+		BeforePublish: func(_ *exchange.Session, ex, key string, _ *exchange.Publishing) (bool, error) {
+			h := b.firing(func(f Fault) bool {
+				return (f.exchange == "" || f.exchange == ex) && (f.key == "" || f.key == key) &&
+					(f.queue == "" || (ex == "" && key == f.queue))
+			}, dropPublish, failPublish)
+			if h == nil {
+				return false, nil
+			}
+			if h.f.kind == failPublish {
+				return false, h.f.err
+			}
+			return true, nil
+		},
+		BeforeSettle: func(s *exchange.Session, queue string, _ uint64, _ bool, _ string) error {
+			h := b.firing(func(f Fault) bool { return f.queue == "" || f.queue == queue }, crashBeforeAck)
+			if h == nil {
+				return nil
+			}
+			s.Connection().CloseWith(errors.New("tribustest: connection lost (an injected crash)"))
+			return b.crashed()
+		},
+	}
+	l := &tlog.Faults{
+		BeforeProduce: func(topic string, _ int32, _ *tlog.Record) (bool, error) {
+			h := b.firing(func(f Fault) bool { return f.topic == "" || f.topic == topic }, dropProduce, failProduce)
+			if h == nil {
+				return false, nil
+			}
+			if h.f.kind == failProduce {
+				return false, h.f.err
+			}
+			return true, nil
+		},
+		AfterCommit: func(c *tlog.GroupConsumer, _ map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
+			h := b.firing(func(f Fault) bool { return f.group == "" || f.group == c.GroupMetadata().GroupID }, crashAfterCommit)
+			if h == nil {
+				return nil
+			}
+			c.Crash()
+			return b.crashed()
+		},
+	}
+	return x, l
+}

@@ -1,0 +1,129 @@
+package tribustest_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tribusmq/tribus"
+	"github.com/tribusmq/tribus/exchange"
+	tlog "github.com/tribusmq/tribus/log"
+	"github.com/tribusmq/tribus/tribustest"
+)
+
+func TestInject_PublishFaultsMatchAndCount(t *testing.T) {
+	b := tribustest.New(t)
+	r := b.Router()
+	for _, q := range []string{"a", "b"} {
+		_, err := r.QueueDeclare(q, exchange.QueueOptions{})
+		require.NoError(t, err)
+	}
+	drop := b.Inject(tribustest.DropPublish().Queue("a").Skip(1).Times(2))
+	refused := errors.New("refused")
+	fail := b.Inject(tribustest.FailPublish(refused).Queue("b"))
+	for range 4 {
+		require.NoError(t, r.Publish(t.Context(), "", "a", false, exchange.Publishing{Body: []byte("m")}))
+	}
+	assert.ErrorIs(t, r.Publish(t.Context(), "", "b", false, exchange.Publishing{Body: []byte("m")}), refused)
+	require.NoError(t, r.Publish(t.Context(), "", "b", false, exchange.Publishing{Body: []byte("m")}), "it fired once")
+
+	b.Wait(tribustest.QueueReady("a", 2), tribustest.QueueReady("b", 1))
+	assert.Equal(t, 2, drop.Hits())
+	assert.Equal(t, 4, drop.Seen())
+	assert.Equal(t, 1, fail.Hits())
+	drop.Remove()
+	require.NoError(t, r.Publish(t.Context(), "", "a", false, exchange.Publishing{Body: []byte("m")}))
+	assert.Equal(t, 4, drop.Seen(), "a removed fault sees nothing")
+}
+
+func TestInject_ProbabilityIsReproducibleFromItsSeed(t *testing.T) {
+	fired := func() []bool {
+		b := tribustest.New(t)
+		l := b.Log()
+		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+		b.Inject(tribustest.DropProduce().Times(-1).Probability(0.5, 42))
+		var out []bool
+		for range 20 {
+			res, err := l.Produce(t.Context(), "t", tlog.Record{Value: []byte("v")})
+			require.NoError(t, err)
+			out = append(out, res.Offset < 0)
+		}
+		return out
+	}
+	first := fired()
+	assert.Equal(t, first, fired())
+	assert.Contains(t, first, true)
+	assert.Contains(t, first, false)
+}
+
+func TestInject_FailProduceRefusesWithTheError(t *testing.T) {
+	b := tribustest.New(t)
+	l := b.Log()
+	require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+	b.Inject(tribustest.FailProduce(tlog.ErrDiskFull).Topic("t"))
+	_, err := l.Produce(t.Context(), "t", tlog.Record{Value: []byte("v")})
+	assert.ErrorIs(t, err, tlog.ErrDiskFull)
+	b.Wait(tribustest.TopicEnd("t", 0, 0))
+}
+
+// The crashed consumer's Ack never returns during the test, its connection is gone, and
+// the delivery goes to the other consumer, redelivered.
+func TestInject_CrashBeforeAckRedeliversToAnotherConsumer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := tribustest.New(t)
+		_, err := b.Router().QueueDeclare("q", exchange.QueueOptions{})
+		require.NoError(t, err)
+		crash := b.Inject(tribustest.CrashBeforeAck().Queue("q"))
+		s1 := b.Session()
+		c1, err := s1.Consume("q", exchange.ConsumeOptions{Prefetch: 1})
+		require.NoError(t, err)
+		require.NoError(t, b.Router().Publish(t.Context(), "", "q", false, exchange.Publishing{Body: []byte("m")}))
+		d, err := c1.Next(t.Context())
+		require.NoError(t, err)
+		acked := make(chan error, 1)
+		go func() { acked <- d.Ack() }()
+		synctest.Wait()
+		assert.Empty(t, acked, "the crashed client's Ack does not return")
+		assert.Equal(t, 1, crash.Hits())
+
+		c2, err := b.Session().Consume("q", exchange.ConsumeOptions{})
+		require.NoError(t, err)
+		d2, err := c2.Next(t.Context())
+		require.NoError(t, err)
+		assert.True(t, d2.Redelivered)
+		require.NoError(t, d2.Ack())
+		b.Wait(tribustest.QueueDrained("q"))
+		t.Cleanup(func() { assert.ErrorIs(t, <-acked, tribus.ErrClosed) }) // released as the test ends
+	})
+}
+
+func TestInject_CrashAfterCommitKeepsTheCommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := tribustest.New(t)
+		l := b.Log()
+		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+		_, err := l.Produce(t.Context(), "t", tlog.Record{Value: []byte("v")})
+		require.NoError(t, err)
+		b.Inject(tribustest.CrashAfterCommit().Group("g"))
+		c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"},
+			Reset: tlog.ResetEarliest, DisableAutoCommit: true})
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		recs, err := c.Poll(t.Context())
+		require.NoError(t, err)
+		require.Len(t, recs, 1)
+		committed := make(chan error, 1)
+		go func() { committed <- c.Commit(context.Background()) }()
+		b.Wait(tribustest.Committed("g", "t", 0, 1))
+		synctest.Wait()
+		assert.Empty(t, committed, "the crashed consumer's Commit does not return")
+		_, err = c.Poll(t.Context())
+		assert.ErrorIs(t, err, tribus.ErrClosed, "the consumer is crashed")
+		b.Wait(tribustest.GroupEmpty("g")) // its session timed out
+		t.Cleanup(func() { assert.ErrorIs(t, <-committed, tribustest.ErrCrashed) })
+	})
+}
