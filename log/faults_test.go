@@ -64,3 +64,27 @@ func TestFaults_AfterCommitSeesADurableCommit(t *testing.T) {
 	assert.ErrorIs(t, err, boom)
 	assert.Equal(t, map[tlog.TopicPartition]int64{tp: 0}, seen, "the hook saw the commit already readable")
 }
+
+// A commit the hook fails commits nothing.
+func TestFaults_BeforeCommitFailureCommitsNothing(t *testing.T) {
+	l, err := tlog.Open("", &tlog.Options{Faults: &tlog.Faults{
+		BeforeCommit: func(*tlog.GroupConsumer, map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
+			return tlog.ErrCommitFailed
+		}}})
+	require.NoError(t, err)
+	defer l.Close()
+	require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+	_, err = l.Produce(t.Context(), "t", tlog.Record{Value: []byte("v")})
+	require.NoError(t, err)
+	c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"},
+		Reset: tlog.ResetEarliest, DisableAutoCommit: true})
+	require.NoError(t, err)
+	defer c.Close()
+	recs, err := c.Poll(t.Context())
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	assert.ErrorIs(t, c.Commit(t.Context()), tlog.ErrCommitFailed)
+	lag, err := l.GroupLag("g")
+	require.NoError(t, err)
+	assert.Equal(t, int64(-1), lag[tlog.TopicPartition{Topic: "t", Partition: 0}].Committed)
+}

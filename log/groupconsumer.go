@@ -533,6 +533,12 @@ func (c *GroupConsumer) commit(ctx context.Context, offsets map[TopicPartition]O
 	if err := c.usable(); err != nil {
 		return err
 	}
+	f := c.l.faults
+	if faulty && f != nil && f.BeforeCommit != nil {
+		if err := f.BeforeCommit(c, offsets); err != nil {
+			return err
+		}
+	}
 	gm := c.GroupMetadata()
 	if err := c.checkCommitAs(gm); err != nil {
 		return err
@@ -540,7 +546,7 @@ func (c *GroupConsumer) commit(ctx context.Context, offsets map[TopicPartition]O
 	if err := c.l.commitOffsets(gm, offsets); err != nil {
 		return err
 	}
-	if f := c.l.faults; faulty && f != nil && f.AfterCommit != nil {
+	if faulty && f != nil && f.AfterCommit != nil {
 		return f.AfterCommit(c, offsets)
 	}
 	return nil

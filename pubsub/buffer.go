@@ -11,6 +11,10 @@ import (
 // ctx's, for a Block publisher whose context ended while waiting.
 // size is frameSize(m), computed once per publish by the caller.
 func (s *Subscription) deliver(ctx context.Context, m *Message, size int64) (bool, error) {
+	cut := false
+	if f := s.hub.faults; f != nil && f.BeforeDeliver != nil {
+		cut = f.BeforeDeliver(s, m)
+	}
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
@@ -51,7 +55,7 @@ func (s *Subscription) deliver(ctx context.Context, m *Message, size int64) (boo
 	}
 	s.q = append(s.q, *m)
 	s.bytes += size
-	if s.lim.Policy == Disconnect && s.overLimitLocked() {
+	if cut || (s.lim.Policy == Disconnect && s.overLimitLocked()) {
 		lost := s.disconnectLocked()
 		s.mu.Unlock()
 		if h := s.hub; h.obs != nil {

@@ -15,6 +15,7 @@ type Hub struct {
 	limits Limits // resolved defaults for subscriptions
 	logger *slog.Logger
 	obs    func(Event) // Options.Observer; nil: emit nothing
+	faults *Faults     // Options.Faults; nil: no hook
 
 	closed atomic.Bool
 
@@ -54,7 +55,7 @@ func New(opts *Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hub{limits: lim, logger: o.Logger, obs: o.Observer, subs: make(map[*Subscription]struct{})}
+	h := &Hub{limits: lim, logger: o.Logger, obs: o.Observer, faults: o.Faults, subs: make(map[*Subscription]struct{})}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
@@ -97,6 +98,9 @@ func (h *Hub) Publish(channel string, payload []byte) int {
 func (h *Hub) PublishContext(ctx context.Context, channel string, payload []byte) (int, error) {
 	if h == nil || h.closed.Load() {
 		return 0, ErrClosed
+	}
+	if f := h.faults; f != nil && f.BeforePublish != nil && f.BeforePublish(channel, payload) {
+		return 0, nil
 	}
 	e := h.channels.get(channel)
 	n := 0
@@ -148,6 +152,9 @@ func (h *Hub) SPublish(channel string, payload []byte) int {
 func (h *Hub) SPublishContext(ctx context.Context, channel string, payload []byte) (int, error) {
 	if h == nil || h.closed.Load() {
 		return 0, ErrClosed
+	}
+	if f := h.faults; f != nil && f.BeforePublish != nil && f.BeforePublish(channel, payload) {
+		return 0, nil
 	}
 	n := 0
 	var err error

@@ -110,6 +110,9 @@ type Options struct {
 	// call the Hub or a Subscription (hand the event to another goroutine for that). nil
 	// costs nothing: no event is built.
 	Observer func(Event)
+	// Faults, if set, are the hooks a test toolkit injects failures through (package
+	// tribustest uses them); see [Faults]. nil costs one nil check per publish and delivery.
+	Faults *Faults
 	// Logger receives disconnect notices at Info level. nil discards them.
 	Logger *slog.Logger
 }
@@ -125,4 +128,18 @@ type SubscriptionOptions struct {
 	// hub; a RESP front door uses it to close the client's connection, as Redis closes a
 	// client over its output-buffer limit. It is not called for Close.
 	OnDisconnect func(err error)
+}
+
+// Faults are hooks called at the points where a test injects failures: a published message
+// lost on its way, a subscriber cut off as slow. Each may be nil. They are called on the
+// publisher's goroutine, from the native API and the RESP front door alike, with no lock of
+// the Hub held; they must not publish to the Hub.
+type Faults struct {
+	// BeforePublish is called before a message to channel is delivered; drop loses it, as if
+	// it never reached the server: nobody receives it and the publish counts no receiver.
+	BeforePublish func(channel string, payload []byte) (drop bool)
+	// BeforeDeliver is called before m is queued for s; disconnect cuts s off as the
+	// Disconnect policy cuts off a subscriber over its limit: it loses its buffer, ends with
+	// [ErrSlowSubscriber], and the message counts as delivered (R24).
+	BeforeDeliver func(s *Subscription, m *Message) (disconnect bool)
 }

@@ -48,13 +48,15 @@
 // counts its opportunities and hits and removes it: [DropPublish] and [FailPublish] for the
 // exchange router, [CrashBeforeAck] (the consuming client dies before its ack reaches the
 // router, so its deliveries are redelivered to others), [DropProduce] and [FailProduce] for the
-// log, [CrashAfterCommit] (a group member dies right after its commit is durable). A fault is
-// narrowed by queue, exchange, routing key, topic or group, and fires once by default, or
+// log, [CrashAfterCommit] (a group member dies right after its commit is durable) and
+// [FailCommit] for consumer groups, [DropMessage] and [DisconnectSlow] for the pub/sub hub. A
+// fault is narrowed by queue, exchange, routing key, topic, group or channel, and fires once by default, or
 // [Fault.Times], after [Fault.Skip] opportunities, or with a seeded [Fault.Probability]. A
 // crash parks the call that reached it until the test ends, as a killed process never returns
 // from it; the broker sees what a real broker would: a connection gone, a member whose session
-// times out. The exchange faults reach AMQP clients of the front door too (a crashed client's
-// connection is closed with 320 CONNECTION_FORCED).
+// times out. The exchange and pub/sub faults reach clients of the AMQP and RESP front doors
+// too (a crashed AMQP client's connection is closed with 320 CONNECTION_FORCED; a go-redis
+// subscriber cut off as slow loses its connection); the log's cover its native API.
 //
 // # Exploration
 //

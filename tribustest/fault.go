@@ -9,6 +9,7 @@ import (
 	"github.com/tribusmq/tribus"
 	"github.com/tribusmq/tribus/exchange"
 	tlog "github.com/tribusmq/tribus/log"
+	"github.com/tribusmq/tribus/pubsub"
 )
 
 // ErrCrashed is what a call that hit a crash fault returns once the test is over: until
@@ -17,11 +18,11 @@ import (
 var ErrCrashed = fmt.Errorf("tribustest: the client crashed here (an injected fault): %w", tribus.ErrClosed)
 
 // A Fault is a failure to inject into a broker's engines with [Broker.Inject]: made by one
-// of the constructors ([DropPublish], [CrashBeforeAck], [CrashAfterCommit]...), narrowed to
-// where it applies ([Fault.Queue], [Fault.Topic]...), and told how often to fire
+// of the constructors ([DropPublish], [CrashBeforeAck], [CrashAfterCommit], [DisconnectSlow]...),
+// narrowed to where it applies ([Fault.Queue], [Fault.Topic], [Fault.Channel]...), and told how often to fire
 // ([Fault.Times], [Fault.Skip], [Fault.Probability]). By default a fault fires once, at its
-// first opportunity. Faults apply to the native API and to clients of the AMQP front door
-// alike (the hooks are in the engines); the log's faults cover its native API.
+// first opportunity. Faults apply to the native API and to clients of the AMQP and RESP front
+// doors alike (the hooks are in the engines); the log's faults cover its native API.
 //
 // A Fault is a description: its modifiers return a changed copy, and one Fault may be
 // injected into several brokers.
@@ -33,6 +34,7 @@ type Fault struct {
 	queue    string
 	topic    string
 	group    string
+	channel  string
 	times    int // how many times it fires; < 0: every time
 	skip     int // opportunities it lets pass before it fires
 	prob     float64
@@ -48,10 +50,14 @@ const (
 	dropProduce
 	failProduce
 	crashAfterCommit
+	failCommit
+	dropMessage
+	disconnectSlow
 )
 
 var faultNames = [...]string{"", "drop a publish", "fail a publish", "crash before an ack",
-	"drop a produce", "fail a produce", "crash after a commit"}
+	"drop a produce", "fail a produce", "crash after a commit", "fail a commit",
+	"drop a pub/sub message", "disconnect a subscriber as slow"}
 
 // DropPublish loses a publish on its way to the exchange router: the publisher is told it
 // succeeded (and, in confirm mode, gets its confirm), and no queue gets the message.
@@ -83,6 +89,19 @@ func FailProduce(err error) Fault { return Fault{kind: failProduce, err: err, ti
 // that commit; code that processes first re-reads nothing it had not committed.
 func CrashAfterCommit() Fault { return Fault{kind: crashAfterCommit, times: 1} }
 
+// FailCommit makes a group consumer's commit fail with err (log.ErrCommitFailed, as after a
+// rebalance the member missed, or any error), committing nothing.
+func FailCommit(err error) Fault { return Fault{kind: failCommit, err: err, times: 1} }
+
+// DropMessage loses a message published to the pub/sub hub before it reaches it: nobody
+// receives it and the publish counts no receiver.
+func DropMessage() Fault { return Fault{kind: dropMessage, times: 1} }
+
+// DisconnectSlow cuts a subscriber off as Redis cuts off one over its output-buffer limit, at
+// the next message it would receive: its buffered messages are lost and it ends with
+// pubsub.ErrSlowSubscriber (R24); the others go on.
+func DisconnectSlow() Fault { return Fault{kind: disconnectSlow, times: 1} }
+
 // Exchange narrows a publish fault to publishes to exchange ("" is the default exchange).
 func (f Fault) Exchange(name string) Fault { f.exchange = name; return f }
 
@@ -99,6 +118,9 @@ func (f Fault) Topic(name string) Fault { f.topic = name; return f }
 // Group narrows a commit fault to members of consumer group id.
 func (f Fault) Group(id string) Fault { f.group = id; return f }
 
+// Channel narrows a pub/sub fault to messages published to channel.
+func (f Fault) Channel(name string) Fault { f.channel = name; return f }
+
 // Times makes the fault fire n times (n < 0: at every opportunity) instead of once.
 func (f Fault) Times(n int) Fault { f.times = n; return f }
 
@@ -114,7 +136,7 @@ func (f Fault) Probability(p float64, seed uint64) Fault { f.prob, f.seed = p, s
 func (f Fault) String() string {
 	s := faultNames[f.kind]
 	for _, w := range []struct{ what, v string }{{"exchange", f.exchange}, {"key", f.key},
-		{"queue", f.queue}, {"topic", f.topic}, {"group", f.group}} {
+		{"queue", f.queue}, {"topic", f.topic}, {"group", f.group}, {"channel", f.channel}} {
 		if w.v != "" {
 			s += fmt.Sprintf(" %s=%q", w.what, w.v)
 		}
@@ -233,7 +255,7 @@ func (b *Broker) crashed() error {
 }
 
 // hooks returns the engines' fault hooks, which consult the injected faults.
-func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults) {
+func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 	x := &exchange.Faults{
 		BeforePublish: func(_ *exchange.Session, ex, key string, _ *exchange.Publishing) (bool, error) {
 			h := b.firing(func(f Fault) bool {
@@ -268,6 +290,12 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults) {
 			}
 			return true, nil
 		},
+		BeforeCommit: func(c *tlog.GroupConsumer, _ map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
+			if h := b.firing(func(f Fault) bool { return f.group == "" || f.group == c.GroupMetadata().GroupID }, failCommit); h != nil {
+				return h.f.err
+			}
+			return nil
+		},
 		AfterCommit: func(c *tlog.GroupConsumer, _ map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
 			h := b.firing(func(f Fault) bool { return f.group == "" || f.group == c.GroupMetadata().GroupID }, crashAfterCommit)
 			if h == nil {
@@ -277,5 +305,14 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults) {
 			return b.crashed()
 		},
 	}
-	return x, l
+	channel := func(name string) func(Fault) bool {
+		return func(f Fault) bool { return f.channel == "" || f.channel == name }
+	}
+	p := &pubsub.Faults{
+		BeforePublish: func(ch string, _ []byte) bool { return b.firing(channel(ch), dropMessage) != nil },
+		BeforeDeliver: func(_ *pubsub.Subscription, m *pubsub.Message) bool {
+			return b.firing(channel(m.Channel), disconnectSlow) != nil
+		},
+	}
+	return x, l, p
 }

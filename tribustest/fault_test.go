@@ -12,6 +12,7 @@ import (
 	"github.com/tribusmq/tribus"
 	"github.com/tribusmq/tribus/exchange"
 	tlog "github.com/tribusmq/tribus/log"
+	"github.com/tribusmq/tribus/pubsub"
 	"github.com/tribusmq/tribus/tribustest"
 )
 
@@ -125,5 +126,50 @@ func TestInject_CrashAfterCommitKeepsTheCommit(t *testing.T) {
 		assert.ErrorIs(t, err, tribus.ErrClosed, "the consumer is crashed")
 		b.Wait(tribustest.GroupEmpty("g")) // its session timed out
 		t.Cleanup(func() { assert.ErrorIs(t, <-committed, tribustest.ErrCrashed) })
+	})
+}
+
+func TestInject_FailCommitCommitsNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := tribustest.New(t)
+		l := b.Log()
+		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+		_, err := l.Produce(t.Context(), "t", tlog.Record{Value: []byte("v")})
+		require.NoError(t, err)
+		b.Inject(tribustest.FailCommit(tlog.ErrCommitFailed).Group("g"))
+		c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"},
+			Reset: tlog.ResetEarliest, DisableAutoCommit: true})
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		_, err = c.Poll(t.Context())
+		require.NoError(t, err)
+		assert.ErrorIs(t, c.Commit(t.Context()), tlog.ErrCommitFailed)
+		b.CheckCommitted("g", map[tlog.TopicPartition]int64{{Topic: "t", Partition: 0}: -1})
+		require.NoError(t, c.Commit(t.Context()), "it fired once")
+		b.CheckCommitted("g", map[tlog.TopicPartition]int64{{Topic: "t", Partition: 0}: 1})
+	})
+}
+
+func TestInject_PubSubFaults(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := tribustest.New(t)
+		hub := b.Hub()
+		fast, err := hub.Subscribe("news")
+		require.NoError(t, err)
+		slow, err := hub.Subscribe("news")
+		require.NoError(t, err)
+		b.Inject(tribustest.DropMessage().Channel("news"))
+		assert.Equal(t, 0, hub.Publish("news", []byte("lost")))
+		cut := b.Inject(tribustest.DisconnectSlow().Channel("news").Skip(1)) // the second receiver of the next message
+		assert.Equal(t, 2, hub.Publish("news", []byte("m")))
+		b.Wait(tribustest.Subscribers("news", 1))
+		assert.Equal(t, 1, cut.Hits())
+		m, ok, err := fast.TryNext()
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, "m", string(m.Payload))
+		b.CheckNoMessage(fast)
+		_, err = slow.Next(t.Context())
+		assert.ErrorIs(t, err, pubsub.ErrSlowSubscriber)
 	})
 }

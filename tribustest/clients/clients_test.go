@@ -126,3 +126,21 @@ func TestAMQP_CrashBeforeAckClosesTheClientsConnection(t *testing.T) {
 	}
 	b.Wait(tribustest.QueueDrained("jobs"))
 }
+
+// A pub/sub fault reaches go-redis subscribers of the RESP door: the one cut off as slow
+// loses its connection, as Redis kills a client over its output-buffer limit.
+func TestRedis_DisconnectSlowCutsTheSubscriberOff(t *testing.T) {
+	b := tribustest.New(t)
+	rdb := clients.Redis(b, nil)
+	sub := rdb.Subscribe(t.Context(), "orders")
+	defer sub.Close()
+	b.Wait(tribustest.Subscribers("orders", 1))
+	b.Inject(tribustest.DisconnectSlow().Channel("orders"))
+
+	if n, err := rdb.Publish(t.Context(), "orders", "ORD-1").Result(); err != nil || n != 1 {
+		t.Fatalf("PUBLISH = %d, %v; want 1 receiver (R24: counted before the cut)", n, err)
+	}
+	if _, err := sub.ReceiveMessage(t.Context()); err == nil {
+		t.Fatal("the cut-off subscriber received the message")
+	}
+}
