@@ -130,4 +130,8 @@ var (
 	// refused): at once with Options.FailFastOnAlarm, else together with ctx's error when ctx
 	// ended while the publish waited. errors.Is(err, tribus.ErrDiskFull) holds for it.
 	ErrDiskFull = fmt.Errorf("tribus/exchange: disk alarm: %w", sentinel.ErrDiskFull)
+
+	// ErrRequeueInstead is for a [Faults].BeforeSettle hook to return: the settle becomes a
+	// nack with requeue, and the caller is told it succeeded.
+	ErrRequeueInstead = errors.New("tribus/exchange: requeue instead (a fault hook's verdict)")
 )

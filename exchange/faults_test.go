@@ -96,3 +96,35 @@ func TestFaults_BeforeSettleFailureLeavesTheDeliveryUnacked(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, info.Ready)
 }
+
+// ErrRequeueInstead turns an ack into a requeue that the client is told succeeded: the
+// message comes back, redelivered.
+func TestFaults_RequeueInsteadRedelivers(t *testing.T) {
+	once := true
+	r, err := exchange.New(&exchange.Options{Faults: &exchange.Faults{
+		BeforeSettle: func(*exchange.Session, string, uint64, bool, string) error {
+			if once {
+				once = false
+				return exchange.ErrRequeueInstead
+			}
+			return nil
+		}}})
+	require.NoError(t, err)
+	defer r.Close()
+	s, err := r.NewSession()
+	require.NoError(t, err)
+	_, err = s.QueueDeclare("q", exchange.QueueOptions{})
+	require.NoError(t, err)
+	_, err = s.Publish(t.Context(), "", "q", false, exchange.Publishing{Body: []byte("m")})
+	require.NoError(t, err)
+	d, err := s.Get("q", false)
+	require.NoError(t, err)
+	require.NoError(t, d.Ack(), "the client believes it acked")
+	again, err := s.Get("q", false)
+	require.NoError(t, err)
+	assert.True(t, again.Redelivered)
+	require.NoError(t, again.Ack())
+	info, err := r.QueueInfo("q")
+	require.NoError(t, err)
+	assert.Zero(t, info.Ready+info.Unacked)
+}

@@ -147,6 +147,8 @@ type Faults struct {
 	// BeforeSettle is called before an ack, nack or reject ("ack", "nack", "reject") of the
 	// delivery tagged tag on s (and, with multiple, those before it) is applied; queue is the
 	// queue tag's delivery came from, "" for an unknown tag. A non-nil error is returned by the
-	// settle, which is then not applied: the deliveries stay unacked.
+	// settle, which is then not applied: the deliveries stay unacked. [ErrRequeueInstead]
+	// makes the settle a nack with requeue instead, and the settle returns nil: the client
+	// believes it acked, and the message comes back, redelivered.
 	BeforeSettle func(s *Session, queue string, tag uint64, multiple bool, op string) error
 }

@@ -242,7 +242,9 @@ func (s *Session) settle(tag uint64, multiple bool, op settleOp, requeue bool) e
 		return err
 	}
 	if f := s.r.faults; f != nil && f.BeforeSettle != nil {
-		if err := f.BeforeSettle(s, s.queueOf(tag), tag, multiple, op.String()); err != nil {
+		if err := f.BeforeSettle(s, s.queueOf(tag), tag, multiple, op.String()); errors.Is(err, ErrRequeueInstead) {
+			op, requeue = settleNack, true
+		} else if err != nil {
 			return err
 		}
 	}

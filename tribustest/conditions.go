@@ -132,7 +132,11 @@ func describeGroup(d tlog.GroupDescription) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%v at generation %d with %d member(s)", d.State, d.Generation, len(d.Members))
 	for _, m := range d.Members {
-		fmt.Fprintf(&b, "; %s owns %v", m.MemberID, m.Assignment)
+		owns := make([]string, len(m.Assignment))
+		for i, tp := range m.Assignment {
+			owns[i] = tpName(tp)
+		}
+		fmt.Fprintf(&b, "; %s owns [%s]", m.MemberID, strings.Join(owns, " "))
 	}
 	return b.String()
 }

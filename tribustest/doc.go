@@ -45,9 +45,10 @@
 // # Faults
 //
 // [Broker.Inject] adds a [Fault] to the broker's engines and returns a [FaultHandle] that
-// counts its opportunities and hits and removes it: [DropPublish] and [FailPublish] for the
-// exchange router, [CrashBeforeAck] (the consuming client dies before its ack reaches the
-// router, so its deliveries are redelivered to others), [DropProduce] and [FailProduce] for the
+// counts its opportunities and hits and removes it: [DropPublish], [FailPublish] and
+// [DuplicatePublish] for the exchange router, [Redeliver] (an ack lost on its way: the message
+// comes back, redelivered), [CrashBeforeAck] (the consuming client dies before its ack reaches
+// the router, so its deliveries are redelivered to others), [DropProduce] and [FailProduce] for the
 // log, [CrashAfterCommit] (a group member dies right after its commit is durable) and
 // [FailCommit] for consumer groups, [DropMessage] and [DisconnectSlow] for the pub/sub hub. A
 // fault is narrowed by queue, exchange, routing key, topic, group or channel, and fires once by default, or
@@ -57,6 +58,7 @@
 // times out. The exchange and pub/sub faults reach clients of the AMQP and RESP front doors
 // too (a crashed AMQP client's connection is closed with 320 CONNECTION_FORCED; a go-redis
 // subscriber cut off as slow loses its connection); the log's cover its native API.
+// [Broker.ExpireMember] removes a group member at once, as its session timing out would.
 //
 // # Exploration
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tribusmq/tribus"
 	"github.com/tribusmq/tribus/exchange"
@@ -53,11 +54,13 @@ const (
 	failCommit
 	dropMessage
 	disconnectSlow
+	redeliver
+	duplicatePublish
 )
 
 var faultNames = [...]string{"", "drop a publish", "fail a publish", "crash before an ack",
 	"drop a produce", "fail a produce", "crash after a commit", "fail a commit",
-	"drop a pub/sub message", "disconnect a subscriber as slow"}
+	"drop a pub/sub message", "disconnect a subscriber as slow", "redeliver", "duplicate a publish"}
 
 // DropPublish loses a publish on its way to the exchange router: the publisher is told it
 // succeeded (and, in confirm mode, gets its confirm), and no queue gets the message.
@@ -73,6 +76,18 @@ func FailPublish(err error) Fault { return Fault{kind: failPublish, err: err, ti
 // real client dies after its side effects and before its ack. The settling call never returns
 // while the test runs (then it returns [ErrCrashed]).
 func CrashBeforeAck() Fault { return Fault{kind: crashBeforeAck, times: 1} }
+
+// Redeliver loses a consumer's ack on its way: the consumer is told it acked, and the router
+// requeues the message instead, so that it is delivered again with redelivered set, to this
+// consumer or another. RabbitMQ redelivers after a lost connection rather than a lost ack;
+// this is the same at-least-once duplicate, without losing the consumer.
+func Redeliver() Fault { return Fault{kind: redeliver, times: 1} }
+
+// DuplicatePublish routes a publish twice, as a publisher's retry after a lost confirm does:
+// every queue it reaches gets two copies, neither marked redelivered. It applies to
+// Session.Publish and Router.Publish (the copy goes first, through the router's own session),
+// not to the pipelined Publisher.
+func DuplicatePublish() Fault { return Fault{kind: duplicatePublish, times: 1} }
 
 // DropProduce loses a record produced to the log: the producer is told it succeeded, with
 // offset -1, and nothing is appended, as with acks=0 when the record never arrives.
@@ -227,6 +242,7 @@ func (h *FaultHandle) fire() bool {
 type faultSet struct {
 	sync.Mutex // guards list
 	list       []*FaultHandle
+	copying    atomic.Int32 // DuplicatePublish copies under way
 }
 
 // firing returns the first injected fault of one of kinds that matches and fires, or nil.
@@ -257,23 +273,35 @@ func (b *Broker) crashed() error {
 // hooks returns the engines' fault hooks, which consult the injected faults.
 func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 	x := &exchange.Faults{
-		BeforePublish: func(_ *exchange.Session, ex, key string, _ *exchange.Publishing) (bool, error) {
+		BeforePublish: func(s *exchange.Session, ex, key string, msg *exchange.Publishing) (bool, error) {
 			h := b.firing(func(f Fault) bool {
 				return (f.exchange == "" || f.exchange == ex) && (f.key == "" || f.key == key) &&
-					(f.queue == "" || (ex == "" && key == f.queue))
-			}, dropPublish, failPublish)
-			if h == nil {
+					(f.queue == "" || (ex == "" && key == f.queue)) &&
+					(f.kind != duplicatePublish || b.faults.copying.Load() == 0)
+			}, dropPublish, failPublish, duplicatePublish)
+			switch {
+			case h == nil:
 				return false, nil
-			}
-			if h.f.kind == failPublish {
+			case h.f.kind == failPublish:
 				return false, h.f.err
+			case h.f.kind == duplicatePublish:
+				// The copy passes the hooks too; while any copy is under way no duplicate
+				// fires, so that one that fires every time does not copy its copies.
+				b.faults.copying.Add(1)
+				defer b.faults.copying.Add(-1)
+				return false, b.Router().Publish(b.t.Context(), ex, key, false, *msg)
 			}
 			return true, nil
 		},
-		BeforeSettle: func(s *exchange.Session, queue string, _ uint64, _ bool, _ string) error {
-			h := b.firing(func(f Fault) bool { return f.queue == "" || f.queue == queue }, crashBeforeAck)
+		BeforeSettle: func(s *exchange.Session, queue string, _ uint64, _ bool, op string) error {
+			h := b.firing(func(f Fault) bool {
+				return (f.queue == "" || f.queue == queue) && (f.kind != redeliver || op == "ack")
+			}, crashBeforeAck, redeliver)
 			if h == nil {
 				return nil
+			}
+			if h.f.kind == redeliver {
+				return exchange.ErrRequeueInstead
 			}
 			s.Connection().CloseWith(errors.New("tribustest: connection lost (an injected crash)"))
 			return b.crashed()
@@ -315,4 +343,20 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 		},
 	}
 	return x, l, p
+}
+
+// ExpireMember removes member from consumer group as its coordinator removes a member whose
+// session timed out (K23), without waiting for the timeout: the group rebalances among the
+// others, and the member, if it is still running, learns at its next heartbeat that it is out
+// (its partitions are lost, not revoked) and joins again as a new member. In the trace it shows
+// as a member that left.
+func (b *Broker) ExpireMember(group, member string) error {
+	code, err := b.Log().Requests().LeaveGroup(group, member, "")
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("tribustest: expiring member %q of group %q: Kafka error code %d", member, group, code)
+	}
+	return nil
 }

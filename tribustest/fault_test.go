@@ -3,8 +3,10 @@ package tribustest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -171,5 +173,68 @@ func TestInject_PubSubFaults(t *testing.T) {
 		b.CheckNoMessage(fast)
 		_, err = slow.Next(t.Context())
 		assert.ErrorIs(t, err, pubsub.ErrSlowSubscriber)
+	})
+}
+
+func TestInject_RedeliverAndDuplicatePublish(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := tribustest.New(t)
+		s := b.Session()
+		_, err := s.QueueDeclare("q", exchange.QueueOptions{})
+		require.NoError(t, err)
+		b.Inject(tribustest.DuplicatePublish().Queue("q"))
+		_, err = s.Publish(t.Context(), "", "q", false, exchange.Publishing{Body: []byte("once")})
+		require.NoError(t, err)
+		b.CheckQueue("q", "once", "once")
+
+		b.Inject(tribustest.Redeliver().Queue("q"))
+		d, err := s.Get("q", false)
+		require.NoError(t, err)
+		require.NoError(t, d.Ack(), "the consumer believes it acked")
+		b.Wait(tribustest.QueueReady("q", 2))
+		for range 2 {
+			d, err := s.Get("q", false)
+			require.NoError(t, err)
+			require.NoError(t, d.Ack())
+		}
+		b.Wait(tribustest.QueueDrained("q"))
+		qi, err := b.Router().QueueInfo("q")
+		require.NoError(t, err)
+		assert.Equal(t, uint64(1), qi.Redelivered)
+	})
+}
+
+func TestExpireMember_RebalancesWithoutTheSessionTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := tribustest.New(t)
+		l := b.Log()
+		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 2}))
+		var members []*tlog.GroupConsumer
+		for range 2 {
+			c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"}})
+			require.NoError(t, err)
+			t.Cleanup(func() { c.Close() })
+			members = append(members, c)
+			go func() {
+				for {
+					if _, err := c.Poll(context.Background()); err != nil {
+						return
+					}
+				}
+			}()
+		}
+		b.Wait(tribustest.GroupStable("g", 2))
+		d, err := l.DescribeGroup("g")
+		require.NoError(t, err)
+		start, old := time.Now(), members[0].MemberID()
+		require.NoError(t, b.ExpireMember("g", old))
+		b.Wait(tribustest.Func("g to be Stable again with the expired member back", func(br *tribus.Broker) (bool, string, error) {
+			now, err := br.Log().DescribeGroup("g")
+			return err == nil && now.State == tlog.GroupStable && now.Generation > d.Generation && len(now.Members) == 2 &&
+					members[0].MemberID() != old && members[0].Generation() == now.Generation,
+				fmt.Sprint(now), err
+		}))
+		assert.Less(t, time.Since(start), 45*time.Second, "no session timeout waited for")
+		assert.Error(t, b.ExpireMember("g", "nobody"))
 	})
 }
