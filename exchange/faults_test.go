@@ -77,14 +77,7 @@ func TestFaults_BeforeSettleFailureLeavesTheDeliveryUnacked(t *testing.T) {
 		}}})
 	require.NoError(t, err)
 	defer r.Close()
-	s, err := r.NewSession()
-	require.NoError(t, err)
-	_, err = s.QueueDeclare("q", exchange.QueueOptions{})
-	require.NoError(t, err)
-	_, err = s.Publish(t.Context(), "", "q", false, exchange.Publishing{Body: []byte("m")})
-	require.NoError(t, err)
-	d, err := s.Get("q", false)
-	require.NoError(t, err)
+	_, d := oneUnacked(t, r)
 
 	assert.ErrorIs(t, d.Ack(), boom)
 	info, err := r.QueueInfo("q")
@@ -111,14 +104,7 @@ func TestFaults_RequeueInsteadRedelivers(t *testing.T) {
 		}}})
 	require.NoError(t, err)
 	defer r.Close()
-	s, err := r.NewSession()
-	require.NoError(t, err)
-	_, err = s.QueueDeclare("q", exchange.QueueOptions{})
-	require.NoError(t, err)
-	_, err = s.Publish(t.Context(), "", "q", false, exchange.Publishing{Body: []byte("m")})
-	require.NoError(t, err)
-	d, err := s.Get("q", false)
-	require.NoError(t, err)
+	s, d := oneUnacked(t, r)
 	require.NoError(t, d.Ack(), "the client believes it acked")
 	again, err := s.Get("q", false)
 	require.NoError(t, err)
@@ -127,4 +113,18 @@ func TestFaults_RequeueInsteadRedelivers(t *testing.T) {
 	info, err := r.QueueInfo("q")
 	require.NoError(t, err)
 	assert.Zero(t, info.Ready+info.Unacked)
+}
+
+// oneUnacked publishes one message to a new queue q and gets it, unacked, on a new session.
+func oneUnacked(t *testing.T, r *exchange.Router) (*exchange.Session, *exchange.Delivery) {
+	t.Helper()
+	s, err := r.NewSession()
+	require.NoError(t, err)
+	_, err = s.QueueDeclare("q", exchange.QueueOptions{})
+	require.NoError(t, err)
+	_, err = s.Publish(t.Context(), "", "q", false, exchange.Publishing{Body: []byte("m")})
+	require.NoError(t, err)
+	d, err := s.Get("q", false)
+	require.NoError(t, err)
+	return s, d
 }

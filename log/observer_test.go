@@ -388,6 +388,17 @@ type waiter struct{ wake chan struct{} }
 
 func newWaiter() *waiter { return &waiter{wake: make(chan struct{}, 1)} }
 
+// waitedLog opens an in-memory Log observed by a new waiter, with a topic t of partitions.
+func waitedLog(t *testing.T, partitions int) (*waiter, *tlog.Log) {
+	t.Helper()
+	w := newWaiter()
+	l, err := tlog.Open("", &tlog.Options{Observer: w.observe})
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: partitions}))
+	return w, l
+}
+
 func (w *waiter) observe(tlog.Event) {
 	select {
 	case w.wake <- struct{}{}:
@@ -504,11 +515,7 @@ func TestObserver_AppendedIsVisibleAfterTheEvent(t *testing.T) {
 // no polling.
 func TestObserver_CommittedIsVisibleAfterTheEvent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWaiter()
-		l, err := tlog.Open("", &tlog.Options{Observer: w.observe})
-		require.NoError(t, err)
-		t.Cleanup(func() { l.Close() })
-		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 3}))
+		w, l := waitedLog(t, 3)
 		lagZero := func(committed int64) func() bool {
 			return func() bool {
 				lag, err := l.GroupLag("g")
@@ -620,11 +627,7 @@ func TestObserver_GroupStateIsVisibleAfterTheEvent(t *testing.T) {
 // they read something, so that no later event stands in for a missing one.
 func TestObserver_StableIsVisibleAfterTheEvent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWaiter()
-		l, err := tlog.Open("", &tlog.Options{Observer: w.observe})
-		require.NoError(t, err)
-		t.Cleanup(func() { l.Close() })
-		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 3}))
+		w, l := waitedLog(t, 3)
 		stableWith := func(n int) func() bool {
 			return func() bool {
 				d, err := l.DescribeGroup("g")

@@ -106,25 +106,13 @@ func TestInject_CrashBeforeAckRedeliversToAnotherConsumer(t *testing.T) {
 
 func TestInject_CrashAfterCommitKeepsTheCommit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := tribustest.New(t)
-		l := b.Log()
-		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
-		_, err := l.Produce(t.Context(), "t", tlog.Record{Value: []byte("v")})
-		require.NoError(t, err)
-		b.Inject(tribustest.CrashAfterCommit().Group("g"))
-		c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"},
-			Reset: tlog.ResetEarliest, DisableAutoCommit: true})
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		recs, err := c.Poll(t.Context())
-		require.NoError(t, err)
-		require.Len(t, recs, 1)
+		b, c := oneRecordPolled(t, tribustest.CrashAfterCommit().Group("g"))
 		committed := make(chan error, 1)
 		go func() { committed <- c.Commit(context.Background()) }()
 		b.Wait(tribustest.Committed("g", "t", 0, 1))
 		synctest.Wait()
 		assert.Empty(t, committed, "the crashed consumer's Commit does not return")
-		_, err = c.Poll(t.Context())
+		_, err := c.Poll(t.Context())
 		assert.ErrorIs(t, err, tribus.ErrClosed, "the consumer is crashed")
 		b.Wait(tribustest.GroupEmpty("g")) // its session timed out
 		t.Cleanup(func() { assert.ErrorIs(t, <-committed, tribustest.ErrCrashed) })
@@ -133,18 +121,7 @@ func TestInject_CrashAfterCommitKeepsTheCommit(t *testing.T) {
 
 func TestInject_FailCommitCommitsNothing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := tribustest.New(t)
-		l := b.Log()
-		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
-		_, err := l.Produce(t.Context(), "t", tlog.Record{Value: []byte("v")})
-		require.NoError(t, err)
-		b.Inject(tribustest.FailCommit(tlog.ErrCommitFailed).Group("g"))
-		c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"},
-			Reset: tlog.ResetEarliest, DisableAutoCommit: true})
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		_, err = c.Poll(t.Context())
-		require.NoError(t, err)
+		b, c := oneRecordPolled(t, tribustest.FailCommit(tlog.ErrCommitFailed).Group("g"))
 		assert.ErrorIs(t, c.Commit(t.Context()), tlog.ErrCommitFailed)
 		b.CheckCommitted("g", map[tlog.TopicPartition]int64{{Topic: "t", Partition: 0}: -1})
 		require.NoError(t, c.Commit(t.Context()), "it fired once")
@@ -237,4 +214,24 @@ func TestExpireMember_RebalancesWithoutTheSessionTimeout(t *testing.T) {
 		assert.Less(t, time.Since(start), 45*time.Second, "no session timeout waited for")
 		assert.Error(t, b.ExpireMember("g", "nobody"))
 	})
+}
+
+// oneRecordPolled injects f into a new broker, produces one record to topic t and returns a
+// member of group g that has polled it and committed nothing.
+func oneRecordPolled(t *testing.T, f tribustest.Fault) (*tribustest.Broker, *tlog.GroupConsumer) {
+	t.Helper()
+	b := tribustest.New(t)
+	l := b.Log()
+	require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+	_, err := l.Produce(t.Context(), "t", tlog.Record{Value: []byte("v")})
+	require.NoError(t, err)
+	b.Inject(f)
+	c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"},
+		Reset: tlog.ResetEarliest, DisableAutoCommit: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	recs, err := c.Poll(t.Context())
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	return b, c
 }
