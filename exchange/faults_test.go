@@ -20,7 +20,7 @@ func TestFaults_BeforePublishDropsOrFails(t *testing.T) {
 		err  error
 	}
 	r, err := exchange.New(&exchange.Options{Faults: &exchange.Faults{
-		BeforePublish: func(_ *exchange.Session, exchange, key string, msg *exchange.Publishing) (bool, error) {
+		BeforePublish: func(_ *exchange.Session, exchange, key string, msg exchange.Publishing) (bool, error) {
 			return verdict.drop, verdict.err
 		}}})
 	require.NoError(t, err)

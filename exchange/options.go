@@ -143,7 +143,7 @@ type Faults struct {
 	// non-nil err fails the publish with it, routing nothing; drop makes the publish succeed
 	// and routes the message nowhere, as if it were lost before it reached the broker (a
 	// confirm, in confirm mode, still comes).
-	BeforePublish func(s *Session, exchange, key string, msg *Publishing) (drop bool, err error)
+	BeforePublish func(s *Session, exchange, key string, msg Publishing) (drop bool, err error)
 	// BeforeSettle is called before an ack, nack or reject ("ack", "nack", "reject") of the
 	// delivery tagged tag on s (and, with multiple, those before it) is applied; queue is the
 	// queue tag's delivery came from, "" for an unknown tag. A non-nil error is returned by the

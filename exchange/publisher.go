@@ -80,7 +80,7 @@ func (p *Publisher) Publish(ctx context.Context, exchange, key string, mandatory
 	var drop bool
 	if f := p.s.r.faults; f != nil && f.BeforePublish != nil {
 		var err error
-		if drop, err = f.BeforePublish(p.s, exchange, key, &msg); err != nil {
+		if drop, err = f.BeforePublish(p.s, exchange, key, msg); err != nil {
 			return 0, err
 		}
 	}

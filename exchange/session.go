@@ -537,7 +537,7 @@ func (s *Session) Publish(ctx context.Context, exchange, key string, mandatory b
 		return Confirmation{}, err
 	}
 	if f := s.r.faults; f != nil && f.BeforePublish != nil {
-		drop, err := f.BeforePublish(s, exchange, key, &msg)
+		drop, err := f.BeforePublish(s, exchange, key, msg)
 		if err != nil {
 			return Confirmation{}, err
 		}

@@ -10,7 +10,7 @@ type Faults struct {
 	// BeforeProduce is called before rec is appended to partition of topic. A non-nil err
 	// fails the produce with it, appending nothing; drop makes the produce succeed, reporting
 	// offset -1, with nothing appended (a record lost on its way, as with acks=0).
-	BeforeProduce func(topic string, partition int32, rec *Record) (drop bool, err error)
+	BeforeProduce func(topic string, partition int32, rec Record) (drop bool, err error)
 	// BeforeCommit is called before c commits offsets (Commit, CommitOffsets, an auto-commit
 	// in Poll; not Close's last commit). A non-nil error fails the commit with it, committing
 	// nothing.

@@ -17,7 +17,7 @@ func TestFaults_BeforeProduceDropsOrFails(t *testing.T) {
 	var drop bool
 	var err0 error
 	l, err := tlog.Open("", &tlog.Options{Faults: &tlog.Faults{
-		BeforeProduce: func(topic string, partition int32, rec *tlog.Record) (bool, error) { return drop, err0 }}})
+		BeforeProduce: func(topic string, partition int32, rec tlog.Record) (bool, error) { return drop, err0 }}})
 	require.NoError(t, err)
 	defer l.Close()
 	require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))

@@ -62,7 +62,7 @@ func (l *Log) ProduceTo(ctx context.Context, topicName string, partition int32, 
 		return ProduceResult{}, err
 	}
 	if f := l.faults; f != nil && f.BeforeProduce != nil {
-		drop, err := f.BeforeProduce(topicName, partition, &rec)
+		drop, err := f.BeforeProduce(topicName, partition, rec)
 		if err != nil {
 			return ProduceResult{}, err
 		}

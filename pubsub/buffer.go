@@ -13,7 +13,7 @@ import (
 func (s *Subscription) deliver(ctx context.Context, m *Message, size int64) (bool, error) {
 	cut := false
 	if f := s.hub.faults; f != nil && f.BeforeDeliver != nil {
-		cut = f.BeforeDeliver(s, m)
+		cut = f.BeforeDeliver(s, *m) // a copy: a pointer would make every publish allocate its message
 	}
 	s.mu.Lock()
 	if s.err != nil {

@@ -16,7 +16,7 @@ func TestFaults_DropAndDisconnect(t *testing.T) {
 	var cut *pubsub.Subscription
 	h, err := pubsub.New(&pubsub.Options{Faults: &pubsub.Faults{
 		BeforePublish: func(string, []byte) bool { return drop },
-		BeforeDeliver: func(s *pubsub.Subscription, _ *pubsub.Message) bool { return s == cut },
+		BeforeDeliver: func(s *pubsub.Subscription, _ pubsub.Message) bool { return s == cut },
 	}})
 	require.NoError(t, err)
 	defer h.Close()

@@ -141,5 +141,5 @@ type Faults struct {
 	// BeforeDeliver is called before m is queued for s; disconnect cuts s off as the
 	// Disconnect policy cuts off a subscriber over its limit: it loses its buffer, ends with
 	// [ErrSlowSubscriber], and the message counts as delivered (R24).
-	BeforeDeliver func(s *Subscription, m *Message) (disconnect bool)
+	BeforeDeliver func(s *Subscription, m Message) (disconnect bool)
 }

@@ -273,7 +273,7 @@ func (b *Broker) crashed() error {
 // hooks returns the engines' fault hooks, which consult the injected faults.
 func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 	x := &exchange.Faults{
-		BeforePublish: func(s *exchange.Session, ex, key string, msg *exchange.Publishing) (bool, error) {
+		BeforePublish: func(s *exchange.Session, ex, key string, msg exchange.Publishing) (bool, error) {
 			h := b.firing(func(f Fault) bool {
 				return (f.exchange == "" || f.exchange == ex) && (f.key == "" || f.key == key) &&
 					(f.queue == "" || (ex == "" && key == f.queue)) &&
@@ -289,7 +289,7 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 				// fires, so that one that fires every time does not copy its copies.
 				b.faults.copying.Add(1)
 				defer b.faults.copying.Add(-1)
-				return false, b.Router().Publish(b.t.Context(), ex, key, false, *msg)
+				return false, b.Router().Publish(b.t.Context(), ex, key, false, msg)
 			}
 			return true, nil
 		},
@@ -308,7 +308,7 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 		},
 	}
 	l := &tlog.Faults{
-		BeforeProduce: func(topic string, _ int32, _ *tlog.Record) (bool, error) {
+		BeforeProduce: func(topic string, _ int32, _ tlog.Record) (bool, error) {
 			h := b.firing(func(f Fault) bool { return f.topic == "" || f.topic == topic }, dropProduce, failProduce)
 			if h == nil {
 				return false, nil
@@ -338,7 +338,7 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 	}
 	p := &pubsub.Faults{
 		BeforePublish: func(ch string, _ []byte) bool { return b.firing(channel(ch), dropMessage) != nil },
-		BeforeDeliver: func(_ *pubsub.Subscription, m *pubsub.Message) bool {
+		BeforeDeliver: func(_ *pubsub.Subscription, m pubsub.Message) bool {
 			return b.firing(channel(m.Channel), disconnectSlow) != nil
 		},
 	}

@@ -17,7 +17,8 @@ import (
 )
 
 // T is what the package needs from a test: *testing.T, *testing.B and *testing.F satisfy it,
-// and so does any testing.TB. Fatalf must stop the calling goroutine (testing's does, with
+// and so does any testing.TB. Another implementation must be comparable (a pointer): the
+// brokers of one test are told apart from those of others by it. Fatalf must stop the calling goroutine (testing's does, with
 // runtime.Goexit); the Broker calls it only from [Broker.Wait] and the constructors, which
 // belong on the test's goroutine.
 type T interface {
