@@ -199,3 +199,19 @@ var (
 	// ErrNoSubscription: a group consumer with no topics and no pattern.
 	ErrNoSubscription = errors.New("tribus/log: consumer has no subscription")
 )
+
+// KafkaError is an error carrying a Kafka protocol error code, for fault hooks and tests that
+// want a Kafka client to see a particular error (NOT_LEADER_OR_FOLLOWER, 6, which clients retry;
+// REBALANCE_IN_PROGRESS, 27, on a commit...): the Kafka front door answers with Code. A native
+// caller gets the error itself.
+type KafkaError struct {
+	Code    int16  // the protocol's error code (Kafka's Errors.java)
+	Message string // optional: the text clients may log
+}
+
+func (e *KafkaError) Error() string {
+	if e.Message != "" {
+		return fmt.Sprintf("tribus/log: Kafka error %d: %s", e.Code, e.Message)
+	}
+	return fmt.Sprintf("tribus/log: Kafka error %d", e.Code)
+}

@@ -68,7 +68,7 @@ func TestFaults_AfterCommitSeesADurableCommit(t *testing.T) {
 // A commit the hook fails commits nothing.
 func TestFaults_BeforeCommitFailureCommitsNothing(t *testing.T) {
 	l, err := tlog.Open("", &tlog.Options{Faults: &tlog.Faults{
-		BeforeCommit: func(*tlog.GroupConsumer, map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
+		BeforeCommit: func(tlog.GroupMetadata, map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
 			return tlog.ErrCommitFailed
 		}}})
 	require.NoError(t, err)
@@ -87,4 +87,25 @@ func TestFaults_BeforeCommitFailureCommitsNothing(t *testing.T) {
 	lag, err := l.GroupLag("g")
 	require.NoError(t, err)
 	assert.Equal(t, int64(-1), lag[tlog.TopicPartition{Topic: "t", Partition: 0}].Committed)
+}
+
+// The Kafka front door's produce and commit requests pass the same hooks.
+func TestFaults_RequestsPassTheHooks(t *testing.T) {
+	refused := &tlog.KafkaError{Code: 6, Message: "not the leader"}
+	l, err := tlog.Open("", &tlog.Options{Faults: &tlog.Faults{
+		BeforeBatch: func(topic string, partition int32) error { return refused },
+		BeforeCommit: func(gm tlog.GroupMetadata, _ map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
+			return &tlog.KafkaError{Code: 27}
+		}}})
+	require.NoError(t, err)
+	defer l.Close()
+	require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+	_, err = l.Requests().AppendBatch("t", 0, []byte("not even a batch"))
+	assert.ErrorIs(t, err, refused, "refused before the batch is looked at")
+	_, err = l.Requests().CommitOffsets(tlog.GroupMetadata{GroupID: "g", Generation: -1},
+		map[tlog.TopicPartition]tlog.OffsetAndMetadata{{Topic: "t", Partition: 0}: {Offset: 0, LeaderEpoch: -1}})
+	var ke *tlog.KafkaError
+	require.ErrorAs(t, err, &ke)
+	assert.Equal(t, int16(27), ke.Code)
+	assert.Equal(t, "tribus/log: Kafka error 27", ke.Error())
 }

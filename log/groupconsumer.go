@@ -534,12 +534,12 @@ func (c *GroupConsumer) commit(ctx context.Context, offsets map[TopicPartition]O
 		return err
 	}
 	f := c.l.faults
+	gm := c.GroupMetadata()
 	if faulty && f != nil && f.BeforeCommit != nil {
-		if err := f.BeforeCommit(c, offsets); err != nil {
+		if err := f.BeforeCommit(gm, offsets); err != nil {
 			return err
 		}
 	}
-	gm := c.GroupMetadata()
 	if err := c.checkCommitAs(gm); err != nil {
 		return err
 	}

@@ -80,6 +80,11 @@ const maxPooledRaw = 4 << 20
 // [Requests.AppendTransactionalBatch]. The batch is written, not yet durable: call
 // [AppendResult.Wait].
 func (q *Requests) AppendBatch(topic string, partition int32, batch []byte) (AppendResult, error) {
+	if f := q.l.faults; f != nil && f.BeforeBatch != nil {
+		if err := f.BeforeBatch(topic, partition); err != nil {
+			return AppendResult{}, err
+		}
+	}
 	p, h, err := q.checkAppend(topic, partition, batch)
 	if err != nil {
 		return AppendResult{}, err
@@ -399,6 +404,11 @@ func (q *Requests) LeaveGroup(id, memberID, instanceID string) (GroupCode, error
 func (q *Requests) CommitOffsets(gm GroupMetadata, offsets map[TopicPartition]OffsetAndMetadata) (GroupCode, error) {
 	if err := validGroupID(gm.GroupID); err != nil {
 		return 0, err
+	}
+	if f := q.l.faults; f != nil && f.BeforeCommit != nil {
+		if err := f.BeforeCommit(gm, offsets); err != nil {
+			return 0, err
+		}
 	}
 	code, err := q.l.coord.Commit(gm.GroupID, gm.MemberID, gm.GroupInstanceID, gm.Generation)
 	if err != nil || code != group.None {

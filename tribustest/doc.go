@@ -55,9 +55,9 @@
 // [Fault.Times], after [Fault.Skip] opportunities, or with a seeded [Fault.Probability]. A
 // crash parks the call that reached it until the test ends, as a killed process never returns
 // from it; the broker sees what a real broker would: a connection gone, a member whose session
-// times out. The exchange and pub/sub faults reach clients of the AMQP and RESP front doors
-// too (a crashed AMQP client's connection is closed with 320 CONNECTION_FORCED; a go-redis
-// subscriber cut off as slow loses its connection); the log's cover its native API.
+// times out. The faults reach clients of the front doors too (a crashed AMQP client's connection is closed with 320 CONNECTION_FORCED; a go-redis
+// subscriber cut off as slow loses its connection; a kgo producer retries a FailProduce with a
+// retriable [log.KafkaError] code). DropProduce and CrashAfterCommit act on the native API.
 // [Broker.ExpireMember] removes a group member at once, as its session timing out would.
 //
 // # Exploration

@@ -22,8 +22,9 @@ var ErrCrashed = fmt.Errorf("tribustest: the client crashed here (an injected fa
 // of the constructors ([DropPublish], [CrashBeforeAck], [CrashAfterCommit], [DisconnectSlow]...),
 // narrowed to where it applies ([Fault.Queue], [Fault.Topic], [Fault.Channel]...), and told how often to fire
 // ([Fault.Times], [Fault.Skip], [Fault.Probability]). By default a fault fires once, at its
-// first opportunity. Faults apply to the native API and to clients of the AMQP and RESP front
-// doors alike (the hooks are in the engines); the log's faults cover its native API.
+// first opportunity. Faults apply to the native API and to clients of the front doors alike
+// (the hooks are in the engines), except DropProduce and CrashAfterCommit, which act on the
+// native API only.
 //
 // A Fault is a description: its modifiers return a changed copy, and one Fault may be
 // injected into several brokers.
@@ -93,8 +94,10 @@ func DuplicatePublish() Fault { return Fault{kind: duplicatePublish, times: 1} }
 // offset -1, and nothing is appended, as with acks=0 when the record never arrives.
 func DropProduce() Fault { return Fault{kind: dropProduce, times: 1} }
 
-// FailProduce makes a produce fail with err (a log sentinel such as log.ErrDiskFull,
-// or any error), appending nothing.
+// FailProduce makes a produce fail with err, appending nothing: a native producer gets err;
+// a Kafka client of the front door gets its code, a [*log.KafkaError]'s Code or what the door
+// maps a log sentinel to (&log.KafkaError{Code: 6}, NOT_LEADER_OR_FOLLOWER, is one clients
+// retry: the produce then goes through on the retry).
 func FailProduce(err error) Fault { return Fault{kind: failProduce, err: err, times: 1} }
 
 // CrashAfterCommit kills a group consumer right after its offset commit is durable: it is
@@ -104,8 +107,9 @@ func FailProduce(err error) Fault { return Fault{kind: failProduce, err: err, ti
 // that commit; code that processes first re-reads nothing it had not committed.
 func CrashAfterCommit() Fault { return Fault{kind: crashAfterCommit, times: 1} }
 
-// FailCommit makes a group consumer's commit fail with err (log.ErrCommitFailed, as after a
-// rebalance the member missed, or any error), committing nothing.
+// FailCommit makes a group member's commit fail with err, committing nothing: a native
+// GroupConsumer gets err (log.ErrCommitFailed, as after a rebalance the member missed); a Kafka
+// client's OffsetCommit gets its code, as for [FailProduce].
 func FailCommit(err error) Fault { return Fault{kind: failCommit, err: err, times: 1} }
 
 // DropMessage loses a message published to the pub/sub hub before it reaches it: nobody
@@ -318,8 +322,14 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 			}
 			return true, nil
 		},
-		BeforeCommit: func(c *tlog.GroupConsumer, _ map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
-			if h := b.firing(func(f Fault) bool { return f.group == "" || f.group == c.GroupMetadata().GroupID }, failCommit); h != nil {
+		BeforeBatch: func(topic string, _ int32) error {
+			if h := b.firing(func(f Fault) bool { return f.topic == "" || f.topic == topic }, failProduce); h != nil {
+				return h.f.err
+			}
+			return nil
+		},
+		BeforeCommit: func(gm tlog.GroupMetadata, _ map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
+			if h := b.firing(func(f Fault) bool { return f.group == "" || f.group == gm.GroupID }, failCommit); h != nil {
 				return h.f.err
 			}
 			return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	tlog "github.com/tribusmq/tribus/log"
 	"github.com/tribusmq/tribus/tribustest"
 	"github.com/tribusmq/tribus/tribustest/clients"
 )
@@ -143,4 +144,36 @@ func TestRedis_DisconnectSlowCutsTheSubscriberOff(t *testing.T) {
 	if _, err := sub.ReceiveMessage(t.Context()); err == nil {
 		t.Fatal("the cut-off subscriber received the message")
 	}
+}
+
+// Log faults reach Kafka clients of the front door: a retriable error injected into a
+// produce is retried by kgo and the record is written once; an error injected into a commit is
+// kgo's commit error.
+func TestKafka_InjectedProduceAndCommitErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := tribustest.New(t)
+		if err := b.Log().CreateTopic("payments", tlog.TopicConfig{Partitions: 1}); err != nil {
+			t.Fatal(err)
+		}
+		refused := b.Inject(tribustest.FailProduce(&tlog.KafkaError{Code: 6, Message: "leader moved"}).Topic("payments"))
+		producer := clients.Kafka(b, kgo.ProducerLinger(0))
+		if err := producer.ProduceSync(t.Context(), &kgo.Record{Topic: "payments", Value: []byte("p1")}).FirstErr(); err != nil {
+			t.Fatalf("kgo did not retry NOT_LEADER_OR_FOLLOWER: %v", err)
+		}
+		if refused.Hits() != 1 {
+			t.Fatalf("the fault fired %d times, want once", refused.Hits())
+		}
+		b.Wait(tribustest.TopicEnd("payments", 0, 1))
+
+		b.Inject(tribustest.FailCommit(&tlog.KafkaError{Code: 58}).Group("billing")) // SASL_AUTHENTICATION_FAILED: not retried
+		consumer := clients.Kafka(b, kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("payments"),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+		if recs := consumer.PollFetches(t.Context()).Records(); len(recs) != 1 {
+			t.Fatalf("got %d records, want 1", len(recs))
+		}
+		if err := consumer.CommitUncommittedOffsets(t.Context()); err == nil {
+			t.Fatal("the injected commit error did not reach kgo")
+		}
+		b.CheckCommitted("billing", map[tlog.TopicPartition]int64{{Topic: "payments", Partition: 0}: -1})
+	})
 }

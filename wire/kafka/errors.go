@@ -98,6 +98,9 @@ func errorCode(err error) int16 {
 	if err == nil {
 		return codeNone
 	}
+	if ke, ok := errors.AsType[*log.KafkaError](err); ok {
+		return ke.Code
+	}
 	for _, c := range codes {
 		if errors.Is(err, c.err) {
 			return c.code

@@ -3,6 +3,7 @@ package kafka
 import (
 	"bufio"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -166,4 +167,10 @@ func TestErrorCode_MapsEveryLogSentinel(t *testing.T) {
 	}
 	assert.Equal(t, codeInvalidPartitions, errorCode(log.ErrInvalidPartitions), "ErrInvalidPartitions is 37")
 	assert.Equal(t, codeNone, errorCode(nil))
+}
+
+// A *log.KafkaError (a test's injected fault) is answered with its own code, wrapped or not.
+func TestErrorCode_KafkaErrorKeepsItsCode(t *testing.T) {
+	assert.Equal(t, int16(6), errorCode(&log.KafkaError{Code: 6}))
+	assert.Equal(t, int16(27), errorCode(fmt.Errorf("committing: %w", &log.KafkaError{Code: 27})))
 }
