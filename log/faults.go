@@ -11,6 +11,12 @@ type Faults struct {
 	// fails the produce with it, appending nothing; drop makes the produce succeed, reporting
 	// offset -1, with nothing appended (a record lost on its way, as with acks=0).
 	BeforeProduce func(topic string, partition int32, rec Record) (drop bool, err error)
+	// BeforeSync is called before the Log fsyncs partition of topic to make produces durable
+	// (not with NoSync). An error is taken as that fsync failing: the produces waiting for it
+	// fail with an error matching ErrIO that wraps it, and the partition refuses produces from
+	// then on, until the Log is reopened, as after a real failed fsync (the kernel may have
+	// dropped the pages it could not write).
+	BeforeSync func(topic string, partition int32) error
 	// BeforeBatch is called before a batch of records produced through [Requests.AppendBatch]
 	// (the Kafka front door's Produce) is validated and appended to partition of topic. A
 	// non-nil error fails the produce with it, appending nothing; the front door answers with

@@ -109,3 +109,22 @@ func TestFaults_RequestsPassTheHooks(t *testing.T) {
 	assert.Equal(t, int16(27), ke.Code)
 	assert.Equal(t, "tribus/log: Kafka error 27", ke.Error())
 }
+
+// An error from BeforeSync is a failed fsync: the produce fails with ErrIO wrapping it, and
+// so does every later one (the sticky sync error of a real failure).
+func TestFaults_BeforeSyncFailureIsAFailedFsync(t *testing.T) {
+	boom := errors.New("boom")
+	l, err := tlog.Open("", &tlog.Options{Faults: &tlog.Faults{
+		BeforeSync: func(string, int32) error { return boom }}})
+	require.NoError(t, err)
+	defer l.Close()
+	require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+	for range 2 {
+		_, err = l.Produce(t.Context(), "t", tlog.Record{Value: []byte("v")})
+		assert.ErrorIs(t, err, tlog.ErrIO)
+		assert.ErrorIs(t, err, boom)
+	}
+	end, _, err := l.ListOffsets("t", 0, tlog.Latest)
+	require.NoError(t, err)
+	assert.Zero(t, end, "nothing unsynced is served")
+}

@@ -425,7 +425,13 @@ func (p *partition) syncTo(target int64) error {
 		seg, upto := p.active(), p.leo
 		p.mu.Unlock()
 		p.smu.Unlock()
-		err := seg.SyncData()
+		var err error
+		if f := p.l.faults; f != nil && f.BeforeSync != nil {
+			err = f.BeforeSync(p.topic, p.id)
+		}
+		if err == nil {
+			err = seg.SyncData()
+		}
 		p.smu.Lock()
 		p.syncing = false
 		if err == nil && upto > p.synced {

@@ -50,7 +50,8 @@
 // comes back, redelivered), [CrashBeforeAck] (the consuming client dies before its ack reaches
 // the router, so its deliveries are redelivered to others), [DropProduce] and [FailProduce] for the
 // log, [CrashAfterCommit] (a group member dies right after its commit is durable) and
-// [FailCommit] for consumer groups, [DropMessage] and [DisconnectSlow] for the pub/sub hub. A
+// [FailCommit] for consumer groups, [FailSync] (the log's next fsync fails, as a disk error
+// would), [DropMessage] and [DisconnectSlow] for the pub/sub hub. A
 // fault is narrowed by queue, exchange, routing key, topic, group or channel, and fires once by default, or
 // [Fault.Times], after [Fault.Skip] opportunities, or with a seeded [Fault.Probability]. A
 // crash parks the call that reached it until the test ends, as a killed process never returns

@@ -57,11 +57,13 @@ const (
 	disconnectSlow
 	redeliver
 	duplicatePublish
+	failSync
 )
 
 var faultNames = [...]string{"", "drop a publish", "fail a publish", "crash before an ack",
 	"drop a produce", "fail a produce", "crash after a commit", "fail a commit",
-	"drop a pub/sub message", "disconnect a subscriber as slow", "redeliver", "duplicate a publish"}
+	"drop a pub/sub message", "disconnect a subscriber as slow", "redeliver", "duplicate a publish",
+	"fail an fsync"}
 
 // DropPublish loses a publish on its way to the exchange router: the publisher is told it
 // succeeded (and, in confirm mode, gets its confirm), and no queue gets the message.
@@ -106,6 +108,15 @@ func FailProduce(err error) Fault { return Fault{kind: failProduce, err: err, ti
 // (then it returns [ErrCrashed]). Code that commits before it processes loses the records of
 // that commit; code that processes first re-reads nothing it had not committed.
 func CrashAfterCommit() Fault { return Fault{kind: crashAfterCommit, times: 1} }
+
+// FailSync makes the log's next fsync of a partition fail, as a disk error would: the
+// produces waiting for it fail with an error matching tribus.ErrIO, and the partition refuses
+// produces until the broker is reopened ([Broker.Reopen]), since after a failed fsync a later
+// one proves nothing. Narrow it with [Fault.Topic]. The store's fsyncs (persistent messages,
+// offsets) are not covered.
+func FailSync() Fault {
+	return Fault{kind: failSync, err: errors.New("tribustest: injected fsync failure"), times: 1}
+}
 
 // FailCommit makes a group member's commit fail with err, committing nothing: a native
 // GroupConsumer gets err (log.ErrCommitFailed, as after a rebalance the member missed); a Kafka
@@ -321,6 +332,12 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 				return false, h.f.err
 			}
 			return true, nil
+		},
+		BeforeSync: func(topic string, _ int32) error {
+			if h := b.firing(func(f Fault) bool { return f.topic == "" || f.topic == topic }, failSync); h != nil {
+				return h.f.err
+			}
+			return nil
 		},
 		BeforeBatch: func(topic string, _ int32) error {
 			if h := b.firing(func(f Fault) bool { return f.topic == "" || f.topic == topic }, failProduce); h != nil {

@@ -235,3 +235,25 @@ func oneRecordPolled(t *testing.T, f tribustest.Fault) (*tribustest.Broker, *tlo
 	require.Len(t, recs, 1)
 	return b, c
 }
+
+// A failed fsync fails the produce with ErrIO and every later one until the broker is
+// reopened; what was acknowledged before survives.
+func TestInject_FailSyncStopsProducesUntilReopen(t *testing.T) {
+	b := tribustest.NewDurable(t)
+	require.NoError(t, b.Log().CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+	_, err := b.Log().Produce(t.Context(), "t", tlog.Record{Value: []byte("kept")})
+	require.NoError(t, err)
+	b.Inject(tribustest.FailSync().Topic("t"))
+	for range 2 {
+		_, err = b.Log().Produce(t.Context(), "t", tlog.Record{Value: []byte("lost")})
+		assert.ErrorIs(t, err, tribus.ErrIO)
+	}
+	b = b.Reopen()
+	res, err := b.Log().Produce(t.Context(), "t", tlog.Record{Value: []byte("after")})
+	require.NoError(t, err)
+	recs, err := b.Log().Fetch(t.Context(), "t", 0, 0, tlog.FetchOptions{})
+	require.NoError(t, err)
+	require.NotEmpty(t, recs)
+	assert.Equal(t, "kept", string(recs[0].Value))
+	assert.Equal(t, recs[len(recs)-1].Offset, res.Offset)
+}
