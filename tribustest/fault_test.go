@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -256,4 +258,23 @@ func TestInject_FailSyncStopsProducesUntilReopen(t *testing.T) {
 	require.NotEmpty(t, recs)
 	assert.Equal(t, "kept", string(recs[0].Value))
 	assert.Equal(t, recs[len(recs)-1].Offset, res.Offset)
+}
+
+func TestDropConnections_ClosesEveryWireConnection(t *testing.T) {
+	b := tribustest.New(t)
+	var conns []net.Conn
+	for _, dial := range []func(context.Context, string, string) (net.Conn, error){b.Redis().Dial, b.Kafka().Dial, b.AMQP().DialContext} {
+		nc, err := dial(t.Context(), "tcp", "tribus")
+		require.NoError(t, err)
+		defer nc.Close()
+		conns = append(conns, nc)
+	}
+	assert.Equal(t, 3, b.DropConnections())
+	for _, nc := range conns {
+		_, err := io.ReadAll(nc) // what the door had sent (the AMQP header exchange), then the close
+		assert.NoError(t, err)
+	}
+	nc, err := b.Redis().Dial(t.Context(), "tcp", "tribus")
+	require.NoError(t, err, "the doors go on serving")
+	nc.Close()
 }

@@ -44,3 +44,13 @@ func (b *Broker) serve(door string, serve func(net.Listener) error) string {
 	b.serving.Go(func() { _ = serve(ln) }) // it returns the door's ErrServerClosed once the broker closes
 	return ln.Addr().String()
 }
+
+// DropConnections closes every connection of the wire front doors (Redis, AMQP, Kafka) at
+// once, as a network failure would, and returns how many there were; the doors go on serving.
+// The broker sees what a real one sees of clients that vanished: an AMQP connection's unacked
+// deliveries are requeued and its exclusive queues deleted, a Redis subscriber's
+// subscriptions end, a Kafka member stops heartbeating. Clients that reconnect (go-redis and
+// kgo do by themselves; amqp091-go does not) are served again.
+func (b *Broker) DropConnections() int {
+	return b.Redis().DropConnections() + b.AMQP().DropConnections() + b.Kafka().DropConnections()
+}

@@ -177,3 +177,45 @@ func TestKafka_InjectedProduceAndCommitErrors(t *testing.T) {
 		b.CheckCommitted("billing", map[tlog.TopicPartition]int64{{Topic: "payments", Partition: 0}: -1})
 	})
 }
+
+// Dropped connections look like a network failure: the amqp091-go consumer's unacked delivery
+// goes back to the queue, redelivered, and go-redis reconnects by itself.
+func TestDropConnections_RequeuesAndClientsReconnect(t *testing.T) {
+	b := tribustest.New(t)
+	rdb := clients.Redis(b, nil)
+	conn := clients.AMQP(b, amqp.Config{})
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare("jobs", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.PublishWithContext(t.Context(), "", "jobs", false, false, amqp.Publishing{Body: []byte("j1")}); err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume("jobs", "", false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-deliveries
+	if err := rdb.Ping(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.DropConnections(); n != 2 {
+		t.Fatalf("dropped %d connections, want 2", n)
+	}
+	<-closed
+	b.Wait(tribustest.QueueReady("jobs", 1))
+	if err := rdb.Ping(t.Context()).Err(); err != nil {
+		t.Fatalf("go-redis did not reconnect: %v", err)
+	}
+	d, err := clients.AMQPChannel(b).Consume("jobs", "", false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := <-d; !m.Redelivered {
+		t.Fatal("the requeued delivery is not marked redelivered")
+	}
+}

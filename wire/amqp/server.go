@@ -107,3 +107,8 @@ func (s *Server) Close() error {
 	s.doors.Close()
 	return nil
 }
+
+// DropConnections closes every client connection at once, with no goodbye, as a network
+// failure would, and returns how many there were. The server goes on serving: clients that
+// reconnect are served. It is for tests of what clients do when their connection is lost.
+func (s *Server) DropConnections() int { return s.doors.Drop() }

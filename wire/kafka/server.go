@@ -227,3 +227,8 @@ func splitHostPort(addr string) (string, int32, error) {
 // idle is how long a connection may send nothing before it is closed:
 // connections.max.idle.ms, 10 minutes.
 const idle = 10 * time.Minute
+
+// DropConnections closes every client connection at once, with no goodbye, as a network
+// failure would, and returns how many there were. The server goes on serving: clients that
+// reconnect are served. It is for tests of what clients do when their connection is lost.
+func (s *Server) DropConnections() int { return s.doors.Drop() }

@@ -207,3 +207,8 @@ func (s *Server) Stats() Stats {
 		Commands:            s.stats.commands.Load(),
 	}
 }
+
+// DropConnections closes every client connection at once, with no goodbye, as a network
+// failure would, and returns how many there were. The server goes on serving: clients that
+// reconnect are served. It is for tests of what clients do when their connection is lost.
+func (s *Server) DropConnections() int { return s.doors.Drop() }

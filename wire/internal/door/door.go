@@ -165,6 +165,18 @@ func (s *Set) shutLocked() {
 	}
 }
 
+// Drop closes every connection in the set at once, as a network failure would, and returns
+// how many there were; the listeners stay open and new connections are taken. Each
+// connection's goroutine sees its socket fail and cleans up as for a client that vanished.
+func (s *Set) Drop() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for nc := range s.conns {
+		nc.Close()
+	}
+	return len(s.conns)
+}
+
 // Close closes every listener and connection in the set, refuses new ones, and waits for
 // every goroutine the set started. It is idempotent.
 func (s *Set) Close() {
