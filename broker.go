@@ -100,7 +100,7 @@ func Open(dir string, opts *Options) (*Broker, error) {
 		return nil, fmt.Errorf("tribus: open %s: %w", dir, err)
 	}
 	l, err := tlog.Open(filepath.Join(dir, "log"), &tlog.Options{Store: st, NoSync: o.Sync != SyncAlways,
-		DiskFreeLimit: o.DiskFreeLimit, Logger: o.engineLogger("engine", "log"), Observer: o.LogObserver, Faults: o.LogFaults})
+		DiskFreeLimit: o.DiskFreeLimit, Logger: o.engineLogger("engine", "log"), Observer: o.LogObserver, Faults: o.LogFaults, Seed: o.Seed})
 	if err != nil {
 		router.Close()
 		st.Close()
@@ -236,7 +236,7 @@ func (b *Broker) Router() *exchange.Router {
 func (b *Broker) Log() *tlog.Log {
 	return built(b, &b.log, func() *tlog.Log {
 		l, err := tlog.Open("", &tlog.Options{Store: b.memStore(), Logger: b.opts.engineLogger("engine", "log"),
-			Observer: b.opts.LogObserver, Faults: b.opts.LogFaults})
+			Observer: b.opts.LogObserver, Faults: b.opts.LogFaults, Seed: b.opts.Seed})
 		if err != nil { // in memory there is no file to fail and no option to refuse
 			panic("tribus: opening the in-memory log: " + err.Error())
 		}

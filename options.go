@@ -53,6 +53,14 @@ type Options struct {
 	// The pub/sub hub's observer is PubSub.Observer.
 	LogObserver func(tlog.Event)
 
+	// Seed, if not 0, makes the choices the engines may make either way follow it, the same
+	// for the same seed and different for another: where each queue's round-robin among its
+	// consumers starts (exchange.Options.Seed) and the member ids consumer groups hand out,
+	// and so which member the assignors give which partitions (log.Options.Seed). 0 keeps the
+	// defaults: the first consumer first, members in the order they joined. For tests that
+	// explore orders; a durable broker should leave it 0.
+	Seed uint64
+
 	// ExchangeFaults and LogFaults are the engines' fault hooks (exchange.Faults,
 	// log.Faults), for test toolkits such as tribustest. nil costs nothing.
 	ExchangeFaults *exchange.Faults
@@ -198,7 +206,7 @@ func (o *Options) engineLogger(key, value string) *slog.Logger {
 
 // exchangeOptions is the router's part of the options, without the store.
 func (o *Options) exchangeOptions() exchange.Options {
-	return exchange.Options{Observer: o.ExchangeObserver, Faults: o.ExchangeFaults, Logger: o.engineLogger("engine", "exchange"),
+	return exchange.Options{Observer: o.ExchangeObserver, Faults: o.ExchangeFaults, Seed: o.Seed, Logger: o.engineLogger("engine", "exchange"),
 		MaxMessageSize: o.MaxMessageSize, MemoryHighWatermark: o.MemoryHighWatermark, FailFastOnAlarm: o.FailFastOnAlarm}
 }
 

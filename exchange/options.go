@@ -22,6 +22,11 @@ type Options struct {
 	// condition by reading QueueInfo, and on every event (not only of one kind) read it
 	// again.
 	Observer func(Event)
+	// Seed, if not 0, chooses where each queue's round-robin among its consumers starts (A57),
+	// from the seed and the queue's name, instead of at its first consumer: the same seed
+	// gives the same delivery order in every run, another seed another. A test that explores
+	// delivery orders varies it (tribustest.Explore does). 0 starts at the first consumer.
+	Seed uint64
 	// Faults, if set, are the hooks a test toolkit injects failures through (package
 	// tribustest uses them); see [Faults]. nil costs one nil check per publish and settle.
 	Faults *Faults

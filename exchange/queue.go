@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tribusmq/tribus/internal/seed"
 )
 
 // queue is the shell around a queueState: its consumers, unacked count, timers and stats.
@@ -60,8 +62,12 @@ type queueCounters struct {
 }
 
 func newQueue(r *Router, name string, o QueueOptions, args Table, cfg queueConfig) *queue {
-	return &queue{r: r, name: name, durable: o.Durable, exclusive: o.Exclusive, autoDelete: o.AutoDelete,
+	q := &queue{r: r, name: name, durable: o.Durable, exclusive: o.Exclusive, autoDelete: o.AutoDelete,
 		args: args, cfg: cfg, st: newQueueState(cfg), lastUsed: time.Now(), timed: cfg.messageTTL >= 0}
+	if r.seed != 0 { // Options.Seed: a seeded start for the round-robin, kept small and positive
+		q.rr = int(seed.Of(r.seed, name) % (1 << 16))
+	}
+	return q
 }
 
 // clock returns now, or the current time when now is zero and the queue needs one: for expiry

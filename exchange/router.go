@@ -33,6 +33,7 @@ type Router struct {
 	al         alarms // memory and disk alarms (alarm.go)
 	obs        func(Event)
 	faults     *Faults // Options.Faults; nil: no hook
+	seed       uint64  // Options.Seed; 0: round-robins start at the first consumer
 	logger     *slog.Logger
 
 	// mu guards the topology: exchanges, queues and every binding. Publishers hold it for
@@ -69,6 +70,7 @@ func New(opts *Options) (*Router, error) {
 		budget:    o.MemoryBudget,
 		obs:       o.Observer,
 		faults:    o.Faults,
+		seed:      o.Seed,
 		logger:    o.Logger,
 		exchanges: make(map[string]*exchange),
 		queues:    make(map[string]*queue),

@@ -45,9 +45,9 @@ const consumerProtocol = "consumer"
 
 // newCoordinator returns the coordinator of a Log whose new groups wait delay for more
 // members before their first rebalance; observe is told of their changes (nil: nobody).
-func newCoordinator(delay time.Duration, observe func(string, group.Note)) *group.Coordinator {
+func newCoordinator(delay time.Duration, idSeed uint64, observe func(string, group.Note)) *group.Coordinator {
 	return group.NewCoordinator(group.Config{MinSessionTimeout: MinSessionTimeout, MaxSessionTimeout: MaxSessionTimeout,
-		InitialRebalanceDelay: delay}, observe)
+		InitialRebalanceDelay: delay, IDSeed: idSeed}, observe)
 }
 
 var groupStates = [...]GroupState{group.Empty: GroupEmpty, group.PreparingRebalance: GroupPreparingRebalance,

@@ -36,6 +36,13 @@ type Options struct {
 	// Faults, if set, are the hooks a test toolkit injects failures through (package
 	// tribustest uses them); see [Faults]. nil costs one nil check per produce and commit.
 	Faults *Faults
+	// Seed, if not 0, makes the member ids consumer groups hand out come from it, so that the
+	// order members sort in (which the range and round-robin assignors follow, and so which
+	// member gets which partitions) differs from seed to seed and repeats for the same seed,
+	// instead of following the order they joined. A test that explores assignments varies it
+	// (tribustest.Explore does). Ids stay unique within a Log, not across Logs opened with the
+	// same seed: a durable Log should leave it 0.
+	Seed uint64
 	// Store keeps topic configurations (and, later, committed offsets). nil: a Log opened on a
 	// directory opens its own store there (log.db); an in-memory Log keeps them in memory.
 	Store *store.Store
@@ -122,7 +129,7 @@ func Open(dir string, opts *Options) (*Log, error) {
 	}
 	l := &Log{dir: dir, st: o.Store, nosync: o.NoSync, logger: o.Logger, every: o.RetentionCheckInterval,
 		topics: make(map[string]*topic), offsetsRetention: o.OffsetsRetention, obs: o.Observer, faults: o.Faults, meta: newMetadata()}
-	l.coord = newCoordinator(o.GroupInitialRebalanceDelay, l.observeGroups())
+	l.coord = newCoordinator(o.GroupInitialRebalanceDelay, o.Seed, l.observeGroups())
 	if l.offsetsRetention <= 0 {
 		l.offsetsRetention = DefaultOffsetsRetention
 	}

@@ -96,9 +96,12 @@
 //
 // # Caveats
 //
-// Exploration chooses where faults fire, not how goroutines interleave: which consumer gets a
-// message or which member joins first is left to the scheduler, so a replayed seed places its
-// faults at the same opportunities while the rest of the run may differ.
+// Exploration's seed chooses where faults fire and the orders the engines may choose either
+// way: where each queue's round-robin among its consumers starts, and the member ids a group
+// hands out, so which member the assignors give which partitions (tribus.Options.Seed). It
+// does not choose how the goroutines of the scenario interleave (which member joins first, or
+// which consumer is free first), which is left to the scheduler: a replayed seed places its
+// faults and makes the engines' choices the same way, while the rest of the run may differ.
 //
 // A wait checks its conditions after every event of the engines; a custom [Func] that reads
 // something no engine event follows (a value in your own code) is checked only when some

@@ -31,7 +31,7 @@ type ExploreOptions struct {
 	// run counted. Their own Times and Skip are ignored; a Probability is kept.
 	Faults []Fault
 	// Options are the brokers' options (nil: the defaults). Each run opens a new in-memory
-	// broker with them.
+	// broker with them, its Seed set to the run's.
 	Options *tribus.Options
 }
 
@@ -56,7 +56,9 @@ func (r *Run) Rand() *rand.Rand { return r.rand }
 // Explore runs scenario many times, each time in a testing/synctest bubble of its own with a
 // new broker, so that time-outs and timers cost no wall time: once without faults, counting
 // each fault's opportunities, then once per seed with each fault of the space placed where
-// the seed says (at one of its opportunities, or nowhere). It stops at the first run that
+// the seed says (at one of its opportunities, or nowhere), and the broker opened with the
+// seed as its tribus.Options.Seed, so that queues' round-robins start and group members sort
+// (and are assigned partitions) as the seed says. It stops at the first run that
 // fails, and reports its seed, its faults and the broker's last events; rerunning the test
 // with -tribustest.seed=N replays that run. The scenario must be deterministic given the
 // run's seed and faults: it may use [Run.Rand], not the global generator.
@@ -114,7 +116,12 @@ func Explore(t *testing.T, opts ExploreOptions, scenario func(r *Run)) {
 // baseline, else each at the opportunity the seed picks out of those the baseline saw.
 func newRun(t *testing.T, seed uint64, opts ExploreOptions, opportunities []int) *Run {
 	r := &Run{T: t, Seed: seed, rand: rand.New(rand.NewPCG(seed, 0x7472696275730a))}
-	r.Broker = Open(t, "", opts.Options)
+	var o tribus.Options
+	if opts.Options != nil {
+		o = *opts.Options
+	}
+	o.Seed = seed // the engines' own choices: round-robin starts, member ids and so assignments
+	r.Broker = Open(t, "", &o)
 	for i, f := range opts.Faults {
 		f.times = 1
 		if opportunities == nil {

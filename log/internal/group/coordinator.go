@@ -3,11 +3,14 @@ package group
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/tribusmq/tribus/internal/seed"
 )
 
 // ErrClosed is returned by a [Coordinator]'s requests after [Coordinator.Close], including to
@@ -74,7 +77,11 @@ type SyncFunc func(SyncResponse, error)
 // coordinator. nil costs nothing: the groups make no notes.
 func NewCoordinator(cfg Config, observe func(group string, n Note)) *Coordinator {
 	var b [6]byte
-	_, _ = rand.Read(b[:]) // crypto/rand's Read never fails
+	if cfg.IDSeed != 0 {
+		binary.BigEndian.PutUint32(b[:], uint32(seed.Mix(cfg.IDSeed)))
+	} else {
+		_, _ = rand.Read(b[:]) // crypto/rand's Read never fails
+	}
 	if observe != nil {
 		cfg.Notes = true
 	}

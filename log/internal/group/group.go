@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/tribusmq/tribus/internal/seed"
 )
 
 // State is a group's state, as DescribeGroups reports it.
@@ -55,6 +57,11 @@ type Config struct {
 	// restart, or from a deleted group of the same name, never names a new member. Kafka
 	// gets the same from a UUID per member.
 	MemberIDPrefix string
+	// IDSeed, if not 0, puts a token drawn from it and the member's number in each member id,
+	// before the number: members then sort (and the range and round-robin assignors take them)
+	// in an order that differs from seed to seed and repeats for the same seed and joins,
+	// instead of in the order they joined. The shell derives its MemberIDPrefix from it too.
+	IDSeed uint64
 	// Notes makes the group return a [Notify] effect after each change of its members or
 	// state, for the shell's observer. Off, it returns none, so that a shell nobody observes
 	// pays nothing for them.
@@ -278,7 +285,11 @@ func (g *Group) Members() []*Member {
 // stays deterministic.
 func (g *Group) newMemberID(clientID string) string {
 	g.nextID++
-	return clientID + "-" + g.cfg.MemberIDPrefix + strconv.FormatUint(g.nextID, 10)
+	n := strconv.FormatUint(g.nextID, 10)
+	if g.cfg.IDSeed != 0 {
+		n = strconv.FormatUint(seed.Mix(g.cfg.IDSeed^g.nextID)>>40, 16) + "-" + n
+	}
+	return clientID + "-" + g.cfg.MemberIDPrefix + n
 }
 
 // Join handles a JoinGroup request. It returns the response when it is answered at once, or
