@@ -159,6 +159,15 @@ func (c *Consumer) endWith(err error, discard bool) {
 func (c *Consumer) Next(ctx context.Context) (*Delivery, error) {
 	for {
 		c.mu.Lock()
+		if c.head < len(c.buf) && !c.buf[c.head].visibleAt.IsZero() {
+			if wait := time.Until(c.buf[c.head].visibleAt); wait > 0 { // a delayed delivery (Faults)
+				c.mu.Unlock()
+				if err := c.waitDelayed(ctx, wait); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
 		if c.head < len(c.buf) {
 			d := c.buf[c.head]
 			c.buf[c.head] = nil
@@ -197,6 +206,18 @@ func (c *Consumer) Next(ctx context.Context) (*Delivery, error) {
 			c.mu.Unlock()
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// waitDelayed waits out the delay of the delivery at the head of the buffer, or ctx.
+func (c *Consumer) waitDelayed(ctx context.Context, wait time.Duration) error {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C: // even if the consumer ended meanwhile: what was on its way still arrives
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

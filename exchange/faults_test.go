@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -127,4 +129,26 @@ func oneUnacked(t *testing.T, r *exchange.Router) (*exchange.Session, *exchange.
 	d, err := s.Get("q", false)
 	require.NoError(t, err)
 	return s, d
+}
+
+// A delivery DeliveryDelay holds back is unacked at once and handed out after the delay.
+func TestFaults_DeliveryDelayHoldsTheDeliveryBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := exchange.New(&exchange.Options{Faults: &exchange.Faults{
+			DeliveryDelay: func(queue, tag string) time.Duration { return time.Minute }}})
+		require.NoError(t, err)
+		defer r.Close()
+		_, err = r.QueueDeclare("q", exchange.QueueOptions{})
+		require.NoError(t, err)
+		c, err := r.Consume("q", exchange.ConsumeOptions{})
+		require.NoError(t, err)
+		start := time.Now()
+		require.NoError(t, r.Publish(t.Context(), "", "q", false, exchange.Publishing{Body: []byte("m")}))
+		info, err := r.QueueInfo("q")
+		require.NoError(t, err)
+		assert.Equal(t, 1, info.Unacked)
+		_, err = c.Next(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, time.Minute, time.Since(start))
+	})
 }

@@ -61,6 +61,9 @@ type Delivery struct {
 	// held is the bytes an auto-ack delivery still counts against the memory high watermark
 	// while it waits in its consumer's buffer; guarded by the consumer's mu.
 	held int64
+	// visibleAt, if set, is when a delivery delayed by Faults.DeliveryDelay may be handed out;
+	// written before the delivery is pushed, read by its consumer's Next.
+	visibleAt time.Time
 }
 
 // Ack acknowledges the delivery: the queue forgets the message.

@@ -156,4 +156,10 @@ type Faults struct {
 	// makes the settle a nack with requeue instead, and the settle returns nil: the client
 	// believes it acked, and the message comes back, redelivered.
 	BeforeSettle func(s *Session, queue string, tag uint64, multiple bool, op string) error
+	// DeliveryDelay is called as a message of queue is delivered to the consumer tagged
+	// consumerTag; a positive duration holds the delivery back that long before the consumer's
+	// Next (or the AMQP door) hands it out, as a slow network would, and the deliveries after it
+	// wait behind it. The router counts it unacked meanwhile. It is called with the queue's
+	// lock held: it must be quick and must not call the Router.
+	DeliveryDelay func(queue, consumerTag string) time.Duration
 }

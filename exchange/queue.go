@@ -300,6 +300,11 @@ func (q *queue) deliverLocked(c *Consumer, m *qmsg, now time.Time) {
 		c.s.track(d, &d.pend)
 		q.markDeliveredLocked(m)
 	}
+	if f := q.r.faults; f != nil && f.DeliveryDelay != nil {
+		if wait := f.DeliveryDelay(q.name, c.tag); wait > 0 {
+			d.visibleAt = time.Now().Add(wait)
+		}
+	}
 	if q.r.obs != nil {
 		q.r.emit(Event{Kind: EventDelivered, Time: now, Queue: q.name, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
 			DeliveryTag: d.DeliveryTag, Redelivered: d.Redelivered, MessageID: d.MessageID})

@@ -46,7 +46,8 @@
 //
 // [Broker.Inject] adds a [Fault] to the broker's engines and returns a [FaultHandle] that
 // counts its opportunities and hits and removes it: [DropPublish], [FailPublish] and
-// [DuplicatePublish] for the exchange router, [Redeliver] (an ack lost on its way: the message
+// [DuplicatePublish] for the exchange router, [DelayDelivery] (a delivery held back on its way
+// to the consumer), [Redeliver] (an ack lost on its way: the message
 // comes back, redelivered), [CrashBeforeAck] (the consuming client dies before its ack reaches
 // the router, so its deliveries are redelivered to others), [DropProduce] and [FailProduce] for the
 // log, [CrashAfterCommit] (a group member dies right after its commit is durable) and

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tribusmq/tribus"
 	"github.com/tribusmq/tribus/exchange"
@@ -37,6 +38,7 @@ type Fault struct {
 	topic    string
 	group    string
 	channel  string
+	delay    time.Duration
 	times    int // how many times it fires; < 0: every time
 	skip     int // opportunities it lets pass before it fires
 	prob     float64
@@ -58,12 +60,13 @@ const (
 	redeliver
 	duplicatePublish
 	failSync
+	delayDelivery
 )
 
 var faultNames = [...]string{"", "drop a publish", "fail a publish", "crash before an ack",
 	"drop a produce", "fail a produce", "crash after a commit", "fail a commit",
 	"drop a pub/sub message", "disconnect a subscriber as slow", "redeliver", "duplicate a publish",
-	"fail an fsync"}
+	"fail an fsync", "delay a delivery"}
 
 // DropPublish loses a publish on its way to the exchange router: the publisher is told it
 // succeeded (and, in confirm mode, gets its confirm), and no queue gets the message.
@@ -79,6 +82,11 @@ func FailPublish(err error) Fault { return Fault{kind: failPublish, err: err, ti
 // real client dies after its side effects and before its ack. The settling call never returns
 // while the test runs (then it returns [ErrCrashed]).
 func CrashBeforeAck() Fault { return Fault{kind: crashBeforeAck, times: 1} }
+
+// DelayDelivery holds a delivery back for d on its way to the consumer, as a slow network
+// would: the router counts it unacked at once, and the consumer (native, or an AMQP client of
+// the front door) gets it d later, with the deliveries after it waiting behind it.
+func DelayDelivery(d time.Duration) Fault { return Fault{kind: delayDelivery, delay: d, times: 1} }
 
 // Redeliver loses a consumer's ack on its way: the consumer is told it acked, and the router
 // requeues the message instead, so that it is delivered again with redelivered set, to this
@@ -307,6 +315,12 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 				return false, b.Router().Publish(b.t.Context(), ex, key, false, msg)
 			}
 			return true, nil
+		},
+		DeliveryDelay: func(queue, _ string) time.Duration {
+			if h := b.firing(func(f Fault) bool { return f.queue == "" || f.queue == queue }, delayDelivery); h != nil {
+				return h.f.delay
+			}
+			return 0
 		},
 		BeforeSettle: func(s *exchange.Session, queue string, _ uint64, _ bool, op string) error {
 			h := b.firing(func(f Fault) bool {

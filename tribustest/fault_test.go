@@ -278,3 +278,31 @@ func TestDropConnections_ClosesEveryWireConnection(t *testing.T) {
 	require.NoError(t, err, "the doors go on serving")
 	nc.Close()
 }
+
+// A delayed delivery is unacked at once and reaches the consumer after the delay; the next
+// one waits behind it.
+func TestInject_DelayDeliveryHoldsItBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := tribustest.New(t)
+		s := b.Session()
+		_, err := s.QueueDeclare("q", exchange.QueueOptions{})
+		require.NoError(t, err)
+		c, err := s.Consume("q", exchange.ConsumeOptions{})
+		require.NoError(t, err)
+		b.Inject(tribustest.DelayDelivery(5 * time.Second).Queue("q"))
+		start := time.Now()
+		for _, body := range []string{"slow", "behind"} {
+			_, err := s.Publish(t.Context(), "", "q", false, exchange.Publishing{Body: []byte(body)})
+			require.NoError(t, err)
+		}
+		b.Wait(tribustest.QueueUnacked("q", 2))
+		assert.True(t, b.CheckNoDelivery(c), "nothing reaches the consumer before the delay")
+		for _, want := range []string{"slow", "behind"} {
+			d, err := c.Next(t.Context())
+			require.NoError(t, err)
+			assert.Equal(t, want, string(d.Body))
+			assert.Equal(t, 5*time.Second, time.Since(start))
+			require.NoError(t, d.Ack())
+		}
+	})
+}
