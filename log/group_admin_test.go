@@ -112,3 +112,28 @@ func TestGroup_K18_EmptyGroupOffsetsExpireOnRetention(t *testing.T) {
 		assert.Equal(t, []string{"p0-0"}, pollN(t, b, 1), "no offsets: back to auto.offset.reset (earliest here)")
 	})
 }
+
+// RebalanceGroup rebalances a Stable group at once: its members rejoin and it is Stable
+// again at the next generation, with no member lost (KIP-568's enforceRebalance).
+func TestRebalanceGroup_MembersRejoinAtTheNextGeneration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := groupLog(t, nil, 0, map[string]int{"t": 2})
+		a := joinGroup(t, l, tlog.GroupConsumerOptions{})
+		b := joinGroup(t, l, tlog.GroupConsumerOptions{})
+		settle(t, l, a, b)
+		before, err := l.DescribeGroup("g")
+		require.NoError(t, err)
+
+		require.NoError(t, l.RebalanceGroup("g"))
+		d, err := l.DescribeGroup("g")
+		require.NoError(t, err)
+		assert.Equal(t, tlog.GroupPreparingRebalance, d.State)
+		settle(t, l, a, b)
+		d, err = l.DescribeGroup("g")
+		require.NoError(t, err)
+		assert.Equal(t, tlog.GroupStable, d.State)
+		assert.Equal(t, before.Generation+1, d.Generation)
+		assert.Len(t, d.Members, 2)
+		assert.ErrorIs(t, l.RebalanceGroup("nobody"), tlog.ErrUnknownGroup)
+	})
+}

@@ -278,3 +278,20 @@ func (l *Log) expireGroupOffsets(now time.Time) error {
 	}
 	return err
 }
+
+// RebalanceGroup makes consumer group id rebalance now, as a member's enforceRebalance
+// (KIP-568) would: each member learns it at its next heartbeat, gives up its partitions as
+// its assignor says (all of them under an eager one), and joins again, and the group is Stable
+// again at the next generation. A group already rebalancing, or with no members, is left as it
+// is. It is for tests and operators. It returns [ErrUnknownGroup] for a group the coordinator
+// does not have.
+func (l *Log) RebalanceGroup(id string) error {
+	if err := l.checkOpen(); err != nil {
+		return err
+	}
+	if !l.coord.Describe(id, func(*group.Group) {}) {
+		return fmt.Errorf("%w: %q", ErrUnknownGroup, id)
+	}
+	_, err := l.coord.Rebalance(id, "requested")
+	return closedOr(err)
+}

@@ -60,7 +60,8 @@
 // times out. The faults reach clients of the front doors too (a crashed AMQP client's connection is closed with 320 CONNECTION_FORCED; a go-redis
 // subscriber cut off as slow loses its connection; a kgo producer retries a FailProduce with a
 // retriable [log.KafkaError] code). DropProduce and CrashAfterCommit act on the native API.
-// [Broker.ExpireMember] removes a group member at once, as its session timing out would, and
+// [Broker.ExpireMember] removes a group member at once, as its session timing out would,
+// [Broker.Rebalance] makes a group rebalance with every member kept, and
 // [Broker.DropConnections] cuts every wire client off, as a network failure would.
 //
 // # Exploration

@@ -401,3 +401,9 @@ func (b *Broker) ExpireMember(group, member string) error {
 	}
 	return nil
 }
+
+// Rebalance makes consumer group rebalance now (see log.Log.RebalanceGroup): its members
+// rejoin at their next heartbeat and it is Stable again at the next generation, every member
+// kept. A test of what a consumer does when its partitions are revoked and assigned again uses
+// it.
+func (b *Broker) Rebalance(group string) error { return b.Log().RebalanceGroup(group) }

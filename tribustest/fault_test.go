@@ -218,6 +218,31 @@ func TestExpireMember_RebalancesWithoutTheSessionTimeout(t *testing.T) {
 	})
 }
 
+func TestRebalance_KeepsEveryMemberAtTheNextGeneration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := tribustest.New(t)
+		l := b.Log()
+		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 2}))
+		for range 2 {
+			c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"}})
+			require.NoError(t, err)
+			t.Cleanup(func() { c.Close() })
+			go func() {
+				for {
+					if _, err := c.Poll(context.Background()); err != nil {
+						return
+					}
+				}
+			}()
+		}
+		b.Wait(tribustest.GroupStable("g", 2))
+		d, err := l.DescribeGroup("g")
+		require.NoError(t, err)
+		require.NoError(t, b.Rebalance("g"))
+		b.Wait(tribustest.GroupStableAt("g", 2, d.Generation+1))
+	})
+}
+
 // oneRecordPolled injects f into a new broker, produces one record to topic t and returns a
 // member of group g that has polled it and committed nothing.
 func oneRecordPolled(t *testing.T, f tribustest.Fault) (*tribustest.Broker, *tlog.GroupConsumer) {

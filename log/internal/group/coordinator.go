@@ -248,6 +248,21 @@ func (c *Coordinator) HeartbeatWatch(id, memberID, instanceID string, generation
 	return code, watch, nil
 }
 
+// Rebalance starts a rebalance of group id ([Group.Rebalance]) and reports whether one began;
+// it creates no group.
+func (c *Coordinator) Rebalance(id, why string) (bool, error) {
+	if c.lookup(id) == nil {
+		return false, nil
+	}
+	var began bool
+	_, err := c.run(id, func(s *shell) (Code, []Effect) {
+		var effects []Effect
+		began, effects = s.g.Rebalance(time.Now(), why)
+		return None, effects
+	})
+	return began, err
+}
+
 // Leave runs a LeaveGroup of one member for group id.
 func (c *Coordinator) Leave(id, memberID, instanceID string) (Code, error) {
 	return c.run(id, func(s *shell) (Code, []Effect) { return s.g.Leave(time.Now(), memberID, instanceID) })

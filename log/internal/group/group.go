@@ -497,6 +497,18 @@ func (g *Group) rebalance(now time.Time, why string, who *Member) []Effect {
 	return append(effects, g.maybeCompleteJoin(now)...)
 }
 
+// Rebalance starts a rebalance of a group with members, for why (an operator's or a test's
+// request, as a member's enforceRebalance, KIP-568, starts one): every member learns it at its
+// next heartbeat (REBALANCE_IN_PROGRESS) and joins again. A group already preparing a
+// rebalance is left as it is; an Empty or Dead group has nothing to rebalance. It reports
+// whether a rebalance began.
+func (g *Group) Rebalance(now time.Time, why string) (bool, []Effect) {
+	if g.state != Stable && g.state != CompletingRebalance {
+		return false, nil
+	}
+	return true, g.rebalance(now, why, nil)
+}
+
 // maxRebalanceTimeout is the longest rebalance timeout of the members: the join phase's length.
 func (g *Group) maxRebalanceTimeout() time.Duration {
 	var d time.Duration
