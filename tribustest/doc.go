@@ -45,24 +45,28 @@
 // # Faults
 //
 // [Broker.Inject] adds a [Fault] to the broker's engines and returns a [FaultHandle] that
-// counts its opportunities and hits and removes it: [DropPublish], [FailPublish] and
-// [DuplicatePublish] for the exchange router, [DelayDelivery] (a delivery held back on its way
-// to the consumer), [Redeliver] (an ack lost on its way: the message
-// comes back, redelivered), [CrashBeforeAck] (the consuming client dies before its ack reaches
-// the router, so its deliveries are redelivered to others), [DropProduce] and [FailProduce] for the
-// log, [CrashAfterCommit] (a group member dies right after its commit is durable) and
-// [FailCommit] for consumer groups, [FailSync] (the log's next fsync fails, as a disk error
-// would), [DropMessage] and [DisconnectSlow] for the pub/sub hub. A
-// fault is narrowed by queue, exchange, routing key, topic, group or channel, and fires once by default, or
-// [Fault.Times], after [Fault.Skip] opportunities, or with a seeded [Fault.Probability]. A
-// crash parks the call that reached it until the test ends, as a killed process never returns
-// from it; the broker sees what a real broker would: a connection gone, a member whose session
-// times out. The faults reach clients of the front doors too (a crashed AMQP client's connection is closed with 320 CONNECTION_FORCED; a go-redis
-// subscriber cut off as slow loses its connection; a kgo producer retries a FailProduce with a
-// retriable [log.KafkaError] code). DropProduce and CrashAfterCommit act on the native API.
-// [Broker.ExpireMember] removes a group member at once, as its session timing out would,
-// [Broker.Rebalance] makes a group rebalance with every member kept, and
-// [Broker.DropConnections] cuts every wire client off, as a network failure would.
+// counts its opportunities and hits, and removes it:
+//
+//   - exchange router: [DropPublish], [FailPublish], [DuplicatePublish] (a publisher's retry),
+//     [DelayDelivery] (a delivery held back on its way), [Redeliver] (an ack lost on its way:
+//     the message comes back, redelivered), [CrashBeforeAck] (the consuming client dies before
+//     its ack reaches the router, so its deliveries go to others, redelivered);
+//   - commit log: [DropProduce], [FailProduce], [DuplicateProduce] (a retried produce without
+//     idempotence), [FailSync] (the next fsync fails, as a disk error would), [FailCommit],
+//     [CrashAfterCommit] (a group member dies right after its commit is durable);
+//   - pub/sub hub: [DropMessage], [DisconnectSlow].
+//
+// A fault is narrowed by queue, exchange, routing key, topic, group or channel, and fires once
+// by default, or [Fault.Times], after [Fault.Skip] opportunities, or with a seeded
+// [Fault.Probability]. A crash parks the call that reached it until the test ends, as a killed
+// process never returns from it; the broker sees what a real broker would: a connection gone,
+// a member whose session times out. The faults reach clients of the front doors too (a crashed
+// AMQP client's connection is closed with 320 CONNECTION_FORCED; a go-redis subscriber cut off
+// as slow loses its connection; a kgo producer retries a FailProduce with a retriable
+// [log.KafkaError] code); DropProduce, DuplicateProduce and CrashAfterCommit act on the native
+// API only. Three actions complete them: [Broker.ExpireMember] removes a group member at once,
+// as its session timing out would; [Broker.Rebalance] makes a group rebalance with every
+// member kept; [Broker.DropConnections] cuts every wire client off, as a network failure would.
 //
 // # Exploration
 //

@@ -61,12 +61,13 @@ const (
 	duplicatePublish
 	failSync
 	delayDelivery
+	duplicateProduce
 )
 
 var faultNames = [...]string{"", "drop a publish", "fail a publish", "crash before an ack",
 	"drop a produce", "fail a produce", "crash after a commit", "fail a commit",
 	"drop a pub/sub message", "disconnect a subscriber as slow", "redeliver", "duplicate a publish",
-	"fail an fsync", "delay a delivery"}
+	"fail an fsync", "delay a delivery", "duplicate a produce"}
 
 // DropPublish loses a publish on its way to the exchange router: the publisher is told it
 // succeeded (and, in confirm mode, gets its confirm), and no queue gets the message.
@@ -99,6 +100,11 @@ func Redeliver() Fault { return Fault{kind: redeliver, times: 1} }
 // Session.Publish and Router.Publish (the copy goes first, through the router's own session),
 // not to the pipelined Publisher.
 func DuplicatePublish() Fault { return Fault{kind: duplicatePublish, times: 1} }
+
+// DuplicateProduce appends a produced record twice, as a producer without idempotence does
+// when it retries a produce whose acknowledgement was lost: consumers read it at two offsets.
+// It applies to Log.Produce and ProduceTo (the copy goes first, to the same partition).
+func DuplicateProduce() Fault { return Fault{kind: duplicateProduce, times: 1} }
 
 // DropProduce loses a record produced to the log: the producer is told it succeeded, with
 // offset -1, and nothing is appended, as with acks=0 when the record never arrives.
@@ -265,7 +271,7 @@ func (h *FaultHandle) fire() bool {
 type faultSet struct {
 	sync.Mutex // guards list
 	list       []*FaultHandle
-	copying    atomic.Int32 // DuplicatePublish copies under way
+	copying    atomic.Int32 // DuplicatePublish and DuplicateProduce copies under way
 }
 
 // firing returns the first injected fault of one of kinds that matches and fires, or nil.
@@ -337,13 +343,20 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 		},
 	}
 	l := &tlog.Faults{
-		BeforeProduce: func(topic string, _ int32, _ tlog.Record) (bool, error) {
-			h := b.firing(func(f Fault) bool { return f.topic == "" || f.topic == topic }, dropProduce, failProduce)
-			if h == nil {
+		BeforeProduce: func(topic string, partition int32, rec tlog.Record) (bool, error) {
+			h := b.firing(func(f Fault) bool {
+				return (f.topic == "" || f.topic == topic) && (f.kind != duplicateProduce || b.faults.copying.Load() == 0)
+			}, dropProduce, failProduce, duplicateProduce)
+			switch {
+			case h == nil:
 				return false, nil
-			}
-			if h.f.kind == failProduce {
+			case h.f.kind == failProduce:
 				return false, h.f.err
+			case h.f.kind == duplicateProduce: // as DuplicatePublish does
+				b.faults.copying.Add(1)
+				defer b.faults.copying.Add(-1)
+				_, err := b.Log().ProduceTo(b.t.Context(), topic, partition, rec)
+				return false, err
 			}
 			return true, nil
 		},

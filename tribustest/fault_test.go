@@ -331,3 +331,17 @@ func TestInject_DelayDeliveryHoldsItBack(t *testing.T) {
 		}
 	})
 }
+
+func TestInject_DuplicateProduceAppendsTwice(t *testing.T) {
+	b := tribustest.New(t)
+	l := b.Log()
+	require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+	b.Inject(tribustest.DuplicateProduce().Topic("t"))
+	res, err := l.Produce(t.Context(), "t", tlog.Record{Value: []byte("charge")})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), res.Offset, "the copy went first")
+	recs, err := l.Fetch(t.Context(), "t", 0, 0, tlog.FetchOptions{})
+	require.NoError(t, err)
+	require.Len(t, recs, 2)
+	assert.Equal(t, recs[0].Value, recs[1].Value)
+}
