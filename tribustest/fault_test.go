@@ -185,26 +185,7 @@ func TestInject_RedeliverAndDuplicatePublish(t *testing.T) {
 
 func TestExpireMember_RebalancesWithoutTheSessionTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := tribustest.New(t)
-		l := b.Log()
-		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 2}))
-		var members []*tlog.GroupConsumer
-		for range 2 {
-			c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"}})
-			require.NoError(t, err)
-			t.Cleanup(func() { c.Close() })
-			members = append(members, c)
-			go func() {
-				for {
-					if _, err := c.Poll(context.Background()); err != nil {
-						return
-					}
-				}
-			}()
-		}
-		b.Wait(tribustest.GroupStable("g", 2))
-		d, err := l.DescribeGroup("g")
-		require.NoError(t, err)
+		b, members, d := stableGroupOfTwo(t)
 		start, old := time.Now(), members[0].MemberID()
 		require.NoError(t, b.ExpireMember("g", old))
 		b.Wait(tribustest.Func("g to be Stable again with the expired member back", func(br *tribus.Broker) (bool, string, error) {
@@ -220,24 +201,7 @@ func TestExpireMember_RebalancesWithoutTheSessionTimeout(t *testing.T) {
 
 func TestRebalance_KeepsEveryMemberAtTheNextGeneration(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := tribustest.New(t)
-		l := b.Log()
-		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 2}))
-		for range 2 {
-			c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"}})
-			require.NoError(t, err)
-			t.Cleanup(func() { c.Close() })
-			go func() {
-				for {
-					if _, err := c.Poll(context.Background()); err != nil {
-						return
-					}
-				}
-			}()
-		}
-		b.Wait(tribustest.GroupStable("g", 2))
-		d, err := l.DescribeGroup("g")
-		require.NoError(t, err)
+		b, _, d := stableGroupOfTwo(t)
 		require.NoError(t, b.Rebalance("g"))
 		b.Wait(tribustest.GroupStableAt("g", 2, d.Generation+1))
 	})
@@ -344,4 +308,31 @@ func TestInject_DuplicateProduceAppendsTwice(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recs, 2)
 	assert.Equal(t, recs[0].Value, recs[1].Value)
+}
+
+// stableGroupOfTwo starts two members of group g on a topic t of two partitions, each polling
+// on its own goroutine, and returns once the group is Stable with both.
+func stableGroupOfTwo(t *testing.T) (*tribustest.Broker, []*tlog.GroupConsumer, tlog.GroupDescription) {
+	t.Helper()
+	b := tribustest.New(t)
+	l := b.Log()
+	require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 2}))
+	var members []*tlog.GroupConsumer
+	for range 2 {
+		c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"}})
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		members = append(members, c)
+		go func() {
+			for {
+				if _, err := c.Poll(context.Background()); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	b.Wait(tribustest.GroupStable("g", 2))
+	d, err := l.DescribeGroup("g")
+	require.NoError(t, err)
+	return b, members, d
 }

@@ -93,20 +93,7 @@ func TestAMQP_CrashBeforeAckClosesTheClientsConnection(t *testing.T) {
 	b.Inject(tribustest.CrashBeforeAck().Queue("jobs"))
 	conn := clients.AMQP(b, amqp.Config{})
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ch.QueueDeclare("jobs", false, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.PublishWithContext(t.Context(), "", "jobs", false, false, amqp.Publishing{Body: []byte("j1")}); err != nil {
-		t.Fatal(err)
-	}
-	deliveries, err := ch.Consume("jobs", "", false, false, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	deliveries := consumeOneJob(t, conn)
 	d := <-deliveries
 	_ = d.Ack(false) // written to the socket; the broker side of the connection dies reading it
 	if e := <-closed; e == nil {
@@ -185,20 +172,7 @@ func TestDropConnections_RequeuesAndClientsReconnect(t *testing.T) {
 	rdb := clients.Redis(b, nil)
 	conn := clients.AMQP(b, amqp.Config{})
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ch.QueueDeclare("jobs", false, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.PublishWithContext(t.Context(), "", "jobs", false, false, amqp.Publishing{Body: []byte("j1")}); err != nil {
-		t.Fatal(err)
-	}
-	deliveries, err := ch.Consume("jobs", "", false, false, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	deliveries := consumeOneJob(t, conn)
 	<-deliveries
 	if err := rdb.Ping(t.Context()).Err(); err != nil {
 		t.Fatal(err)
@@ -218,4 +192,25 @@ func TestDropConnections_RequeuesAndClientsReconnect(t *testing.T) {
 	if m := <-d; !m.Redelivered {
 		t.Fatal("the requeued delivery is not marked redelivered")
 	}
+}
+
+// consumeOneJob declares the queue jobs on conn, publishes j1 to it and starts a consumer
+// with manual acks, whose deliveries it returns.
+func consumeOneJob(t *testing.T, conn *amqp.Connection) <-chan amqp.Delivery {
+	t.Helper()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare("jobs", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.PublishWithContext(t.Context(), "", "jobs", false, false, amqp.Publishing{Body: []byte("j1")}); err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume("jobs", "", false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deliveries
 }
