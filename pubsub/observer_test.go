@@ -229,13 +229,14 @@ func TestObserver_StateIsVisibleAfterTheEvent(t *testing.T) {
 		h := newHub(t, &pubsub.Options{Observer: w.observe, Limits: pubsub.Limits{MaxMessages: 1}})
 		subs := make([]*pubsub.Subscription, 4)
 		var wg sync.WaitGroup
+		subscribed := w.until(func() bool { return numSub(h, "c") == 4 && must(h.NumPat()) == 2 })
 		for i := range subs {
 			wg.Go(func() {
 				subs[i] = must(h.Subscribe("c"))
 				must(subs[i].PSubscribe(fmt.Sprintf("p%d*", i%2)))
 			})
 		}
-		<-w.until(func() bool { return numSub(h, "c") == 4 && must(h.NumPat()) == 2 })
+		<-subscribed // waited for from before the first subscribe, so no event is missed
 		wg.Wait()
 
 		// subs[0] reads nothing and is cut off by the second message; the others read theirs.
