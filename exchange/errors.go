@@ -62,9 +62,15 @@ var (
 // nothing.
 var ErrMalformedHeader = errors.New("tribus/exchange: malformed header")
 
+// ErrConnectionForced is the reason to give [Connection.CloseWith] for a connection closed
+// from outside its client's requests, by an operator or by a test's injected crash: reply 320
+// CONNECTION_FORCED, which the AMQP front door sends its client, as rabbitmqctl
+// close_connection makes RabbitMQ do. Wrap it to add an explanation.
+var ErrConnectionForced = errors.New("tribus/exchange: CONNECTION_FORCED")
+
 // ReplyCode returns the AMQP reply code of err: 404, 406, 405, 403, 503, 530, 502, 540, 312 for a
-// [*ReturnedError], 504 (CHANNEL_ERROR) for ErrClosed, 0 for nil and 541 (INTERNAL_ERROR)
-// otherwise.
+// [*ReturnedError], 504 (CHANNEL_ERROR) for ErrClosed, 320 for ErrConnectionForced, 0 for nil
+// and 541 (INTERNAL_ERROR) otherwise.
 func ReplyCode(err error) int {
 	var ret *ReturnedError
 	switch {
@@ -90,6 +96,8 @@ func ReplyCode(err error) int {
 		return 540
 	case errors.Is(err, ErrClosed):
 		return 504
+	case errors.Is(err, ErrConnectionForced):
+		return 320
 	}
 	return 541
 }

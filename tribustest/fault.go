@@ -338,7 +338,7 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 			if h.f.kind == redeliver {
 				return exchange.ErrRequeueInstead
 			}
-			s.Connection().CloseWith(errors.New("tribustest: connection lost (an injected crash)"))
+			s.Connection().CloseWith(fmt.Errorf("%w: the client crashed (tribustest)", exchange.ErrConnectionForced))
 			return b.crashed()
 		},
 	}

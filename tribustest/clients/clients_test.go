@@ -96,8 +96,8 @@ func TestAMQP_CrashBeforeAckClosesTheClientsConnection(t *testing.T) {
 	deliveries := consumeOneJob(t, conn)
 	d := <-deliveries
 	_ = d.Ack(false) // written to the socket; the broker side of the connection dies reading it
-	if e := <-closed; e == nil {
-		t.Fatal("the connection closed without an error")
+	if e := <-closed; e == nil || e.Code != 320 {
+		t.Fatalf("the connection closed with %v, want 320 CONNECTION_FORCED", e)
 	}
 
 	other := clients.AMQPChannel(b)

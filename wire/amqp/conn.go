@@ -48,7 +48,6 @@ type conn struct {
 	publisher bool          // published is closed
 
 	running atomic.Bool // the handshake is done and the writer runs; read by Server.Close
-	closing atomic.Bool // the door itself is closing the engine connection: watchClosed says nothing
 
 	// wmu guards out, werr, done, stopped and sendLimit. Only the writer goroutine writes to nc; appenders wait
 	// on room while out is over maxOut, which holds consumers back as TCP would.
@@ -155,10 +154,11 @@ func (c *conn) watchAlarms(stop <-chan struct{}) <-chan struct{} {
 	return done
 }
 
-// watchClosed tells the client when its connection is closed from the router's side, not by
-// this door (by a test's injected crash, or by the router's Close), with RabbitMQ's 320
-// CONNECTION_FORCED, as rabbitmqctl close_connection does. It returns a channel closed once it
-// has stopped.
+// watchClosed tells the client when its connection is closed from outside its requests with
+// exchange.ErrConnectionForced (by a test's injected crash, or an operator), with RabbitMQ's 320
+// CONNECTION_FORCED, as rabbitmqctl close_connection does. A close for a connection error of
+// the client's own requests is the door's to report, with its own code, and is left to it. It
+// returns a channel closed once it has stopped.
 func (c *conn) watchClosed(stop <-chan struct{}) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
@@ -166,10 +166,11 @@ func (c *conn) watchClosed(stop <-chan struct{}) <-chan struct{} {
 		select {
 		case <-stop:
 		case <-c.ec.Done():
-			if c.closing.Load() {
+			err := c.ec.Err()
+			if !errors.Is(err, exchange.ErrConnectionForced) {
 				return
 			}
-			text := "CONNECTION_FORCED - " + c.ec.Err().Error()
+			text := replyText(320, err, c.vhost)
 			c.setSendLimit(time.Second) // a client that does not read is not waited for
 			c.write(func(b []byte) []byte {
 				return proto.AppendMethod(b, 0, &proto.ConnectionClose{ReplyCode: 320, ReplyText: proto.ShortText(text)})
@@ -343,7 +344,6 @@ func (c *conn) closeConnection(code uint16, text string, classID, methodID uint1
 	}
 	c.closeSent = true
 	c.in.until = time.Now().Add(closeOkTimeout)
-	c.closing.Store(true)
 	c.ec.CloseWith(errors.New(text))
 	c.write(func(b []byte) []byte {
 		return proto.AppendMethod(b, 0, &proto.ConnectionClose{ReplyCode: code, ReplyText: proto.ShortText(text),
