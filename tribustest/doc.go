@@ -102,12 +102,13 @@
 //
 // # Caveats
 //
-// Exploration's seed chooses where faults fire and the orders the engines may choose either
-// way: where each queue's round-robin among its consumers starts, and the member ids a group
-// hands out, so which member the assignors give which partitions (tribus.Options.Seed). It
-// does not choose how the goroutines of the scenario interleave (which member joins first, or
-// which consumer is free first), which is left to the scheduler: a replayed seed places its
-// faults and makes the engines' choices the same way, while the rest of the run may differ.
+// Exploration's seed chooses where faults fire, the orders the engines may choose either way
+// (where each queue's round-robin among its consumers starts, and the member ids a group hands
+// out, so which member the assignors give which partitions: tribus.Options.Seed), and, through
+// [Run.Start], the order the scenario's actors take their first steps (which consumer
+// registers first, which member joins first and leads). Beyond those first steps the
+// goroutines interleave as the scheduler runs them, so a replayed seed repeats its faults and
+// these orders while the rest of the run may differ.
 //
 // A wait checks its conditions after every event of the engines; a custom [Func] that reads
 // something no engine event follows (a value in your own code) is checked only when some

@@ -46,12 +46,28 @@ type Run struct {
 	// Faults are the faults injected in this run, with where they fire.
 	Faults []*FaultHandle
 
-	rand *rand.Rand
+	rand   *rand.Rand
+	starts [][]int // the order of each Start call's actors, for the report
 }
 
 // Rand returns the run's generator, seeded with Seed, for choices the scenario makes itself
 // (how many orders, which key), so that a replay makes the same ones.
 func (r *Run) Rand() *rand.Rand { return r.rand }
+
+// Start runs actors (a consumer's loop, a group member's, a publisher's) each on a goroutine
+// of its own, started one at a time in an order the run's seed chooses; each runs until it
+// blocks (synctest.Wait) before the next starts. So their first steps (registering a
+// consumer, joining a group) happen in the seed's order, which a replay of the seed repeats,
+// and different seeds try different orders: which consumer is first in a queue's
+// round-robin, which member joins first and leads the group.
+func (r *Run) Start(actors ...func()) {
+	order := r.rand.Perm(len(actors))
+	r.starts = append(r.starts, order)
+	for _, i := range order {
+		go actors[i]()
+		synctest.Wait()
+	}
+}
 
 // Explore runs scenario many times, each time in a testing/synctest bubble of its own with a
 // new broker, so that time-outs and timers cost no wall time: once without faults, counting
@@ -143,7 +159,11 @@ func newRun(t *testing.T, seed uint64, opts ExploreOptions, opportunities []int)
 // report describes a failed run: its seed, where its faults fired, and the last events.
 func (r *Run) report() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d\nfaults:\n", r.Seed)
+	fmt.Fprintf(&b, "seed %d\n", r.Seed)
+	for i, order := range r.starts {
+		fmt.Fprintf(&b, "Start %d ran its actors in the order %v\n", i+1, order)
+	}
+	b.WriteString("faults:\n")
 	for _, h := range r.Faults {
 		fmt.Fprintf(&b, "\t%v\n", h)
 	}

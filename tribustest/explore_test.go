@@ -12,6 +12,8 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/stretchr/testify/assert"
+
 	"github.com/tribusmq/tribus/exchange"
 	tlog "github.com/tribusmq/tribus/log"
 	"github.com/tribusmq/tribus/tribustest"
@@ -66,11 +68,15 @@ func orders(idempotent bool) func(r *tribustest.Run) {
 		_, err := r.Router().QueueDeclare("orders", exchange.QueueOptions{})
 		must(t, err)
 		db := &ledger{charges: map[string]int{}}
-		for range 2 {
+		worker := func() {
 			c, err := r.Session().Consume("orders", exchange.ConsumeOptions{Prefetch: 1})
-			must(t, err)
-			go chargeWorker(c, db, idempotent)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			chargeWorker(c, db, idempotent)
 		}
+		r.Start(worker, worker) // which registers first is the seed's choice
 		ids := []string{"ORD-1", "ORD-2", "ORD-3"}
 		for _, id := range ids {
 			must(t, r.Router().Publish(t.Context(), "", "orders", false, exchange.Publishing{Body: []byte(id)}))
@@ -84,14 +90,15 @@ func orders(idempotent bool) func(r *tribustest.Run) {
 	}
 }
 
-// auditor consumes the audit topic as a member of the "audit" group, one record per Poll.
-// commitFirst is the naive handler: it commits, then processes.
-func auditor(t *testing.T, r *tribustest.Run, processed *sync.Map, commitFirst bool) {
+// auditor makes a member of the "audit" group and returns its loop, for Run.Start: it
+// consumes the audit topic one record per Poll. commitFirst is the naive handler: it commits,
+// then processes.
+func auditor(t *testing.T, r *tribustest.Run, processed *sync.Map, commitFirst bool) func() {
 	c, err := r.Log().NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "audit", Topics: []string{"audit"},
 		Reset: tlog.ResetEarliest, DisableAutoCommit: true, MaxPollRecords: 1})
 	must(t, err)
 	t.Cleanup(func() { c.Close() })
-	go func() {
+	return func() {
 		for {
 			recs, err := c.Poll(context.Background())
 			if err != nil {
@@ -114,7 +121,7 @@ func auditor(t *testing.T, r *tribustest.Run, processed *sync.Map, commitFirst b
 				}
 			}
 		}
-	}()
+	}
 }
 
 // audit is the scenario: two members of a group read four records of a one-partition topic;
@@ -131,8 +138,7 @@ func audit(commitFirst bool) func(r *tribustest.Run) {
 			must(t, err)
 		}
 		var processed sync.Map
-		auditor(t, r, &processed, commitFirst)
-		auditor(t, r, &processed, commitFirst)
+		r.Start(auditor(t, r, &processed, commitFirst), auditor(t, r, &processed, commitFirst)) // the seed picks who joins first
 		r.Wait(tribustest.LagZero("audit"))
 		synctest.Wait() // whatever was handed out has been processed
 		for _, v := range want {
@@ -211,4 +217,35 @@ func runPlanted(t *testing.T, args ...string) string {
 		t.Fatalf("the planted bug was not found:\n%s", out)
 	}
 	return string(out)
+}
+
+// Run.Start starts its actors in an order the seed chooses, the same for the same seed, and
+// different seeds try every order of two.
+func TestRun_StartOrderFollowsTheSeed(t *testing.T) {
+	orders := func() map[uint64]string {
+		got := map[uint64]string{}
+		var mu sync.Mutex
+		tribustest.Explore(t, tribustest.ExploreOptions{Runs: 10}, func(r *tribustest.Run) {
+			var order []string
+			actor := func(name string) func() {
+				return func() {
+					mu.Lock()
+					order = append(order, name)
+					mu.Unlock()
+				}
+			}
+			r.Start(actor("a"), actor("b"))
+			mu.Lock()
+			got[r.Seed] = strings.Join(order, "")
+			mu.Unlock()
+		})
+		return got
+	}
+	first := orders()
+	assert.Equal(t, first, orders(), "each seed starts its actors in the same order again")
+	seen := map[string]bool{}
+	for _, o := range first {
+		seen[o] = true
+	}
+	assert.Equal(t, map[string]bool{"ab": true, "ba": true}, seen)
 }
