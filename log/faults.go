@@ -19,9 +19,11 @@ type Faults struct {
 	BeforeSync func(topic string, partition int32) error
 	// BeforeBatch is called before a batch of records produced through [Requests.AppendBatch]
 	// (the Kafka front door's Produce) is validated and appended to partition of topic. A
-	// non-nil error fails the produce with it, appending nothing; the front door answers with
-	// its Kafka code (a [*KafkaError]'s Code, or what the door maps a sentinel to).
-	BeforeBatch func(topic string, partition int32) error
+	// non-nil err fails the produce with it, appending nothing; the front door answers with
+	// its Kafka code (a [*KafkaError]'s Code, or what the door maps a sentinel to). duplicate
+	// appends the batch twice, as a producer's retry after a lost acknowledgement does: an
+	// idempotent producer's copy is recognised by its sequence and written once (K39).
+	BeforeBatch func(topic string, partition int32) (duplicate bool, err error)
 	// BeforeCommit is called before the member gm commits offsets: a [GroupConsumer]'s
 	// Commit, CommitOffsets or auto-commit in Poll (not Close's last commit), and the Kafka
 	// front door's OffsetCommit ([Requests.CommitOffsets]). A non-nil error fails the commit

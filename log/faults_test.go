@@ -93,7 +93,7 @@ func TestFaults_BeforeCommitFailureCommitsNothing(t *testing.T) {
 func TestFaults_RequestsPassTheHooks(t *testing.T) {
 	refused := &tlog.KafkaError{Code: 6, Message: "not the leader"}
 	l, err := tlog.Open("", &tlog.Options{Faults: &tlog.Faults{
-		BeforeBatch: func(topic string, partition int32) error { return refused },
+		BeforeBatch: func(topic string, partition int32) (bool, error) { return false, refused },
 		BeforeCommit: func(gm tlog.GroupMetadata, _ map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
 			return &tlog.KafkaError{Code: 27}
 		}}})

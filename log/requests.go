@@ -1,6 +1,7 @@
 package log
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -81,10 +82,21 @@ const maxPooledRaw = 4 << 20
 // [AppendResult.Wait].
 func (q *Requests) AppendBatch(topic string, partition int32, batch []byte) (AppendResult, error) {
 	if f := q.l.faults; f != nil && f.BeforeBatch != nil {
-		if err := f.BeforeBatch(topic, partition); err != nil {
+		dup, err := f.BeforeBatch(topic, partition)
+		if err != nil {
 			return AppendResult{}, err
 		}
+		if dup { // the retry's first try: the acknowledgement that never came back
+			if _, err := q.appendBatch(topic, partition, bytes.Clone(batch)); err != nil {
+				return AppendResult{}, err
+			}
+		}
 	}
+	return q.appendBatch(topic, partition, batch)
+}
+
+// appendBatch is AppendBatch without its fault hook.
+func (q *Requests) appendBatch(topic string, partition int32, batch []byte) (AppendResult, error) {
 	p, h, err := q.checkAppend(topic, partition, batch)
 	if err != nil {
 		return AppendResult{}, err

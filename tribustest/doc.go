@@ -60,13 +60,14 @@
 // by default, or [Fault.Times], after [Fault.Skip] opportunities, or with a seeded
 // [Fault.Probability]. A crash parks the call that reached it until the test ends, as a killed
 // process never returns from it; the broker sees what a real broker would: a connection gone,
-// a member whose session times out. The faults reach clients of the front doors too (a crashed
+// a member whose session times out. The faults reach clients of the front doors too: a crashed
 // AMQP client's connection is closed with 320 CONNECTION_FORCED; a go-redis subscriber cut off
 // as slow loses its connection; a kgo producer retries a FailProduce with a retriable
-// [log.KafkaError] code); DropProduce, DuplicateProduce and CrashAfterCommit act on the native
-// API only. Three actions complete them: [Broker.ExpireMember] removes a group member at once,
-// as its session timing out would; [Broker.Rebalance] makes a group rebalance with every
-// member kept; [Broker.DropConnections] cuts every wire client off, as a network failure would.
+// [log.KafkaError] code, and has a DuplicateProduce copy dropped by its idempotence (K39).
+// DropProduce and CrashAfterCommit act on the native API only. Three actions complete them:
+// [Broker.ExpireMember] removes a group member at once, as its session timing out would;
+// [Broker.Rebalance] makes a group rebalance with every member kept; [Broker.DropConnections]
+// cuts every wire client off, as a network failure would.
 //
 // # Exploration
 //

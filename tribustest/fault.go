@@ -101,9 +101,11 @@ func Redeliver() Fault { return Fault{kind: redeliver, times: 1} }
 // not to the pipelined Publisher.
 func DuplicatePublish() Fault { return Fault{kind: duplicatePublish, times: 1} }
 
-// DuplicateProduce appends a produced record twice, as a producer without idempotence does
-// when it retries a produce whose acknowledgement was lost: consumers read it at two offsets.
-// It applies to Log.Produce and ProduceTo (the copy goes first, to the same partition).
+// DuplicateProduce appends a produced record twice, as a producer's retry of a produce whose
+// acknowledgement was lost does: consumers read it at two offsets. It applies to Log.Produce
+// and ProduceTo (the copy goes first, to the same partition) and to the Kafka front door's
+// Produce, where an idempotent producer's copy (kgo's default) is recognised by its sequence
+// and written once (K39): the fault shows what idempotence is for.
 func DuplicateProduce() Fault { return Fault{kind: duplicateProduce, times: 1} }
 
 // DropProduce loses a record produced to the log: the producer is told it succeeded, with
@@ -366,11 +368,15 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 			}
 			return nil
 		},
-		BeforeBatch: func(topic string, _ int32) error {
-			if h := b.firing(func(f Fault) bool { return f.topic == "" || f.topic == topic }, failProduce); h != nil {
-				return h.f.err
+		BeforeBatch: func(topic string, _ int32) (bool, error) {
+			h := b.firing(func(f Fault) bool { return f.topic == "" || f.topic == topic }, failProduce, duplicateProduce)
+			switch {
+			case h == nil:
+				return false, nil
+			case h.f.kind == failProduce:
+				return false, h.f.err
 			}
-			return nil
+			return true, nil
 		},
 		BeforeCommit: func(gm tlog.GroupMetadata, _ map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
 			if h := b.firing(func(f Fault) bool { return f.group == "" || f.group == gm.GroupID }, failCommit); h != nil {

@@ -214,3 +214,32 @@ func consumeOneJob(t *testing.T, conn *amqp.Connection) <-chan amqp.Delivery {
 	}
 	return deliveries
 }
+
+// DuplicateProduce through the Kafka door: a producer without idempotence writes the record
+// twice; kgo's default idempotent producer has its copy recognised by sequence (K39).
+func TestKafka_DuplicateProduceShowsWhatIdempotenceIsFor(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    []kgo.Opt
+		records int64
+	}{
+		{"idempotent", nil, 1},
+		{"not idempotent", []kgo.Opt{kgo.DisableIdempotentWrite()}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := tribustest.New(t)
+			if err := b.Log().CreateTopic("payments", tlog.TopicConfig{Partitions: 1}); err != nil {
+				t.Fatal(err)
+			}
+			b.Inject(tribustest.DuplicateProduce().Topic("payments"))
+			producer := clients.Kafka(b, append([]kgo.Opt{kgo.ProducerLinger(0)}, tc.opts...)...)
+			if err := producer.ProduceSync(t.Context(), &kgo.Record{Topic: "payments", Value: []byte("charge")}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			end, _, err := b.Log().ListOffsets("payments", 0, tlog.Latest)
+			if err != nil || end != tc.records {
+				t.Fatalf("end offset %d, %v; want %d records", end, err, tc.records)
+			}
+		})
+	}
+}
