@@ -215,3 +215,8 @@ func (e *KafkaError) Error() string {
 	}
 	return fmt.Sprintf("tribus/log: Kafka error %d", e.Code)
 }
+
+// ErrRequestLost is for a [Faults].BeforeBatch hook to return: the batch is not appended, and
+// the Kafka front door closes the connection without answering, as when a produce request is
+// lost with its connection. A client retries it on a new connection.
+var ErrRequestLost = errors.New("tribus/log: the request was lost with its connection (an injected fault)")

@@ -64,7 +64,8 @@
 // AMQP client's connection is closed with 320 CONNECTION_FORCED; a go-redis subscriber cut off
 // as slow loses its connection; a kgo producer retries a FailProduce with a retriable
 // [log.KafkaError] code, and has a DuplicateProduce copy dropped by its idempotence (K39).
-// DropProduce and CrashAfterCommit act on the native API only. Three actions complete them:
+// A DropProduce loses a Kafka client's request with its connection. CrashAfterCommit acts on
+// the native API only. Three actions complete them:
 // [Broker.ExpireMember] removes a group member at once, as its session timing out would;
 // [Broker.Rebalance] makes a group rebalance with every member kept; [Broker.DropConnections]
 // cuts every wire client off, as a network failure would.

@@ -24,8 +24,8 @@ var ErrCrashed = fmt.Errorf("tribustest: the client crashed here (an injected fa
 // narrowed to where it applies ([Fault.Queue], [Fault.Topic], [Fault.Channel]...), and told how often to fire
 // ([Fault.Times], [Fault.Skip], [Fault.Probability]). By default a fault fires once, at its
 // first opportunity. Faults apply to the native API and to clients of the front doors alike
-// (the hooks are in the engines), except DropProduce and CrashAfterCommit, which act on the
-// native API only.
+// (the hooks are in the engines), except CrashAfterCommit, which acts on the native API only
+// (a remote client's process is not the broker's to stop).
 //
 // A Fault is a description: its modifiers return a changed copy, and one Fault may be
 // injected into several brokers.
@@ -108,8 +108,10 @@ func DuplicatePublish() Fault { return Fault{kind: duplicatePublish, times: 1} }
 // and written once (K39): the fault shows what idempotence is for.
 func DuplicateProduce() Fault { return Fault{kind: duplicateProduce, times: 1} }
 
-// DropProduce loses a record produced to the log: the producer is told it succeeded, with
-// offset -1, and nothing is appended, as with acks=0 when the record never arrives.
+// DropProduce loses a record produced to the log. A native producer is told it succeeded,
+// with offset -1, and nothing is appended, as with acks=0 when the record never arrives. A
+// Kafka client of the front door loses the request with its connection: nothing is appended
+// and no answer comes, so the client retries on a new connection (kgo does).
 func DropProduce() Fault { return Fault{kind: dropProduce, times: 1} }
 
 // FailProduce makes a produce fail with err, appending nothing: a native producer gets err;
@@ -369,12 +371,14 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 			return nil
 		},
 		BeforeBatch: func(topic string, _ int32) (bool, error) {
-			h := b.firing(func(f Fault) bool { return f.topic == "" || f.topic == topic }, failProduce, duplicateProduce)
+			h := b.firing(func(f Fault) bool { return f.topic == "" || f.topic == topic }, failProduce, duplicateProduce, dropProduce)
 			switch {
 			case h == nil:
 				return false, nil
 			case h.f.kind == failProduce:
 				return false, h.f.err
+			case h.f.kind == dropProduce:
+				return false, tlog.ErrRequestLost
 			}
 			return true, nil
 		},

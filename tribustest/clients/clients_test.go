@@ -243,3 +243,23 @@ func TestKafka_DuplicateProduceShowsWhatIdempotenceIsFor(t *testing.T) {
 		})
 	}
 }
+
+// DropProduce through the Kafka door loses the request with its connection; kgo retries on a
+// new one and the record is written once.
+func TestKafka_DropProduceIsRetriedByTheClient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) { // kgo's wait before it gives the connection up is fake time
+		b := tribustest.New(t)
+		if err := b.Log().CreateTopic("payments", tlog.TopicConfig{Partitions: 1}); err != nil {
+			t.Fatal(err)
+		}
+		lost := b.Inject(tribustest.DropProduce().Topic("payments"))
+		producer := clients.Kafka(b, kgo.ProducerLinger(0))
+		if err := producer.ProduceSync(t.Context(), &kgo.Record{Topic: "payments", Value: []byte("charge")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		end, _, err := b.Log().ListOffsets("payments", 0, tlog.Latest)
+		if err != nil || end != 1 || lost.Hits() != 1 {
+			t.Fatalf("end offset %d, %v, fault fired %d times; want the record once after one loss", end, err, lost.Hits())
+		}
+	})
+}

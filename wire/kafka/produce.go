@@ -66,6 +66,10 @@ func serveProduce(c *conn, req *kmsg.ProduceRequest) kmsg.Response {
 			default:
 				res, err = c.s.req.AppendBatch(rt.Topic, rp.Partition, rp.Records)
 			}
+			if errors.Is(err, log.ErrRequestLost) { // an injected fault: no answer, and the connection goes
+				c.closing = true
+				return nil
+			}
 			if err != nil {
 				// A partition leader tells a fenced producer INVALID_PRODUCER_EPOCH.
 				p.ErrorCode, p.ErrorMessage = txnCode(err, 0, 1<<15-1), errorMessage(err)
