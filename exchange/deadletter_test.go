@@ -140,23 +140,13 @@ func TestDeadLetter_A40_EveryReasonReachesTheDLX(t *testing.T) {
 		opts   exchange.QueueOptions
 		kill   func(t *testing.T, s *exchange.Session)
 	}{
-		{"rejected", exchange.QueueOptions{}, func(t *testing.T, s *exchange.Session) {
-			require.NoError(t, getUnacked(t, s, "q").Reject(false))
-		}},
+		{"rejected", exchange.QueueOptions{}, deathBy("rejected", "", "q")},
 		{"rejected", exchange.QueueOptions{}, func(t *testing.T, s *exchange.Session) {
 			require.NoError(t, getUnacked(t, s, "q").Nack(false))
 		}},
-		{"expired", exchange.QueueOptions{MessageTTL: time.Second}, func(t *testing.T, s *exchange.Session) {
-			sleepThenWait(time.Second)
-		}},
-		{"maxlen", exchange.QueueOptions{MaxLength: 1}, func(t *testing.T, s *exchange.Session) {
-			publish(t, s, "", "q", "newer")
-		}},
-		{"delivery_limit", exchange.QueueOptions{Durable: true, QueueType: "quorum", DeliveryLimit: 1}, func(t *testing.T, s *exchange.Session) {
-			for range 2 {
-				require.NoError(t, getUnacked(t, s, "q").Reject(true))
-			}
-		}},
+		{"expired", exchange.QueueOptions{MessageTTL: time.Second}, deathBy("expired", "", "q")},
+		{"maxlen", exchange.QueueOptions{MaxLength: 1}, deathBy("maxlen", "", "q")},
+		{"delivery_limit", exchange.QueueOptions{Durable: true, QueueType: "quorum", DeliveryLimit: 1}, deathBy("delivery_limit", "", "q")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {

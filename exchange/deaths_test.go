@@ -21,20 +21,10 @@ func TestDeaths_A43_EachReasonGivesItsEntry(t *testing.T) {
 		expiration string
 		kill       func(t *testing.T, s *exchange.Session)
 	}{
-		{"rejected", exchange.QueueOptions{}, "60000", func(t *testing.T, s *exchange.Session) {
-			require.NoError(t, getUnacked(t, s, "q").Reject(false))
-		}},
-		{"expired", exchange.QueueOptions{}, "1000", func(t *testing.T, s *exchange.Session) {
-			sleepThenWait(time.Second)
-		}},
-		{"maxlen", exchange.QueueOptions{MaxLength: 1}, "", func(t *testing.T, s *exchange.Session) {
-			publish(t, s, "src", "k", "newer")
-		}},
-		{"delivery_limit", exchange.QueueOptions{Durable: true, QueueType: "quorum", DeliveryLimit: 1}, "", func(t *testing.T, s *exchange.Session) {
-			for range 2 {
-				require.NoError(t, getUnacked(t, s, "q").Reject(true))
-			}
-		}},
+		{"rejected", exchange.QueueOptions{}, "60000", deathBy("rejected", "src", "k")},
+		{"expired", exchange.QueueOptions{}, "1000", deathBy("expired", "src", "k")},
+		{"maxlen", exchange.QueueOptions{MaxLength: 1}, "", deathBy("maxlen", "src", "k")},
+		{"delivery_limit", exchange.QueueOptions{Durable: true, QueueType: "quorum", DeliveryLimit: 1}, "", deathBy("delivery_limit", "src", "k")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.reason, func(t *testing.T) {

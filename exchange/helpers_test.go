@@ -3,6 +3,7 @@ package exchange_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -83,4 +84,26 @@ func none(t *testing.T, c *exchange.Consumer) {
 	cancel()
 	_, err := c.Next(ctx)
 	require.ErrorIs(t, err, context.Canceled)
+}
+
+// deathBy returns how a test makes the message waiting in queue q die for reason: rejected
+// without requeue, left to expire (its queue or message TTL must be a second), pushed out by a
+// newer one published to ex with key (its queue's x-max-length must be 1), or rejected with
+// requeue past a delivery limit of 1.
+func deathBy(reason, ex, key string) func(t *testing.T, s *exchange.Session) {
+	switch reason {
+	case "rejected":
+		return func(t *testing.T, s *exchange.Session) { require.NoError(t, getUnacked(t, s, "q").Reject(false)) }
+	case "expired":
+		return func(*testing.T, *exchange.Session) { sleepThenWait(time.Second) }
+	case "maxlen":
+		return func(t *testing.T, s *exchange.Session) { publish(t, s, ex, key, "newer") }
+	case "delivery_limit":
+		return func(t *testing.T, s *exchange.Session) {
+			for range 2 {
+				require.NoError(t, getUnacked(t, s, "q").Reject(true))
+			}
+		}
+	}
+	panic("deathBy: no such reason " + reason)
 }
