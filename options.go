@@ -65,6 +65,11 @@ type Options struct {
 	// log.Faults), for test toolkits such as tribustest. nil costs nothing.
 	ExchangeFaults *exchange.Faults
 	LogFaults      *tlog.Faults
+	// StoreBeforeSync is the store's fault hook (store.Options.BeforeSync): called before each
+	// fsync of the durable store (persistent messages, durable declarations, committed
+	// offsets), its error fails that fsync as a disk error would, and the store refuses writes
+	// until the broker is reopened. Not called in memory or with SyncNever.
+	StoreBeforeSync func(what string) error
 
 	// MemoryBudget bounds the memory the persistent messages of durable queues take in the
 	// exchange router; beyond it only a 64-byte index entry per message stays in memory and
@@ -142,7 +147,7 @@ func (o *Options) storeOptions() (*store.Options, error) {
 		return nil, fmt.Errorf("%w: SyncInterval %v is negative", ErrInvalidOptions, o.SyncInterval)
 	}
 	so := &store.Options{RecoverCorruptJournal: o.RecoverCorruptJournal, DiskFreeLimit: o.DiskFreeLimit,
-		Logger: o.engineLogger("engine", "store"), CheckpointBytes: o.checkpointBytes()}
+		Logger: o.engineLogger("engine", "store"), CheckpointBytes: o.checkpointBytes(), BeforeSync: o.StoreBeforeSync}
 	switch o.Sync {
 	case SyncAlways:
 	case SyncBatch:

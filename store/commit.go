@@ -266,6 +266,9 @@ func (s *Store) checkpoint() {
 	if err == nil {
 		err = writeWALSeq(&Tx{btx: tx, writable: true}, s.jr.lsn)
 	}
+	if err == nil && s.beforeSync != nil {
+		err = s.beforeSync("checkpoint")
+	}
 	if err == nil {
 		err = mapError(tx.Commit())
 		s.wtx = nil

@@ -1,11 +1,14 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -150,4 +153,75 @@ func TestStore_FailedWritesAreLoggedOncePerEpisode(t *testing.T) {
 	jf.Fail("write", syscall.EIO)
 	require.ErrorIs(t, putErr(s, "stops"), store.ErrIO)
 	assert.Contains(t, logs.String(), "level=ERROR msg=\"tribus/store: stopped accepting writes")
+}
+
+// Options.BeforeSync is called before every fsync that makes commits durable, the journal's
+// after a round and a checkpoint's, and its error is that fsync's. A failed journal fsync
+// fails the Update waiting for it with ErrIO wrapping the error; a failed checkpoint comes
+// after its Updates were answered (their rounds are in the journal), so it is the next Update
+// that fails. Either way the store stays stopped, Views go on, and a reopen keeps what was
+// answered. With NoSync there is no fsync, so it is never called.
+func TestStore_BeforeSyncFailsAsTheFsync(t *testing.T) {
+	injected := errors.New("injected")
+	for _, tc := range []struct {
+		name string
+		what string // the fsync that fails
+		opts store.Options
+		kept bool // the Update during which the fsync failed was answered, and is kept
+	}{
+		{"journal", "journal", store.Options{}, false},
+		{"checkpoint", "checkpoint", store.Options{CheckpointBytes: 1}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "tribus.db")
+			var fail atomic.Bool
+			var seen []string
+			var mu sync.Mutex
+			opts := tc.opts
+			opts.BeforeSync = func(what string) error {
+				mu.Lock()
+				seen = append(seen, what)
+				mu.Unlock()
+				if what == tc.what && fail.Load() {
+					return injected
+				}
+				return nil
+			}
+			s, err := store.Open(path, &opts)
+			require.NoError(t, err)
+			require.NoError(t, putErr(s, "before"))
+			fail.Store(true)
+			err = putErr(s, "failed")
+			if tc.kept {
+				require.NoError(t, err)
+				err = putErr(s, "after")
+			}
+			require.ErrorIs(t, err, store.ErrIO)
+			require.ErrorContains(t, err, injected.Error(), "the failure is named")
+			fail.Store(false)
+			require.ErrorIs(t, putErr(s, "after"), store.ErrIO, "the store stays stopped")
+			_, ok := get(t, s, logBucket, "before")
+			assert.True(t, ok, "Views go on")
+			require.NoError(t, s.Close())
+			mu.Lock()
+			assert.Contains(t, seen, tc.what)
+			mu.Unlock()
+
+			s2 := openFile(t, path, nil)
+			_, ok = get(t, s2, logBucket, "before")
+			assert.True(t, ok, "what was answered survives")
+			_, ok = get(t, s2, logBucket, "failed")
+			assert.Equal(t, tc.kept, ok)
+			_, ok = get(t, s2, logBucket, "after")
+			assert.False(t, ok)
+		})
+	}
+	t.Run("NoSync", func(t *testing.T) {
+		s, err := store.Open(filepath.Join(t.TempDir(), "tribus.db"), &store.Options{NoSync: true, CheckpointBytes: 1,
+			BeforeSync: func(string) error { return injected }})
+		require.NoError(t, err)
+		require.NoError(t, putErr(s, "a"))
+		require.NoError(t, putErr(s, "b"))
+		require.NoError(t, s.Close())
+	})
 }

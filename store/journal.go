@@ -221,6 +221,20 @@ type journalFile interface {
 	Close() error
 }
 
+// hookedJournal calls Options.BeforeSync before each fsync of the journal, and fails it with
+// what the hook returns.
+type hookedJournal struct {
+	journalFile
+	before func(string) error
+}
+
+func (h hookedJournal) Sync() error {
+	if err := h.before("journal"); err != nil {
+		return err
+	}
+	return h.journalFile.Sync()
+}
+
 // journal is the open journal file. Only the committer goroutine uses it after Open, except
 // that the SyncInterval timer calls flush.
 type journal struct {

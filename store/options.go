@@ -106,6 +106,16 @@ type Options struct {
 	// that add data (the exchange's durable publishes) ask ReserveSpace first.
 	DiskFreeLimit int64
 
+	// BeforeSync, if set, is called before each fsync that makes commits durable: the
+	// journal's ("journal", after a commit round or at the SyncInterval flush) and a
+	// checkpoint's ("checkpoint", before bbolt commits into its file). An error is taken as
+	// that fsync failing, as a disk error would: the commits waiting for it fail with an error
+	// matching [ErrIO] that wraps it, and the store refuses every later Update until it is
+	// reopened (see the package doc on failed fsyncs). Never called with NoSync. For test
+	// toolkits that inject faults (tribustest's FailSync); it is called on the committer's
+	// goroutine and must not call the store.
+	BeforeSync func(what string) error
+
 	// journalFile, if set, wraps the journal's file, for fault-injection tests (export_test.go).
 	journalFile func(*os.File) journalFile
 	// diskFree, if set, reads the free disk space instead of statfs (export_test.go).

@@ -93,6 +93,7 @@ type Store struct {
 	stopped atomic.Pointer[error]
 
 	wrapJournal func(*os.File) journalFile // Options.journalFile
+	beforeSync  func(string) error         // Options.BeforeSync, nil with NoSync
 
 	guard *diskspace.Guard // Options.DiskFreeLimit; nil (off) on the memory backend
 
@@ -165,6 +166,17 @@ func Open(path string, opts *Options) (*Store, error) {
 		wrapJournal: o.journalFile}
 	if !o.NoSync {
 		s.syncInterval = o.SyncInterval
+		s.beforeSync = o.BeforeSync
+	}
+	if s.beforeSync != nil {
+		wrap := s.wrapJournal
+		s.wrapJournal = func(f *os.File) journalFile {
+			var jf journalFile = f
+			if wrap != nil {
+				jf = wrap(f)
+			}
+			return hookedJournal{journalFile: jf, before: s.beforeSync}
+		}
 	}
 	if o.diskFree != nil {
 		s.guard = diskspace.NewGuardFunc(filepath.Dir(path), o.DiskFreeLimit, o.diskFree)
