@@ -52,9 +52,12 @@
 //     the message comes back, redelivered), [CrashBeforeAck] (the consuming client dies before
 //     its ack reaches the router, so its deliveries go to others, redelivered);
 //   - commit log: [DropProduce], [FailProduce], [DuplicateProduce] (a retried produce without
-//     idempotence), [FailSync] (the next fsync fails, as a disk error would), [FailCommit],
-//     [CrashAfterCommit] (a group member dies right after its commit is durable);
-//   - pub/sub hub: [DropMessage], [DisconnectSlow].
+//     idempotence), [FailCommit], [CrashAfterCommit] (a group member dies right after its
+//     commit is durable);
+//   - pub/sub hub: [DropMessage], [DisconnectSlow];
+//   - the disk: [FailSync] (the next fsync of a log partition or of the store that holds
+//     persistent messages and committed offsets fails, as a disk error would; what it covered
+//     refuses writes until [Broker.Reopen]).
 //
 // A fault is narrowed by queue, exchange, routing key, topic, group or channel, and fires once
 // by default, or [Fault.Times], after [Fault.Skip] opportunities, or with a seeded

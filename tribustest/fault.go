@@ -38,6 +38,7 @@ type Fault struct {
 	topic    string
 	group    string
 	channel  string
+	store    bool // FailSync of the store only
 	delay    time.Duration
 	times    int // how many times it fires; < 0: every time
 	skip     int // opportunities it lets pass before it fires
@@ -127,11 +128,16 @@ func FailProduce(err error) Fault { return Fault{kind: failProduce, err: err, ti
 // that commit; code that processes first re-reads nothing it had not committed.
 func CrashAfterCommit() Fault { return Fault{kind: crashAfterCommit, times: 1} }
 
-// FailSync makes the log's next fsync of a partition fail, as a disk error would: the
-// produces waiting for it fail with an error matching tribus.ErrIO, and the partition refuses
-// produces until the broker is reopened ([Broker.Reopen]), since after a failed fsync a later
-// one proves nothing. Narrow it with [Fault.Topic]. The store's fsyncs (persistent messages,
-// offsets) are not covered.
+// FailSync makes the next fsync of a durable broker fail, as a disk error would, and what
+// waited for it fails with an error matching tribus.ErrIO; after a failed fsync a later one
+// proves nothing, so what it covered refuses writes until the broker is reopened
+// ([Broker.Reopen]). It fires at a fsync of a log partition (the produces waiting for it fail,
+// and the partition refuses produces) or of the store that holds persistent messages, durable
+// declarations and committed offsets (the publish, declaration or commit waiting for it fails,
+// and every later one); the store's fsyncs at checkpoints come after the writes they hold
+// were answered, so only the later ones fail. [Fault.Topic] narrows it to the partitions of a
+// topic, [Fault.Store] to the store. In memory, and with tribus.SyncNever, nothing fsyncs and
+// it never fires.
 func FailSync() Fault {
 	return Fault{kind: failSync, err: errors.New("tribustest: injected fsync failure"), times: 1}
 }
@@ -169,6 +175,10 @@ func (f Fault) Group(id string) Fault { f.group = id; return f }
 // Channel narrows a pub/sub fault to messages published to channel.
 func (f Fault) Channel(name string) Fault { f.channel = name; return f }
 
+// Store narrows [FailSync] to the fsyncs of the store (persistent messages, durable
+// declarations, committed offsets), leaving the log's partitions alone.
+func (f Fault) Store() Fault { f.store = true; return f }
+
 // Times makes the fault fire n times (n < 0: at every opportunity) instead of once.
 func (f Fault) Times(n int) Fault { f.times = n; return f }
 
@@ -188,6 +198,9 @@ func (f Fault) String() string {
 		if w.v != "" {
 			s += fmt.Sprintf(" %s=%q", w.what, w.v)
 		}
+	}
+	if f.store {
+		s += " of the store"
 	}
 	if f.skip > 0 {
 		s += fmt.Sprintf(" after %d", f.skip)
@@ -365,7 +378,7 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 			return true, nil
 		},
 		BeforeSync: func(topic string, _ int32) error {
-			if h := b.firing(func(f Fault) bool { return f.topic == "" || f.topic == topic }, failSync); h != nil {
+			if h := b.firing(func(f Fault) bool { return !f.store && (f.topic == "" || f.topic == topic) }, failSync); h != nil {
 				return h.f.err
 			}
 			return nil
@@ -407,6 +420,14 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 		},
 	}
 	return x, l, p
+}
+
+// storeSync is the store's fault hook: a FailSync not narrowed to a topic fails its fsync.
+func (b *Broker) storeSync(string) error {
+	if h := b.firing(func(f Fault) bool { return f.topic == "" }, failSync); h != nil {
+		return h.f.err
+	}
+	return nil
 }
 
 // ExpireMember removes member from consumer group as its coordinator removes a member whose

@@ -336,3 +336,30 @@ func stableGroupOfTwo(t *testing.T) (*tribustest.Broker, []*tlog.GroupConsumer, 
 	require.NoError(t, err)
 	return b, members, d
 }
+
+// A failed fsync of the store fails the persistent publish waiting for it and every write to
+// the store after it, until the broker is reopened; what was confirmed before survives, and a
+// FailSync narrowed to the store leaves the log's partitions alone.
+func TestInject_FailSyncOfTheStoreFailsWritesUntilReopen(t *testing.T) {
+	b := tribustest.NewDurable(t)
+	_, err := b.Router().QueueDeclare("q", exchange.QueueOptions{Durable: true})
+	require.NoError(t, err)
+	require.NoError(t, b.Log().CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+	persistent := func(body string) exchange.Publishing {
+		return exchange.Publishing{DeliveryMode: exchange.Persistent, Body: []byte(body)}
+	}
+	require.NoError(t, b.Router().Publish(t.Context(), "", "q", false, persistent("kept")))
+
+	sync := b.Inject(tribustest.FailSync().Store())
+	assert.ErrorIs(t, b.Router().Publish(t.Context(), "", "q", false, persistent("lost")), tribus.ErrIO)
+	assert.Equal(t, 1, sync.Hits())
+	_, err = b.Router().QueueDeclare("later", exchange.QueueOptions{Durable: true})
+	assert.ErrorIs(t, err, tribus.ErrIO, "the store stays stopped")
+	_, err = b.Log().Produce(t.Context(), "t", tlog.Record{Value: []byte("r")})
+	assert.NoError(t, err, "the log's partitions fsync on their own")
+
+	b = b.Reopen()
+	b.CheckQueue("q", "kept")
+	_, err = b.Router().QueueDeclare("later", exchange.QueueOptions{Durable: true})
+	assert.NoError(t, err)
+}

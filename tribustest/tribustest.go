@@ -131,8 +131,8 @@ func NewDurable(t T) *Broker {
 
 // Open opens a broker on dir ("" for in memory) with opts (nil for the defaults) for t, as
 // New does. Observers set in opts still receive every event: this package adds its own
-// alongside them; its ExchangeFaults, LogFaults and PubSub.Faults are replaced by the hooks
-// of [Broker.Inject]. A failure to open fails t at once.
+// alongside them; its ExchangeFaults, LogFaults, StoreBeforeSync and PubSub.Faults are
+// replaced by the hooks of [Broker.Inject]. A failure to open fails t at once.
 func Open(t T, dir string, opts *tribus.Options) *Broker {
 	t.Helper()
 	b := &Broker{t: t, id: label(t), bubbled: inBubble(), done: make(chan struct{})}
@@ -187,6 +187,7 @@ func (b *Broker) observed(opts tribus.Options) *tribus.Options {
 		b.sig.fire()
 	}
 	opts.ExchangeFaults, opts.LogFaults, opts.PubSub.Faults = b.hooks()
+	opts.StoreBeforeSync = b.storeSync
 	return &opts
 }
 
