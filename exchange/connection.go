@@ -88,6 +88,11 @@ func (c *Connection) Err() error {
 	return c.err
 }
 
+// Shared reports whether c is the Router's own connection, on which its convenience methods
+// (Router.Publish, Router.QueueDeclare...) run. Errors there close nothing, and closing it would
+// break them, so a fault-injection hook that closes connections leaves it alone.
+func (c *Connection) Shared() bool { return c.lenient }
+
 // Done returns a channel closed once the connection is closed, whoever closed it: its
 // Close, a connection error, or the Router's Close. [Connection.Err] then says why. A front
 // door watches it to tell its client of a close from the router's side.

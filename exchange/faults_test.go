@@ -152,3 +152,22 @@ func TestFaults_DeliveryDelayHoldsTheDeliveryBack(t *testing.T) {
 		assert.Equal(t, time.Minute, time.Since(start))
 	})
 }
+
+// A hook is told whether a publish came through the Router's own shared connection
+// (Router.Publish), which a fault must not close, or through a connection of the caller's.
+func TestFaults_SharedConnectionIsTheRoutersOwn(t *testing.T) {
+	var shared []bool
+	r, err := exchange.New(&exchange.Options{Faults: &exchange.Faults{
+		BeforePublish: func(s *exchange.Session, _, _ string, _ exchange.Publishing) (bool, error) {
+			shared = append(shared, s.Connection().Shared())
+			return false, nil
+		}}})
+	require.NoError(t, err)
+	defer r.Close()
+	require.NoError(t, r.Publish(t.Context(), "", "q", false, exchange.Publishing{}))
+	s, err := r.NewSession()
+	require.NoError(t, err)
+	_, err = s.Publish(t.Context(), "", "q", false, exchange.Publishing{})
+	require.NoError(t, err)
+	assert.Equal(t, []bool{true, false}, shared)
+}
