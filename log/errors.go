@@ -216,7 +216,8 @@ func (e *KafkaError) Error() string {
 	return fmt.Sprintf("tribus/log: Kafka error %d", e.Code)
 }
 
-// ErrRequestLost is for a [Faults].BeforeBatch hook to return: the batch is not appended, and
-// the Kafka front door closes the connection without answering, as when a produce request is
-// lost with its connection. A client retries it on a new connection.
+// ErrRequestLost is for a [Faults].BeforeBatch or BeforeCommit hook to return: the batch is not
+// appended, or the offsets not committed, and the Kafka front door closes the connection
+// without answering, as when a request is lost with its connection. A client retries it on a
+// new connection. A native [GroupConsumer]'s Commit, which has no connection, returns it.
 var ErrRequestLost = errors.New("tribus/log: the request was lost with its connection (an injected fault)")

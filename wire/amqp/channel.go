@@ -75,6 +75,9 @@ func (ch *channel) writeReturn(r *exchange.ReturnedError) {
 // channel.close; a connection error (the engine closed the connection for it, or its code is
 // one of AMQP's hard errors) closes the connection with connection.close.
 func (ch *channel) failed(m proto.Method, err error) {
+	if errors.Is(ch.c.ec.Err(), exchange.ErrConnectionForced) {
+		return // closed from the router's side: watchClosed tells the client, with 320
+	}
 	code := uint16(exchange.ReplyCode(err))
 	text := replyText(code, err, ch.c.vhost)
 	if ch.c.ec.Err() != nil || hardError(code) {

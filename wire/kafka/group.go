@@ -158,7 +158,12 @@ func serveOffsetCommit(c *conn, req *kmsg.OffsetCommitRequest) kmsg.Response {
 	}, func(p kmsg.OffsetCommitRequestTopicPartition) (int32, log.OffsetAndMetadata, *string) {
 		return p.Partition, log.OffsetAndMetadata{Offset: p.Offset, LeaderEpoch: p.LeaderEpoch, Metadata: deref(p.Metadata)}, p.Metadata
 	})
-	all := groupCode(c.s.req.CommitOffsets(gm, cc.offsets))
+	code, err := c.s.req.CommitOffsets(gm, cc.offsets)
+	if errors.Is(err, log.ErrRequestLost) { // an injected fault: no answer, and the connection goes
+		c.closing = true
+		return nil
+	}
+	all := groupCode(code, err)
 	for i, rt := range req.Topics {
 		t := kmsg.NewOffsetCommitResponseTopic()
 		t.Topic = rt.Topic
