@@ -55,6 +55,9 @@
 //     idempotence), [FailCommit], [CrashAfterCommit] (a group member dies right after its
 //     commit is durable);
 //   - pub/sub hub: [DropMessage], [DisconnectSlow];
+//   - connections: [CloseConnection] (the connection of the client making a matching publish,
+//     ack, produce or offset commit is closed from the broker's side, and the client lives on
+//     to reconnect);
 //   - the disk: [FailSync] (the next fsync of a log partition or of the store that holds
 //     persistent messages and committed offsets fails, as a disk error would; what it covered
 //     refuses writes until [Broker.Reopen]).
@@ -67,8 +70,9 @@
 // AMQP client's connection is closed with 320 CONNECTION_FORCED; a go-redis subscriber cut off
 // as slow loses its connection; a kgo producer retries a FailProduce with a retriable
 // [log.KafkaError] code, and has a DuplicateProduce copy dropped by its idempotence (K39).
-// A DropProduce loses a Kafka client's request with its connection. CrashAfterCommit acts on
-// the native API only. Three actions complete them:
+// A DropProduce or CloseConnection loses a Kafka client's request with its connection, and
+// kgo retries it on a new one; a CloseConnection closes an AMQP client's connection with 320.
+// CrashAfterCommit acts on the native API only. Three actions complete them:
 // [Broker.ExpireMember] removes a group member at once, as its session timing out would;
 // [Broker.Rebalance] makes a group rebalance with every member kept; [Broker.DropConnections]
 // cuts every wire client off, as a network failure would.

@@ -63,12 +63,13 @@ const (
 	failSync
 	delayDelivery
 	duplicateProduce
+	closeConnection
 )
 
 var faultNames = [...]string{"", "drop a publish", "fail a publish", "crash before an ack",
 	"drop a produce", "fail a produce", "crash after a commit", "fail a commit",
 	"drop a pub/sub message", "disconnect a subscriber as slow", "redeliver", "duplicate a publish",
-	"fail an fsync", "delay a delivery", "duplicate a produce"}
+	"fail an fsync", "delay a delivery", "duplicate a produce", "close a connection"}
 
 // DropPublish loses a publish on its way to the exchange router: the publisher is told it
 // succeeded (and, in confirm mode, gets its confirm), and no queue gets the message.
@@ -146,6 +147,24 @@ func FailSync() Fault {
 // GroupConsumer gets err (log.ErrCommitFailed, as after a rebalance the member missed); a Kafka
 // client's OffsetCommit gets its code, as for [FailProduce].
 func FailCommit(err error) Fault { return Fault{kind: failCommit, err: err, times: 1} }
+
+// CloseConnection closes the connection of a client as it makes a matching request, as a
+// network failure or an operator closing it (RabbitMQ's management UI, Kafka's idle reaper)
+// would; the request does not take effect, and the client's process lives on to reconnect,
+// unlike with [CrashBeforeAck]. It fires at:
+//   - a publish or an ack, nack or reject on an exchange [exchange.Connection] (native, or an
+//     AMQP client's): the connection closes with 320 CONNECTION_FORCED, so its sessions end,
+//     their unacked deliveries go back to their queues, redelivered (A51), and the call returns
+//     an error matching exchange.ErrConnectionForced; the Router's own shared connection, on which
+//     Router.Publish runs, is left alone;
+//   - a Kafka client's Produce or OffsetCommit: the connection closes with no answer, nothing is
+//     appended or committed, and the client retries on a new connection (a native
+//     GroupConsumer's Commit returns log.ErrRequestLost; native produces are not matched).
+//
+// Narrow it with [Fault.Queue], [Fault.Exchange], [Fault.RoutingKey], [Fault.Topic] or
+// [Fault.Group]. A Redis subscriber's connection is cut with [DisconnectSlow]; every wire
+// connection at once with [Broker.DropConnections].
+func CloseConnection() Fault { return Fault{kind: closeConnection, times: 1} }
 
 // DropMessage loses a message published to the pub/sub hub before it reaches it: nobody
 // receives it and the publish counts no receiver.
@@ -307,6 +326,21 @@ func (b *Broker) firing(match func(Fault) bool, kinds ...faultKind) *FaultHandle
 	return nil
 }
 
+// exchangeOnly and logOnly report whether f, which may fire in several engines
+// (CloseConnection), is narrowed by nothing another engine's operations would need to match.
+func (f Fault) exchangeOnly() bool { return f.topic == "" && f.group == "" && f.channel == "" }
+func (f Fault) logOnly() bool {
+	return f.exchange == "" && f.key == "" && f.queue == "" && f.channel == ""
+}
+
+// forceClose closes c from the broker's side, as CloseConnection does, and returns the
+// error the interrupted call returns.
+func forceClose(c *exchange.Connection) error {
+	err := fmt.Errorf("%w: the connection was closed (tribustest)", exchange.ErrConnectionForced)
+	c.CloseWith(err)
+	return err
+}
+
 // crashed parks the calling goroutine, as a dead process stops, until the test ends.
 func (b *Broker) crashed() error {
 	select {
@@ -323,13 +357,16 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 			h := b.firing(func(f Fault) bool {
 				return (f.exchange == "" || f.exchange == ex) && (f.key == "" || f.key == key) &&
 					(f.queue == "" || (ex == "" && key == f.queue)) &&
-					(f.kind != duplicatePublish || b.faults.copying.Load() == 0)
-			}, dropPublish, failPublish, duplicatePublish)
+					(f.kind != duplicatePublish || b.faults.copying.Load() == 0) &&
+					(f.kind != closeConnection || (f.exchangeOnly() && !s.Connection().Shared()))
+			}, dropPublish, failPublish, duplicatePublish, closeConnection)
 			switch {
 			case h == nil:
 				return false, nil
 			case h.f.kind == failPublish:
 				return false, h.f.err
+			case h.f.kind == closeConnection:
+				return false, forceClose(s.Connection())
 			case h.f.kind == duplicatePublish:
 				// The copy passes the hooks too; while any copy is under way no duplicate
 				// fires, so that one that fires every time does not copy its copies.
@@ -347,13 +384,16 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 		},
 		BeforeSettle: func(s *exchange.Session, queue string, _ uint64, _ bool, op string) error {
 			h := b.firing(func(f Fault) bool {
-				return (f.queue == "" || f.queue == queue) && (f.kind != redeliver || op == "ack")
-			}, crashBeforeAck, redeliver)
-			if h == nil {
+				return (f.queue == "" || f.queue == queue) && (f.kind != redeliver || op == "ack") &&
+					(f.kind != closeConnection || (f.exchangeOnly() && !s.Connection().Shared()))
+			}, crashBeforeAck, redeliver, closeConnection)
+			switch {
+			case h == nil:
 				return nil
-			}
-			if h.f.kind == redeliver {
+			case h.f.kind == redeliver:
 				return exchange.ErrRequeueInstead
+			case h.f.kind == closeConnection:
+				return forceClose(s.Connection())
 			}
 			s.Connection().CloseWith(fmt.Errorf("%w: the client crashed (tribustest)", exchange.ErrConnectionForced))
 			return b.crashed()
@@ -384,22 +424,30 @@ func (b *Broker) hooks() (*exchange.Faults, *tlog.Faults, *pubsub.Faults) {
 			return nil
 		},
 		BeforeBatch: func(topic string, _ int32) (bool, error) {
-			h := b.firing(func(f Fault) bool { return f.topic == "" || f.topic == topic }, failProduce, duplicateProduce, dropProduce)
+			h := b.firing(func(f Fault) bool {
+				return (f.topic == "" || f.topic == topic) && (f.kind != closeConnection || (f.logOnly() && f.group == ""))
+			}, failProduce, duplicateProduce, dropProduce, closeConnection)
 			switch {
 			case h == nil:
 				return false, nil
 			case h.f.kind == failProduce:
 				return false, h.f.err
-			case h.f.kind == dropProduce:
+			case h.f.kind == dropProduce, h.f.kind == closeConnection:
 				return false, tlog.ErrRequestLost
 			}
 			return true, nil
 		},
 		BeforeCommit: func(gm tlog.GroupMetadata, _ map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
-			if h := b.firing(func(f Fault) bool { return f.group == "" || f.group == gm.GroupID }, failCommit); h != nil {
-				return h.f.err
+			h := b.firing(func(f Fault) bool {
+				return (f.group == "" || f.group == gm.GroupID) && (f.kind != closeConnection || (f.logOnly() && f.topic == ""))
+			}, failCommit, closeConnection)
+			switch {
+			case h == nil:
+				return nil
+			case h.f.kind == closeConnection:
+				return tlog.ErrRequestLost
 			}
-			return nil
+			return h.f.err
 		},
 		AfterCommit: func(c *tlog.GroupConsumer, _ map[tlog.TopicPartition]tlog.OffsetAndMetadata) error {
 			h := b.firing(func(f Fault) bool { return f.group == "" || f.group == c.GroupMetadata().GroupID }, crashAfterCommit)

@@ -363,3 +363,52 @@ func TestInject_FailSyncOfTheStoreFailsWritesUntilReopen(t *testing.T) {
 	_, err = b.Router().QueueDeclare("later", exchange.QueueOptions{Durable: true})
 	assert.NoError(t, err)
 }
+
+// CloseConnection closes the exchange connection of the client making the matching call, as
+// an operator or a network failure would: the call fails with 320, every session of that
+// connection ends, its unacked deliveries are redelivered to others, and the Router's shared
+// connection (Router.Publish) is never the one closed.
+func TestInject_CloseConnectionEndsTheClientsConnection(t *testing.T) {
+	b := tribustest.New(t)
+	r := b.Router()
+	_, err := r.QueueDeclare("jobs", exchange.QueueOptions{})
+	require.NoError(t, err)
+	closeOnPublish := b.Inject(tribustest.CloseConnection().Queue("jobs"))
+	require.NoError(t, r.Publish(t.Context(), "", "jobs", false, exchange.Publishing{Body: []byte("j1")}))
+	assert.Equal(t, 0, closeOnPublish.Seen(), "the Router's shared connection is not an opportunity")
+
+	conn, err := r.NewConnection(exchange.ConnectionOptions{})
+	require.NoError(t, err)
+	publisher, err := conn.NewSession()
+	require.NoError(t, err)
+	other, err := conn.NewSession()
+	require.NoError(t, err)
+	_, err = publisher.Publish(t.Context(), "", "jobs", false, exchange.Publishing{Body: []byte("lost")})
+	assert.ErrorIs(t, err, exchange.ErrConnectionForced)
+	assert.Equal(t, 320, exchange.ReplyCode(err))
+	<-conn.Done()
+	assert.ErrorIs(t, other.Err(), exchange.ErrConnectionForced, "the connection's other sessions end with it")
+	b.CheckQueue("jobs", "j1")
+
+	closeOnAck := b.Inject(tribustest.CloseConnection().Queue("jobs"))
+	closeOnPublish.Remove()
+	conn, err = r.NewConnection(exchange.ConnectionOptions{})
+	require.NoError(t, err)
+	s, err := conn.NewSession()
+	require.NoError(t, err)
+	c, err := s.Consume("jobs", exchange.ConsumeOptions{})
+	require.NoError(t, err)
+	d, err := c.Next(t.Context())
+	require.NoError(t, err)
+	assert.ErrorIs(t, d.Ack(), exchange.ErrConnectionForced)
+	assert.Equal(t, 1, closeOnAck.Hits())
+	<-conn.Done()
+
+	again, err := r.Consume("jobs", exchange.ConsumeOptions{})
+	require.NoError(t, err)
+	d, err = again.Next(t.Context())
+	require.NoError(t, err)
+	assert.True(t, d.Redelivered, "the unacked delivery went back with its connection")
+	require.NoError(t, d.Ack())
+	b.Wait(tribustest.QueueDrained("jobs"))
+}

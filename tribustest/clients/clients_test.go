@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tribusmq/tribus/exchange"
 	tlog "github.com/tribusmq/tribus/log"
 	"github.com/tribusmq/tribus/tribustest"
 	"github.com/tribusmq/tribus/tribustest/clients"
@@ -261,5 +262,64 @@ func TestKafka_DropProduceIsRetriedByTheClient(t *testing.T) {
 		if err != nil || end != 1 || lost.Hits() != 1 {
 			t.Fatalf("end offset %d, %v, fault fired %d times; want the record once after one loss", end, err, lost.Hits())
 		}
+	})
+}
+
+// CloseConnection through the AMQP door: the amqp091-go publisher's connection is closed
+// with 320 CONNECTION_FORCED, the message is not routed, and a new connection publishes.
+func TestAMQP_CloseConnectionForcesTheClientsConnectionClosed(t *testing.T) {
+	b := tribustest.New(t)
+	if _, err := b.Router().QueueDeclare("jobs", exchange.QueueOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b.Inject(tribustest.CloseConnection().Queue("jobs"))
+	conn := clients.AMQP(b, amqp.Config{})
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = ch.PublishWithContext(t.Context(), "", "jobs", false, false, amqp.Publishing{Body: []byte("lost")})
+	if e := <-closed; e == nil || e.Code != 320 {
+		t.Fatalf("the connection closed with %v, want 320 CONNECTION_FORCED", e)
+	}
+	if err := clients.AMQPChannel(b).PublishWithContext(t.Context(), "", "jobs", false, false, amqp.Publishing{Body: []byte("j1")}); err != nil {
+		t.Fatal(err)
+	}
+	b.Wait(tribustest.QueueReady("jobs", 1))
+	b.CheckQueue("jobs", "j1")
+}
+
+// CloseConnection through the Kafka door: a produce and an offset commit each lose their
+// connection unanswered; kgo retries both on a new connection, and each takes effect once.
+func TestKafka_CloseConnectionIsRetriedByTheClient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) { // kgo's wait before it gives the connection up is fake time
+		b := tribustest.New(t)
+		if err := b.Log().CreateTopic("payments", tlog.TopicConfig{Partitions: 1}); err != nil {
+			t.Fatal(err)
+		}
+		onProduce := b.Inject(tribustest.CloseConnection().Topic("payments"))
+		producer := clients.Kafka(b, kgo.ProducerLinger(0))
+		if err := producer.ProduceSync(t.Context(), &kgo.Record{Topic: "payments", Value: []byte("charge")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		b.Wait(tribustest.TopicEnd("payments", 0, 1))
+		if onProduce.Hits() != 1 {
+			t.Fatalf("the fault fired %d times at a produce, want once", onProduce.Hits())
+		}
+
+		onCommit := b.Inject(tribustest.CloseConnection().Group("billing"))
+		consumer := clients.Kafka(b, kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("payments"),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+		if recs := consumer.PollFetches(t.Context()).Records(); len(recs) != 1 {
+			t.Fatalf("got %d records, want 1", len(recs))
+		}
+		if err := consumer.CommitUncommittedOffsets(t.Context()); err != nil {
+			t.Fatalf("kgo did not retry the commit: %v", err)
+		}
+		if onCommit.Hits() != 1 {
+			t.Fatalf("the fault fired %d times at a commit, want once", onCommit.Hits())
+		}
+		b.CheckCommitted("billing", map[tlog.TopicPartition]int64{{Topic: "payments", Partition: 0}: 1})
 	})
 }
