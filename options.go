@@ -56,8 +56,9 @@ type Options struct {
 	// Seed, if not 0, makes the choices the engines may make either way follow it, the same
 	// for the same seed and different for another: where each queue's round-robin among its
 	// consumers starts (exchange.Options.Seed) and the member ids consumer groups hand out,
-	// and so which member the assignors give which partitions (log.Options.Seed). 0 keeps the
-	// defaults: the first consumer first, members in the order they joined. For tests that
+	// and so which member the assignors give which partitions (log.Options.Seed), and the
+	// names the router generates (consumer tags, amq.gen- queues). 0 keeps the defaults: the
+	// first consumer first, members in the order they joined, random names. For tests that
 	// explore orders; a durable broker should leave it 0.
 	Seed uint64
 

@@ -26,6 +26,9 @@ type Options struct {
 	// from the seed and the queue's name, instead of at its first consumer: the same seed
 	// gives the same delivery order in every run, another seed another. A test that explores
 	// delivery orders varies it (tribustest.Explore does). 0 starts at the first consumer.
+	// A seed also makes the names the router generates (amq.ctag- consumer tags, amq.gen-
+	// queues, reply-to queues) follow from it and their order of creation, so that a seeded
+	// run's trace repeats exactly; 0 draws them at random.
 	Seed uint64
 	// Faults, if set, are the hooks a test toolkit injects failures through (package
 	// tribustest uses them); see [Faults]. nil costs one nil check per publish and settle.

@@ -31,7 +31,7 @@ func (s *Session) consumeReplyTo(o *ConsumeOptions) (string, error) {
 	if busy {
 		return "", fmt.Errorf("%w: reply consumer already set", ErrPreconditionFailed)
 	}
-	name := ReplyToQueue + "." + randomID()
+	name := ReplyToQueue + "." + s.r.randomID()
 	if _, err := s.r.declareReplyQueue(s, name); err != nil {
 		return "", err
 	}

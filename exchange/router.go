@@ -1,8 +1,6 @@
 package exchange
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -32,8 +30,9 @@ type Router struct {
 	evictFloor atomic.Int64
 	al         alarms // memory and disk alarms (alarm.go)
 	obs        func(Event)
-	faults     *Faults // Options.Faults; nil: no hook
-	seed       uint64  // Options.Seed; 0: round-robins start at the first consumer
+	faults     *Faults       // Options.Faults; nil: no hook
+	seed       uint64        // Options.Seed; 0: round-robins start at the first consumer
+	names      atomic.Uint64 // names generated under a seed (Router.randomID)
 	logger     *slog.Logger
 
 	// mu guards the topology: exchanges, queues and every binding. Publishers hold it for
@@ -368,7 +367,7 @@ func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInf
 		return q.info(), nil
 	}
 	if name == "" {
-		name = serverName()
+		name = r.serverName()
 	}
 	q = newQueue(r, name, o, args, cfg)
 	if err := r.saveQueue(q); err != nil {
@@ -390,11 +389,7 @@ func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInf
 }
 
 // serverName makes a name for a server-named queue, in RabbitMQ's amq.gen- form (A21).
-func serverName() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return "amq.gen-" + base64.RawURLEncoding.EncodeToString(b[:])
-}
+func (r *Router) serverName() string { return "amq.gen-" + r.randomID() }
 
 // lookupQueue returns the queue name for session s, or why s cannot use it.
 func (r *Router) lookupQueue(s *Session, name string) (*queue, error) {

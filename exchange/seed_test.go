@@ -51,3 +51,41 @@ func TestSeed_A57_RoundRobinStartFollowsTheSeed(t *testing.T) {
 	}
 	assert.Len(t, got, 2, "some seeds start at each consumer")
 }
+
+// generatedNames returns the names a router with seed generates for a server-named queue and
+// the tags of two consumers of it and of a direct reply-to consumer (whose hidden queue's
+// name is generated between them).
+func generatedNames(t *testing.T, seed uint64) []string {
+	t.Helper()
+	r, err := exchange.New(&exchange.Options{Seed: seed})
+	require.NoError(t, err)
+	defer r.Close()
+	s, err := r.NewSession()
+	require.NoError(t, err)
+	q, err := s.QueueDeclare("", exchange.QueueOptions{Exclusive: true})
+	require.NoError(t, err)
+	names := []string{q.Name}
+	for _, o := range []struct {
+		queue string
+		auto  bool
+	}{{q.Name, false}, {q.Name, false}, {exchange.ReplyToQueue, true}} {
+		c, err := s.Consume(o.queue, exchange.ConsumeOptions{AutoAck: o.auto})
+		require.NoError(t, err)
+		names = append(names, c.Tag())
+	}
+	return names
+}
+
+// A seed makes the generated names repeat from run to run, so that a seeded run's trace
+// repeats exactly; without one they are random. Either way they are unique.
+func TestSeed_GeneratedNamesFollowTheSeed(t *testing.T) {
+	a := generatedNames(t, 7)
+	assert.Equal(t, a, generatedNames(t, 7), "the same seed, the same names")
+	assert.NotEqual(t, a, generatedNames(t, 8))
+	assert.NotEqual(t, generatedNames(t, 0), generatedNames(t, 0), "unseeded names are random")
+	seen := map[string]bool{}
+	for _, n := range a {
+		assert.False(t, seen[n], "%s generated twice", n)
+		seen[n] = true
+	}
+}

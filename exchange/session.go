@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/tribusmq/tribus/internal/seed"
 	"github.com/tribusmq/tribus/internal/sentinel"
 )
 
@@ -428,7 +430,7 @@ func (s *Session) Consume(queue string, o ConsumeOptions) (*Consumer, error) {
 		c.prefetch = s.prefetch
 	}
 	if c.tag == "" {
-		c.tag = "amq.ctag-" + randomID()
+		c.tag = "amq.ctag-" + s.r.randomID()
 	}
 	if _, dup := s.consumers[c.tag]; dup {
 		s.mu.Unlock()
@@ -456,9 +458,16 @@ func (s *Session) Consume(queue string, o ConsumeOptions) (*Consumer, error) {
 	return c, nil
 }
 
-func randomID() string {
+func (r *Router) randomID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	if r.seed == 0 {
+		_, _ = rand.Read(b[:]) // crypto/rand's Read never fails
+	} else {
+		// Options.Seed: the n-th name under a seed, unique since Mix is a bijection.
+		x := seed.Mix(r.seed ^ r.names.Add(1))
+		binary.BigEndian.PutUint64(b[:8], x)
+		binary.BigEndian.PutUint64(b[8:], seed.Mix(x))
+	}
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
