@@ -1039,3 +1039,45 @@ func BenchmarkLog_GroupRebalanceQuiet(b *testing.B) {
 		_ = c.Close()
 	}
 }
+
+// BenchmarkTrace_Publish is what the trace costs a pub/sub publish with one subscriber (two
+// events: delivered and published): off (the engines build no event), on with nobody
+// reading, and on with a reader that keeps up. Compare the rows of one run.
+func BenchmarkTrace_Publish(b *testing.B) {
+	for _, tc := range []struct {
+		name          string
+		trace, reader bool
+	}{{"off", false, false}, {"on", true, false}, {"on-read", true, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			br, err := tribus.Open("", &tribus.Options{Trace: tc.trace,
+				PubSub: pubsub.Options{Limits: pubsub.Limits{MaxBytes: -1, SoftBytes: -1}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, err := br.Hub().Subscribe("bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			var read sync.WaitGroup
+			if tc.reader {
+				events := br.Trace(context.Background())
+				read.Go(func() {
+					for range events {
+					}
+				})
+			}
+			payload := make([]byte, 128)
+			b.ReportAllocs()
+			for b.Loop() {
+				br.Hub().Publish("bench", payload)
+				if _, err := s.Next(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := br.Close(); err != nil {
+				b.Fatal(err)
+			}
+			read.Wait()
+		})
+	}
+}

@@ -39,6 +39,8 @@ type Broker struct {
 	amqp   atomic.Pointer[amqp.Server]  // built on first use, over the router
 	kafka  atomic.Pointer[kafka.Server] // built on first use, over the log
 
+	tracer *tracer // Options.Trace; nil when off
+
 	mu     sync.Mutex // guards closed and the first build of each engine
 	closed bool
 }
@@ -52,6 +54,14 @@ type Broker struct {
 // store committer, which Close stops.
 func Open(dir string, opts *Options) (*Broker, error) {
 	o := opts.withDefaults()
+	if o.TraceBuffer < 0 {
+		return nil, fmt.Errorf("%w: TraceBuffer %d is negative", ErrInvalidOptions, o.TraceBuffer)
+	}
+	var tr *tracer
+	if o.Trace {
+		tr = newTracer(o.TraceBuffer)
+		tr.chain(&o)
+	}
 	hub, err := pubsub.New(&o.PubSub)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
@@ -69,7 +79,7 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	if o.MaxMessageSize < 0 || o.MaxMessageSize > exchange.MaxMessageSizeLimit {
 		return nil, fmt.Errorf("%w: MaxMessageSize %d is not within [0, %d]", ErrInvalidOptions, o.MaxMessageSize, exchange.MaxMessageSizeLimit)
 	}
-	b := &Broker{dir: dir, opts: o, hub: hub, redis: redis}
+	b := &Broker{dir: dir, opts: o, hub: hub, redis: redis, tracer: tr}
 	if dir == "" {
 		return b, nil
 	}
@@ -273,6 +283,9 @@ func (b *Broker) Close() error {
 	}
 	if b.lock != nil {
 		errs = append(errs, unlockDir(b.lock))
+	}
+	if b.tracer != nil {
+		b.tracer.close() // after the engines, whose last events it carries
 	}
 	return errors.Join(errs...)
 }

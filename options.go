@@ -62,6 +62,14 @@ type Options struct {
 	// explore orders; a durable broker should leave it 0.
 	Seed uint64
 
+	// Trace turns on [Broker.Trace], the one stream of every engine's events. Off (the
+	// default), the engines build no event for it and it costs nothing; on, each event is
+	// numbered and copied to the readers, who never slow the engines down.
+	Trace bool
+	// TraceBuffer is how many events a trace reader may fall behind by before it loses
+	// events: 0 means DefaultTraceBuffer (4096); negative is ErrInvalidOptions.
+	TraceBuffer int
+
 	// ExchangeFaults and LogFaults are the engines' fault hooks (exchange.Faults,
 	// log.Faults), for test toolkits such as tribustest. nil costs nothing.
 	ExchangeFaults *exchange.Faults

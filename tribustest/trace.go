@@ -2,11 +2,10 @@ package tribustest
 
 import (
 	"fmt"
-	"reflect"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/tribusmq/tribus"
 	"github.com/tribusmq/tribus/exchange"
 	tlog "github.com/tribusmq/tribus/log"
 	"github.com/tribusmq/tribus/pubsub"
@@ -57,46 +56,24 @@ func (tr *trace) lines() []string {
 	return out
 }
 
-func eventTime(e any) time.Time {
+// traceEvent wraps an engine's event as the broker's trace shows it.
+func traceEvent(e any) tribus.TraceEvent {
 	switch e := e.(type) {
 	case exchange.Event:
-		return e.Time
+		return tribus.TraceEvent{Time: e.Time, Engine: tribus.EngineExchange, Event: e}
 	case tlog.Event:
-		return e.Time
+		return tribus.TraceEvent{Time: e.Time, Engine: tribus.EngineLog, Event: e}
 	case pubsub.Event:
-		return e.Time
+		return tribus.TraceEvent{Time: e.Time, Engine: tribus.EnginePubSub, Event: e}
 	}
-	return time.Time{}
+	return tribus.TraceEvent{Event: e}
 }
 
-// formatEvent writes an event as "+1.5s exchange delivered queue=orders tag=1": its time
-// since start, its engine, its kind and the fields that are set.
+func eventTime(e any) time.Time { return traceEvent(e).Time }
+
+// formatEvent writes an event as "+1.5s exchange delivered queue=orders deliveryTag=1": its
+// time since start, then as tribus.TraceEvent.String writes it.
 func formatEvent(start time.Time, e any) string {
-	engine := "?"
-	switch e.(type) {
-	case exchange.Event:
-		engine = "exchange"
-	case tlog.Event:
-		engine = "log"
-	case pubsub.Event:
-		engine = "pubsub"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "+%v %s", eventTime(e).Sub(start), engine)
-	v := reflect.ValueOf(e)
-	// Partition 0 and offset 0 are places, not absences, in events about a topic.
-	topic := v.FieldByName("Topic")
-	aboutTopic := topic.IsValid() && !topic.IsZero()
-	for i := range v.NumField() {
-		f, name := v.Field(i), v.Type().Field(i).Name
-		if name == "Time" || (f.IsZero() && !(aboutTopic && (name == "Partition" || name == "Offset"))) {
-			continue
-		}
-		if name == "Kind" {
-			fmt.Fprintf(&b, " %v", f.Interface())
-			continue
-		}
-		fmt.Fprintf(&b, " %s=%v", strings.ToLower(name[:1])+name[1:], f.Interface())
-	}
-	return b.String()
+	te := traceEvent(e)
+	return fmt.Sprintf("+%v %v", te.Time.Sub(start), te)
 }

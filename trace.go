@@ -1,0 +1,328 @@
+package tribus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tribusmq/tribus/exchange"
+	tlog "github.com/tribusmq/tribus/log"
+	"github.com/tribusmq/tribus/pubsub"
+)
+
+// ErrTraceOff is what [Broker.Trace] yields on a broker opened without [Options.Trace].
+var ErrTraceOff = errors.New("tribus: the trace is off (open the broker with Options.Trace)")
+
+// DefaultTraceBuffer is how many events a trace reader may fall behind by when
+// [Options.TraceBuffer] is 0.
+const DefaultTraceBuffer = 4096
+
+// Engine names the engine a [TraceEvent] comes from.
+type Engine uint8
+
+// The engines of a broker.
+const (
+	EngineExchange Engine = iota + 1 // the RabbitMQ-style exchange router
+	EngineLog                        // the Kafka-style commit log
+	EnginePubSub                     // the Redis-style pub/sub hub
+)
+
+var engineNames = [...]string{"", "exchange", "log", "pubsub"}
+
+// String returns the engine's name: "exchange", "log" or "pubsub".
+func (e Engine) String() string {
+	if int(e) < len(engineNames) && e != 0 {
+		return engineNames[e]
+	}
+	return "unknown"
+}
+
+// TraceEvent is one lifecycle event of a broker's engines, in the one stream [Broker.Trace]
+// reads: a message routed, delivered, acked, dead-lettered or dropped; a record appended or
+// an offset committed; a group rebalanced; a pub/sub message published, delivered or lost with
+// a slow subscriber... Event holds the engine's own event, with every field it documents.
+type TraceEvent struct {
+	// Seq numbers the broker's events from 1 in the order they were emitted: across engines,
+	// a later Seq was emitted later. A reader sees increasing numbers, with gaps where it lost
+	// events (Lost counts them).
+	Seq    uint64
+	Time   time.Time
+	Engine Engine
+	// Lost is how many events this reader missed just before this one because it fell more
+	// than [Options.TraceBuffer] events behind.
+	Lost uint64
+	// Event is the engine's event: an exchange.Event, a log.Event or a pubsub.Event.
+	Event any
+}
+
+// Kind returns the name of the event's kind within its engine ("routed", "appended",
+// "published"...).
+func (e TraceEvent) Kind() string {
+	switch ev := e.Event.(type) {
+	case exchange.Event:
+		return ev.Kind.String()
+	case tlog.Event:
+		return ev.Kind.String()
+	case pubsub.Event:
+		return ev.Kind.String()
+	}
+	return "unknown"
+}
+
+// TraceField is one field of an event that is set: its name as [TraceEvent.Fields] gives it
+// ("queue", "deliveryTag"...) and its value.
+type TraceField struct {
+	Name  string
+	Value any
+}
+
+// Fields returns the fields of the engine's event that are set, in the order the event type
+// declares them, without its kind and time. A partition and an offset are kept when zero in
+// an event about a topic, where zero is a place rather than an absence.
+func (e TraceEvent) Fields() []TraceField {
+	v := reflect.ValueOf(e.Event)
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	topic := v.FieldByName("Topic")
+	aboutTopic := topic.IsValid() && !topic.IsZero()
+	out := make([]TraceField, 0, 4)
+	for i := range v.NumField() {
+		f, name := v.Field(i), v.Type().Field(i).Name
+		if name == "Kind" || name == "Time" || (f.IsZero() && !(aboutTopic && (name == "Partition" || name == "Offset"))) {
+			continue
+		}
+		out = append(out, TraceField{Name: strings.ToLower(name[:1]) + name[1:], Value: f.Interface()})
+	}
+	return out
+}
+
+// String writes the event as "exchange delivered queue=orders deliveryTag=1": its engine, its
+// kind and the fields that are set.
+func (e TraceEvent) String() string {
+	var b strings.Builder
+	b.WriteString(e.Engine.String())
+	b.WriteByte(' ')
+	b.WriteString(e.Kind())
+	for _, f := range e.Fields() {
+		fmt.Fprintf(&b, " %s=%v", f.Name, f.Value)
+	}
+	if e.Lost > 0 {
+		fmt.Fprintf(&b, " (%d events lost before it)", e.Lost)
+	}
+	return b.String()
+}
+
+// MarshalJSON writes the event as one flat object: seq, time (RFC 3339 with nanoseconds),
+// engine, kind, lost when not zero, then the fields that are set, as [TraceEvent.Fields] names them.
+func (e TraceEvent) MarshalJSON() ([]byte, error) {
+	var b []byte
+	b = fmt.Appendf(b, `{"seq":%d,"time":%q,"engine":%q,"kind":%q`, e.Seq, e.Time.Format(time.RFC3339Nano), e.Engine, e.Kind())
+	if e.Lost > 0 {
+		b = fmt.Appendf(b, `,"lost":%d`, e.Lost)
+	}
+	for _, f := range e.Fields() {
+		v, err := json.Marshal(f.Value)
+		if err != nil {
+			return nil, err
+		}
+		b = fmt.Appendf(b, `,%q:%s`, f.Name, v)
+	}
+	return append(b, '}'), nil
+}
+
+// tracer fans the engines' events out to the broker's trace readers. Its observers run on the
+// engines' goroutines, under their locks: they take only the tracer's and each reader's
+// mutex, and never wait for a reader.
+type tracer struct {
+	seq     atomic.Uint64
+	active  atomic.Int32 // len(readers): with none, an event is not even boxed
+	buffer  int
+	mu      sync.Mutex // guards readers and closed
+	readers map[*traceReader]struct{}
+	closed  bool
+}
+
+func newTracer(buffer int) *tracer {
+	if buffer <= 0 {
+		buffer = DefaultTraceBuffer
+	}
+	return &tracer{buffer: buffer, readers: make(map[*traceReader]struct{})}
+}
+
+// add numbers an event and hands it to every reader.
+func (t *tracer) add(engine Engine, at time.Time, ev any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := TraceEvent{Seq: t.seq.Add(1), Time: at, Engine: engine, Event: ev}
+	for r := range t.readers {
+		r.push(e)
+	}
+}
+
+// chain returns the observers the engines get: the user's, then the tracer's.
+func (t *tracer) chain(o *Options) {
+	userX, userL, userP := o.ExchangeObserver, o.LogObserver, o.PubSub.Observer
+	o.ExchangeObserver = func(e exchange.Event) {
+		if userX != nil {
+			userX(e)
+		}
+		if t.active.Load() == 0 {
+			return
+		}
+		if userX != nil {
+			if e.Queues != nil { // the user's observer owns it now; the trace keeps its own
+				e.Queues = append([]string(nil), e.Queues...)
+			}
+		}
+		t.add(EngineExchange, e.Time, e)
+	}
+	o.LogObserver = func(e tlog.Event) {
+		if userL != nil {
+			userL(e)
+		}
+		if t.active.Load() > 0 {
+			t.add(EngineLog, e.Time, e)
+		}
+	}
+	o.PubSub.Observer = func(e pubsub.Event) {
+		if userP != nil {
+			userP(e)
+		}
+		if t.active.Load() > 0 {
+			t.add(EnginePubSub, e.Time, e)
+		}
+	}
+}
+
+// close ends every reader once it has read what it holds.
+func (t *tracer) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closed = true
+	for r := range t.readers {
+		r.end()
+	}
+	clear(t.readers)
+	t.active.Store(0)
+}
+
+// traceReader is one reader's bounded queue of events.
+type traceReader struct {
+	mu    sync.Mutex // guards the fields below
+	ring  []TraceEvent
+	head  int // the next event to read
+	n     int // events held
+	lost  uint64
+	ended bool
+	wake  chan struct{} // capacity 1: something was pushed, or the reader ended
+}
+
+func (r *traceReader) push(e TraceEvent) {
+	r.mu.Lock()
+	switch {
+	case r.ended:
+	case r.n == len(r.ring):
+		r.lost++
+	default:
+		e.Lost, r.lost = r.lost, 0
+		r.ring[(r.head+r.n)%len(r.ring)] = e
+		r.n++
+	}
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *traceReader) end() {
+	r.mu.Lock()
+	r.ended = true
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next returns the next event, waiting for one until ctx ends or the reader ends.
+func (r *traceReader) next(ctx context.Context) (TraceEvent, bool) {
+	for {
+		r.mu.Lock()
+		if r.n > 0 {
+			e := r.ring[r.head]
+			r.ring[r.head] = TraceEvent{}
+			r.head = (r.head + 1) % len(r.ring)
+			r.n--
+			r.mu.Unlock()
+			return e, true
+		}
+		ended := r.ended
+		r.mu.Unlock()
+		if ended {
+			return TraceEvent{}, false
+		}
+		select {
+		case <-r.wake:
+		case <-ctx.Done():
+			return TraceEvent{}, false
+		}
+	}
+}
+
+// Trace returns the broker's events from now on, across its engines, in the order they were
+// emitted, until ctx ends or the broker closes (after the events it emitted before closing). It
+// starts reading when Trace is called, not when the loop starts, so that nothing done between
+// the two is missed; a loop must follow, or ctx be cancelled, to release the reader. The
+// sequence is read once: leaving the loop (break) releases the reader, and a second loop over
+// it ends at once.
+//
+// Reading never slows the engines: each reader holds up to [Options.TraceBuffer] events, and
+// one that falls further behind loses the events that do not fit, counted in the Lost field of
+// the next event it gets. On a broker opened without [Options.Trace] it yields one
+// [ErrTraceOff] and ends; a broker that is closed yields [ErrClosed].
+func (b *Broker) Trace(ctx context.Context) iter.Seq2[TraceEvent, error] {
+	t := b.tracer
+	if t == nil {
+		return func(yield func(TraceEvent, error) bool) { yield(TraceEvent{}, ErrTraceOff) }
+	}
+	r := &traceReader{ring: make([]TraceEvent, t.buffer), wake: make(chan struct{}, 1)}
+	t.mu.Lock()
+	closed := t.closed
+	if !closed {
+		t.readers[r] = struct{}{}
+		t.active.Store(int32(len(t.readers)))
+	}
+	t.mu.Unlock()
+	if closed {
+		return func(yield func(TraceEvent, error) bool) { yield(TraceEvent{}, ErrClosed) }
+	}
+	release := func() {
+		t.mu.Lock()
+		delete(t.readers, r)
+		t.active.Store(int32(len(t.readers)))
+		t.mu.Unlock()
+		r.end()
+	}
+	stop := context.AfterFunc(ctx, release)
+	return func(yield func(TraceEvent, error) bool) {
+		defer func() {
+			stop()
+			release()
+		}()
+		for {
+			e, ok := r.next(ctx)
+			if !ok || !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
