@@ -16,7 +16,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -73,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr, nil)
 	case "version", "-version", "--version":
-		fmt.Fprintf(stdout, "tribus %s\n", version())
+		fmt.Fprintf(stdout, "tribus %s\n", tribus.Version)
 		return 0
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
@@ -81,18 +80,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "tribus: unknown command %q\n\n%s", args[0], usage)
 	return 2
-}
-
-// version is the module version when built from a tagged module, else the source's Version.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, dep := range bi.Deps {
-			if dep.Path == "github.com/tribusmq/tribus" && dep.Version != "" && dep.Version != "(devel)" {
-				return dep.Version
-			}
-		}
-	}
-	return tribus.Version
 }
 
 // runServe parses serve's flags and runs it; ready is passed to serve (tests use it).
