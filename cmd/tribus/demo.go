@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"time"
 
 	"github.com/tribusmq/tribus"
@@ -12,13 +14,26 @@ import (
 )
 
 // demo tells the seed scenario of every engine that exists, on one broker: in memory, or
-// durable in dir.
-func demo(ctx context.Context, w io.Writer, dir string) error {
-	b, err := tribus.Open(dir, nil)
+// durable in dir. With asJSON it prints the broker's trace instead, one JSON object a line.
+func demo(ctx context.Context, w io.Writer, dir string, asJSON bool) (err error) {
+	b, err := tribus.Open(dir, &tribus.Options{Trace: asJSON})
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	var traced chan error
+	if asJSON {
+		events := b.Trace(ctx)
+		out := w
+		w = io.Discard
+		traced = make(chan error, 1)
+		go func() { traced <- writeTrace(out, events) }()
+	}
+	defer func() {
+		err = errors.Join(err, b.Close())
+		if traced != nil {
+			err = errors.Join(err, <-traced) // Close ended the trace after the demo's last events
+		}
+	}()
 	if dir != "" {
 		fmt.Fprintf(w, "durable broker in %s\n\n", dir)
 	}
@@ -133,6 +148,20 @@ func demoPubSub(ctx context.Context, w io.Writer, hub *pubsub.Hub) error {
 	fmt.Fprintf(w, "a subscriber that joins afterwards has %d messages waiting: the update is lost\n", late.Buffered())
 	st := hub.Stats()
 	fmt.Fprintf(w, "stats: %d published, %d delivered, %d dropped\n\n", st.Published, st.Delivered, st.DroppedSlow+st.DroppedOldest)
+	return nil
+}
+
+// writeTrace writes each event of a trace as a line of JSON until the trace ends.
+func writeTrace(w io.Writer, events iter.Seq2[tribus.TraceEvent, error]) error {
+	enc := json.NewEncoder(w)
+	for e, err := range events {
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

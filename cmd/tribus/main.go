@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	tribus demo [--dir DIR]   run the seed scenario of each engine, in memory or in DIR
+//	tribus demo [--dir DIR] [--json]   run the seed scenario of each engine, in memory or in DIR
 //	tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR]   serve the engines to real clients
 //	tribus version   print the version
 //	tribus help      print this help
@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,8 +26,9 @@ import (
 const usage = `tribus: an embedded message broker with RabbitMQ, Kafka and Redis semantics
 
 Usage:
-  tribus demo [--dir DIR]
-                   run the seed scenario of each engine, in memory or durably in DIR
+  tribus demo [--dir DIR] [--json]
+                   run the seed scenario of each engine, in memory or durably in DIR;
+                   with --json, print the broker's trace as JSON lines instead
   tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR] [--redis-password PASS] [--redis-timeout D] [--kafka-user USER:PASS]
                    serve the engines to Redis, RabbitMQ (AMQP 0-9-1) and Kafka clients
                    until SIGINT or SIGTERM; with no address given, all three on their
@@ -53,18 +55,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "demo":
-		fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-		fs.SetOutput(stderr)
+		fs := newFlagSet("demo")
 		dir := fs.String("dir", "", "keep the broker's state in `DIR` (durable); a second run finds what the first left")
-		if err := fs.Parse(args[1:]); err != nil {
-			fmt.Fprint(stderr, "\n"+usage)
-			return 2
+		asJSON := fs.Bool("json", false, "print the broker's trace as JSON lines, one event each, instead of the story")
+		if code, ok := parse(fs, args[1:], stdout, stderr); !ok {
+			return code
 		}
-		if fs.NArg() > 0 {
-			fmt.Fprintf(stderr, "tribus demo: unexpected argument %q\n\n%s", fs.Arg(0), usage)
-			return 2
-		}
-		if err := demo(ctx, stdout, *dir); err != nil {
+		if err := demo(ctx, stdout, *dir, *asJSON); err != nil {
 			fmt.Fprintf(stderr, "tribus demo: %v\n", err)
 			return 1
 		}
@@ -82,10 +79,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// newFlagSet returns a flag set for command that prints nothing itself: parse does.
+func newFlagSet(command string) *flag.FlagSet {
+	fs := flag.NewFlagSet(command, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// printUsage writes the usage and the flags of fs's command to w.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "%s\nFlags of %s:\n", usage, fs.Name())
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// parse parses args into fs. It reports false with the exit code when the command must not
+// run: 0 after -help (the usage printed once, to stdout), 2 after a usage error or an argument
+// no command takes (the error and the usage printed to stderr).
+func parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int, bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printUsage(stdout, fs)
+		return 0, false
+	case err != nil:
+		fmt.Fprintf(stderr, "tribus %s: %v\n\n", fs.Name(), err)
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "tribus %s: unexpected argument %q\n\n", fs.Name(), fs.Arg(0))
+	default:
+		return 0, true
+	}
+	printUsage(stderr, fs)
+	return 2, false
+}
+
 // runServe parses serve's flags and runs it; ready is passed to serve (tests use it).
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(map[string]net.Addr)) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve")
 	var cfg serveConfig
 	fs.StringVar(&cfg.dir, "dir", "", "keep the broker's state in `DIR` (durable); in memory if empty")
 	fs.StringVar(&cfg.redisAddr, "redis", "", "serve Redis clients (RESP) on `ADDR` (default "+defaultRedisAddr+")")
@@ -105,13 +137,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		cfg.kafkaUsers[user] = pass
 		return nil
 	})
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprint(stderr, "\n"+usage)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tribus serve: unexpected argument %q\n\n%s", fs.Arg(0), usage)
-		return 2
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if cfg.redisAddr == "" && cfg.amqpAddr == "" && cfg.kafkaAddr == "" {
 		cfg.redisAddr, cfg.amqpAddr, cfg.kafkaAddr = defaultRedisAddr, defaultAMQPAddr, defaultKafkaAddr

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"regexp"
@@ -26,6 +27,10 @@ func TestRun_Commands(t *testing.T) {
 		{args: nil, code: 2, err: "Usage:"},
 		{args: []string{"nope"}, code: 2, err: `unknown command "nope"`},
 		{args: []string{"demo", "extra"}, code: 2, err: "unexpected argument"},
+		{args: []string{"demo", "--help"}, code: 0, out: "Flags of demo:"},
+		{args: []string{"serve", "-h"}, code: 0, out: "Flags of serve:"},
+		{args: []string{"demo", "--bogus"}, code: 2, err: "flag provided but not defined: -bogus"},
+		{args: []string{"demo", "--json"}, code: 0, out: `"engine":"pubsub","kind":"published","channel":"order:notifications"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -282,4 +287,31 @@ func TestServe_KafkaUserNeedsUserAndPassword(t *testing.T) {
 	code := runServe(context.Background(), []string{"--kafka-user", "alice"}, &out, &errOut, nil)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut.String(), "want USER:PASS")
+}
+
+// -help prints the usage once, to stdout, and exits 0.
+func TestRun_HelpPrintsTheUsageOnce(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"demo", "--help"}, &out, &errOut))
+	assert.Equal(t, 1, strings.Count(out.String(), "Usage:"))
+	assert.Empty(t, errOut.String())
+}
+
+// demo --json prints the trace alone, one JSON object a line, numbered without gaps.
+func TestDemo_JSONIsTheTraceAsLines(t *testing.T) {
+	var out bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"demo", "--json"}, &out, io.Discard))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Greater(t, len(lines), 20)
+	for i, line := range lines {
+		var e struct {
+			Seq    int    `json:"seq"`
+			Engine string `json:"engine"`
+			Kind   string `json:"kind"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &e), line)
+		assert.Equal(t, i+1, e.Seq)
+		assert.NotEmpty(t, e.Engine)
+		assert.NotEmpty(t, e.Kind)
+	}
 }
