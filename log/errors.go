@@ -62,7 +62,9 @@ var (
 	// ErrProducerFenced (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH): a transactional producer
 	// whose epoch is no longer current, because another producer with the same transactional
 	// id called InitTransactions, or because the coordinator aborted its transaction after the
-	// transaction timeout (K41, K44). The fenced producer can only be closed.
+	// transaction timeout (K41, K44); the fenced producer can only be closed. A partition also
+	// refuses with it a batch whose producer epoch is older than the last it wrote for that
+	// producer id, transactional or only idempotent (K40): Kafka's INVALID_PRODUCER_EPOCH.
 	ErrProducerFenced = errors.New("tribus/log: producer fenced")
 
 	// ErrInvalidTxnState (INVALID_TXN_STATE): a transactional call out of order, such as a

@@ -55,16 +55,13 @@ func (p *partition) checkSequenceLocked(meta batchMeta, n int) (int64, bool, err
 	return 0, false, nil
 }
 
-// fencedLocked is the error for a batch whose epoch is older than the producer's: a
-// transactional producer is fenced (K41); a plain idempotent one keeps Kafka's
-// OUT_OF_ORDER_SEQUENCE_NUMBER. Callers hold mu.
+// fencedLocked is the error for a batch whose epoch is older than the producer's, whether it
+// is transactional (K41) or only idempotent: a partition leader has answered such a batch
+// with INVALID_PRODUCER_EPOCH since Kafka 2.7 (ProducerAppendInfo.checkProducerEpoch), which
+// the front door sends for ErrProducerFenced on a produce. Callers hold mu.
 func (p *partition) fencedLocked(meta batchMeta, st *producerState) error {
-	sentinel := ErrOutOfOrderSequence
-	if meta.attrs&attrTransactional != 0 {
-		sentinel = ErrProducerFenced
-	}
-	return fmt.Errorf("%w: %s: producer %d epoch %d is older than %d (fenced)",
-		sentinel, p.name(), meta.producerID, meta.producerEpoch, st.epoch)
+	return fmt.Errorf("%w: %s: producer %d epoch %d is older than %d",
+		ErrProducerFenced, p.name(), meta.producerID, meta.producerEpoch, st.epoch)
 }
 
 // producerLocked returns the state of producer id, created at epoch if new; a higher epoch

@@ -74,7 +74,7 @@ func TestProducer_K40_SequenceGapIsOutOfOrder(t *testing.T) {
 	_, err = l.AppendIdempotent("t", 0, 7, 1, 0, []tlog.Record{{Value: []byte("new epoch")}})
 	assert.NoError(t, err, "a new epoch starts over at 0")
 	_, err = l.AppendIdempotent("t", 0, 7, 0, 1, []tlog.Record{{Value: []byte("old epoch")}})
-	assert.ErrorIs(t, err, tlog.ErrOutOfOrderSequence, "an older epoch is fenced")
+	assert.ErrorIs(t, err, tlog.ErrProducerFenced, "an older epoch is fenced: INVALID_PRODUCER_EPOCH, as in Kafka since 2.7")
 	_, err = l.NewProducer(tlog.ProducerOptions{MaxInFlight: 6})
 	assert.ErrorIs(t, err, tlog.ErrInvalidConfig, "idempotence allows at most 5 in flight")
 	// Reference: K40, KIP-98

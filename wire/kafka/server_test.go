@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"testing"
@@ -173,4 +174,40 @@ func TestErrorCode_MapsEveryLogSentinel(t *testing.T) {
 func TestErrorCode_KafkaErrorKeepsItsCode(t *testing.T) {
 	assert.Equal(t, int16(6), errorCode(&log.KafkaError{Code: 6}))
 	assert.Equal(t, int16(27), errorCode(fmt.Errorf("committing: %w", &log.KafkaError{Code: 27})))
+}
+
+// idempotentBatch encodes a RecordBatch v2 of one record from producer id at epoch, starting
+// at sequence seq.
+func idempotentBatch(id int64, epoch int16, seq int32) []byte {
+	rec := kmsg.Record{Value: []byte("v")}
+	rec.Length = int32(len(rec.AppendTo(nil)) - 1) // the rest, after the one-byte varint of 0
+	recBytes := rec.AppendTo(nil)
+	b := kmsg.RecordBatch{Magic: 2, ProducerID: id, ProducerEpoch: epoch, FirstSequence: seq,
+		NumRecords: 1, Records: recBytes}
+	raw := b.AppendTo(nil)
+	binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))                                          // Length
+	binary.BigEndian.PutUint32(raw[17:], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli))) // CRC
+	return raw
+}
+
+// K40: a batch whose producer epoch is older than the last the partition wrote for that
+// producer id is answered INVALID_PRODUCER_EPOCH, as a Kafka partition leader has answered it
+// since 2.7, whether or not the producer is transactional.
+func TestProduce_K40_OlderEpochIsInvalidProducerEpoch(t *testing.T) {
+	l, nc := dialTest(t, nil)
+	require.NoError(t, l.CreateTopic("t", log.TopicConfig{Partitions: 1}))
+	r := bufio.NewReader(nc)
+	produce := func(epoch int16) int16 {
+		req := kmsg.NewPtrProduceRequest()
+		req.Acks, req.TimeoutMillis = -1, 5000
+		tp := kmsg.NewProduceRequestTopic()
+		tp.Topic = "t"
+		tp.Partitions = []kmsg.ProduceRequestTopicPartition{{Partition: 0, Records: idempotentBatch(9, epoch, 0)}}
+		req.Topics = []kmsg.ProduceRequestTopic{tp}
+		resp := kmsg.NewPtrProduceResponse()
+		roundTrip(t, nc, r, req, 7, resp)
+		return resp.Topics[0].Partitions[0].ErrorCode
+	}
+	assert.Equal(t, int16(0), produce(1))
+	assert.Equal(t, codeInvalidProducerEpoch, produce(0))
 }
