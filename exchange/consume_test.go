@@ -453,7 +453,13 @@ func TestConsumers_A37_SingleActiveConsumerFailsOver(t *testing.T) {
 	publish(t, s, "", "q", "3")
 	assert.Equal(t, "3", string(next(t, c2).Body))
 	_, err := s.Consume("q", exchange.ConsumeOptions{Exclusive: true})
-	assert.Error(t, err, "exclusive consumers and single active consumer do not mix")
+	assert.ErrorIs(t, err, exchange.ErrAccessRefused, "with consumers there: the queue is in use (403)")
+	// On a single-active-consumer queue with no consumer, the exclusive consume itself is
+	// refused: the two do not mix (405).
+	s = newSession(t, r) // the channel error closed the first
+	declareQueue(t, s, "idle", exchange.QueueOptions{SingleActiveConsumer: true})
+	_, err = s.Consume("idle", exchange.ConsumeOptions{Exclusive: true})
+	assert.ErrorIs(t, err, exchange.ErrResourceLocked)
 	// Reference: A37, rabbitmq.com/docs/consumers#single-active-consumer
 }
 
