@@ -34,7 +34,7 @@
 //	                                                    subscriber had buffered, is gone
 //	exchange/  RabbitMQ              at-least-once      unacked deliveries are requeued and
 //	                                                    redelivered; consumers must dedupe
-//	log/       Kafka (coming)        at-least-once,     uncommitted records are re-read;
+//	log/       Kafka                 at-least-once,     uncommitted records are re-read;
 //	                                 effectively-once   transactions commit output and offsets
 //	                                 with transactions  together
 //
