@@ -13,10 +13,14 @@ import (
 	"github.com/tribusmq/tribus/pubsub"
 )
 
-// demo tells the seed scenario of every engine that exists, on one broker: in memory, or
-// durable in dir. With asJSON it prints the broker's trace instead, one JSON object a line.
-func demo(ctx context.Context, w io.Writer, dir string, asJSON bool) (err error) {
-	b, err := tribus.Open(dir, &tribus.Options{Trace: asJSON})
+// demoScenarios are the scenarios demo tells: each engine's model, the three together, or
+// all of them in that order.
+var demoScenarios = []string{"rabbitmq", "kafka", "redis", "hybrid", "all"}
+
+// demo tells scenario on one broker, in memory or durable in dir. With asJSON it prints the
+// broker's trace instead, one JSON object a line.
+func demo(ctx context.Context, w io.Writer, scenario, dir string, asJSON bool) (err error) {
+	b, err := tribus.Open(dir, &tribus.Options{Trace: true})
 	if err != nil {
 		return err
 	}
@@ -39,16 +43,29 @@ func demo(ctx context.Context, w io.Writer, dir string, asJSON bool) (err error)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := demoExchange(ctx, w, b.Router(), dir != ""); err != nil {
-		return err
+	all := scenario == "all"
+	if all || scenario == "rabbitmq" {
+		if err := demoExchange(ctx, w, b.Router(), dir != ""); err != nil {
+			return err
+		}
 	}
-	if err := demoLog(ctx, w, b.Log()); err != nil {
-		return err
+	if all || scenario == "kafka" {
+		if err := demoLog(ctx, w, b.Log()); err != nil {
+			return err
+		}
+		if err := demoGroup(ctx, w, b.Log()); err != nil {
+			return err
+		}
 	}
-	if err := demoGroup(ctx, w, b.Log()); err != nil {
-		return err
+	if all || scenario == "redis" {
+		if err := demoPubSub(ctx, w, b.Hub()); err != nil {
+			return err
+		}
 	}
-	return demoPubSub(ctx, w, b.Hub())
+	if all || scenario == "hybrid" {
+		return demoHybrid(ctx, w, b)
+	}
+	return nil
 }
 
 // statusChange is the Redis scenario's message.

@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	tribus demo [--dir DIR] [--json]   run the seed scenario of each engine, in memory or in DIR
+//	tribus demo [rabbitmq|kafka|redis|hybrid|all] [--dir DIR] [--json]   tell a scenario, in memory or in DIR
 //	tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR]   serve the engines to real clients
 //	tribus version   print the version
 //	tribus help      print this help
@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -26,8 +27,8 @@ import (
 const usage = `tribus: an embedded message broker with RabbitMQ, Kafka and Redis semantics
 
 Usage:
-  tribus demo [--dir DIR] [--json]
-                   run the seed scenario of each engine, in memory or durably in DIR;
+  tribus demo [rabbitmq|kafka|redis|hybrid|all] [--dir DIR] [--json]
+                   tell a scenario (all of them by default), in memory or durably in DIR;
                    with --json, print the broker's trace as JSON lines instead
   tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR] [--redis-password PASS] [--redis-timeout D] [--kafka-user USER:PASS]
                    serve the engines to Redis, RabbitMQ (AMQP 0-9-1) and Kafka clients
@@ -58,10 +59,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs := newFlagSet("demo")
 		dir := fs.String("dir", "", "keep the broker's state in `DIR` (durable); a second run finds what the first left")
 		asJSON := fs.Bool("json", false, "print the broker's trace as JSON lines, one event each, instead of the story")
-		if code, ok := parse(fs, args[1:], stdout, stderr); !ok {
+		rest, scenario := args[1:], "all"
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") { // the scenario first, then flags
+			scenario, rest = rest[0], rest[1:]
+		}
+		if code, ok := parse(fs, rest, 1, stdout, stderr); !ok {
 			return code
 		}
-		if err := demo(ctx, stdout, *dir, *asJSON); err != nil {
+		if fs.NArg() == 1 {
+			if scenario != "all" {
+				fmt.Fprintf(stderr, "tribus demo: unexpected argument %q\n\n", fs.Arg(0))
+				printUsage(stderr, fs)
+				return 2
+			}
+			scenario = fs.Arg(0)
+		}
+		if !slices.Contains(demoScenarios, scenario) {
+			fmt.Fprintf(stderr, "tribus demo: unknown scenario %q (want one of %s)\n\n", scenario, strings.Join(demoScenarios, ", "))
+			printUsage(stderr, fs)
+			return 2
+		}
+		if err := demo(ctx, stdout, scenario, *dir, *asJSON); err != nil {
 			fmt.Fprintf(stderr, "tribus demo: %v\n", err)
 			return 1
 		}
@@ -98,7 +116,7 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 // parse parses args into fs. It reports false with the exit code when the command must not
 // run: 0 after -help (the usage printed once, to stdout), 2 after a usage error or an argument
 // no command takes (the error and the usage printed to stderr).
-func parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int, bool) {
+func parse(fs *flag.FlagSet, args []string, maxArgs int, stdout, stderr io.Writer) (int, bool) {
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -106,8 +124,8 @@ func parse(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (int, bool
 		return 0, false
 	case err != nil:
 		fmt.Fprintf(stderr, "tribus %s: %v\n\n", fs.Name(), err)
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "tribus %s: unexpected argument %q\n\n", fs.Name(), fs.Arg(0))
+	case fs.NArg() > maxArgs:
+		fmt.Fprintf(stderr, "tribus %s: unexpected argument %q\n\n", fs.Name(), fs.Arg(maxArgs))
 	default:
 		return 0, true
 	}
@@ -137,7 +155,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		cfg.kafkaUsers[user] = pass
 		return nil
 	})
-	if code, ok := parse(fs, args, stdout, stderr); !ok {
+	if code, ok := parse(fs, args, 0, stdout, stderr); !ok {
 		return code
 	}
 	if cfg.redisAddr == "" && cfg.amqpAddr == "" && cfg.kafkaAddr == "" {
