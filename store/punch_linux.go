@@ -12,6 +12,9 @@ const (
 // its size. It needs a file with a descriptor (an *os.File) and a file system that supports
 // holes (ext4, xfs, btrfs, tmpfs); elsewhere it returns an error and changes nothing.
 func punchHole(f journalFile, off, n int64) error {
+	if h, ok := f.(hookedJournal); ok {
+		f = h.journalFile // Options.BeforeSync changes fsyncs only
+	}
 	fd, ok := f.(interface{ Fd() uintptr })
 	if !ok || n <= 0 {
 		return nil
