@@ -543,7 +543,7 @@ func TestEventKind_StringNamesEveryKind(t *testing.T) {
 		exchange.EventUnblocked: "unblocked", exchange.EventEnqueued: "enqueued",
 		exchange.EventConsumerAdded: "consumer-added", exchange.EventConsumerCancelled: "consumer-cancelled",
 		exchange.EventQueueDeclared: "queue-declared", exchange.EventPurged: "purged",
-		exchange.EventPurged + 1: "unknown",
+		exchange.EventConfirmed: "confirmed", exchange.EventConfirmed + 1: "unknown",
 	} {
 		assert.Equal(t, want, k.String())
 	}
@@ -704,4 +704,41 @@ func TestObserver_WokenWaiterSeesEveryState(t *testing.T) {
 			must(err)
 		})
 	})
+}
+
+// In confirm mode each publish's confirmation is an event after its routing, on both publish
+// paths: "ack", or "nack" when a reject-publish queue refused it (A19). A mandatory publish
+// the pipelined Publisher cannot route is returned (312) with an event, as on Session.Publish.
+func TestObserver_ConfirmsAndReturnsAreEvents(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	r, err := exchange.New(&exchange.Options{Observer: func(e exchange.Event) {
+		switch e.Kind {
+		case exchange.EventConfirmed, exchange.EventReturned:
+			mu.Lock()
+			got = append(got, fmt.Sprintf("%v tag=%d %s key=%s", e.Kind, e.DeliveryTag, e.Reason, e.RoutingKey))
+			mu.Unlock()
+		}
+	}})
+	require.NoError(t, err)
+	defer r.Close()
+	s, err := r.NewSession()
+	require.NoError(t, err)
+	_, err = s.QueueDeclare("one", exchange.QueueOptions{MaxLength: 1, Overflow: exchange.RejectPublish})
+	require.NoError(t, err)
+	require.NoError(t, s.Confirm())
+	for range 2 {
+		_, err = s.Publish(t.Context(), "", "one", false, exchange.Publishing{Body: []byte("m")})
+		require.NoError(t, err)
+	}
+	p, err := s.NewPublisher(10, nil)
+	require.NoError(t, err)
+	_, err = p.Publish(t.Context(), "", "nowhere", true, exchange.Publishing{Body: []byte("m")})
+	var ret *exchange.ReturnedError
+	require.ErrorAs(t, err, &ret)
+	require.NoError(t, p.Close())
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"confirmed tag=1 ack key=one", "confirmed tag=2 nack key=one",
+		"returned tag=0  key=nowhere", "confirmed tag=3 ack key=nowhere"}, got)
 }

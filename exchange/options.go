@@ -104,6 +104,10 @@ const (
 	EventConsumerCancelled // a consumer of Queue stopped; ConsumerTag names it, Reason says why (ReasonCancel...)
 	EventQueueDeclared     // Queue was created (a redeclaration is not an event)
 	EventPurged            // Queue's ready messages were purged; Count says how many (maybe 0)
+	// EventConfirmed: in confirm mode, the publish numbered DeliveryTag on its session was
+	// confirmed, once it was enqueued and, if persistent, on disk; Reason is "ack", or "nack"
+	// when a queue refused it (A19) or it could not be stored. After the publish's EventRouted.
+	EventConfirmed
 )
 
 // Reasons carried by [EventConsumerCancelled].
@@ -115,7 +119,7 @@ const (
 
 var eventNames = [...]string{"", "routed", "returned", "delivered", "acked", "nacked", "requeued",
 	"dead-lettered", "expired", "dropped", "queue-deleted", "blocked", "unblocked",
-	"enqueued", "consumer-added", "consumer-cancelled", "queue-declared", "purged"}
+	"enqueued", "consumer-added", "consumer-cancelled", "queue-declared", "purged", "confirmed"}
 
 // String returns the event's name.
 func (k EventKind) String() string {

@@ -33,6 +33,9 @@ type pendingReturn struct {
 	seq   uint64
 	ack   bool
 	waits []pendingWrite
+	// exchange, key and messageID name the publish in its EventConfirmed, set only while
+	// the router has an observer.
+	exchange, key, messageID string
 }
 
 // NewPublisher puts the session in confirm mode and returns a Publisher with at most window
@@ -141,12 +144,19 @@ func (p *Publisher) Publish(ctx context.Context, exchange, key string, mandatory
 	var ret error
 	if mandatory && queues == 0 {
 		r := &ReturnedError{ReplyCode: 312, ReplyText: "NO_ROUTE", Exchange: exchange, RoutingKey: key, Message: msg}
+		if s.r.obs != nil {
+			s.r.emit(Event{Kind: EventReturned, Exchange: exchange, RoutingKey: key, MessageID: msg.MessageID})
+		}
 		if s.onReturn != nil {
 			s.onReturn(r)
 		}
 		ret = r
 	}
-	p.items <- pendingReturn{seq: seq, ack: accepted, waits: waits}
+	it := pendingReturn{seq: seq, ack: accepted, waits: waits}
+	if s.r.obs != nil {
+		it.exchange, it.key, it.messageID = exchange, key, msg.MessageID
+	}
+	p.items <- it
 	return seq, ret
 }
 
@@ -160,8 +170,10 @@ func (p *Publisher) confirmer() {
 				ack = false // not on disk: nack, as a broker does when it cannot store a message
 			}
 		}
+		conf := Confirmation{DeliveryTag: it.seq, Ack: ack}
+		p.s.r.emitConfirmed(conf, it.exchange, it.key, it.messageID)
 		if p.onConfirm != nil {
-			p.onConfirm(Confirmation{DeliveryTag: it.seq, Ack: ack})
+			p.onConfirm(conf)
 		}
 		<-p.sem
 	}

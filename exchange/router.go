@@ -171,6 +171,19 @@ func (r *Router) emit(e Event) {
 	r.obs(e)
 }
 
+// emitConfirmed emits EventConfirmed for conf, if the router has an observer.
+func (r *Router) emitConfirmed(conf Confirmation, exchange, key, messageID string) {
+	if r.obs == nil {
+		return
+	}
+	reason := "ack"
+	if !conf.Ack {
+		reason = "nack"
+	}
+	r.emit(Event{Kind: EventConfirmed, Exchange: exchange, RoutingKey: key, DeliveryTag: conf.DeliveryTag,
+		Reason: reason, MessageID: messageID})
+}
+
 // NewSession opens a session on a connection of its own (of [DefaultUser]), which the
 // session's Close closes: the simple path when one channel is all a caller needs. Exclusive
 // queues it declares live until then (A22).

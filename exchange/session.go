@@ -585,6 +585,7 @@ func (s *Session) dropped() Confirmation {
 	if s.confirm {
 		s.pubSeq++
 		conf = Confirmation{DeliveryTag: s.pubSeq, Ack: true}
+		s.r.emitConfirmed(conf, "", "", "")
 		if s.onConfirm != nil {
 			s.onConfirm(conf)
 		}
@@ -619,8 +620,11 @@ func (s *Session) route(ctx context.Context, exchange, key string, mandatory boo
 			s.onReturn(ret)
 		}
 	}
-	if s.confirm && s.onConfirm != nil {
-		s.onConfirm(conf)
+	if s.confirm {
+		s.r.emitConfirmed(conf, exchange, key, msg.MessageID)
+		if s.onConfirm != nil {
+			s.onConfirm(conf)
+		}
 	}
 	if ret != nil {
 		return conf, ret
