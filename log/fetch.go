@@ -100,6 +100,9 @@ func (l *Log) FetchAppend(ctx context.Context, dst []Record, topicName string, p
 		wait := p.changed()
 		recs, next, err := p.readAt(offset, o.MaxBytes, o.MaxRecords, o.Isolation, dst)
 		if err != nil || len(recs) > base || o.MaxWait <= 0 {
+			if l.obs != nil && len(recs) > base {
+				l.emitFetched(p, recs[base].Offset, len(recs)-base)
+			}
 			return recs, err
 		}
 		offset = next // past markers and aborted batches already looked at

@@ -95,12 +95,19 @@ const (
 	// markers are durable in its Count partitions. Reason says why ("AbortTransaction", a
 	// failed commit, a timeout, a new producer with the same id).
 	EventTxnAborted
+	// EventFetched: Count records of Topic/Partition from Offset were read from the log: by
+	// [Log.Fetch], by a [Consumer] or [GroupConsumer] filling its fetch buffer (which Poll
+	// then hands out max.poll.records at a time), or by the Kafka front door's Fetch (Count
+	// counts the records of the stored batches it sends, control records included). A read
+	// that finds nothing is not an event.
+	EventFetched
 )
 
 var eventNames = [...]string{"", "topic-created", "topic-deleted", "partitions-created", "topic-config-changed",
 	"appended", "records-deleted", "segment-rolled", "segment-deleted", "compacted", "group-created",
 	"member-joined", "member-rejoined", "member-left", "member-expired", "rebalancing", "join-completed",
-	"stable", "group-empty", "group-deleted", "committed", "offset-deleted", "txn-committed", "txn-aborted"}
+	"stable", "group-empty", "group-deleted", "committed", "offset-deleted", "txn-committed", "txn-aborted",
+	"fetched"}
 
 // String returns the event's name, such as "appended".
 func (k EventKind) String() string {
@@ -144,6 +151,13 @@ func (l *Log) emit(e Event) {
 		e.Time = time.Now()
 	}
 	l.obs(e)
+}
+
+// emitFetched emits EventFetched for n records of p from offset, if n > 0.
+func (l *Log) emitFetched(p *partition, offset int64, n int) {
+	if n > 0 {
+		l.emit(Event{Kind: EventFetched, Topic: p.topic, Partition: p.id, Offset: offset, Count: n})
+	}
 }
 
 // groupEvents maps the coordinator's notes to event kinds.

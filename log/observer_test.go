@@ -374,12 +374,12 @@ func TestObserver_EventKindNames(t *testing.T) {
 	assert.Equal(t, "txn-aborted", tlog.EventTxnAborted.String())
 	assert.Equal(t, "unknown", tlog.EventKind(200).String())
 	seen := map[string]bool{}
-	for k := tlog.EventKind(1); k <= tlog.EventTxnAborted; k++ {
+	for k := tlog.EventKind(1); k <= tlog.EventFetched; k++ {
 		name := k.String()
 		assert.False(t, name == "unknown" || seen[name], "kind %d is named %q", k, name)
 		seen[name] = true
 	}
-	assert.Equal(t, "unknown", (tlog.EventTxnAborted + 1).String(), "the names table ends with the last kind")
+	assert.Equal(t, "unknown", (tlog.EventFetched + 1).String(), "the names table ends with the last kind")
 }
 
 // waiter is how a test toolkit waits on the observer: every event wakes it, and it re-reads
@@ -735,4 +735,33 @@ func ExampleOptions_observer() {
 	// appended orders-0 offset=0 records=1
 	// appended orders-0 offset=1 records=1
 	// committed billing orders-0 offset=2
+}
+
+// A read that returns records is EventFetched, whoever reads: Log.Fetch, a consumer filling
+// its fetch buffer, and the front door's ReadBatches (counting the records of the batches it
+// returns, from the first one's base); a read that finds nothing is no event.
+func TestObserver_FetchesAreEvents(t *testing.T) {
+	l, r := observedLog(t, "", tlog.Options{})
+	require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 1}))
+	for _, v := range []string{"a", "b", "c"} {
+		_, err := l.Produce(t.Context(), "t", tlog.Record{Value: []byte(v)})
+		require.NoError(t, err)
+	}
+	r.take(t)
+	_, err := l.Fetch(t.Context(), "t", 0, 1, tlog.FetchOptions{})
+	require.NoError(t, err)
+	_, err = l.Fetch(t.Context(), "t", 0, 3, tlog.FetchOptions{})
+	require.NoError(t, err)
+	c := l.NewConsumer(tlog.ConsumerOptions{Reset: tlog.ResetEarliest, MaxWait: time.Millisecond})
+	c.Assign(tlog.TopicPartition{Topic: "t"})
+	recs, err := c.Poll(t.Context())
+	require.NoError(t, err)
+	require.Len(t, recs, 3)
+	_, err = l.Requests().ReadBatches("t", 0, 2, 1<<20, tlog.ReadUncommitted)
+	require.NoError(t, err)
+	assert.Equal(t, []tlog.Event{
+		{Kind: tlog.EventFetched, Topic: "t", Offset: 1, Count: 2},
+		{Kind: tlog.EventFetched, Topic: "t", Offset: 0, Count: 3},
+		{Kind: tlog.EventFetched, Topic: "t", Offset: 2, Count: 1},
+	}, r.take(t))
 }

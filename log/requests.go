@@ -255,7 +255,23 @@ func (q *Requests) ReadBatches(topic string, partition int32, offset int64, maxB
 	if err != nil {
 		return BatchRead{}, err
 	}
-	return p.readBatches(offset, max(maxBytes, 1), iso)
+	res, err := p.readBatches(offset, max(maxBytes, 1), iso)
+	if q.l.obs != nil && err == nil && len(res.Batches) > 0 {
+		n, first := 0, int64(-1)
+		for b := res.Batches; len(b) > 0; {
+			h, herr := readBatchHeader(b)
+			if herr != nil {
+				break
+			}
+			if first < 0 {
+				first = h.BaseOffset
+			}
+			n += int(h.LastOffsetDelta) + 1
+			b = b[h.size():]
+		}
+		q.l.emitFetched(p, first, n) // from the first batch's base: batches are sent whole
+	}
+	return res, err
 }
 
 func (p *partition) readBatches(offset int64, maxBytes int, iso IsolationLevel) (BatchRead, error) {
