@@ -1,0 +1,456 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tribusmq/tribus"
+	tlog "github.com/tribusmq/tribus/log"
+)
+
+// The names of demoKafkaMore's topics, group and transactional id, apart from the other
+// scenarios' on the same broker.
+const (
+	morePayments = "more.payments"
+	moreGroup    = "more.settlement"
+	moreLedger   = "more.ledger"
+	moreTxnID    = "more.ledger-writer"
+	moreAudit    = "more.audit"
+)
+
+// demoKafkaMore tells three more Kafka stories on b's log: a group member that crashes before
+// it commits, whose records the survivor reads again once the coordinator expires it (K22,
+// K23); a transaction that commits and one that aborts, as read_committed and read_uncommitted
+// consumers see them (K42, K43); and a replay by offset and by timestamp (K15, K16).
+//
+// Each story starts where its topic ends, so a second run, on the same broker or on a durable
+// directory, tells the same story on new records: only offsets and generations differ. The
+// members are driven in turns from this goroutine, so what it prints does not depend on timing.
+func demoKafkaMore(ctx context.Context, w io.Writer, b *tribus.Broker) error {
+	l := b.Log()
+	if err := moreCrash(ctx, w, l); err != nil {
+		return err
+	}
+	if err := moreTransactions(ctx, w, l); err != nil {
+		return err
+	}
+	return moreReplay(ctx, w, l)
+}
+
+// moreCrash is the crash story: settle-a and settle-b share more.payments; settle-b polls two
+// payments and dies before committing them; the coordinator expires it, and settle-a, in the
+// next generation, reads them again.
+func moreCrash(ctx context.Context, w io.Writer, l *tlog.Log) error {
+	fmt.Fprintf(w, "== consumer group crash (Kafka model): a member of %q dies before it commits ==\n", moreGroup)
+	tps, err := moreTopic(l, morePayments, 2)
+	if err != nil {
+		return err
+	}
+	// Whatever earlier runs committed, the group starts where the topic ends now.
+	if err := l.ResetGroupOffsets(moreGroup, tlog.Latest, time.Time{}, tps...); err != nil {
+		return err
+	}
+	var starts []string
+	for _, tp := range tps {
+		end, _, err := l.ListOffsets(tp.Topic, tp.Partition, tlog.Latest)
+		if err != nil {
+			return err
+		}
+		starts = append(starts, fmt.Sprintf("%s-%d@%d", tp.Topic, tp.Partition, end))
+	}
+	fmt.Fprintf(w, "topic %q has 2 partitions; group %q starts where it ends: committed %s\n",
+		morePayments, moreGroup, strings.Join(starts, " "))
+
+	quiet := false // set before the members close, whose revocations are not the story
+	member := func(name string) (*tlog.GroupConsumer, error) {
+		return l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: moreGroup, Topics: []string{morePayments},
+			ClientID: name, MaxWait: 50 * time.Millisecond, DisableAutoCommit: true,
+			Listener: tlog.RebalanceListener{
+				Revoked: func(_ *tlog.GroupConsumer, tps []tlog.TopicPartition) {
+					if !quiet {
+						fmt.Fprintf(w, "  %s revoked %s\n", name, moreParts(tps))
+					}
+				},
+				Assigned: func(c *tlog.GroupConsumer, tps []tlog.TopicPartition) {
+					if !quiet {
+						fmt.Fprintf(w, "  %s assigned %s (generation %d)\n", name, moreParts(tps), c.Generation())
+					}
+				},
+			}})
+	}
+	a, err := member("settle-a")
+	if err != nil {
+		return err
+	}
+	b, err := member("settle-b")
+	if err != nil {
+		a.Close()
+		return err
+	}
+	defer func() {
+		quiet = true
+		a.Close()
+		b.Close() // nothing to do once it crashed
+	}()
+
+	fmt.Fprintln(w, "settle-a polls first and joins alone (auto-commit off):")
+	if err := moreJoin(ctx, a, func() bool { return a.Generation() >= 0 }); err != nil {
+		return err
+	}
+	first := a.Generation()
+	fmt.Fprintln(w, "settle-b joins; the group rebalances:")
+	if err := moreJoin(ctx, b, func() bool { return b.MemberID() != "" }); err != nil {
+		return err
+	}
+	// settle-a learns of the rebalance at its heartbeat and rejoins; then settle-b takes its part.
+	if err := moreJoin(ctx, a, func() bool { return a.Generation() > first }); err != nil {
+		return err
+	}
+	if err := moreJoin(ctx, b, func() bool { return b.Generation() == a.Generation() }); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "why: range is an eager assignor: at every rebalance each member first gives up all its partitions (revoke-all), then takes its new share (K25)")
+	desc, err := l.DescribeGroup(moreGroup)
+	if err != nil {
+		return err
+	}
+	if desc.State != tlog.GroupStable || desc.Generation != a.Generation() {
+		return fmt.Errorf("group %q is %s at generation %d, its members at %d", moreGroup, desc.State, desc.Generation, a.Generation())
+	}
+	fmt.Fprintf(w, "group %s at generation %d, assignor %s: settle-a owns %s, settle-b owns %s\n",
+		desc.State, desc.Generation, desc.Protocol, moreParts(a.Assignment()), moreParts(b.Assignment()))
+
+	var produced []string
+	for i, p := range []int32{0, 1, 0, 1} {
+		id := fmt.Sprintf("PAY-%d", i+1)
+		res, err := l.ProduceTo(ctx, morePayments, p, tlog.Record{Key: []byte(id), Value: []byte("payment.received")})
+		if err != nil {
+			return err
+		}
+		produced = append(produced, fmt.Sprintf("%s -> %s-%d@%d", id, morePayments, res.Partition, res.Offset))
+	}
+	fmt.Fprintf(w, "produce %s\n", strings.Join(produced, ", "))
+
+	recs, err := moreRead(ctx, a, 2)
+	if err != nil {
+		return err
+	}
+	if err := a.Commit(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  settle-a settles %s; commits\n", moreRecords(recs))
+	if recs, err = moreRead(ctx, b, 2); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  settle-b polls %s, then crashes before committing them\n", moreRecords(recs))
+	expired := b.MemberID()
+	b.Crash()
+	fmt.Fprintf(w, "settle-b sends no LeaveGroup and no more heartbeats: its session would time out after %v; the coordinator's expiry is done now\n",
+		tlog.DefaultSessionTimeout)
+	// What the coordinator does when the session runs out: the member leaves, and the group
+	// rebalances among the others (tribustest's ExpireMember does the same).
+	code, err := l.Requests().LeaveGroup(moreGroup, expired, "")
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("expiring settle-b: Kafka error code %d", code)
+	}
+	if recs, err = moreRead(ctx, a, 2); err != nil {
+		return err
+	}
+	if err := a.Commit(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  settle-a settles %s again; commits\n", moreRecords(recs))
+	fmt.Fprintln(w, "why: at-least-once: settle-b polled them but never committed, so their next owner starts at the last committed offset and reads them again (K22)")
+	if desc, err = l.DescribeGroup(moreGroup); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "group %s at generation %d with %s: settle-a owns %s\n\n", desc.State, desc.Generation,
+		moreCount(len(desc.Members), "member"), moreParts(a.Assignment()))
+	return nil
+}
+
+// moreTransactions is the exactly-once story: a transactional producer commits one
+// transaction on more.ledger and aborts another, and consumers at both isolation levels read
+// what this run wrote.
+func moreTransactions(ctx context.Context, w io.Writer, l *tlog.Log) error {
+	fmt.Fprintln(w, "== exactly-once (Kafka model): one transaction commits, another aborts ==")
+	tps, err := moreTopic(l, moreLedger, 1)
+	if err != nil {
+		return err
+	}
+	tp := tps[0]
+	start, _, err := l.ListOffsets(tp.Topic, tp.Partition, tlog.Latest)
+	if err != nil {
+		return err
+	}
+	pr, err := l.NewTransactionalProducer(tlog.TransactionalOptions{TransactionalID: moreTxnID})
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	if err := pr.InitTransactions(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "producer with transactional.id %q: InitTransactions fences any older producer with that id (K41)\n", moreTxnID)
+
+	txn := func(id string) ([]string, error) {
+		if err := pr.BeginTransaction(); err != nil {
+			return nil, err
+		}
+		var wrote []string
+		for _, ev := range []string{"debit", "credit"} {
+			res, err := pr.ProduceTo(ctx, tp.Topic, tp.Partition, tlog.Record{Key: []byte(id), Value: []byte(ev)})
+			if err != nil {
+				return nil, err
+			}
+			wrote = append(wrote, fmt.Sprintf("%s %s @%d", id, ev, res.Offset))
+		}
+		return wrote, nil
+	}
+	wrote, err := txn("PAY-1")
+	if err != nil {
+		return err
+	}
+	if err := pr.CommitTransaction(ctx); err != nil {
+		return err
+	}
+	committed, _, err := l.ListOffsets(tp.Topic, tp.Partition, tlog.Latest)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "txn 1 writes %s to %s-%d; CommitTransaction\n", strings.Join(wrote, ", "), tp.Topic, tp.Partition)
+	if wrote, err = txn("PAY-2"); err != nil {
+		return err
+	}
+	hw, _, err := l.ListOffsets(tp.Topic, tp.Partition, tlog.Latest)
+	if err != nil {
+		return err
+	}
+	lso, _, err := l.ListOffsetsIsolated(tp.Topic, tp.Partition, tlog.Latest, tlog.ReadCommitted)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "txn 2 writes %s; while it is open the high watermark is %d and the last stable offset %d\n",
+		strings.Join(wrote, ", "), hw, lso)
+	fmt.Fprintln(w, "why: read_committed reads only below the last stable offset, the first offset of a transaction still open (K43)")
+	if err := pr.AbortTransaction(ctx); err != nil {
+		return err
+	}
+	end, _, err := l.ListOffsets(tp.Topic, tp.Partition, tlog.Latest)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "txn 2: AbortTransaction; the partition now ends at %d, its markers at offsets %d and %d\n", end, committed-1, end-1)
+	fmt.Fprintln(w, "why: each commit and abort writes a control marker to the partition, which takes one offset and no consumer ever sees (K42)")
+
+	for _, iso := range []tlog.IsolationLevel{tlog.ReadCommitted, tlog.ReadUncommitted} {
+		c := l.NewConsumer(tlog.ConsumerOptions{MaxWait: 50 * time.Millisecond, Isolation: iso})
+		if err := c.Assign(tp); err != nil {
+			return err
+		}
+		if err := c.Seek(tp, start); err != nil {
+			return err
+		}
+		recs, err := moreReadTo(ctx, c, tp, end)
+		if err != nil {
+			return err
+		}
+		var seen []string
+		for _, r := range recs {
+			seen = append(seen, fmt.Sprintf("%s %s @%d", r.Key, r.Value, r.Offset))
+		}
+		fmt.Fprintf(w, "%s consumer from offset %d reads %s: %s\n", iso, start, moreCount(len(recs), "record"), strings.Join(seen, ", "))
+	}
+	fmt.Fprintln(w, "why: exactly-once: read_committed skips the aborted transaction's records, so a reader gets each transaction whole or not at all (K43)")
+	fmt.Fprintln(w, "why: read_uncommitted, Kafka's default, reads up to the high watermark, aborted records too")
+	fmt.Fprintln(w)
+	return nil
+}
+
+// moreReplay is the replay story: three audit records a second apart on more.audit, read again
+// from an offset and from a time.
+func moreReplay(ctx context.Context, w io.Writer, l *tlog.Log) error {
+	fmt.Fprintln(w, "== replay (Kafka model): seek by offset and by timestamp ==")
+	tps, err := moreTopic(l, moreAudit, 1)
+	if err != nil {
+		return err
+	}
+	tp := tps[0]
+	start, _, err := l.ListOffsets(tp.Topic, tp.Partition, tlog.Latest)
+	if err != nil {
+		return err
+	}
+	// The records' timestamps go up through the topic, also across runs in the same
+	// millisecond or a second apart, so a lookup by time never lands on an earlier run's.
+	t0 := time.Now().Truncate(time.Millisecond)
+	if off, newest, err := l.ListOffsets(tp.Topic, tp.Partition, tlog.MaxTimestamp); err != nil {
+		return err
+	} else if off >= 0 && !newest.Before(t0) {
+		t0 = newest.Add(time.Millisecond)
+	}
+	var produced []string
+	for i := range 3 {
+		id := fmt.Sprintf("AUD-%d", i+1)
+		at := t0.Add(time.Duration(i) * time.Second)
+		res, err := l.ProduceTo(ctx, tp.Topic, tp.Partition, tlog.Record{Key: []byte(id), Value: []byte("refund.approved"), Timestamp: at})
+		if err != nil {
+			return err
+		}
+		produced = append(produced, fmt.Sprintf("%s @%d at t0+%v", id, res.Offset, at.Sub(t0)))
+	}
+	fmt.Fprintf(w, "produce to %s-%d: %s\n", tp.Topic, tp.Partition, strings.Join(produced, ", "))
+	end, _, err := l.ListOffsets(tp.Topic, tp.Partition, tlog.Latest)
+	if err != nil {
+		return err
+	}
+
+	c := l.NewConsumer(tlog.ConsumerOptions{MaxWait: 50 * time.Millisecond})
+	if err := c.Assign(tp); err != nil {
+		return err
+	}
+	replay := func(how string) error {
+		recs, err := moreReadTo(ctx, c, tp, end)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  %s, the next Poll reads %s\n", how, moreRecords(recs))
+		return nil
+	}
+	if err := c.Seek(tp, start); err != nil {
+		return err
+	}
+	if err := replay(fmt.Sprintf("Seek to offset %d", start)); err != nil {
+		return err
+	}
+	off, at, err := l.ListOffsets(tp.Topic, tp.Partition, t0.Add(500*time.Millisecond).UnixMilli())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  ListOffsets(t0+500ms) -> offset %d, timestamp t0+%v: the first record at or after that time (K16)\n", off, at.Sub(t0))
+	if err := c.Seek(tp, off); err != nil {
+		return err
+	}
+	if err := replay(fmt.Sprintf("Seek to offset %d", off)); err != nil {
+		return err
+	}
+	if err := c.SeekToTime(t0.Add(2*time.Second), tp); err != nil {
+		return err
+	}
+	if err := replay("SeekToTime(t0+2s)"); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "why: reading consumes nothing: the log keeps every record for its retention, and a seek only moves this reader's next Poll, committing nothing (K15)")
+	fmt.Fprintln(w)
+	return nil
+}
+
+// moreTopic creates topic with n partitions, or finds it from an earlier run, and returns its
+// partitions.
+func moreTopic(l *tlog.Log, topic string, n int) ([]tlog.TopicPartition, error) {
+	if err := l.CreateTopic(topic, tlog.TopicConfig{Partitions: n}); err != nil && !errors.Is(err, tlog.ErrTopicExists) {
+		return nil, err
+	}
+	info, err := l.DescribeTopic(topic)
+	if err != nil {
+		return nil, err
+	}
+	tps := make([]tlog.TopicPartition, len(info.Partitions))
+	for p := range tps {
+		tps[p] = tlog.TopicPartition{Topic: topic, Partition: int32(p)}
+	}
+	return tps, nil
+}
+
+// moreJoin polls c, as its poll loop would, until done reports that it reached the group
+// state the story waits for. Nothing is produced meanwhile, so it reads nothing.
+func moreJoin(ctx context.Context, c *tlog.GroupConsumer, done func() bool) error {
+	for range 20 {
+		recs, err := c.Poll(ctx)
+		if err != nil {
+			return err
+		}
+		if len(recs) > 0 {
+			return fmt.Errorf("%s read %d records while joining", c.MemberID(), len(recs))
+		}
+		if done() {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s did not reach the expected group state", c.MemberID())
+}
+
+// moreRead polls c until it has read n records.
+func moreRead(ctx context.Context, c *tlog.GroupConsumer, n int) ([]tlog.Record, error) {
+	var got []tlog.Record
+	for range 10 {
+		if len(got) >= n {
+			break
+		}
+		recs, err := c.Poll(ctx)
+		if err != nil {
+			return nil, err
+		}
+		got = append(got, recs...)
+	}
+	if len(got) != n {
+		return nil, fmt.Errorf("%s read %d records, want %d", c.MemberID(), len(got), n)
+	}
+	return got, nil
+}
+
+// moreReadTo polls c until its position on tp reaches end, so that the last Poll does not
+// wait for records that will not come.
+func moreReadTo(ctx context.Context, c *tlog.Consumer, tp tlog.TopicPartition, end int64) ([]tlog.Record, error) {
+	var got []tlog.Record
+	for range 10 {
+		pos, err := c.Position(tp)
+		if err != nil {
+			return nil, err
+		}
+		if pos >= end {
+			return got, nil
+		}
+		recs, err := c.Poll(ctx)
+		if err != nil {
+			return nil, err
+		}
+		got = append(got, recs...)
+	}
+	return nil, fmt.Errorf("%s-%d: the consumer did not reach offset %d", tp.Topic, tp.Partition, end)
+}
+
+// moreRecords formats records by key and place, as "PAY-1 more.payments-0@3".
+func moreRecords(recs []tlog.Record) string {
+	s := make([]string, len(recs))
+	for i, r := range recs {
+		s[i] = fmt.Sprintf("%s %s-%d@%d", r.Key, r.Topic, r.Partition, r.Offset)
+	}
+	return strings.Join(s, ", ")
+}
+
+// moreParts formats partitions as Kafka's tools do, topic-partition.
+func moreParts(tps []tlog.TopicPartition) string {
+	if len(tps) == 0 {
+		return "nothing"
+	}
+	s := make([]string, len(tps))
+	for i, tp := range tps {
+		s[i] = fmt.Sprintf("%s-%d", tp.Topic, tp.Partition)
+	}
+	return strings.Join(s, " ")
+}
+
+// moreCount says "1 record" or "2 records".
+func moreCount(n int, word string) string {
+	if n != 1 {
+		word += "s"
+	}
+	return fmt.Sprintf("%d %s", n, word)
+}
