@@ -13,9 +13,9 @@ import (
 	"github.com/tribusmq/tribus/pubsub"
 )
 
-// demoScenarios are the scenarios demo tells: each engine's model, the three together, or
-// all of them in that order.
-var demoScenarios = []string{"rabbitmq", "kafka", "redis", "hybrid", "all"}
+// demoScenarios are the scenarios demo tells: each engine's model, the three together, what
+// survives a restart (run twice with --dir), or all of them in that order.
+var demoScenarios = []string{"rabbitmq", "kafka", "redis", "hybrid", "persistence", "all"}
 
 // demo tells scenario on one broker, in memory or durable in dir. With asJSON it prints the
 // broker's trace instead, one JSON object a line.
@@ -44,26 +44,33 @@ func demo(ctx context.Context, w io.Writer, scenario, dir string, asJSON bool) (
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	all := scenario == "all"
+	var steps []func() error
 	if all || scenario == "rabbitmq" {
-		if err := demoExchange(ctx, w, b.Router(), dir != ""); err != nil {
-			return err
-		}
+		steps = append(steps,
+			func() error { return demoExchange(ctx, w, b.Router(), dir != "") },
+			func() error { return demoRouting(ctx, w, b) })
 	}
 	if all || scenario == "kafka" {
-		if err := demoLog(ctx, w, b.Log()); err != nil {
-			return err
-		}
-		if err := demoGroup(ctx, w, b.Log()); err != nil {
-			return err
-		}
+		steps = append(steps,
+			func() error { return demoLog(ctx, w, b.Log()) },
+			func() error { return demoGroup(ctx, w, b.Log()) },
+			func() error { return demoKafkaMore(ctx, w, b) })
 	}
 	if all || scenario == "redis" {
-		if err := demoPubSub(ctx, w, b.Hub()); err != nil {
-			return err
-		}
+		steps = append(steps,
+			func() error { return demoPubSub(ctx, w, b.Hub()) },
+			func() error { return demoSlowSubscriber(ctx, w, b) })
 	}
 	if all || scenario == "hybrid" {
-		return demoHybrid(ctx, w, b)
+		steps = append(steps, func() error { return demoHybrid(ctx, w, b) })
+	}
+	if all || scenario == "persistence" {
+		steps = append(steps, func() error { return demoPersistence(ctx, w, b, dir != "") })
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
