@@ -72,12 +72,12 @@ func moreCrash(ctx context.Context, w io.Writer, l *tlog.Log) error {
 			Listener: tlog.RebalanceListener{
 				Revoked: func(_ *tlog.GroupConsumer, tps []tlog.TopicPartition) {
 					if !quiet {
-						fmt.Fprintf(w, "  %s revoked %s\n", name, moreParts(tps))
+						fmt.Fprintf(w, "  %s revoked %s\n", name, partitionList(tps))
 					}
 				},
 				Assigned: func(c *tlog.GroupConsumer, tps []tlog.TopicPartition) {
 					if !quiet {
-						fmt.Fprintf(w, "  %s assigned %s (generation %d)\n", name, moreParts(tps), c.Generation())
+						fmt.Fprintf(w, "  %s assigned %s (generation %d)\n", name, partitionList(tps), c.Generation())
 					}
 				},
 			}})
@@ -122,7 +122,7 @@ func moreCrash(ctx context.Context, w io.Writer, l *tlog.Log) error {
 		return fmt.Errorf("group %q is %s at generation %d, its members at %d", moreGroup, desc.State, desc.Generation, a.Generation())
 	}
 	fmt.Fprintf(w, "group %s at generation %d, assignor %s: settle-a owns %s, settle-b owns %s\n",
-		desc.State, desc.Generation, desc.Protocol, moreParts(a.Assignment()), moreParts(b.Assignment()))
+		desc.State, desc.Generation, desc.Protocol, partitionList(a.Assignment()), partitionList(b.Assignment()))
 
 	var produced []string
 	for i, p := range []int32{0, 1, 0, 1} {
@@ -172,7 +172,7 @@ func moreCrash(ctx context.Context, w io.Writer, l *tlog.Log) error {
 		return err
 	}
 	fmt.Fprintf(w, "group %s at generation %d with %s: settle-a owns %s\n\n", desc.State, desc.Generation,
-		moreCount(len(desc.Members), "member"), moreParts(a.Assignment()))
+		fmt.Sprintf("%d %s", len(desc.Members), plural(len(desc.Members), "member")), partitionList(a.Assignment()))
 	return nil
 }
 
@@ -181,12 +181,7 @@ func moreCrash(ctx context.Context, w io.Writer, l *tlog.Log) error {
 // what this run wrote.
 func moreTransactions(ctx context.Context, w io.Writer, l *tlog.Log) error {
 	fmt.Fprintln(w, "== exactly-once (Kafka model): one transaction commits, another aborts ==")
-	tps, err := moreTopic(l, moreLedger, 1)
-	if err != nil {
-		return err
-	}
-	tp := tps[0]
-	start, _, err := l.ListOffsets(tp.Topic, tp.Partition, tlog.Latest)
+	tp, start, err := moreTopicEnd(l, moreLedger)
 	if err != nil {
 		return err
 	}
@@ -266,7 +261,7 @@ func moreTransactions(ctx context.Context, w io.Writer, l *tlog.Log) error {
 		for _, r := range recs {
 			seen = append(seen, fmt.Sprintf("%s %s @%d", r.Key, r.Value, r.Offset))
 		}
-		fmt.Fprintf(w, "%s consumer from offset %d reads %s: %s\n", iso, start, moreCount(len(recs), "record"), strings.Join(seen, ", "))
+		fmt.Fprintf(w, "%s consumer from offset %d reads %s: %s\n", iso, start, fmt.Sprintf("%d %s", len(recs), plural(len(recs), "record")), strings.Join(seen, ", "))
 	}
 	fmt.Fprintln(w, "why: exactly-once: read_committed skips the aborted transaction's records, so a reader gets each transaction whole or not at all (K43)")
 	fmt.Fprintln(w, "why: read_uncommitted, Kafka's default, reads up to the high watermark, aborted records too")
@@ -278,12 +273,7 @@ func moreTransactions(ctx context.Context, w io.Writer, l *tlog.Log) error {
 // from an offset and from a time.
 func moreReplay(ctx context.Context, w io.Writer, l *tlog.Log) error {
 	fmt.Fprintln(w, "== replay (Kafka model): seek by offset and by timestamp ==")
-	tps, err := moreTopic(l, moreAudit, 1)
-	if err != nil {
-		return err
-	}
-	tp := tps[0]
-	start, _, err := l.ListOffsets(tp.Topic, tp.Partition, tlog.Latest)
+	tp, start, err := moreTopicEnd(l, moreAudit)
 	if err != nil {
 		return err
 	}
@@ -368,6 +358,17 @@ func moreTopic(l *tlog.Log, topic string, n int) ([]tlog.TopicPartition, error) 
 	return tps, nil
 }
 
+// moreTopicEnd creates the one-partition topic if it is missing and returns its partition
+// and where it ends, where this run's story starts.
+func moreTopicEnd(l *tlog.Log, topic string) (tlog.TopicPartition, int64, error) {
+	tps, err := moreTopic(l, topic, 1)
+	if err != nil {
+		return tlog.TopicPartition{}, 0, err
+	}
+	end, _, err := l.ListOffsets(topic, 0, tlog.Latest)
+	return tps[0], end, err
+}
+
 // moreJoin polls c, as its poll loop would, until done reports that it reached the group
 // state the story waits for. Nothing is produced meanwhile, so it reads nothing.
 func moreJoin(ctx context.Context, c *tlog.GroupConsumer, done func() bool) error {
@@ -433,24 +434,4 @@ func moreRecords(recs []tlog.Record) string {
 		s[i] = fmt.Sprintf("%s %s-%d@%d", r.Key, r.Topic, r.Partition, r.Offset)
 	}
 	return strings.Join(s, ", ")
-}
-
-// moreParts formats partitions as Kafka's tools do, topic-partition.
-func moreParts(tps []tlog.TopicPartition) string {
-	if len(tps) == 0 {
-		return "nothing"
-	}
-	s := make([]string, len(tps))
-	for i, tp := range tps {
-		s[i] = fmt.Sprintf("%s-%d", tp.Topic, tp.Partition)
-	}
-	return strings.Join(s, " ")
-}
-
-// moreCount says "1 record" or "2 records".
-func moreCount(n int, word string) string {
-	if n != 1 {
-		word += "s"
-	}
-	return fmt.Sprintf("%d %s", n, word)
 }

@@ -18,40 +18,25 @@ import (
 // one got everything; told twice on one broker, the story is the same.
 // Reference: R24 (docs/semantics/redis.md)
 func TestDemo_SlowSubscriberStory(t *testing.T) {
-	b, err := tribus.Open("", &tribus.Options{Trace: true})
-	require.NoError(t, err)
-	defer b.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-
-	var first string
-	for run := range 2 {
-		var out bytes.Buffer
-		require.NoError(t, demoSlowSubscriber(ctx, &out, b), "run %d", run+1)
-		got := out.String()
-		for _, want := range []string{
-			"== slow subscriber (Redis model): a client that does not read is cut off ==",
-			"each message is a 47-byte RESP frame, as Redis counts it: 2 fit in slow's buffer",
-			"PUBLISH slow:prices tick-1 -> 2 receivers (slow holds 1 unread, 47 bytes)",
-			"PUBLISH slow:prices tick-2 -> 2 receivers (slow holds 2 unread, 94 bytes)",
-			"PUBLISH slow:prices tick-3 -> 2 receivers: slow went over 100 bytes and was disconnected",
-			"why: PUBLISH counted slow before cutting it off",
-			"PUBLISH slow:prices tick-4 -> 1 receiver: slow is gone",
-			"fast: tick-1 tick-2 tick-3 tick-4",
-			"slow: Next -> tribus/pubsub: slow subscriber disconnected; the 3 messages it had buffered are lost",
-			"stats: 1 disconnect, 3 dropped as slow",
-			"why: Redis protects the server from a client that does not read",
-			"at-most-once",
-			"lagging is still connected (err=<nil>) and reads the 2 newest: tick-3 tick-4; 2 oldest evicted",
-		} {
-			assert.Contains(t, got, want, "run %d", run+1)
-		}
-		if run == 0 {
-			first = got
-		} else {
-			assert.Equal(t, first, got, "a second run on the same broker tells the same story")
-		}
+	b, outs := tellTwice(t, demoSlowSubscriber)
+	for _, want := range []string{
+		"== slow subscriber (Redis model): a client that does not read is cut off ==",
+		"each message is a 47-byte RESP frame, as Redis counts it: 2 fit in slow's buffer",
+		"PUBLISH slow:prices tick-1 -> 2 receivers (slow holds 1 unread, 47 bytes)",
+		"PUBLISH slow:prices tick-2 -> 2 receivers (slow holds 2 unread, 94 bytes)",
+		"PUBLISH slow:prices tick-3 -> 2 receivers: slow went over 100 bytes and was disconnected",
+		"why: PUBLISH counted slow before cutting it off",
+		"PUBLISH slow:prices tick-4 -> 1 receiver: slow is gone",
+		"fast: tick-1 tick-2 tick-3 tick-4",
+		"slow: Next -> tribus/pubsub: slow subscriber disconnected; the 3 messages it had buffered are lost",
+		"stats: 1 disconnect, 3 dropped as slow",
+		"why: Redis protects the server from a client that does not read",
+		"at-most-once",
+		"lagging is still connected (err=<nil>) and reads the 2 newest: tick-3 tick-4; 2 oldest evicted",
+	} {
+		assert.Contains(t, outs[0], want)
 	}
+	assert.Equal(t, outs[0], outs[1], "a second run on the same broker tells the same story")
 	assert.Zero(t, b.Hub().Stats().Subscriptions, "the scenario closes its subscriptions")
 }
 

@@ -237,11 +237,7 @@ func routingRedelivery(ctx context.Context, w io.Writer, r *exchange.Router, s *
 	if err != nil {
 		return err
 	}
-	if d, err = bc.Next(ctx); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "  worker-b: tag %d %s redelivered=%t: ack\n", d.DeliveryTag, d.MessageID, d.Redelivered)
-	if err := d.Ack(); err != nil {
+	if err := routingTake(ctx, w, bc, "ack", (*exchange.Delivery).Ack); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "  why: what a closed session left unacked goes back to its queue, redelivered (A51): at-least-once, so consumers must dedupe")
@@ -249,22 +245,25 @@ func routingRedelivery(ctx context.Context, w io.Writer, r *exchange.Router, s *
 	if _, err := s.Publish(ctx, "", routingWork, false, exchange.Publishing{MessageID: "job-2", Body: []byte("job-2")}); err != nil {
 		return err
 	}
-	if d, err = bc.Next(ctx); err != nil {
+	requeue := func(d *exchange.Delivery) error { return d.Nack(true) }
+	if err := routingTake(ctx, w, bc, "nack, requeue", requeue); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "  worker-b: tag %d %s redelivered=%t: nack, requeue\n", d.DeliveryTag, d.MessageID, d.Redelivered)
-	if err := d.Nack(true); err != nil {
-		return err
-	}
-	if d, err = bc.Next(ctx); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "  worker-b: tag %d %s redelivered=%t: ack\n", d.DeliveryTag, d.MessageID, d.Redelivered)
-	if err := d.Ack(); err != nil {
+	if err := routingTake(ctx, w, bc, "ack", (*exchange.Delivery).Ack); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "  why: a nack with requeue puts it back at its place, flagged redelivered, with a new tag (A50, A47)")
 	return other.Close()
+}
+
+// routingTake takes c's next delivery, says what its consumer does with it, and does it.
+func routingTake(ctx context.Context, w io.Writer, c *exchange.Consumer, what string, settle func(*exchange.Delivery) error) error {
+	d, err := c.Next(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  %s: tag %d %s redelivered=%t: %s\n", c.Tag(), d.DeliveryTag, d.MessageID, d.Redelivered, what)
+	return settle(d)
 }
 
 // routingDeadLetters dead-letters one message by a TTL of 0 and one by a length limit, and

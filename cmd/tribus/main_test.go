@@ -10,9 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tribusmq/tribus"
 )
 
 func TestRun_Commands(t *testing.T) {
@@ -363,4 +366,23 @@ func TestDemo_ScenarioTellsOnlyItsOwnStory(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tellTwice tells a scenario twice on one in-memory broker with the trace on, as the demo
+// opens it, and returns the broker and what each run printed: a scenario must run again on
+// the broker it left.
+func tellTwice(t *testing.T, tell func(context.Context, io.Writer, *tribus.Broker) error) (*tribus.Broker, [2]string) {
+	t.Helper()
+	b, err := tribus.Open("", &tribus.Options{Trace: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, b.Close()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var outs [2]string
+	for run := range outs {
+		var out bytes.Buffer
+		require.NoError(t, tell(ctx, &out, b), "run %d:\n%s", run+1, out.String())
+		outs[run] = out.String()
+	}
+	return b, outs
 }
