@@ -120,19 +120,9 @@ func demoGroup(ctx context.Context, w io.Writer, l *tlog.Log) error {
 
 	// bill polls c until it has read n records, and prints them in partition and offset order.
 	bill := func(c *tlog.GroupConsumer, n int, tail string) error {
-		var got []tlog.Record
-		for range 10 {
-			if len(got) >= n {
-				break
-			}
-			recs, err := c.Poll(ctx)
-			if err != nil {
-				return err
-			}
-			got = append(got, recs...)
-		}
-		if len(got) != n {
-			return fmt.Errorf("%s read %d records, want %d", name(c), len(got), n)
+		got, err := pollRecords(ctx, c, n)
+		if err != nil {
+			return err
 		}
 		slices.SortFunc(got, func(x, y tlog.Record) int {
 			return cmp.Or(cmp.Compare(x.Partition, y.Partition), cmp.Compare(x.Offset, y.Offset))
@@ -220,4 +210,23 @@ func partitionList(tps []tlog.TopicPartition) string {
 		s[i] = fmt.Sprintf("%s-%d", tp.Topic, tp.Partition)
 	}
 	return strings.Join(s, " ")
+}
+
+// pollRecords polls c, ten times at most, until it has read n records.
+func pollRecords(ctx context.Context, c *tlog.GroupConsumer, n int) ([]tlog.Record, error) {
+	var got []tlog.Record
+	for range 10 {
+		if len(got) >= n {
+			break
+		}
+		recs, err := c.Poll(ctx)
+		if err != nil {
+			return nil, err
+		}
+		got = append(got, recs...)
+	}
+	if len(got) != n {
+		return nil, fmt.Errorf("%s read %d records, want %d", c.MemberID(), len(got), n)
+	}
+	return got, nil
 }

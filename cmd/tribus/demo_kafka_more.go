@@ -135,7 +135,7 @@ func moreCrash(ctx context.Context, w io.Writer, l *tlog.Log) error {
 	}
 	fmt.Fprintf(w, "produce %s\n", strings.Join(produced, ", "))
 
-	recs, err := moreRead(ctx, a, 2)
+	recs, err := pollRecords(ctx, a, 2)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func moreCrash(ctx context.Context, w io.Writer, l *tlog.Log) error {
 		return err
 	}
 	fmt.Fprintf(w, "  settle-a settles %s; commits\n", moreRecords(recs))
-	if recs, err = moreRead(ctx, b, 2); err != nil {
+	if recs, err = pollRecords(ctx, b, 2); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "  settle-b polls %s, then crashes before committing them\n", moreRecords(recs))
@@ -160,7 +160,7 @@ func moreCrash(ctx context.Context, w io.Writer, l *tlog.Log) error {
 	if code != 0 {
 		return fmt.Errorf("expiring settle-b: Kafka error code %d", code)
 	}
-	if recs, err = moreRead(ctx, a, 2); err != nil {
+	if recs, err = pollRecords(ctx, a, 2); err != nil {
 		return err
 	}
 	if err := a.Commit(ctx); err != nil {
@@ -385,25 +385,6 @@ func moreJoin(ctx context.Context, c *tlog.GroupConsumer, done func() bool) erro
 		}
 	}
 	return fmt.Errorf("%s did not reach the expected group state", c.MemberID())
-}
-
-// moreRead polls c until it has read n records.
-func moreRead(ctx context.Context, c *tlog.GroupConsumer, n int) ([]tlog.Record, error) {
-	var got []tlog.Record
-	for range 10 {
-		if len(got) >= n {
-			break
-		}
-		recs, err := c.Poll(ctx)
-		if err != nil {
-			return nil, err
-		}
-		got = append(got, recs...)
-	}
-	if len(got) != n {
-		return nil, fmt.Errorf("%s read %d records, want %d", c.MemberID(), len(got), n)
-	}
-	return got, nil
 }
 
 // moreReadTo polls c until its position on tp reaches end, so that the last Poll does not
