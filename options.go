@@ -62,7 +62,7 @@ type Options struct {
 	// explore orders; a durable broker should leave it 0.
 	Seed uint64
 
-	// Trace turns on [Broker.Trace], the one stream of every engine's events. Off (the
+	// Trace turns on [Broker.Trace], the one stream of every engine's and front door's events. Off (the
 	// default), the engines build no event for it and it costs nothing; on, each event is
 	// numbered and copied to the readers, who never slow the engines down.
 	Trace bool

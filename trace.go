@@ -15,6 +15,7 @@ import (
 	"github.com/tribusmq/tribus/exchange"
 	tlog "github.com/tribusmq/tribus/log"
 	"github.com/tribusmq/tribus/pubsub"
+	"github.com/tribusmq/tribus/wire"
 )
 
 // ErrTraceOff is what [Broker.Trace] yields on a broker opened without [Options.Trace].
@@ -32,11 +33,12 @@ const (
 	EngineExchange Engine = iota + 1 // the RabbitMQ-style exchange router
 	EngineLog                        // the Kafka-style commit log
 	EnginePubSub                     // the Redis-style pub/sub hub
+	EngineWire                       // the front doors: their clients' connections
 )
 
-var engineNames = [...]string{"", "exchange", "log", "pubsub"}
+var engineNames = [...]string{"", "exchange", "log", "pubsub", "wire"}
 
-// String returns the engine's name: "exchange", "log" or "pubsub".
+// String returns the engine's name: "exchange", "log", "pubsub" or "wire".
 func (e Engine) String() string {
 	if int(e) < len(engineNames) && e != 0 {
 		return engineNames[e]
@@ -45,9 +47,10 @@ func (e Engine) String() string {
 }
 
 // TraceEvent is one lifecycle event of a broker's engines, in the one stream [Broker.Trace]
-// reads: a message routed, delivered, acked, dead-lettered or dropped; a record appended or
-// an offset committed; a group rebalanced; a pub/sub message published, delivered or lost with
-// a slow subscriber... Event holds the engine's own event, with every field it documents.
+// reads: a message routed, delivered, acked, dead-lettered or dropped; a record appended,
+// fetched or an offset committed; a group rebalanced; a pub/sub message published, delivered
+// or lost with a slow subscriber; a client's connection to a front door opened or closed...
+// Event holds the engine's own event, with every field it documents.
 type TraceEvent struct {
 	// Seq numbers the broker's events from 1 in the order they were emitted: across engines,
 	// a later Seq was emitted later. A reader sees increasing numbers, with gaps where it lost
@@ -58,7 +61,8 @@ type TraceEvent struct {
 	// Lost is how many events this reader missed just before this one because it fell more
 	// than [Options.TraceBuffer] events behind.
 	Lost uint64
-	// Event is the engine's event: an exchange.Event, a log.Event or a pubsub.Event.
+	// Event is the engine's event: an exchange.Event, a log.Event, a pubsub.Event, or a
+	// wire.ConnEvent of a front door's connection.
 	Event any
 }
 
@@ -71,6 +75,8 @@ func (e TraceEvent) Kind() string {
 	case tlog.Event:
 		return ev.Kind.String()
 	case pubsub.Event:
+		return ev.Kind.String()
+	case wire.ConnEvent:
 		return ev.Kind.String()
 	}
 	return "unknown"
@@ -198,6 +204,17 @@ func (t *tracer) chain(o *Options) {
 		}
 		if t.active.Load() > 0 {
 			t.add(EnginePubSub, e.Time, e)
+		}
+	}
+	for _, door := range []*func(wire.ConnEvent){&o.Redis.Observer, &o.AMQP.Observer, &o.Kafka.Observer} {
+		user := *door
+		*door = func(e wire.ConnEvent) {
+			if user != nil {
+				user(e)
+			}
+			if t.active.Load() > 0 {
+				t.add(EngineWire, e.Time, e)
+			}
 		}
 	}
 }

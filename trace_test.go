@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
+	"net"
 	"testing"
 	"time"
 
@@ -150,5 +151,31 @@ func TestTrace_IsReadOnce(t *testing.T) {
 	b.Hub().Publish("b", nil)
 	for range events {
 		t.Fatal("a released reader got an event")
+	}
+}
+
+// A front door's connections are in the trace too, opened and closed, with the door's count.
+func TestTrace_FrontDoorConnectionsAreEvents(t *testing.T) {
+	b := openTraced(t, 0)
+	for _, door := range []struct {
+		name string
+		dial func(context.Context, string, string) (net.Conn, error)
+	}{{"redis", b.Redis().Dial}, {"amqp", b.AMQP().DialContext}, {"kafka", b.Kafka().Dial}} {
+		t.Run(door.name, func(t *testing.T) {
+			next, stop := iter.Pull2(b.Trace(t.Context()))
+			defer stop()
+			nc, err := door.dial(t.Context(), "tcp", "tribus")
+			require.NoError(t, err)
+			require.NoError(t, nc.Close())
+			var lines []string
+			for len(lines) < 2 {
+				e := collect(t, next, 1)[0]
+				if e.Engine == tribus.EngineWire {
+					lines = append(lines, e.String())
+				}
+			}
+			assert.Equal(t, []string{"wire connection-opened door=" + door.name + " remote=pipe count=1",
+				"wire connection-closed door=" + door.name + " remote=pipe"}, lines, "count 0 is not shown")
+		})
 	}
 }

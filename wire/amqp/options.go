@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tribusmq/tribus/exchange"
+	"github.com/tribusmq/tribus/wire"
 )
 
 // RabbitMQ's defaults for what a connection negotiates (rabbit.app: channel_max,
@@ -40,6 +41,10 @@ type Options struct {
 	Version string
 	// Logger receives connection errors at Debug level. nil discards them.
 	Logger *slog.Logger
+	// Observer, if set, is called when a client's connection opens and when it closes
+	// (wire.ConnEvent), on the connection's goroutine with none of the server's locks held;
+	// it must be quick. nil costs nothing.
+	Observer func(wire.ConnEvent)
 }
 
 // Validate reports, as [ErrInvalidOptions], what [NewServer] would refuse in o. nil is valid.

@@ -33,7 +33,9 @@ func NewServer(r *exchange.Router, opts *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{opts: o, conns: make(map[*conn]struct{})}, nil
+	s := &Server{opts: o, conns: make(map[*conn]struct{})}
+	s.doors.Observe = door.Observer("amqp", o.Observer)
+	return s, nil
 }
 
 // Serve accepts connections on ln and serves each in its own goroutine until ln fails or the

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tribusmq/tribus/log"
+	"github.com/tribusmq/tribus/wire"
 	"github.com/tribusmq/tribus/wire/internal/door"
 )
 
@@ -50,6 +51,10 @@ type Options struct {
 	SASLPlainUsers map[string]string
 	// Logger receives connection errors at Debug level. nil discards them.
 	Logger *slog.Logger
+	// Observer, if set, is called when a client's connection opens and when it closes
+	// (wire.ConnEvent), on the connection's goroutine with none of the server's locks held;
+	// it must be quick. nil costs nothing.
+	Observer func(wire.ConnEvent)
 }
 
 // Validate reports, as [ErrInvalidOptions], what [NewServer] would refuse in o. nil is valid.
@@ -122,8 +127,10 @@ func NewServer(l *log.Log, opts *Options) (*Server, error) {
 	}
 	var id [16]byte
 	_, _ = rand.Read(id[:])
-	return &Server{log: l, req: l.Requests(), opts: o, clusterID: base64.RawURLEncoding.EncodeToString(id[:]),
-		done: make(chan struct{})}, nil
+	s := &Server{log: l, req: l.Requests(), opts: o, clusterID: base64.RawURLEncoding.EncodeToString(id[:]),
+		done: make(chan struct{})}
+	s.doors.Observe = door.Observer("kafka", o.Observer)
+	return s, nil
 }
 
 // Serve accepts connections on ln and serves each in its own goroutine until ln fails or the

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tribusmq/tribus/pubsub"
+	"github.com/tribusmq/tribus/wire"
 	"github.com/tribusmq/tribus/wire/internal/door"
 )
 
@@ -48,6 +49,10 @@ type Options struct {
 	Version string
 	// Logger receives connection errors at Debug level. nil discards them.
 	Logger *slog.Logger
+	// Observer, if set, is called when a client's connection opens and when it closes
+	// (wire.ConnEvent), on the connection's goroutine with none of the server's locks held;
+	// it must be quick. nil costs nothing.
+	Observer func(wire.ConnEvent)
 }
 
 func (o *Options) resolve() (Options, error) {
@@ -118,7 +123,9 @@ func NewServer(hub *pubsub.Hub, opts *Options) (*Server, error) {
 	case limit < 0:
 		limit = math.MaxInt
 	}
-	return &Server{hub: hub, opts: o, started: time.Now(), outputLimit: int(min(limit, math.MaxInt))}, nil
+	s := &Server{hub: hub, opts: o, started: time.Now(), outputLimit: int(min(limit, math.MaxInt))}
+	s.doors.Observe = door.Observer("redis", o.Observer)
+	return s, nil
 }
 
 // runID is INFO's run_id: 40 random hex digits, fixed for the server's life.

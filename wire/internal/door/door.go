@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tribusmq/tribus/wire"
 	"github.com/tribusmq/tribus/wire/inproc"
 )
 
@@ -31,6 +32,25 @@ type Set struct {
 	closed    bool
 
 	wg sync.WaitGroup // Serve loops and connection goroutines
+
+	// Observe, if set before the set is used, is called after a connection joins the set
+	// (opened) and after it leaves it, with the count of connections then, without the lock.
+	Observe func(opened bool, nc net.Conn, count int)
+}
+
+// Observer returns a [Set.Observe] that calls observe with door's [wire.ConnEvent]s, or nil
+// when observe is nil, so that a door nobody observes does nothing per connection.
+func Observer(door string, observe func(wire.ConnEvent)) func(opened bool, nc net.Conn, count int) {
+	if observe == nil {
+		return nil
+	}
+	return func(opened bool, nc net.Conn, count int) {
+		kind := wire.ConnClosed
+		if opened {
+			kind = wire.ConnOpened
+		}
+		observe(wire.ConnEvent{Kind: kind, Time: time.Now(), Door: door, Remote: nc.RemoteAddr().String(), Count: count})
+	}
 }
 
 // Serve accepts connections on ln and hands each to admit, until ln fails or the set is
@@ -98,8 +118,12 @@ func (s *Set) Admit(nc net.Conn, max int, refuse func(net.Conn), serve func()) b
 		s.conns = make(map[net.Conn]struct{})
 	}
 	s.conns[nc] = struct{}{}
+	n := len(s.conns)
 	s.wg.Add(1)
 	s.mu.Unlock()
+	if s.Observe != nil {
+		s.Observe(true, nc, n)
+	}
 	go func() {
 		defer s.wg.Done()
 		defer s.Remove(nc)
@@ -129,8 +153,13 @@ func (s *Set) Dial(ctx context.Context, closedErr error, admit func(net.Conn) bo
 // Remove takes nc out of the set, so that it no longer counts towards the limit.
 func (s *Set) Remove(nc net.Conn) {
 	s.mu.Lock()
+	_, held := s.conns[nc]
 	delete(s.conns, nc)
+	n := len(s.conns)
 	s.mu.Unlock()
+	if held && s.Observe != nil {
+		s.Observe(false, nc, n)
+	}
 }
 
 // Len is the number of connections in the set.

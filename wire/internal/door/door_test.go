@@ -3,11 +3,14 @@ package door
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -111,4 +114,25 @@ func TestShutRefusesNewConnectionsAndKeepsOpenOnes(t *testing.T) {
 	require.NoError(t, err)
 	_, err = io.ReadFull(client, make([]byte, 1))
 	require.NoError(t, err, "a connection admitted before Shut is still served")
+}
+
+// Observe sees a connection join and leave once each, whatever removes it and however often.
+func TestSet_ObserveSeesEachConnectionOpenAndCloseOnce(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	s := &Set{Observe: func(opened bool, _ net.Conn, n int) {
+		mu.Lock()
+		got = append(got, fmt.Sprintf("%v %d", opened, n))
+		mu.Unlock()
+	}}
+	client, server := net.Pipe()
+	defer client.Close()
+	done := make(chan struct{})
+	require.True(t, s.Admit(server, 0, nil, func() { <-done }))
+	s.Remove(server) // taken out early, as a door does before it says goodbye
+	close(done)
+	s.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"true 1", "false 0"}, got)
 }
