@@ -38,7 +38,47 @@ func demoKafkaMore(ctx context.Context, w io.Writer, b *tribus.Broker) error {
 	if err := moreTransactions(ctx, w, l); err != nil {
 		return err
 	}
-	return moreReplay(ctx, w, l)
+	if err := moreReplay(ctx, w, l); err != nil {
+		return err
+	}
+	return moreRetention(ctx, w, l)
+}
+
+// moreRetention is the retention story: on a topic whose segments roll at every record and
+// whose retention keeps about two segments' worth, old segments are deleted whole and the log
+// start offset moves up, so a replay from an old offset is out of range.
+func moreRetention(ctx context.Context, w io.Writer, l *tlog.Log) error {
+	fmt.Fprintln(w, "== retention (Kafka model): old segments are deleted, and replay starts later ==")
+	const topic = "more.retention"
+	err := l.CreateTopic(topic, tlog.TopicConfig{Partitions: 1, SegmentBytes: 100, RetentionBytes: 200, RetentionTime: -1})
+	if err != nil && !errors.Is(err, tlog.ErrTopicExists) {
+		return err
+	}
+	first, _, err := l.ListOffsets(topic, 0, tlog.Latest)
+	if err != nil {
+		return err
+	}
+	for i := range 5 {
+		if _, err := l.Produce(ctx, topic, tlog.Record{Value: fmt.Appendf(nil, "EVT-%d %s", i+1, strings.Repeat(".", 40))}); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "topic %q: segment.bytes 100, retention.bytes 200; 5 records at offsets %d..%d, a segment each\n", topic, first, first+4)
+	l.RunRetention() // what the periodic check (log.retention.check.interval.ms) does
+	start, _, err := l.ListOffsets(topic, 0, tlog.Earliest)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  after the retention check the log starts at offset %d\n", start)
+	_, err = l.Fetch(ctx, topic, 0, first, tlog.FetchOptions{})
+	var oor *tlog.OffsetOutOfRangeError
+	if !errors.As(err, &oor) {
+		return fmt.Errorf("a fetch below the log start offset returned %v, want an offset out of range", err)
+	}
+	fmt.Fprintf(w, "  Fetch from offset %d: offset out of range (the log holds %d..%d)\n", first, oor.Start, oor.End-1)
+	fmt.Fprintln(w, "why: retention deletes whole segments, oldest first, while what stays is at least retention.bytes (K31); a consumer there resets by auto.offset.reset (K13)")
+	fmt.Fprintln(w)
+	return nil
 }
 
 // moreCrash is the crash story: settle-a and settle-b share more.payments; settle-b polls two

@@ -62,6 +62,10 @@ func TestDemo_KafkaMoreStory(t *testing.T) {
 		"  ListOffsets(t0+500ms) -> offset 1, timestamp t0+1s: the first record at or after that time (K16)\n" +
 			"  Seek to offset 1, the next Poll reads AUD-2 more.audit-0@1, AUD-3 more.audit-0@2\n" +
 			"  SeekToTime(t0+2s), the next Poll reads AUD-3 more.audit-0@2\n",
+
+		"== retention (Kafka model): old segments are deleted, and replay starts later ==\n",
+		"  after the retention check the log starts at offset 3\n",
+		"  Fetch from offset 0: offset out of range (the log holds 3..4)\n",
 	} {
 		assert.Contains(t, first, want)
 	}
