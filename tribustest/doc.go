@@ -83,8 +83,11 @@
 // without faults, counting each fault's opportunities in a declared fault space ("any ack of
 // the orders queue may be the one its client dies before"), then once per seed with each fault
 // placed at the opportunity the seed picks. The first failing run is reported with its seed,
-// where its faults fired and the broker's last events, and -tribustest.seed=N replays it;
-// -tribustest.runs=N changes how many runs are made. explore_test.go plants two bugs it
+// where its faults fired and the broker's last events, and -tribustest.seed=N replays it,
+// event for event: an exploration runs the binary on one thread, where the goroutines of a run
+// take turns in the order the seed and the scenario decide. Under the race detector, which
+// shuffles that order on purpose, a replay has the same seed, start order and fault placement,
+// and may interleave the rest differently. -tribustest.runs=N changes how many runs are made. explore_test.go plants two bugs it
 // finds: an order handler that charges twice when a delivery is redelivered, and a consumer
 // that commits before processing and loses a record when it crashes; their fixed versions pass
 // every seed.

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -81,8 +82,16 @@ func (r *Run) Start(actors ...func()) {
 //
 // Each run is a subtest named "seed=N" ("baseline" for the first). A scenario checks what
 // it must (every order charged once, every record processed) with the Run's T.
+//
+// While it explores, the test binary runs on one thread (runtime.GOMAXPROCS(1), restored
+// after), so that the goroutines of a run take turns in an order the seed and the scenario
+// decide rather than one two threads race to: a replayed seed then repeats its run event for
+// event, consumer tags and member ids included. Go does not promise that order, but on one
+// thread it repeats (TestExplore_FindsThePlantedBugs compares a replay's report with the
+// first). Parallel tests in the same binary share that thread meanwhile.
 func Explore(t *testing.T, opts ExploreOptions, scenario func(r *Run)) {
 	t.Helper()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	runs := opts.Runs
 	if *exploreRuns > 0 {
 		runs = *exploreRuns

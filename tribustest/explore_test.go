@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -202,15 +203,51 @@ func TestExplore_FindsThePlantedBugs(t *testing.T) {
 			if r := seedRE.FindStringSubmatch(replay); r == nil || r[1] != m[1] || !strings.Contains(replay, tc.symptom) {
 				t.Fatalf("replaying seed %s did not fail the same way:\n%s", m[1], replay)
 			}
+			// A replay repeats the run event for event on one thread; the race detector
+			// shuffles the scheduler on purpose, so under it the comparison runs in a copy of
+			// this test binary built without it.
+			bin := os.Args[0]
+			if raceEnabled {
+				bin = filepath.Join(t.TempDir(), "tribustest.test")
+				build := exec.Command("go", "test", "-c", "-o", bin, ".")
+				if b, err := build.CombinedOutput(); err != nil {
+					t.Fatalf("building the test binary without the race detector: %v\n%s", err, b)
+				}
+			}
+			first := runPlantedIn(t, bin, "-test.run=^"+tc.test+"$", "-tribustest.seed="+m[1])
+			again := runPlantedIn(t, bin, "-test.run=^"+tc.test+"$", "-tribustest.seed="+m[1])
+			if got, want := exploreReport(again), exploreReport(first); got != want || want == "" {
+				t.Fatalf("replaying seed %s did not repeat the run exactly:\n%s\nwant:\n%s", m[1], got, want)
+			}
 		})
 	}
+}
+
+// exploreReport is the report of a failed exploration in a test binary's output: from the
+// line naming the seed to the end of its last event, without the file and line prefix.
+func exploreReport(out string) string {
+	_, report, _ := strings.Cut(out, "exploration failed at seed")
+	var lines []string
+	for _, l := range strings.Split(report, "\n") {
+		if strings.HasPrefix(l, "---") || strings.HasPrefix(l, "FAIL") || strings.HasPrefix(l, "=== ") {
+			break
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // runPlanted runs this test binary with args and the planted bugs enabled, expects it to
 // fail, and returns its output.
 func runPlanted(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], slices.Concat(args, []string{"-test.v"})...)
+	return runPlantedIn(t, os.Args[0], args...)
+}
+
+// runPlantedIn is runPlanted with the test binary bin.
+func runPlantedIn(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, slices.Concat(args, []string{"-test.v"})...)
 	cmd.Env = append(os.Environ(), plantedEnv+"=1")
 	out, err := cmd.CombinedOutput()
 	if err == nil {
