@@ -38,6 +38,9 @@ func demoKafkaMore(ctx context.Context, w io.Writer, b *tribus.Broker) error {
 	if err := moreTransactions(ctx, w, l); err != nil {
 		return err
 	}
+	if err := moreCooperative(ctx, w, l); err != nil {
+		return err
+	}
 	if err := moreReplay(ctx, w, l); err != nil {
 		return err
 	}
@@ -107,20 +110,7 @@ func moreCrash(ctx context.Context, w io.Writer, l *tlog.Log) error {
 
 	quiet := false // set before the members close, whose revocations are not the story
 	member := func(name string) (*tlog.GroupConsumer, error) {
-		return l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: moreGroup, Topics: []string{morePayments},
-			ClientID: name, MaxWait: 50 * time.Millisecond, DisableAutoCommit: true,
-			Listener: tlog.RebalanceListener{
-				Revoked: func(_ *tlog.GroupConsumer, tps []tlog.TopicPartition) {
-					if !quiet {
-						fmt.Fprintf(w, "  %s revoked %s\n", name, partitionList(tps))
-					}
-				},
-				Assigned: func(c *tlog.GroupConsumer, tps []tlog.TopicPartition) {
-					if !quiet {
-						fmt.Fprintf(w, "  %s assigned %s (generation %d)\n", name, partitionList(tps), c.Generation())
-					}
-				},
-			}})
+		return moreMember(l, w, moreGroup, morePayments, name, nil, &quiet)
 	}
 	a, err := member("settle-a")
 	if err != nil {
@@ -407,6 +397,78 @@ func moreTopicEnd(l *tlog.Log, topic string) (tlog.TopicPartition, int64, error)
 	}
 	end, _, err := l.ListOffsets(topic, 0, tlog.Latest)
 	return tps[0], end, err
+}
+
+// moreMember returns a member of group on topic, named name, with auto-commit off, that
+// prints each revoke and assignment its listener is told of unless *quiet. assignors nil
+// means the default (range first).
+func moreMember(l *tlog.Log, w io.Writer, group, topic, name string, assignors []tlog.Assignor, quiet *bool) (*tlog.GroupConsumer, error) {
+	return l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: group, Topics: []string{topic},
+		ClientID: name, MaxWait: 50 * time.Millisecond, DisableAutoCommit: true, Assignors: assignors,
+		Listener: tlog.RebalanceListener{
+			Revoked: func(_ *tlog.GroupConsumer, tps []tlog.TopicPartition) {
+				if !*quiet {
+					fmt.Fprintf(w, "  %s revoked %s\n", name, partitionList(tps))
+				}
+			},
+			Assigned: func(c *tlog.GroupConsumer, tps []tlog.TopicPartition) {
+				if !*quiet {
+					fmt.Fprintf(w, "  %s assigned %s (generation %d)\n", name, partitionList(tps), c.Generation())
+				}
+			},
+		}})
+}
+
+// moreCooperative is the cooperative rebalance: with cooperative-sticky, a member joining
+// takes partitions from the others without anyone giving up the rest, in two rebalances.
+func moreCooperative(ctx context.Context, w io.Writer, l *tlog.Log) error {
+	const topic, group = "more.shipments", "more.shipping"
+	fmt.Fprintf(w, "== cooperative rebalance (Kafka model): %q moves only what must move ==\n", group)
+	if _, err := moreTopic(l, topic, 4); err != nil {
+		return err
+	}
+	quiet := false
+	coop := []tlog.Assignor{tlog.CooperativeStickyAssignor{}}
+	a, err := moreMember(l, w, group, topic, "ship-a", coop, &quiet)
+	if err != nil {
+		return err
+	}
+	b, err := moreMember(l, w, group, topic, "ship-b", coop, &quiet)
+	if err != nil {
+		a.Close()
+		return err
+	}
+	defer func() {
+		quiet = true
+		b.Close()
+		a.Close()
+	}()
+	fmt.Fprintln(w, "ship-a joins alone with cooperative-sticky:")
+	if err := moreJoin(ctx, a, func() bool { return a.Generation() >= 0 }); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "ship-b joins:")
+	if err := moreJoin(ctx, b, func() bool { return b.MemberID() != "" }); err != nil {
+		return err
+	}
+	// The members take turns until ship-b owns its share, which takes two rebalances.
+	for range 20 {
+		if len(b.Assignment()) == 2 && len(a.Assignment()) == 2 && a.Generation() == b.Generation() {
+			break
+		}
+		for _, c := range []*tlog.GroupConsumer{a, b} {
+			if _, err := c.Poll(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if len(b.Assignment()) != 2 {
+		return fmt.Errorf("ship-b owns %s after the rebalances, want 2 partitions", partitionList(b.Assignment()))
+	}
+	fmt.Fprintf(w, "ship-a owns %s, ship-b owns %s\n", partitionList(a.Assignment()), partitionList(b.Assignment()))
+	fmt.Fprintln(w, "why: cooperative-sticky revokes only the partitions that move, and they reach their new owner in a second rebalance; ship-a never gave up the others, so it could go on consuming them through both (KIP-429, K25)")
+	fmt.Fprintln(w)
+	return nil
 }
 
 // moreJoin polls c, as its poll loop would, until done reports that it reached the group

@@ -66,6 +66,11 @@ func TestDemo_KafkaMoreStory(t *testing.T) {
 		"== retention (Kafka model): old segments are deleted, and replay starts later ==\n",
 		"  after the retention check the log starts at offset 3\n",
 		"  Fetch from offset 0: offset out of range (the log holds 3..4)\n",
+
+		"  ship-a revoked more.shipments-2 more.shipments-3\n" +
+			"  ship-a assigned nothing (generation 2)\n" +
+			"  ship-b assigned nothing (generation 2)\n" +
+			"  ship-b assigned more.shipments-2 more.shipments-3 (generation 3)\n",
 	} {
 		assert.Contains(t, first, want)
 	}
