@@ -13,9 +13,10 @@ import (
 	"github.com/tribusmq/tribus/pubsub"
 )
 
-// demoScenarios are the scenarios demo tells: each engine's model, the three together, what
-// survives a restart (run twice with --dir), or all of them in that order.
-var demoScenarios = []string{"rabbitmq", "kafka", "redis", "hybrid", "persistence", "all"}
+// demoScenarios are the scenarios demo tells: each engine's model, the order each promises,
+// the three together, what survives a restart (run twice with --dir), or all of them in that
+// order.
+var demoScenarios = []string{"rabbitmq", "kafka", "redis", "ordering", "hybrid", "persistence", "all"}
 
 // demo tells scenario on one broker, in memory or durable in dir. With asJSON it prints the
 // broker's trace instead, one JSON object a line.
@@ -60,6 +61,9 @@ func demo(ctx context.Context, w io.Writer, scenario, dir string, asJSON bool) (
 		steps = append(steps,
 			func() error { return demoPubSub(ctx, w, b.Hub()) },
 			func() error { return demoSlowSubscriber(ctx, w, b) })
+	}
+	if all || scenario == "ordering" {
+		steps = append(steps, func() error { return demoOrdering(ctx, w, b) })
 	}
 	if all || scenario == "hybrid" {
 		steps = append(steps, func() error { return demoHybrid(ctx, w, b) })

@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	tribus demo [rabbitmq|kafka|redis|hybrid|persistence|all] [--dir DIR] [--json]   tell a scenario, in memory or in DIR
+//	tribus demo [rabbitmq|kafka|redis|ordering|hybrid|persistence|all] [--dir DIR] [--json]   tell a scenario, in memory or in DIR
 //	tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR]   serve the engines to real clients
 //	tribus version   print the version
 //	tribus help      print this help
@@ -27,7 +27,7 @@ import (
 const usage = `tribus: an embedded message broker with RabbitMQ, Kafka and Redis semantics
 
 Usage:
-  tribus demo [rabbitmq|kafka|redis|hybrid|persistence|all] [--dir DIR] [--json]
+  tribus demo [rabbitmq|kafka|redis|ordering|hybrid|persistence|all] [--dir DIR] [--json]
                    tell a scenario (all of them by default), in memory or durably in DIR;
                    with --json, print the broker's trace as JSON lines instead
   tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR] [--redis-password PASS] [--redis-timeout D] [--kafka-user USER:PASS]
