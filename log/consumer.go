@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -14,6 +15,9 @@ type TopicPartition struct {
 	Topic     string
 	Partition int32
 }
+
+// String writes tp as Kafka's tools do, topic-partition ("orders-0").
+func (tp TopicPartition) String() string { return tp.Topic + "-" + strconv.Itoa(int(tp.Partition)) }
 
 // OffsetReset is what a consumer does when its position is out of range or unknown
 // (auto.offset.reset, K13).

@@ -260,13 +260,14 @@ func (c *GroupConsumer) step() (ready bool, waits []<-chan struct{}, err error) 
 			// The group dropped the member (a session or poll timeout, or it did not rejoin
 			// in time): whatever it owned is lost (K25). It joins again as a new member.
 			lost := c.owned
+			was := GroupMetadata{GroupID: c.opts.GroupID, Generation: c.gen, MemberID: c.memberID, GroupInstanceID: c.opts.InstanceID}
 			c.memberID, c.syncedGen, c.gen, c.owned, c.dropped, c.join, c.leader = "", -1, -1, nil, false, nil, nil
 			c.mu.Unlock()
 			if err := c.inner.Assign(); err != nil {
 				return false, nil, err
 			}
 			if len(lost) > 0 {
-				c.callLost(lost)
+				c.callLost(lost, was)
 			}
 			continue
 
@@ -410,23 +411,43 @@ func (c *GroupConsumer) assignor(name string) Assignor {
 }
 
 func (c *GroupConsumer) callAssigned(tps []TopicPartition) {
+	c.emitOwnership(EventAssigned, tps, nil)
 	if f := c.opts.Listener.Assigned; f != nil {
 		f(c, append([]TopicPartition{}, tps...))
 	}
 }
 
 func (c *GroupConsumer) callRevoked(tps []TopicPartition) {
+	c.emitOwnership(EventRevoked, tps, nil)
 	if f := c.opts.Listener.Revoked; f != nil {
 		f(c, append([]TopicPartition{}, tps...))
 	}
 }
 
-func (c *GroupConsumer) callLost(tps []TopicPartition) {
-	if f := c.opts.Listener.Lost; f != nil {
+// callLost tells the listener that tps are lost; was is the membership they were lost with.
+func (c *GroupConsumer) callLost(tps []TopicPartition, was GroupMetadata) {
+	c.emitOwnership(EventLost, tps, &was)
+	f := c.opts.Listener.Lost
+	if f == nil {
+		f = c.opts.Listener.Revoked
+	}
+	if f != nil {
 		f(c, append([]TopicPartition{}, tps...))
+	}
+}
+
+// emitOwnership emits kind for tps, what the consumer's listener is told, if the Log has an
+// observer: as the member was (nil: as it is now). Called without c.mu, as the listener is.
+func (c *GroupConsumer) emitOwnership(kind EventKind, tps []TopicPartition, was *GroupMetadata) {
+	if c.l.obs == nil {
 		return
 	}
-	c.callRevoked(tps)
+	gm := c.GroupMetadata()
+	if was != nil {
+		gm = *was
+	}
+	c.l.emit(Event{Kind: kind, Group: gm.GroupID, Member: gm.MemberID, InstanceID: gm.GroupInstanceID,
+		Generation: gm.Generation, Count: len(tps), Partitions: slices.Clone(tps)})
 }
 
 // armPollTimer restarts the max.poll.interval.ms clock (K24). When it runs out, a dynamic
@@ -666,7 +687,7 @@ func (c *GroupConsumer) Close() error {
 		if c.checkCommit() == nil {
 			c.callRevoked(owned)
 		} else if len(owned) > 0 {
-			c.callLost(owned)
+			c.callLost(owned, c.GroupMetadata())
 		}
 	}
 	c.mu.Lock()

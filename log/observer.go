@@ -101,13 +101,23 @@ const (
 	// counts the records of the stored batches it sends, control records included). A read
 	// that finds nothing is not an event.
 	EventFetched
+	// EventAssigned, EventRevoked, EventLost: a native [GroupConsumer], Member of Group at
+	// Generation, was assigned, gave up, or lost (its ownership was already gone, as after a
+	// session expiry) the Count partitions in Partitions, as its [RebalanceListener] is told
+	// at the same point, whether or not it has one. With an eager assignor a rebalance revokes
+	// every owned partition and assigns the new share; with cooperative-sticky only the
+	// partitions that move are revoked, and Assigned lists only those added (KIP-429). A
+	// Kafka client's assignment is its own and gives no such event.
+	EventAssigned
+	EventRevoked
+	EventLost
 )
 
 var eventNames = [...]string{"", "topic-created", "topic-deleted", "partitions-created", "topic-config-changed",
 	"appended", "records-deleted", "segment-rolled", "segment-deleted", "compacted", "group-created",
 	"member-joined", "member-rejoined", "member-left", "member-expired", "rebalancing", "join-completed",
 	"stable", "group-empty", "group-deleted", "committed", "offset-deleted", "txn-committed", "txn-aborted",
-	"fetched"}
+	"fetched", "assigned", "revoked", "lost"}
 
 // String returns the event's name, such as "appended".
 func (k EventKind) String() string {
@@ -142,6 +152,9 @@ type Event struct {
 	ProducerID      int64 // the idempotent or transactional producer, 0 for none
 	Transactional   bool  // EventAppended: a transactional batch
 	Control         bool  // EventAppended: a transaction marker
+	// Partitions are the partitions of EventAssigned, EventRevoked and EventLost; the
+	// observer owns the slice.
+	Partitions []TopicPartition
 }
 
 // emit calls the observer with e, stamped now if it has no time. Callers check l.obs != nil

@@ -374,12 +374,12 @@ func TestObserver_EventKindNames(t *testing.T) {
 	assert.Equal(t, "txn-aborted", tlog.EventTxnAborted.String())
 	assert.Equal(t, "unknown", tlog.EventKind(200).String())
 	seen := map[string]bool{}
-	for k := tlog.EventKind(1); k <= tlog.EventFetched; k++ {
+	for k := tlog.EventKind(1); k <= tlog.EventLost; k++ {
 		name := k.String()
 		assert.False(t, name == "unknown" || seen[name], "kind %d is named %q", k, name)
 		seen[name] = true
 	}
-	assert.Equal(t, "unknown", (tlog.EventFetched + 1).String(), "the names table ends with the last kind")
+	assert.Equal(t, "unknown", (tlog.EventLost + 1).String(), "the names table ends with the last kind")
 }
 
 // waiter is how a test toolkit waits on the observer: every event wakes it, and it re-reads
@@ -764,4 +764,43 @@ func TestObserver_FetchesAreEvents(t *testing.T) {
 		{Kind: tlog.EventFetched, Topic: "t", Offset: 0, Count: 3},
 		{Kind: tlog.EventFetched, Topic: "t", Offset: 2, Count: 1},
 	}, r.take(t))
+}
+
+// A native group member's rebalance listener calls are events too, with the partitions, at
+// the member's generation: assigned when it joins, lost when the coordinator dropped it
+// (as after a session timeout), assigned again when it rejoins, revoked when it closes.
+func TestObserver_AssignmentsAreEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, r := observedLog(t, "", tlog.Options{})
+		require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: 2}))
+		c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "g", Topics: []string{"t"}, MaxWait: time.Millisecond})
+		require.NoError(t, err)
+		poll := func(until func() bool) {
+			for range 20 {
+				_, err := c.Poll(t.Context())
+				require.NoError(t, err)
+				if until() {
+					return
+				}
+			}
+			t.Fatal("the consumer did not get there")
+		}
+		poll(func() bool { return c.Generation() == 1 })
+		first := c.MemberID()
+		code, err := l.Requests().LeaveGroup("g", first, "")
+		require.NoError(t, err)
+		require.Zero(t, code)
+		poll(func() bool { return c.MemberID() != first && c.Generation() > 1 })
+		second, gen := c.MemberID(), c.Generation()
+		require.NoError(t, c.Close())
+
+		both := []tlog.TopicPartition{{Topic: "t", Partition: 0}, {Topic: "t", Partition: 1}}
+		got := r.take(t, tlog.EventAssigned, tlog.EventRevoked, tlog.EventLost)
+		assert.Equal(t, []tlog.Event{
+			{Kind: tlog.EventAssigned, Group: "g", Member: first, Generation: 1, Count: 2, Partitions: both},
+			{Kind: tlog.EventLost, Group: "g", Member: first, Generation: 1, Count: 2, Partitions: both},
+			{Kind: tlog.EventAssigned, Group: "g", Member: second, Generation: gen, Count: 2, Partitions: both},
+			{Kind: tlog.EventRevoked, Group: "g", Member: second, Generation: gen, Count: 2, Partitions: both},
+		}, got)
+	})
 }

@@ -94,7 +94,7 @@ func (b *Broker) CheckCommitted(group string, want map[tlog.TopicPartition]int64
 			got = pl.Committed
 		}
 		if got != want[tp] {
-			diffs = append(diffs, fmt.Sprintf("%s committed %d, want %d", tpName(tp), got, want[tp]))
+			diffs = append(diffs, fmt.Sprintf("%s committed %d, want %d", tp.String(), got, want[tp]))
 		}
 	}
 	if len(diffs) > 0 {

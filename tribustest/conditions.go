@@ -134,7 +134,7 @@ func describeGroup(d tlog.GroupDescription) string {
 	for _, m := range d.Members {
 		owns := make([]string, len(m.Assignment))
 		for i, tp := range m.Assignment {
-			owns[i] = tpName(tp)
+			owns[i] = tp.String()
 		}
 		fmt.Fprintf(&b, "; %s owns [%s]", m.MemberID, strings.Join(owns, " "))
 	}
@@ -145,7 +145,7 @@ func describeGroup(d tlog.GroupDescription) string {
 // will read, as Kafka commits) for partition of topic.
 func Committed(group, topic string, partition int32, offset int64) Condition {
 	tp := tlog.TopicPartition{Topic: topic, Partition: partition}
-	return Func(fmt.Sprintf("group %q to commit offset %d or beyond on %s", group, offset, tpName(tp)),
+	return Func(fmt.Sprintf("group %q to commit offset %d or beyond on %s", group, offset, tp.String()),
 		func(b *tribus.Broker) (bool, string, error) {
 			lag, err := groupLag(b, group)
 			if err != nil || lag == nil {
@@ -153,7 +153,7 @@ func Committed(group, topic string, partition int32, offset int64) Condition {
 			}
 			pl, ok := lag[tp]
 			if !ok || pl.Committed < 0 {
-				return false, "no offset committed for " + tpName(tp), nil
+				return false, "no offset committed for " + tp.String(), nil
 			}
 			return pl.Committed >= offset, fmt.Sprintf("committed %d", pl.Committed), nil
 		})
@@ -174,7 +174,7 @@ func LagZero(group string) Condition {
 			var behind []string
 			for _, tp := range slices.SortedFunc(maps.Keys(lag), compareTP) {
 				if l := lag[tp]; l.Lag != 0 {
-					behind = append(behind, fmt.Sprintf("%s lag %d (committed %d, end %d)", tpName(tp), l.Lag, l.Committed, l.End))
+					behind = append(behind, fmt.Sprintf("%s lag %d (committed %d, end %d)", tp.String(), l.Lag, l.Committed, l.End))
 				}
 			}
 			if len(behind) == 0 {
@@ -193,9 +193,6 @@ func groupLag(b *tribus.Broker, group string) (map[tlog.TopicPartition]tlog.Part
 	return lag, err
 }
 
-// tpName is how Kafka's tools name a partition: topic-partition.
-func tpName(tp tlog.TopicPartition) string { return fmt.Sprintf("%s-%d", tp.Topic, tp.Partition) }
-
 func compareTP(a, b tlog.TopicPartition) int {
 	if c := strings.Compare(a.Topic, b.Topic); c != 0 {
 		return c
@@ -208,7 +205,7 @@ func compareTP(a, b tlog.TopicPartition) int {
 // readable.
 func TopicEnd(topic string, partition int32, offset int64) Condition {
 	tp := tlog.TopicPartition{Topic: topic, Partition: partition}
-	return Func(fmt.Sprintf("%s to reach end offset %d", tpName(tp), offset), func(b *tribus.Broker) (bool, string, error) {
+	return Func(fmt.Sprintf("%s to reach end offset %d", tp.String(), offset), func(b *tribus.Broker) (bool, string, error) {
 		end, _, err := b.Log().ListOffsets(topic, partition, tlog.Latest)
 		if errors.Is(err, tlog.ErrUnknownTopic) {
 			return false, "no such topic or partition", nil

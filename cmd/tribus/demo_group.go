@@ -207,7 +207,7 @@ func partitionList(tps []tlog.TopicPartition) string {
 	}
 	s := make([]string, len(tps))
 	for i, tp := range tps {
-		s[i] = fmt.Sprintf("%s-%d", tp.Topic, tp.Partition)
+		s[i] = tp.String()
 	}
 	return strings.Join(s, " ")
 }
