@@ -228,15 +228,7 @@ func TestKafka_DuplicateProduceShowsWhatIdempotenceIsFor(t *testing.T) {
 		{"not idempotent", []kgo.Opt{kgo.DisableIdempotentWrite()}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := tribustest.New(t)
-			if err := b.Log().CreateTopic("payments", tlog.TopicConfig{Partitions: 1}); err != nil {
-				t.Fatal(err)
-			}
-			b.Inject(tribustest.DuplicateProduce().Topic("payments"))
-			producer := clients.Kafka(b, append([]kgo.Opt{kgo.ProducerLinger(0)}, tc.opts...)...)
-			if err := producer.ProduceSync(t.Context(), &kgo.Record{Topic: "payments", Value: []byte("charge")}).FirstErr(); err != nil {
-				t.Fatal(err)
-			}
+			b, _ := chargeWith(t, tribustest.DuplicateProduce(), tc.opts...)
 			end, _, err := b.Log().ListOffsets("payments", 0, tlog.Latest)
 			if err != nil || end != tc.records {
 				t.Fatalf("end offset %d, %v; want %d records", end, err, tc.records)
@@ -249,15 +241,7 @@ func TestKafka_DuplicateProduceShowsWhatIdempotenceIsFor(t *testing.T) {
 // new one and the record is written once.
 func TestKafka_DropProduceIsRetriedByTheClient(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) { // kgo's wait before it gives the connection up is fake time
-		b := tribustest.New(t)
-		if err := b.Log().CreateTopic("payments", tlog.TopicConfig{Partitions: 1}); err != nil {
-			t.Fatal(err)
-		}
-		lost := b.Inject(tribustest.DropProduce().Topic("payments"))
-		producer := clients.Kafka(b, kgo.ProducerLinger(0))
-		if err := producer.ProduceSync(t.Context(), &kgo.Record{Topic: "payments", Value: []byte("charge")}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
+		b, lost := chargeWith(t, tribustest.DropProduce())
 		end, _, err := b.Log().ListOffsets("payments", 0, tlog.Latest)
 		if err != nil || end != 1 || lost.Hits() != 1 {
 			t.Fatalf("end offset %d, %v, fault fired %d times; want the record once after one loss", end, err, lost.Hits())
@@ -294,15 +278,7 @@ func TestAMQP_CloseConnectionForcesTheClientsConnectionClosed(t *testing.T) {
 // connection unanswered; kgo retries both on a new connection, and each takes effect once.
 func TestKafka_CloseConnectionIsRetriedByTheClient(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) { // kgo's wait before it gives the connection up is fake time
-		b := tribustest.New(t)
-		if err := b.Log().CreateTopic("payments", tlog.TopicConfig{Partitions: 1}); err != nil {
-			t.Fatal(err)
-		}
-		onProduce := b.Inject(tribustest.CloseConnection().Topic("payments"))
-		producer := clients.Kafka(b, kgo.ProducerLinger(0))
-		if err := producer.ProduceSync(t.Context(), &kgo.Record{Topic: "payments", Value: []byte("charge")}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
+		b, onProduce := chargeWith(t, tribustest.CloseConnection())
 		b.Wait(tribustest.TopicEnd("payments", 0, 1))
 		if onProduce.Hits() != 1 {
 			t.Fatalf("the fault fired %d times at a produce, want once", onProduce.Hits())
@@ -322,4 +298,21 @@ func TestKafka_CloseConnectionIsRetriedByTheClient(t *testing.T) {
 		}
 		b.CheckCommitted("billing", map[tlog.TopicPartition]int64{{Topic: "payments", Partition: 0}: 1})
 	})
+}
+
+// chargeWith opens a broker with the topic payments, injects fault narrowed to it, and
+// produces one record "charge" there with a kgo producer (linger 0, and opts), which must
+// succeed: the fault's effect is the caller's to check.
+func chargeWith(t *testing.T, fault tribustest.Fault, opts ...kgo.Opt) (*tribustest.Broker, *tribustest.FaultHandle) {
+	t.Helper()
+	b := tribustest.New(t)
+	if err := b.Log().CreateTopic("payments", tlog.TopicConfig{Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	h := b.Inject(fault.Topic("payments"))
+	producer := clients.Kafka(b, append([]kgo.Opt{kgo.ProducerLinger(0)}, opts...)...)
+	if err := producer.ProduceSync(t.Context(), &kgo.Record{Topic: "payments", Value: []byte("charge")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	return b, h
 }
