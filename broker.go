@@ -80,6 +80,7 @@ func Open(dir string, opts *Options) (*Broker, error) {
 		return nil, fmt.Errorf("%w: MaxMessageSize %d is not within [0, %d]", ErrInvalidOptions, o.MaxMessageSize, exchange.MaxMessageSizeLimit)
 	}
 	b := &Broker{dir: dir, opts: o, hub: hub, redis: redis, tracer: tr}
+	tr.attach(nil, nil, hub)
 	if dir == "" {
 		return b, nil
 	}
@@ -120,6 +121,7 @@ func Open(dir string, opts *Options) (*Broker, error) {
 	b.store.Store(st)
 	b.router.Store(router)
 	b.log.Store(l)
+	tr.attach(router, l, nil)
 	o.Logger.Debug("tribus: opened", "dir", dir)
 	return b, nil
 }
@@ -237,6 +239,7 @@ func (b *Broker) Router() *exchange.Router {
 		if err != nil {
 			panic("tribus: building the in-memory router: " + err.Error())
 		}
+		b.tracer.attach(r, nil, nil)
 		return r
 	}, func(r *exchange.Router) { r.Close() })
 }
@@ -250,6 +253,7 @@ func (b *Broker) Log() *tlog.Log {
 		if err != nil { // in memory there is no file to fail and no option to refuse
 			panic("tribus: opening the in-memory log: " + err.Error())
 		}
+		b.tracer.attach(nil, l, nil)
 		return l
 	}, func(l *tlog.Log) { l.Close() })
 }

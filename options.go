@@ -63,8 +63,9 @@ type Options struct {
 	Seed uint64
 
 	// Trace turns on [Broker.Trace], the one stream of every engine's and front door's events. Off (the
-	// default), the engines build no event for it and it costs nothing; on, each event is
-	// numbered and copied to the readers, who never slow the engines down.
+	// default), the engines build no event for it and it costs nothing. On, it still costs
+	// nothing while nobody reads it: the engines build events for it only from a call to
+	// Trace until its loop ends, and each is then numbered and copied to the readers, who never slow the engines.
 	Trace bool
 	// TraceBuffer is how many events a trace reader may fall behind by before it loses
 	// events: 0 means DefaultTraceBuffer (4096); negative is ErrInvalidOptions.

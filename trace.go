@@ -1,6 +1,7 @@
 package tribus
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,8 +53,9 @@ func (e Engine) String() string {
 // or lost with a slow subscriber; a client's connection to a front door opened or closed...
 // Event holds the engine's own event, with every field it documents.
 type TraceEvent struct {
-	// Seq numbers the broker's events from 1 in the order they were emitted: across engines,
-	// a later Seq was emitted later. A reader sees increasing numbers, with gaps where it lost
+	// Seq numbers the events the trace carried, from 1 in the order they were emitted
+	// (events emitted while nobody read the trace are not numbered): across engines, a later
+	// Seq was emitted later. A reader sees increasing numbers, with gaps where it lost
 	// events (Lost counts them).
 	Seq    uint64
 	Time   time.Time
@@ -147,13 +149,25 @@ func (e TraceEvent) MarshalJSON() ([]byte, error) {
 // tracer fans the engines' events out to the broker's trace readers. Its observers run on the
 // engines' goroutines, under their locks: they take only the tracer's and each reader's
 // mutex, and never wait for a reader.
+//
+// While nobody reads, the engines do not even build their events: the tracer gives them the
+// user's observers alone (often none), and swaps its own in when the first reader comes.
 type tracer struct {
-	seq     atomic.Uint64
-	active  atomic.Int32 // len(readers): with none, an event is not even boxed
-	buffer  int
-	mu      sync.Mutex // guards readers and closed
+	seq    atomic.Uint64
+	active atomic.Int32 // len(readers): with none, an event is not even boxed
+	buffer int
+
+	// The user's observers (Options), and the ones that call them and then the tracer.
+	userX, tracedX func(exchange.Event)
+	userL, tracedL func(tlog.Event)
+	userP, tracedP func(pubsub.Event)
+
+	mu      sync.Mutex // guards readers, closed and the engines attached
 	readers map[*traceReader]struct{}
 	closed  bool
+	x       *exchange.Router
+	l       *tlog.Log
+	h       *pubsub.Hub
 }
 
 func newTracer(buffer int) *tracer {
@@ -161,6 +175,42 @@ func newTracer(buffer int) *tracer {
 		buffer = DefaultTraceBuffer
 	}
 	return &tracer{buffer: buffer, readers: make(map[*traceReader]struct{})}
+}
+
+// attach hands the tracer engines the broker has built (nil for those it has not), whose
+// observers it tunes from then on. It does nothing on a broker without a trace.
+func (t *tracer) attach(x *exchange.Router, l *tlog.Log, h *pubsub.Hub) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.x, t.l, t.h = cmp.Or(x, t.x), cmp.Or(l, t.l), cmp.Or(h, t.h)
+	t.tuneLocked()
+}
+
+// tuneLocked gives each attached engine the tracing observers while anyone reads, and the
+// user's alone while nobody does. t.mu is held.
+func (t *tracer) tuneLocked() {
+	reading := len(t.readers) > 0
+	t.active.Store(int32(len(t.readers)))
+	if t.x != nil {
+		t.x.SetObserver(pick(reading, t.tracedX, t.userX))
+	}
+	if t.l != nil {
+		t.l.SetObserver(pick(reading, t.tracedL, t.userL))
+	}
+	if t.h != nil {
+		t.h.SetObserver(pick(reading, t.tracedP, t.userP))
+	}
+}
+
+// pick returns traced if reading, else user.
+func pick[F any](reading bool, traced, user F) F {
+	if reading {
+		return traced
+	}
+	return user
 }
 
 // add numbers an event and hands it to every reader.
@@ -173,10 +223,13 @@ func (t *tracer) add(engine Engine, at time.Time, ev any) {
 	}
 }
 
-// chain returns the observers the engines get: the user's, then the tracer's.
+// chain builds the observers that call the user's (in o) and then the tracer's. The engines
+// get them from tuneLocked while anyone reads; the front doors, whose events are few, get
+// them in o, for good.
 func (t *tracer) chain(o *Options) {
 	userX, userL, userP := o.ExchangeObserver, o.LogObserver, o.PubSub.Observer
-	o.ExchangeObserver = func(e exchange.Event) {
+	t.userX, t.userL, t.userP = userX, userL, userP
+	t.tracedX = func(e exchange.Event) {
 		if userX != nil {
 			userX(e)
 		}
@@ -190,7 +243,7 @@ func (t *tracer) chain(o *Options) {
 		}
 		t.add(EngineExchange, e.Time, e)
 	}
-	o.LogObserver = func(e tlog.Event) {
+	t.tracedL = func(e tlog.Event) {
 		if userL != nil {
 			userL(e)
 		}
@@ -198,7 +251,7 @@ func (t *tracer) chain(o *Options) {
 			t.add(EngineLog, e.Time, e)
 		}
 	}
-	o.PubSub.Observer = func(e pubsub.Event) {
+	t.tracedP = func(e pubsub.Event) {
 		if userP != nil {
 			userP(e)
 		}
@@ -228,7 +281,7 @@ func (t *tracer) close() {
 		r.end()
 	}
 	clear(t.readers)
-	t.active.Store(0)
+	t.tuneLocked()
 }
 
 // traceReader is one reader's bounded queue of events.
@@ -316,7 +369,7 @@ func (b *Broker) Trace(ctx context.Context) iter.Seq2[TraceEvent, error] {
 	closed := t.closed
 	if !closed {
 		t.readers[r] = struct{}{}
-		t.active.Store(int32(len(t.readers)))
+		t.tuneLocked()
 	}
 	t.mu.Unlock()
 	if closed {
@@ -325,7 +378,7 @@ func (b *Broker) Trace(ctx context.Context) iter.Seq2[TraceEvent, error] {
 	release := func() {
 		t.mu.Lock()
 		delete(t.readers, r)
-		t.active.Store(int32(len(t.readers)))
+		t.tuneLocked()
 		t.mu.Unlock()
 		r.end()
 	}

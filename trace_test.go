@@ -14,6 +14,7 @@ import (
 	"github.com/tribusmq/tribus"
 	"github.com/tribusmq/tribus/exchange"
 	tlog "github.com/tribusmq/tribus/log"
+	"github.com/tribusmq/tribus/pubsub"
 )
 
 // openTraced opens an in-memory broker with the trace on, closed with the test.
@@ -124,6 +125,32 @@ func TestTrace_EndsWithTheBrokerOrTheContext(t *testing.T) {
 	for range events {
 		t.Fatal("a cancelled reader got an event")
 	}
+}
+
+// While nobody reads the trace the engines build no event for it: the user's observers get
+// every event either way, and a reader gets those emitted while it reads.
+func TestTrace_NobodyReadingLeavesOnlyTheUsersObservers(t *testing.T) {
+	var user []string
+	b, err := tribus.Open("", &tribus.Options{Trace: true,
+		PubSub: pubsub.Options{Observer: func(e pubsub.Event) { user = append(user, e.Channel) }}})
+	require.NoError(t, err)
+	defer b.Close()
+	b.Hub().Publish("before", nil)
+	next, stop := iter.Pull2(b.Trace(t.Context()))
+	b.Hub().Publish("during", nil)
+	got := collect(t, next, 1)
+	stop()
+	b.Hub().Publish("after", nil)
+	assert.Equal(t, []string{"before", "during", "after"}, user)
+	assert.Equal(t, "pubsub published channel=during", got[0].String())
+	assert.Equal(t, uint64(1), got[0].Seq, "events nobody read are not numbered")
+
+	_, err = b.Router().QueueDeclare("q", exchange.QueueOptions{}) // built after the reader left
+	require.NoError(t, err)
+	next, stop = iter.Pull2(b.Trace(t.Context()))
+	defer stop()
+	require.NoError(t, b.Router().Publish(t.Context(), "", "q", false, exchange.Publishing{}))
+	assert.Equal(t, "exchange routed routingKey=q queues=[q]", collect(t, next, 1)[0].String())
 }
 
 // The JSON form is one flat object per event, as `tribus demo --json` prints them.

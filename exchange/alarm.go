@@ -198,7 +198,7 @@ func (r *Router) raise(bit uint32) {
 		return
 	}
 	a.changedLocked()
-	if r.obs != nil {
+	if r.observed() {
 		r.emit(Event{Kind: EventBlocked, Reason: reasonOf(bit)})
 	}
 }
@@ -253,7 +253,7 @@ func (r *Router) clear(bit uint32) {
 		close(a.cleared)
 	}
 	a.changedLocked()
-	if r.obs != nil {
+	if r.observed() {
 		r.emit(Event{Kind: EventUnblocked, Reason: reasonOf(bit)})
 	}
 }

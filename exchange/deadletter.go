@@ -45,7 +45,7 @@ func (r *Router) deadLetterOne(it dead, now time.Time, out []dead) []dead {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	if r.obs != nil && it.reason == reasonExpired {
+	if r.observed() && it.reason == reasonExpired {
 		r.emit(Event{Kind: EventExpired, Time: now, Queue: q.name, MessageID: m.messageID()})
 	}
 	if !q.cfg.hasDLX {
@@ -78,7 +78,7 @@ func (r *Router) deadLetterOne(it dead, now time.Time, out []dead) []dead {
 	}
 	q.stats.deadLettered++
 	q.mu.Unlock()
-	if r.obs != nil {
+	if r.observed() {
 		r.emit(Event{Kind: EventDeadLettered, Time: now, Queue: q.name, Exchange: c.exchange, RoutingKey: c.routingKey,
 			Reason: it.reason, MessageID: c.pub.MessageID})
 	}

@@ -742,3 +742,26 @@ func TestObserver_ConfirmsAndReturnsAreEvents(t *testing.T) {
 	assert.Equal(t, []string{"confirmed tag=1 ack key=one", "confirmed tag=2 nack key=one",
 		"returned tag=0  key=nowhere", "confirmed tag=3 ack key=nowhere"}, got)
 }
+
+// SetObserver swaps the observer at runtime: later events reach the new one, and none reach
+// an observer that was removed.
+func TestObserver_SetObserverTakesEffectForLaterEvents(t *testing.T) {
+	r := newRouter(t)
+	s := newSession(t, r)
+	declareQueue(t, s, "q", exchange.QueueOptions{})
+	var mu sync.Mutex
+	var kinds []exchange.EventKind
+	r.SetObserver(func(e exchange.Event) {
+		mu.Lock()
+		kinds = append(kinds, e.Kind)
+		mu.Unlock()
+	})
+	publish(t, s, "", "q", "observed")
+	r.SetObserver(nil)
+	publish(t, s, "", "q", "not observed")
+	_, err := s.QueuePurge("q")
+	require.NoError(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []exchange.EventKind{exchange.EventRouted, exchange.EventEnqueued}, kinds)
+}

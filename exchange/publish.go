@@ -91,7 +91,7 @@ func (r *Router) publishOnce(exName, key string, msg Publishing, ttl int64) (int
 	}
 
 	var now time.Time // each queue reads the clock if it needs it
-	if r.obs != nil {
+	if r.observed() {
 		now = time.Now()
 		names := make([]string, len(rs.queues))
 		for i, q := range rs.queues {

@@ -144,7 +144,7 @@ func (p *Publisher) Publish(ctx context.Context, exchange, key string, mandatory
 	var ret error
 	if mandatory && queues == 0 {
 		r := &ReturnedError{ReplyCode: 312, ReplyText: "NO_ROUTE", Exchange: exchange, RoutingKey: key, Message: msg}
-		if s.r.obs != nil {
+		if s.r.observed() {
 			s.r.emit(Event{Kind: EventReturned, Exchange: exchange, RoutingKey: key, MessageID: msg.MessageID})
 		}
 		if s.onReturn != nil {
@@ -153,7 +153,7 @@ func (p *Publisher) Publish(ctx context.Context, exchange, key string, mandatory
 		ret = r
 	}
 	it := pendingReturn{seq: seq, ack: accepted, waits: waits}
-	if s.r.obs != nil {
+	if s.r.observed() {
 		it.exchange, it.key, it.messageID = exchange, key, msg.MessageID
 	}
 	p.items <- it

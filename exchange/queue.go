@@ -209,7 +209,7 @@ func (q *queue) enqueue(c *content, now time.Time, out []dead, waits []pendingWr
 // emitEnqueuedLocked reports that a message of content c entered the queue, once its state
 // shows it. Callers hold mu.
 func (q *queue) emitEnqueuedLocked(c *content, now time.Time) {
-	if q.r.obs != nil {
+	if q.r.observed() {
 		q.r.emit(Event{Kind: EventEnqueued, Time: now, Queue: q.name, Exchange: c.exchange, RoutingKey: c.routingKey,
 			MessageID: c.pub.MessageID})
 	}
@@ -305,7 +305,7 @@ func (q *queue) deliverLocked(c *Consumer, m *qmsg, now time.Time) {
 			d.visibleAt = time.Now().Add(wait)
 		}
 	}
-	if q.r.obs != nil {
+	if q.r.observed() {
 		q.r.emit(Event{Kind: EventDelivered, Time: now, Queue: q.name, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
 			DeliveryTag: d.DeliveryTag, Redelivered: d.Redelivered, MessageID: d.MessageID})
 		if c.autoAck {
@@ -367,7 +367,7 @@ func (q *queue) get(s *Session, autoAck bool, now time.Time) (*Delivery, []dead,
 		s.track(d, &d.pend)
 		q.markDeliveredLocked(m)
 	}
-	if q.r.obs != nil {
+	if q.r.observed() {
 		q.r.emit(Event{Kind: EventDelivered, Time: now, Queue: q.name, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
 			DeliveryTag: d.DeliveryTag, Redelivered: d.Redelivered, MessageID: d.MessageID})
 		if autoAck {
@@ -420,7 +420,7 @@ func (q *queue) requeueLocked(m *qmsg, countFailure bool, now time.Time, out []d
 	for _, d := range q.st.requeue(m) {
 		out = append(out, dead{q, d, reasonMaxLen})
 	}
-	if q.r.obs != nil { // once Ready counts it (Options.Observer)
+	if q.r.observed() { // once Ready counts it (Options.Observer)
 		q.r.emit(Event{Kind: EventRequeued, Time: now, Queue: q.name, MessageID: m.messageID()})
 	}
 	return out
@@ -517,7 +517,7 @@ func (q *queue) delete() int {
 	n := q.st.purge(q.goneLocked) // the store drops the whole queue
 	consumers := q.consumers
 	q.consumers = nil
-	if q.r.obs != nil {
+	if q.r.observed() {
 		for _, c := range consumers {
 			q.r.emit(Event{Kind: EventConsumerCancelled, Queue: q.name, ConsumerTag: c.tag, Reason: ReasonQueueDeleted})
 		}
@@ -536,7 +536,7 @@ func (q *queue) purge() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := q.st.purge(q.forget)
-	if q.r.obs != nil {
+	if q.r.observed() {
 		q.r.emit(Event{Kind: EventPurged, Queue: q.name, Count: n})
 	}
 	return n
@@ -547,7 +547,7 @@ func (q *queue) countDrop(reason string) {
 		q.stats.dropped = make(map[string]uint64)
 	}
 	q.stats.dropped[reason]++
-	if q.r.obs != nil {
+	if q.r.observed() {
 		q.r.emit(Event{Kind: EventDropped, Queue: q.name, Reason: reason})
 	}
 }
@@ -572,7 +572,7 @@ func (q *queue) addConsumer(c *Consumer, now time.Time) ([]dead, error) {
 	q.consumers = append(q.consumers, c)
 	q.hadConsumer = true
 	q.armUnusedLocked()
-	if q.r.obs != nil {
+	if q.r.observed() {
 		q.r.emit(Event{Kind: EventConsumerAdded, Time: now, Queue: q.name, ConsumerTag: c.tag})
 	}
 	out := q.dispatchLocked(now, nil)
@@ -606,7 +606,7 @@ func (q *queue) removeConsumer(c *Consumer, reason string, now time.Time) (autoD
 	now = q.clock(now)
 	q.lastUsed = now
 	q.armUnusedLocked()
-	if q.r.obs != nil {
+	if q.r.observed() {
 		q.r.emit(Event{Kind: EventConsumerCancelled, Time: now, Queue: q.name, ConsumerTag: c.tag, Reason: reason})
 	}
 	// Under single active consumer the next one takes over at once (A37).

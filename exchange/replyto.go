@@ -56,7 +56,7 @@ func (r *Router) declareReplyQueue(s *Session, name string) (*queue, error) {
 		return nil, err
 	}
 	r.queues[name] = q
-	if r.obs != nil {
+	if r.observed() {
 		r.emit(Event{Kind: EventQueueDeclared, Queue: name})
 	}
 	return q, nil

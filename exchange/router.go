@@ -28,11 +28,11 @@ type Router struct {
 	// found too little to page out left, so the next waits until they grow (budget.go).
 	evicting   atomic.Bool
 	evictFloor atomic.Int64
-	al         alarms // memory and disk alarms (alarm.go)
-	obs        func(Event)
-	faults     *Faults       // Options.Faults; nil: no hook
-	seed       uint64        // Options.Seed; 0: round-robins start at the first consumer
-	names      atomic.Uint64 // names generated under a seed (Router.randomID)
+	al         alarms                      // memory and disk alarms (alarm.go)
+	obs        atomic.Pointer[func(Event)] // Options.Observer, or what SetObserver set; nil: emit nothing
+	faults     *Faults                     // Options.Faults; nil: no hook
+	seed       uint64                      // Options.Seed; 0: round-robins start at the first consumer
+	names      atomic.Uint64               // names generated under a seed (Router.randomID)
 	logger     *slog.Logger
 
 	// mu guards the topology: exchanges, queues and every binding. Publishers hold it for
@@ -67,7 +67,6 @@ func New(opts *Options) (*Router, error) {
 	r := &Router{
 		st:        o.Store,
 		budget:    o.MemoryBudget,
-		obs:       o.Observer,
 		faults:    o.Faults,
 		seed:      o.Seed,
 		logger:    o.Logger,
@@ -78,6 +77,7 @@ func New(opts *Options) (*Router, error) {
 	if r.budget == 0 {
 		r.budget = DefaultMemoryBudget
 	}
+	r.SetObserver(o.Observer)
 	var err error
 	if r.maxMsg, err = maxMessageSize(o.MaxMessageSize); err != nil {
 		return nil, err
@@ -164,16 +164,39 @@ func (r *Router) afterFunc(d time.Duration, fn func()) *time.Timer {
 	})
 }
 
+// observed reports whether the router has an observer. Callers check it before they build
+// an event, so that a router nobody observes builds none.
+func (r *Router) observed() bool { return r.obs.Load() != nil }
+
+// emit calls the observer with e, stamped now if it has no time. The observer may have been
+// removed since the caller checked observed; then the event goes nowhere.
 func (r *Router) emit(e Event) {
+	obs := r.obs.Load()
+	if obs == nil {
+		return
+	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	r.obs(e)
+	(*obs)(e)
+}
+
+// SetObserver replaces the router's observer ([Options.Observer]); nil removes it, and then
+// the router builds no event at all. It is safe to call at any time, from any goroutine: an
+// event being emitted while it runs reaches the old observer or the new one, and every event
+// emitted after it returns reaches the new one. Turning an observer on at runtime this way is
+// what RabbitMQ's firehose tracer (rabbitmqctl trace_on) does.
+func (r *Router) SetObserver(fn func(Event)) {
+	if fn == nil {
+		r.obs.Store(nil)
+		return
+	}
+	r.obs.Store(&fn)
 }
 
 // emitConfirmed emits EventConfirmed for conf, if the router has an observer.
 func (r *Router) emitConfirmed(conf Confirmation, exchange, key, messageID string) {
-	if r.obs == nil {
+	if !r.observed() {
 		return
 	}
 	reason := "ack"
@@ -395,7 +418,7 @@ func (r *Router) declareQueue(s *Session, name string, o QueueOptions) (QueueInf
 	q.mu.Lock()
 	q.armUnusedLocked()
 	q.mu.Unlock()
-	if r.obs != nil {
+	if r.observed() {
 		r.emit(Event{Kind: EventQueueDeclared, Queue: name})
 	}
 	return q.info(), nil
@@ -466,7 +489,7 @@ func (r *Router) removeQueueLocked(q *queue) int {
 	if q.owner != nil {
 		q.owner.disownQueue(q)
 	}
-	if r.obs != nil {
+	if r.observed() {
 		r.emit(Event{Kind: EventQueueDeleted, Queue: q.name})
 	}
 	return n

@@ -295,7 +295,7 @@ func (s *Session) apply(ps []*pending, op settleOp, requeue bool) {
 		if p.slot {
 			s.inflight.Add(-1)
 		}
-		if s.r.obs != nil {
+		if s.r.observed() {
 			kind := EventAcked
 			switch {
 			case op != settleAck && !requeue:
@@ -613,7 +613,7 @@ func (s *Session) route(ctx context.Context, exchange, key string, mandatory boo
 	var ret *ReturnedError
 	if mandatory && queues == 0 {
 		ret = &ReturnedError{ReplyCode: 312, ReplyText: "NO_ROUTE", Exchange: exchange, RoutingKey: key, Message: msg}
-		if s.r.obs != nil {
+		if s.r.observed() {
 			s.r.emit(Event{Kind: EventReturned, Exchange: exchange, RoutingKey: key, MessageID: msg.MessageID})
 		}
 		if s.onReturn != nil {

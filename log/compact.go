@@ -85,7 +85,7 @@ func (p *partition) compact(now time.Time) error {
 		if err != nil {
 			// The segments cleaned so far stay cleaned: remember the horizons they hold.
 			p.horizon = min(p.horizon, horizon)
-			if p.l.obs != nil && removed > 0 {
+			if p.l.observed() && removed > 0 {
 				p.l.emit(Event{Kind: EventCompacted, Topic: p.topic, Partition: p.id, Offset: p.checkpoint, Count: removed,
 					Reason: "the pass stopped: " + err.Error()})
 			}
@@ -93,7 +93,7 @@ func (p *partition) compact(now time.Time) error {
 		}
 	}
 	p.checkpoint, p.horizon = plan.end, horizon
-	if p.l.obs != nil {
+	if p.l.observed() {
 		p.l.emit(Event{Kind: EventCompacted, Topic: p.topic, Partition: p.id, Offset: plan.end, Count: removed})
 	}
 	if err := p.l.saveCleaner(p); err != nil {
@@ -411,7 +411,7 @@ func (p *partition) dropCleaned(s *segment.Segment) (bool, error) {
 		return false, nil // gone, or now the first or the active segment: keep it
 	}
 	p.segs = slices.Delete(slices.Clone(p.segs), i, i+1)
-	if p.l.obs != nil {
+	if p.l.observed() {
 		p.l.emit(Event{Kind: EventSegmentDeleted, Topic: p.topic, Partition: p.id, Offset: s.Base(), Reason: "compaction"})
 	}
 	if err := s.Remove(); err != nil {

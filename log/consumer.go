@@ -290,7 +290,7 @@ func (c *Consumer) pollOnce() ([]Record, []<-chan struct{}, error) {
 			if err != nil {
 				return out, nil, err
 			}
-			if c.l.obs != nil && len(recs) > 0 {
+			if c.l.observed() && len(recs) > 0 {
 				c.l.emitFetched(p, recs[0].Offset, len(recs))
 			}
 			if len(recs) == 0 {

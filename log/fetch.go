@@ -100,7 +100,7 @@ func (l *Log) FetchAppend(ctx context.Context, dst []Record, topicName string, p
 		wait := p.changed()
 		recs, next, err := p.readAt(offset, o.MaxBytes, o.MaxRecords, o.Isolation, dst)
 		if err != nil || len(recs) > base || o.MaxWait <= 0 {
-			if l.obs != nil && len(recs) > base {
+			if l.observed() && len(recs) > base {
 				l.emitFetched(p, recs[base].Offset, len(recs)-base)
 			}
 			return recs, err
@@ -298,7 +298,7 @@ func (l *Log) DeleteRecords(topicName string, partition int32, before int64) err
 	moved := before > p.logStart
 	p.logStart = before
 	err = p.dropSegmentsBelowLocked(before, "DeleteRecords")
-	if moved && p.l.obs != nil {
+	if moved && p.l.observed() {
 		p.l.emit(Event{Kind: EventRecordsDeleted, Topic: p.topic, Partition: p.id, Offset: before, Reason: "DeleteRecords"})
 	}
 	return err

@@ -248,7 +248,7 @@ func (l *Log) DeleteGroup(id string) error {
 	if err := l.deleteOffsets(id, false); err != nil {
 		return err
 	}
-	if l.obs != nil {
+	if l.observed() {
 		l.emit(Event{Kind: EventGroupDeleted, Group: id, Reason: "DeleteGroups"})
 	}
 	return nil
@@ -272,7 +272,7 @@ func (l *Log) expireGroupOffsets(now time.Time) error {
 	})
 	for _, id := range expired {
 		_, _ = l.coord.Delete(id)
-		if l.obs != nil {
+		if l.observed() {
 			l.emit(Event{Kind: EventGroupDeleted, Group: id, Reason: "offsets expired"})
 		}
 	}

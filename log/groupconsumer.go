@@ -439,7 +439,7 @@ func (c *GroupConsumer) callLost(tps []TopicPartition, was GroupMetadata) {
 // emitOwnership emits kind for tps, what the consumer's listener is told, if the Log has an
 // observer: as the member was (nil: as it is now). Called without c.mu, as the listener is.
 func (c *GroupConsumer) emitOwnership(kind EventKind, tps []TopicPartition, was *GroupMetadata) {
-	if c.l.obs == nil {
+	if !c.l.observed() {
 		return
 	}
 	gm := c.GroupMetadata()

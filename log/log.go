@@ -103,8 +103,8 @@ type Log struct {
 	meta  *atomic.Pointer[chan struct{}] // closed and replaced when topics change (group.go)
 
 	offsetsRetention time.Duration
-	obs              func(Event) // Options.Observer; nil: emit nothing
-	faults           *Faults     // Options.Faults; nil: no hook
+	obs              atomic.Pointer[func(Event)] // Options.Observer, or what SetObserver set; nil: emit nothing
+	faults           *Faults                     // Options.Faults; nil: no hook
 
 	life  sync.Mutex // guards timer and the callbacks in flight (wg)
 	timer *time.Timer
@@ -128,7 +128,8 @@ func Open(dir string, opts *Options) (*Log, error) {
 		o = *opts
 	}
 	l := &Log{dir: dir, st: o.Store, nosync: o.NoSync, logger: o.Logger, every: o.RetentionCheckInterval,
-		topics: make(map[string]*topic), offsetsRetention: o.OffsetsRetention, obs: o.Observer, faults: o.Faults, meta: newMetadata()}
+		topics: make(map[string]*topic), offsetsRetention: o.OffsetsRetention, faults: o.Faults, meta: newMetadata()}
+	l.SetObserver(o.Observer)
 	l.coord = newCoordinator(o.GroupInitialRebalanceDelay, o.Seed, l.observeGroups())
 	if l.offsetsRetention <= 0 {
 		l.offsetsRetention = DefaultOffsetsRetention
@@ -331,7 +332,7 @@ func (l *Log) CreateTopic(name string, cfg TopicConfig) error {
 		return fmt.Errorf("tribus/log: %w", err)
 	}
 	l.topics[name] = t
-	if l.obs != nil {
+	if l.observed() {
 		l.emit(Event{Kind: EventTopicCreated, Topic: name, Count: len(t.parts)})
 	}
 	return nil
@@ -372,7 +373,7 @@ func (l *Log) CreatePartitions(name string, total int) error {
 		return fmt.Errorf("tribus/log: %w", err)
 	}
 	l.install(nt)
-	if l.obs != nil {
+	if l.observed() {
 		l.emit(Event{Kind: EventPartitionsCreated, Topic: name, Partition: int32(len(t.parts)), Count: total})
 	}
 	return nil
@@ -418,7 +419,7 @@ func (l *Log) AlterTopicConfig(name string, alter func(*TopicConfig) error) erro
 		return fmt.Errorf("tribus/log: %w", err)
 	}
 	l.install(nt)
-	if l.obs != nil {
+	if l.observed() {
 		l.emit(Event{Kind: EventTopicConfigChanged, Topic: name})
 	}
 	return nil
@@ -437,7 +438,7 @@ func (l *Log) DeleteTopic(name string) error {
 	for _, p := range t.parts {
 		p.delete()
 	}
-	if l.obs != nil {
+	if l.observed() {
 		// The topic is gone from here on, whatever the store says below; the offsets
 		// dropped with it follow before the lock is released.
 		defer l.emit(Event{Kind: EventTopicDeleted, Topic: name, Count: len(t.parts)})

@@ -157,13 +157,33 @@ type Event struct {
 	Partitions []TopicPartition
 }
 
-// emit calls the observer with e, stamped now if it has no time. Callers check l.obs != nil
-// first, so that a Log nobody observes builds no event.
+// observed reports whether the log has an observer. Callers check it before they build an
+// event, so that a Log nobody observes builds none.
+func (l *Log) observed() bool { return l.obs.Load() != nil }
+
+// emit calls the observer with e, stamped now if it has no time. The observer may have been
+// removed since the caller checked observed; then the event goes nowhere.
 func (l *Log) emit(e Event) {
+	obs := l.obs.Load()
+	if obs == nil {
+		return
+	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	l.obs(e)
+	(*obs)(e)
+}
+
+// SetObserver replaces the log's observer ([Options.Observer]); nil removes it, and then the
+// log builds no event at all. It is safe to call at any time, from any goroutine: an event
+// being emitted while it runs reaches the old observer or the new one, and every event
+// emitted after it returns reaches the new one.
+func (l *Log) SetObserver(fn func(Event)) {
+	if fn == nil {
+		l.obs.Store(nil)
+		return
+	}
+	l.obs.Store(&fn)
 }
 
 // emitFetched emits EventFetched for n records of p from offset, if n > 0.
@@ -181,11 +201,8 @@ var groupEvents = [...]EventKind{group.NoteCreated: EventGroupCreated, group.Not
 
 // observeGroups returns the coordinator's observer for a Log with an observer, nil otherwise.
 func (l *Log) observeGroups() func(id string, n group.Note) {
-	if l.obs == nil {
-		return nil
-	}
 	return func(id string, n group.Note) {
-		if int(n.Kind) >= len(groupEvents) || groupEvents[n.Kind] == 0 {
+		if !l.observed() || int(n.Kind) >= len(groupEvents) || groupEvents[n.Kind] == 0 {
 			return
 		}
 		l.emit(Event{Kind: groupEvents[n.Kind], Group: id, Member: n.Member, InstanceID: n.InstanceID,

@@ -804,3 +804,22 @@ func TestObserver_AssignmentsAreEvents(t *testing.T) {
 		}, got)
 	})
 }
+
+// SetObserver swaps the observer at runtime: later events reach the new one, and none reach
+// an observer that was removed.
+func TestObserver_SetObserverTakesEffectForLaterEvents(t *testing.T) {
+	l, err := tlog.Open("", nil)
+	require.NoError(t, err)
+	defer l.Close()
+	require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{}))
+	r := &recorder{}
+	l.SetObserver(r.observe)
+	_, err = l.ProduceTo(t.Context(), "t", 0, tlog.Record{Value: []byte("a")})
+	require.NoError(t, err)
+	assert.Equal(t, []tlog.Event{{Kind: tlog.EventAppended, Topic: "t", Count: 1}}, r.take(t))
+	l.SetObserver(nil)
+	_, err = l.ProduceTo(t.Context(), "t", 0, tlog.Record{Value: []byte("b")})
+	require.NoError(t, err)
+	require.NoError(t, l.DeleteTopic("t"))
+	assert.Empty(t, r.take(t))
+}

@@ -241,7 +241,7 @@ func (l *Log) commitOffsets(gm GroupMetadata, offsets map[TopicPartition]OffsetA
 			l.offs.groups[group] = g
 		}
 		maps.Copy(g, vals)
-		if l.obs != nil {
+		if l.observed() {
 			for _, tp := range tps {
 				l.emitCommitted(gm, "", tp, vals[tp].Offset)
 			}
@@ -341,7 +341,7 @@ func (l *Log) deleteOffsets(group string, report bool, tps ...TopicPartition) er
 	return l.offs.finish(seq, wait, func() {
 		g := l.offs.groups[group]
 		var gone []Event
-		if report && l.obs != nil {
+		if report && l.observed() {
 			named := tps
 			if len(tps) == 0 {
 				named = slices.SortedFunc(maps.Keys(g), compareTP)

@@ -352,7 +352,7 @@ func (p *partition) appendLocked(batch []byte, n int, meta batchMeta, now time.T
 	}
 	base = p.leo
 	p.leo += int64(n)
-	if p.l.obs != nil {
+	if p.l.observed() {
 		p.nmu.Lock()
 		p.unseen = append(p.unseen, unseenBatch{base: base, end: p.leo, n: n, producerID: max(meta.producerID, 0),
 			txn: meta.attrs&attrTransactional != 0 && !control, control: control, commit: meta.commit})
@@ -400,7 +400,7 @@ func (p *partition) rollLocked(now time.Time, why string) (*segment.Segment, err
 		return nil, fmt.Errorf("tribus/log: %s: roll: %w", p.name(), segfs.Classify(err))
 	}
 	p.segs = append(p.segs, seg)
-	if p.l.obs != nil {
+	if p.l.observed() {
 		p.l.emit(Event{Kind: EventSegmentRolled, Topic: p.topic, Partition: p.id, Offset: seg.Base(), Reason: why})
 	}
 	return seg, nil

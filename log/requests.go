@@ -256,7 +256,7 @@ func (q *Requests) ReadBatches(topic string, partition int32, offset int64, maxB
 		return BatchRead{}, err
 	}
 	res, err := p.readBatches(offset, max(maxBytes, 1), iso)
-	if q.l.obs != nil && err == nil && len(res.Batches) > 0 {
+	if q.l.observed() && err == nil && len(res.Batches) > 0 {
 		n, first := 0, int64(-1)
 		for b := res.Batches; len(b) > 0; {
 			h, herr := readBatchHeader(b)

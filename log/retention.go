@@ -73,14 +73,14 @@ func (p *partition) dropSegmentsBelowLocked(offset int64, why string) error {
 		if err := s.Remove(); err != nil {
 			return err
 		}
-		if p.l.obs != nil {
+		if p.l.observed() {
 			p.l.emit(Event{Kind: EventSegmentDeleted, Topic: p.topic, Partition: p.id, Offset: s.Base(), Reason: why})
 		}
 	}
 	p.segs = append(p.segs[:0:0], p.segs[n:]...)
 	if b := p.segs[0].Base(); b > p.logStart {
 		p.logStart = b
-		if p.l.obs != nil {
+		if p.l.observed() {
 			p.l.emit(Event{Kind: EventRecordsDeleted, Topic: p.topic, Partition: p.id, Offset: b, Reason: why})
 		}
 	}

@@ -462,7 +462,7 @@ func (l *Log) prepareCommitLocked(m *txnMeta) error {
 			}
 			maps.Copy(l.offs.groups[g], vals[g])
 		}
-		if l.obs != nil {
+		if l.observed() {
 			for _, g := range groups {
 				gm, ok := m.groups[g] // a TxnOffsetCommit request's member is not kept
 				if !ok {
@@ -502,7 +502,7 @@ func (l *Log) completeLocked(m *txnMeta, commit bool, why string) error {
 		}
 	}
 	m.state, m.parts, m.offsets, m.groups = state, nil, nil, nil
-	if l.obs != nil {
+	if l.observed() {
 		kind := EventTxnAborted
 		if commit {
 			kind = EventTxnCommitted

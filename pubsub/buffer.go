@@ -58,7 +58,7 @@ func (s *Subscription) deliver(ctx context.Context, m *Message, size int64) (boo
 	if cut || (s.lim.Policy == Disconnect && s.overLimitLocked()) {
 		lost := s.disconnectLocked()
 		s.mu.Unlock()
-		if h := s.hub; h.obs != nil {
+		if h := s.hub; h.observed() {
 			h.emit(Event{Kind: EventDisconnected, Subscription: s.id, Channel: m.Channel, Pattern: m.Pattern,
 				Shard: m.Kind == KindSMessage, Reason: ReasonSlow, Count: lost})
 		}
@@ -76,7 +76,7 @@ func (s *Subscription) deliver(ctx context.Context, m *Message, size int64) (boo
 		default:
 		}
 	}
-	if h := s.hub; h.obs != nil {
+	if h := s.hub; h.observed() {
 		shard := m.Kind == KindSMessage
 		if dropped > 0 {
 			h.emit(Event{Kind: EventDropped, Subscription: s.id, Channel: m.Channel, Pattern: m.Pattern, Shard: shard,

@@ -14,8 +14,8 @@ import (
 type Hub struct {
 	limits Limits // resolved defaults for subscriptions
 	logger *slog.Logger
-	obs    func(Event) // Options.Observer; nil: emit nothing
-	faults *Faults     // Options.Faults; nil: no hook
+	obs    atomic.Pointer[func(Event)] // Options.Observer, or what SetObserver set; nil: emit nothing
+	faults *Faults                     // Options.Faults; nil: no hook
 
 	closed atomic.Bool
 
@@ -55,7 +55,8 @@ func New(opts *Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hub{limits: lim, logger: o.Logger, obs: o.Observer, faults: o.Faults, subs: make(map[*Subscription]struct{})}
+	h := &Hub{limits: lim, logger: o.Logger, faults: o.Faults, subs: make(map[*Subscription]struct{})}
+	h.SetObserver(o.Observer)
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
@@ -74,7 +75,7 @@ func (h *Hub) Close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
-		if lost, ended := h.dropLocked(s, ErrClosed); ended && h.obs != nil {
+		if lost, ended := h.dropLocked(s, ErrClosed); ended && h.observed() {
 			h.emit(Event{Kind: EventDisconnected, Subscription: s.id, Reason: ReasonHubClosed, Count: lost})
 		}
 	}
@@ -135,7 +136,7 @@ func (h *Hub) PublishContext(ctx context.Context, channel string, payload []byte
 		}
 	}
 	h.count(n)
-	if h.obs != nil {
+	if h.observed() {
 		h.emitPublished(channel, false, n, err)
 	}
 	return n, err
@@ -163,7 +164,7 @@ func (h *Hub) SPublishContext(ctx context.Context, channel string, payload []byt
 		n, err = h.deliverAll(ctx, e.subs, &m)
 	}
 	h.count(n)
-	if h.obs != nil {
+	if h.observed() {
 		h.emitPublished(channel, true, n, err)
 	}
 	return n, err

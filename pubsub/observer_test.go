@@ -278,3 +278,17 @@ func TestObserver_NilCostsNoAllocations(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// SetObserver swaps the observer at runtime: later events reach the new one, and none reach
+// an observer that was removed.
+func TestObserver_SetObserverTakesEffectForLaterEvents(t *testing.T) {
+	h := newHub(t, nil)
+	h.Publish("x", []byte("before"))
+	r := &recorder{}
+	h.SetObserver(r.observe)
+	h.Publish("x", []byte("during"))
+	assert.Equal(t, []pubsub.Event{{Kind: pubsub.EventPublished, Channel: "x"}}, r.take(t))
+	h.SetObserver(nil)
+	h.Publish("x", []byte("after"))
+	assert.Empty(t, r.take(t))
+}

@@ -100,7 +100,7 @@ func (h *Hub) NewSubscription(opts *SubscriptionOptions) (*Subscription, error) 
 	h.lastID++
 	s.id = h.lastID
 	h.subs[s] = struct{}{}
-	if h.obs != nil {
+	if h.observed() {
 		h.emit(Event{Kind: EventOpened, Subscription: s.id})
 	}
 	return s, nil
@@ -280,7 +280,7 @@ func (s *Subscription) change(k Kind, names []string, edit func([]*Subscription)
 	if ps != nil {
 		h.patterns.Store(ps)
 	}
-	if h.obs != nil {
+	if h.observed() {
 		s.reportLocked(k, subscribing, before, replies)
 	}
 	return replies, nil
@@ -353,7 +353,7 @@ func (s *Subscription) Close() error {
 	h := s.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if lost, ended := h.dropLocked(s, ErrClosed); ended && h.obs != nil {
+	if lost, ended := h.dropLocked(s, ErrClosed); ended && h.observed() {
 		h.emit(Event{Kind: EventClosed, Subscription: s.id, Count: lost})
 	}
 	return nil
