@@ -99,6 +99,10 @@ var (
 	// no assignor in common.
 	ErrInconsistentGroupProtocol = errors.New("tribus/log: inconsistent group protocol")
 
+	// ErrUnknownMember (UNKNOWN_MEMBER_ID): the group has no member of that id, as a
+	// GroupConsumer the coordinator dropped learns at its next request.
+	ErrUnknownMember = errors.New("tribus/log: unknown member id")
+
 	// ErrInvalidGroupMember: an assignor was given an empty or repeated member id, or a
 	// negative partition count.
 	ErrInvalidGroupMember = errors.New("tribus/log: invalid group member")

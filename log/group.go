@@ -1,7 +1,6 @@
 package log
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -53,16 +52,13 @@ func newCoordinator(delay time.Duration, idSeed uint64, observe func(string, gro
 var groupStates = [...]GroupState{group.Empty: GroupEmpty, group.PreparingRebalance: GroupPreparingRebalance,
 	group.CompletingRebalance: GroupCompletingRebalance, group.Stable: GroupStable, group.Dead: GroupDead}
 
-// errUnknownMember is the coordinator's UNKNOWN_MEMBER_ID to a GroupConsumer: it was dropped.
-var errUnknownMember = errors.New("tribus/log: unknown member id")
-
 // codeError returns the error of a group request answered with code, nil for None.
 func codeError(code group.Code, groupID string) error {
 	switch code {
 	case group.None:
 		return nil
 	case group.UnknownMemberID:
-		return fmt.Errorf("%w: unknown member in group %q", errUnknownMember, groupID)
+		return fmt.Errorf("%w: unknown member in group %q", ErrUnknownMember, groupID)
 	case group.InconsistentGroupProtocol:
 		return fmt.Errorf("%w: no assignor every member of %q supports", ErrInconsistentGroupProtocol, groupID)
 	case group.InvalidSessionTimeout:

@@ -137,3 +137,32 @@ func TestRebalanceGroup_MembersRejoinAtTheNextGeneration(t *testing.T) {
 		assert.ErrorIs(t, l.RebalanceGroup("nobody"), tlog.ErrUnknownGroup)
 	})
 }
+
+// ExpireSession drops a crashed member as its session timeout would, without the wait: the
+// group reports it expired and rebalances among the others (K23).
+func TestExpireSession_K23_DropsTheMemberAsItsSessionTimeoutWould(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := &recorder{}
+		l := groupLog(t, &tlog.Options{Observer: r.observe}, 0, map[string]int{"t": 2})
+		a := joinGroup(t, l, tlog.GroupConsumerOptions{})
+		b := joinGroup(t, l, tlog.GroupConsumerOptions{})
+		settle(t, l, a, b)
+		crashed := b.MemberID()
+		b.Crash()
+		r.take(t)
+
+		require.NoError(t, l.ExpireSession("g", crashed))
+		settle(t, l, a)
+		d, err := l.DescribeGroup("g")
+		require.NoError(t, err)
+		require.Len(t, d.Members, 1)
+		assert.Equal(t, a.MemberID(), d.Members[0].MemberID)
+		expired := r.take(t, tlog.EventMemberExpired)
+		require.Len(t, expired, 1)
+		assert.Equal(t, crashed, expired[0].Member)
+		assert.Equal(t, "session timed out", expired[0].Reason)
+
+		assert.ErrorIs(t, l.ExpireSession("g", crashed), tlog.ErrUnknownMember, "already gone")
+		assert.ErrorIs(t, l.ExpireSession("nobody", crashed), tlog.ErrUnknownGroup)
+	})
+}

@@ -279,6 +279,31 @@ func (l *Log) expireGroupOffsets(now time.Time) error {
 	return err
 }
 
+// ExpireSession ends the session of member in consumer group id now, as the coordinator does
+// when the member sends no heartbeat for its session timeout (K23), without waiting for it:
+// the group drops the member (EventMemberExpired, Reason "session timed out") and rebalances
+// among the others, and the member, if it is still running, learns at its next heartbeat that
+// it is out (its partitions are lost, not revoked) and joins again as a new member. It is for
+// tests and demonstrations of a crash that cannot wait out a session. A member whose JoinGroup
+// or SyncGroup is waiting is alive, as in Kafka, and stays. It returns [ErrUnknownGroup] for a
+// group the coordinator does not have, and [ErrUnknownMember] for a member it lacks or keeps.
+func (l *Log) ExpireSession(id, member string) error {
+	if err := l.checkOpen(); err != nil {
+		return err
+	}
+	if !l.coord.Describe(id, func(*group.Group) {}) {
+		return fmt.Errorf("%w: %q", ErrUnknownGroup, id)
+	}
+	removed, err := l.coord.ExpireSession(id, member)
+	if err != nil {
+		return closedOr(err)
+	}
+	if !removed {
+		return fmt.Errorf("%w: %q is not a member of group %q whose session can expire", ErrUnknownMember, member, id)
+	}
+	return nil
+}
+
 // RebalanceGroup makes consumer group id rebalance now, as a member's enforceRebalance
 // (KIP-568) would: each member learns it at its next heartbeat, gives up its partitions as
 // its assignor says (all of them under an eager one), and joins again, and the group is Stable

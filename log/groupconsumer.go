@@ -338,7 +338,7 @@ func (c *GroupConsumer) joined(jc *joinCall) error {
 	switch {
 	case jc.err == nil:
 		return c.takeAssignment(jc.res)
-	case errors.Is(jc.err, errUnknownMember):
+	case errors.Is(jc.err, ErrUnknownMember):
 		c.mu.Lock()
 		c.dropped = true
 		c.mu.Unlock()

@@ -479,19 +479,12 @@ func (b *Broker) storeSync(string) error {
 }
 
 // ExpireMember removes member from consumer group as its coordinator removes a member whose
-// session timed out (K23), without waiting for the timeout: the group rebalances among the
-// others, and the member, if it is still running, learns at its next heartbeat that it is out
-// (its partitions are lost, not revoked) and joins again as a new member. In the trace it shows
-// as a member that left.
+// session timed out (K23), without waiting for the timeout (log.Log.ExpireSession): the group
+// rebalances among the others, and the member, if it is still running, learns at its next
+// heartbeat that it is out (its partitions are lost, not revoked) and joins again as a new
+// member. In the trace it shows as a member that expired, "session timed out".
 func (b *Broker) ExpireMember(group, member string) error {
-	code, err := b.Log().Requests().LeaveGroup(group, member, "")
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return fmt.Errorf("tribustest: expiring member %q of group %q: Kafka error code %d", member, group, code)
-	}
-	return nil
+	return b.Log().ExpireSession(group, member)
 }
 
 // Rebalance makes consumer group rebalance now (see log.Log.RebalanceGroup): its members

@@ -50,6 +50,7 @@ const (
 	codeProducerFenced           int16 = 90
 	codeGroupSubscribedToTopic   int16 = 86
 	codeInconsistentGroupProto   int16 = 23
+	codeUnknownMemberID          int16 = 25
 	codeInvalidSessionTimeout    int16 = 26
 	codeFencedInstanceID         int16 = 82
 )
@@ -81,6 +82,7 @@ var codes = []struct {
 	{log.ErrInconsistentGroupProtocol, codeInconsistentGroupProto},
 	{log.ErrInvalidSessionTimeout, codeInvalidSessionTimeout},
 	{log.ErrFencedInstanceID, codeFencedInstanceID},
+	{log.ErrUnknownMember, codeUnknownMemberID},
 	{log.ErrGroupNotEmpty, codeNonEmptyGroup},
 	{log.ErrUnknownGroup, codeGroupIDNotFound},
 	{log.ErrDiskFull, codeKafkaStorageError},

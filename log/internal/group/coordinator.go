@@ -263,6 +263,21 @@ func (c *Coordinator) Rebalance(id, why string) (bool, error) {
 	return began, err
 }
 
+// ExpireSession ends the session of memberID in group id now, as its session timer would
+// ([Group.ExpireSession]), and reports whether the member was removed; it creates no group.
+func (c *Coordinator) ExpireSession(id, memberID string) (bool, error) {
+	if c.lookup(id) == nil {
+		return false, nil
+	}
+	var removed bool
+	_, err := c.run(id, func(s *shell) (Code, []Effect) {
+		var effects []Effect
+		removed, effects = s.g.ExpireSession(time.Now(), memberID)
+		return None, effects
+	})
+	return removed, err
+}
+
 // Leave runs a LeaveGroup of one member for group id.
 func (c *Coordinator) Leave(id, memberID, instanceID string) (Code, error) {
 	return c.run(id, func(s *shell) (Code, []Effect) { return s.g.Leave(time.Now(), memberID, instanceID) })

@@ -788,6 +788,17 @@ func (g *Group) remove(now time.Time, m *Member, code Code, kind NoteKind, why s
 	return effects
 }
 
+// ExpireSession ends member's session at now as if its deadline had passed: what Expire does
+// when its session timer fires, without waiting for it. It reports whether the member was
+// removed: not when it is unknown, or alive because its JoinGroup or SyncGroup is parked.
+func (g *Group) ExpireSession(now time.Time, member string) (bool, []Effect) {
+	m := g.members[member]
+	if m == nil || m.joining && g.state == PreparingRebalance || m.syncing {
+		return false, nil
+	}
+	return true, g.remove(now, m, UnknownMemberID, NoteExpired, ReasonSessionTimeout)
+}
+
 // Expire handles the firing of timer t at now. A firing that is stale, because the timer was
 // stopped or moved later since it was armed, changes nothing.
 func (g *Group) Expire(now time.Time, t Timer) []Effect {
