@@ -93,7 +93,8 @@ type TraceField struct {
 
 // Fields returns the fields of the engine's event that are set, in the order the event type
 // declares them, without its kind and time. A partition and an offset are kept when zero in
-// an event about a topic, where zero is a place rather than an absence.
+// an event about a topic, where zero is a place rather than an absence, and so are a pub/sub
+// publish's receivers, where zero is the message lost.
 func (e TraceEvent) Fields() []TraceField {
 	v := reflect.ValueOf(e.Event)
 	if v.Kind() != reflect.Struct {
@@ -101,10 +102,13 @@ func (e TraceEvent) Fields() []TraceField {
 	}
 	topic := v.FieldByName("Topic")
 	aboutTopic := topic.IsValid() && !topic.IsZero()
+	ps, isPubSub := e.Event.(pubsub.Event)
+	published := isPubSub && ps.Kind == pubsub.EventPublished
 	out := make([]TraceField, 0, 4)
 	for i := range v.NumField() {
 		f, name := v.Field(i), v.Type().Field(i).Name
-		if name == "Kind" || name == "Time" || (f.IsZero() && !(aboutTopic && (name == "Partition" || name == "Offset"))) {
+		zeroMeans := aboutTopic && (name == "Partition" || name == "Offset") || published && name == "Receivers"
+		if name == "Kind" || name == "Time" || (f.IsZero() && !zeroMeans) {
 			continue
 		}
 		out = append(out, TraceField{Name: strings.ToLower(name[:1]) + name[1:], Value: f.Interface()})
@@ -323,7 +327,8 @@ func (r *traceReader) end() {
 	}
 }
 
-// next returns the next event, waiting for one until ctx ends or the reader ends.
+// next returns the next event, waiting for one until ctx ends or the reader ends; either way
+// it returns the events it holds first.
 func (r *traceReader) next(ctx context.Context) (TraceEvent, bool) {
 	for {
 		r.mu.Lock()
@@ -337,20 +342,20 @@ func (r *traceReader) next(ctx context.Context) (TraceEvent, bool) {
 		}
 		ended := r.ended
 		r.mu.Unlock()
-		if ended {
+		if ended || ctx.Err() != nil {
 			return TraceEvent{}, false
 		}
 		select {
 		case <-r.wake:
 		case <-ctx.Done():
-			return TraceEvent{}, false
 		}
 	}
 }
 
 // Trace returns the broker's events from now on, across its engines, in the order they were
-// emitted, until ctx ends or the broker closes (after the events it emitted before closing). It
-// starts reading when Trace is called, not when the loop starts, so that nothing done between
+// emitted, until ctx ends or the broker closes. Either way the loop first gets every event
+// emitted before that end (and maybe a few emitted while the reader is released), so that a
+// caller who cancels ctx once its work is done reads all of the work's events. It starts reading when Trace is called, not when the loop starts, so that nothing done between
 // the two is missed; a loop must follow, or ctx be cancelled, to release the reader. The
 // sequence is read once: leaving the loop (break) releases the reader, and a second loop over
 // it ends at once.

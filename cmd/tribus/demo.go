@@ -18,8 +18,9 @@ import (
 // order.
 var demoScenarios = []string{"rabbitmq", "kafka", "redis", "ordering", "hybrid", "persistence", "all"}
 
-// demo tells scenario on one broker, in memory or durable in dir. With asJSON it prints the
-// broker's trace instead, one JSON object a line.
+// demo tells scenario on one broker, in memory or durable in dir: each of its stories, then
+// the story's timeline from the broker's trace. With asJSON it prints the broker's whole trace
+// instead, one JSON object a line.
 func demo(ctx context.Context, w io.Writer, scenario, dir string, asJSON bool) (err error) {
 	b, err := tribus.Open(dir, &tribus.Options{Trace: true})
 	if err != nil {
@@ -45,34 +46,37 @@ func demo(ctx context.Context, w io.Writer, scenario, dir string, asJSON bool) (
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	all := scenario == "all"
-	var steps []func() error
+	var stories []story
+	tale := func(tell func(io.Writer) error) story { return story{tell: tell} }
 	if all || scenario == "rabbitmq" {
-		steps = append(steps,
-			func() error { return demoExchange(ctx, w, b.Router(), dir != "") },
-			func() error { return demoRouting(ctx, w, b) })
+		stories = append(stories,
+			tale(func(w io.Writer) error { return demoExchange(ctx, w, b.Router(), dir != "") }),
+			story{tell: func(w io.Writer) error { return demoRouting(ctx, w, b) }, keep: routingNotable})
 	}
 	if all || scenario == "kafka" {
-		steps = append(steps,
-			func() error { return demoLog(ctx, w, b.Log()) },
-			func() error { return demoGroup(ctx, w, b.Log()) },
-			func() error { return demoKafkaMore(ctx, w, b) })
+		stories = append(stories,
+			tale(func(w io.Writer) error { return demoLog(ctx, w, b.Log()) }),
+			tale(func(w io.Writer) error { return demoGroup(ctx, w, b.Log()) }))
+		for _, more := range kafkaMoreTales {
+			stories = append(stories, tale(func(w io.Writer) error { return more(ctx, w, b.Log()) }))
+		}
 	}
 	if all || scenario == "redis" {
-		steps = append(steps,
-			func() error { return demoPubSub(ctx, w, b.Hub()) },
-			func() error { return demoSlowSubscriber(ctx, w, b) })
+		stories = append(stories,
+			tale(func(w io.Writer) error { return demoPubSub(ctx, w, b.Hub()) }),
+			tale(func(w io.Writer) error { return demoSlowSubscriber(ctx, w, b) }))
 	}
 	if all || scenario == "ordering" {
-		steps = append(steps, func() error { return demoOrdering(ctx, w, b) })
+		stories = append(stories, tale(func(w io.Writer) error { return demoOrdering(ctx, w, b) }))
 	}
 	if all || scenario == "hybrid" {
-		steps = append(steps, func() error { return demoHybrid(ctx, w, b) })
+		stories = append(stories, story{tell: func(w io.Writer) error { return demoHybrid(ctx, w, b) }, why: hybridWhy})
 	}
 	if all || scenario == "persistence" {
-		steps = append(steps, func() error { return demoPersistence(ctx, w, b, dir != "") })
+		stories = append(stories, tale(func(w io.Writer) error { return demoPersistence(ctx, w, b, dir != "") }))
 	}
-	for _, step := range steps {
-		if err := step(); err != nil {
+	for _, s := range stories {
+		if err := tellStory(ctx, w, b, s); err != nil {
 			return err
 		}
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"strings"
-	"time"
 
 	"github.com/tribusmq/tribus"
 	"github.com/tribusmq/tribus/bridge"
@@ -28,8 +26,8 @@ const (
 // demoHybrid is the three models in one pipeline: order events go into the topic
 // hybrid.orders (the source of truth, replayable); a bridge feeds them, by routing key, to
 // the work queues of a topic exchange; a second bridge turns the shipping queue into live
-// updates on a pub/sub channel. It prints the pipeline's timeline from the broker's trace,
-// with why each guarantee holds; the broker must be open with Options.Trace.
+// updates on a pub/sub channel. It waits on the broker's trace for the pipeline to finish, so
+// the broker must be open with Options.Trace; hybridWhy explains its timeline.
 func demoHybrid(ctx context.Context, w io.Writer, b *tribus.Broker) error {
 	fmt.Fprintln(w, "== hybrid: a topic as the source of truth, bridged to work queues and live updates ==")
 	l, r, hub := b.Log(), b.Router(), b.Hub()
@@ -75,7 +73,6 @@ func demoHybrid(ctx context.Context, w io.Writer, b *tribus.Broker) error {
 
 	// The scenario is over once the bridge committed all three records and the shipping
 	// update was published and acked: read the trace until both show.
-	var events []tribus.TraceEvent
 	committed, acked := false, false
 	for !committed || !acked {
 		e, terr, ok := trace()
@@ -83,7 +80,6 @@ func demoHybrid(ctx context.Context, w io.Writer, b *tribus.Broker) error {
 			err = firstErr(terr, ctx.Err(), errors.New("the trace ended early"))
 			break
 		}
-		events = append(events, e)
 		switch ev := e.Event.(type) {
 		case tlog.Event:
 			committed = committed || (ev.Kind == tlog.EventCommitted && ev.Group == hybridGroup && ev.Offset >= start+3)
@@ -106,9 +102,6 @@ func demoHybrid(ctx context.Context, w io.Writer, b *tribus.Broker) error {
 	}
 	fmt.Fprintf(w, "live subscriber on %s: %s was paid (ready to ship)\n", hybridChannel, m.Payload)
 	fmt.Fprintf(w, "billing queue holds %d orders to bill; the bridge forwarded %d records\n", qi.Ready, feed.Forwarded())
-	fmt.Fprintln(w, "timeline (from the broker's trace):")
-	printTimeline(w, events)
-	fmt.Fprintln(w)
 	return nil
 }
 
@@ -121,7 +114,8 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-// hybridWhy explains the events where the pipeline's guarantees show.
+// hybridWhy explains the events of the hybrid scenario where the pipeline's guarantees
+// show, or returns "" for the common explanation (timelineWhy).
 func hybridWhy(e tribus.TraceEvent) string {
 	switch e.Kind() {
 	case "appended":
@@ -136,37 +130,4 @@ func hybridWhy(e tribus.TraceEvent) string {
 		return "pub/sub: whoever listens now gets it; nobody listening, it is gone"
 	}
 	return ""
-}
-
-// printTimeline prints the hybrid scenario's events, relative to the first.
-func printTimeline(w io.Writer, events []tribus.TraceEvent) {
-	var first time.Time
-	for _, e := range events {
-		if !aboutHybrid(e) {
-			continue
-		}
-		if first.IsZero() {
-			first = e.Time
-		}
-		line := fmt.Sprintf("  +%-9v %v", e.Time.Sub(first).Round(time.Microsecond), e)
-		if why := hybridWhy(e); why != "" {
-			line += "\n             why: " + why
-		}
-		fmt.Fprintln(w, line)
-	}
-}
-
-// aboutHybrid reports whether an event belongs to the hybrid scenario, and is one a reader
-// learns from (not every enqueue, consumer and member step).
-func aboutHybrid(e tribus.TraceEvent) bool {
-	switch ev := e.Event.(type) {
-	case exchange.Event:
-		return (ev.Exchange == hybridExchange || strings.HasPrefix(ev.Queue, "hybrid.")) &&
-			(ev.Kind == exchange.EventRouted || ev.Kind == exchange.EventDelivered || ev.Kind == exchange.EventAcked)
-	case tlog.Event:
-		return (ev.Topic == hybridTopic || ev.Group == hybridGroup) &&
-			(ev.Kind == tlog.EventAppended || ev.Kind == tlog.EventCommitted || ev.Kind == tlog.EventJoinCompleted)
-	default:
-		return e.Engine == tribus.EnginePubSub && strings.Contains(e.String(), hybridChannel) && e.Kind() == "published"
-	}
 }

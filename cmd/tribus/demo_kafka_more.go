@@ -31,20 +31,18 @@ const (
 // directory, tells the same story on new records: only offsets and generations differ. The
 // members are driven in turns from this goroutine, so what it prints does not depend on timing.
 func demoKafkaMore(ctx context.Context, w io.Writer, b *tribus.Broker) error {
-	l := b.Log()
-	if err := moreCrash(ctx, w, l); err != nil {
-		return err
+	for _, tell := range kafkaMoreTales {
+		if err := tell(ctx, w, b.Log()); err != nil {
+			return err
+		}
 	}
-	if err := moreTransactions(ctx, w, l); err != nil {
-		return err
-	}
-	if err := moreCooperative(ctx, w, l); err != nil {
-		return err
-	}
-	if err := moreReplay(ctx, w, l); err != nil {
-		return err
-	}
-	return moreRetention(ctx, w, l)
+	return nil
+}
+
+// kafkaMoreTales are demoKafkaMore's stories in the order it tells them; the demo tells each
+// with its own timeline.
+var kafkaMoreTales = []func(context.Context, io.Writer, *tlog.Log) error{
+	moreCrash, moreTransactions, moreCooperative, moreReplay, moreRetention,
 }
 
 // moreRetention is the retention story: on a topic whose segments roll at every record and
@@ -181,14 +179,10 @@ func moreCrash(ctx context.Context, w io.Writer, l *tlog.Log) error {
 	b.Crash()
 	fmt.Fprintf(w, "settle-b sends no LeaveGroup and no more heartbeats: its session would time out after %v; the coordinator's expiry is done now\n",
 		tlog.DefaultSessionTimeout)
-	// What the coordinator does when the session runs out: the member leaves, and the group
-	// rebalances among the others (tribustest's ExpireMember does the same).
-	code, err := l.Requests().LeaveGroup(moreGroup, expired, "")
-	if err != nil {
+	// What the coordinator does when the session runs out, without the wait: the member is
+	// dropped, and the group rebalances among the others.
+	if err := l.ExpireSession(moreGroup, expired); err != nil {
 		return err
-	}
-	if code != 0 {
-		return fmt.Errorf("expiring settle-b: Kafka error code %d", code)
 	}
 	if recs, err = pollRecords(ctx, a, 2); err != nil {
 		return err

@@ -35,6 +35,17 @@ const (
 	routingDead   = "routing.dead"
 )
 
+// routingNotable keeps of the routing scenario's events those notable ones that are not the
+// auto-acked gets with which it looks where each message went (the redelivery's deliveries
+// and acks stay).
+func routingNotable(e tribus.TraceEvent) bool {
+	ev, ok := e.Event.(exchange.Event)
+	if ok && (ev.Kind == exchange.EventDelivered || ev.Kind == exchange.EventAcked) && ev.Queue != routingWork {
+		return false
+	}
+	return notable(e)
+}
+
 // routingBinding binds queue to exchange with key and args.
 type routingBinding struct {
 	queue, exchange, key string

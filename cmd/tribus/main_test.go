@@ -113,13 +113,76 @@ func TestDemo_GroupStoryRunsAgainOnDir(t *testing.T) {
 		offsets.ReplaceAllString(strings.Replace(again, reset, "", 1), "#"))
 }
 
-// groupSection returns the consumer-group part of the demo's output.
+// groupSection returns the consumer-group part of the demo's output, without its timeline
+// (whose times and member ids differ from run to run).
 func groupSection(t *testing.T, out string) string {
 	t.Helper()
 	_, story, ok := strings.Cut(out, "== consumer group (Kafka model)")
 	require.True(t, ok, out)
 	story, _, _ = strings.Cut(story, "\n== ")
-	return story
+	return storyLines(story)
+}
+
+// storyLines returns out without its timelines: the tale the stories told.
+func storyLines(out string) string {
+	var b strings.Builder
+	inTimeline := false
+	for line := range strings.SplitAfterSeq(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, timelineHead):
+			inTimeline = true
+		case inTimeline && strings.HasPrefix(line, " "):
+		default:
+			inTimeline = false
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
+
+// Every story the demo tells ends with its timeline from the trace, each guarantee explained
+// once: the crash story shows the coordinator expiring the member that crashed (K23) and the
+// survivor reading its work again (K22); the transaction story the markers and the abort.
+func TestDemo_EveryStoryEndsWithItsTimeline(t *testing.T) {
+	var out bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"demo"}, &out, &out))
+	all := out.String()
+	stories := strings.Split(strings.TrimPrefix(all, "== "), "\n== ")
+	require.Greater(t, len(stories), 10)
+	for _, s := range stories {
+		head, _, _ := strings.Cut(s, "\n")
+		assert.Equal(t, 1, strings.Count(s, "\n"+timelineHead+"\n"), "the story %q", head)
+	}
+	crash := section(t, all, "== consumer group crash")
+	for _, want := range []string{
+		"log member-expired count=1 group=more.settlement member=settle-b-",
+		"reason=session timed out",
+		"why: no heartbeat within the session timeout: the coordinator evicts the member as crashed (K23)",
+		"why: the group's committed position: whoever owns the partition next starts here (K22)",
+	} {
+		assert.Contains(t, crash, want)
+	}
+	assert.NotContains(t, crash, "reason=LeaveGroup\n  ", "settle-b crashed: it never sent a LeaveGroup")
+	txn := section(t, all, "== exactly-once")
+	for _, want := range []string{
+		"log appended topic=more.ledger partition=0 offset=2 count=1 reason=commit producerID=",
+		"why: a transaction marker: it takes an offset, and no consumer ever sees it (K42)",
+		"log txn-aborted count=1 reason=AbortTransaction transactionalID=more.ledger-writer",
+	} {
+		assert.Contains(t, txn, want)
+	}
+	assert.Equal(t, 1, strings.Count(txn, "why: a transaction marker"), "each why once a timeline")
+	lost := section(t, all, "== pub/sub (Redis model)")
+	assert.Contains(t, lost, "pubsub published channel=order:notifications receivers=0\n             why: nobody subscribed: the message is gone")
+}
+
+// section returns the story of the demo's output whose head starts with head.
+func section(t *testing.T, out, head string) string {
+	t.Helper()
+	_, s, ok := strings.Cut(out, head)
+	require.True(t, ok, "no story %q", head)
+	s, _, _ = strings.Cut(s, "\n== ")
+	return s
 }
 
 func TestDemo_PubSubStory(t *testing.T) {
