@@ -40,7 +40,7 @@ const (
 )
 
 // consumerProtocol is the protocol type of consumer groups.
-const consumerProtocol = "consumer"
+const consumerProtocol = group.ConsumerProtocolType
 
 // newCoordinator returns the coordinator of a Log whose new groups wait delay for more
 // members before their first rebalance; observe is told of their changes (nil: nobody).

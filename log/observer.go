@@ -107,17 +107,25 @@ const (
 	// at the same point, whether or not it has one. With an eager assignor a rebalance revokes
 	// every owned partition and assigns the new share; with cooperative-sticky only the
 	// partitions that move are revoked, and Assigned lists only those added (KIP-429). A
-	// Kafka client's assignment is its own and gives no such event.
+	// Kafka client's own steps are its own and give no such event; what the coordinator
+	// handed it is EventSynced.
 	EventAssigned
 	EventRevoked
 	EventLost
+	// EventSynced: in a group of Kafka consumers, the leader's SyncGroup gave Member its
+	// assignment for Generation: the Count partitions in Partitions, in the leader's order.
+	// One per member, after the group's EventStable, whatever the member's client: a Kafka
+	// client through the front door as well as a native GroupConsumer, which reports
+	// EventAssigned (and, cooperative, what it keeps) on its side once it takes them. Reason
+	// is "malformed assignment" when the leader's bytes are not a consumer assignment.
+	EventSynced
 )
 
 var eventNames = [...]string{"", "topic-created", "topic-deleted", "partitions-created", "topic-config-changed",
 	"appended", "records-deleted", "segment-rolled", "segment-deleted", "compacted", "group-created",
 	"member-joined", "member-rejoined", "member-left", "member-expired", "rebalancing", "join-completed",
 	"stable", "group-empty", "group-deleted", "committed", "offset-deleted", "txn-committed", "txn-aborted",
-	"fetched", "assigned", "revoked", "lost"}
+	"fetched", "assigned", "revoked", "lost", "synced"}
 
 // String returns the event's name, such as "appended".
 func (k EventKind) String() string {
@@ -197,7 +205,23 @@ func (l *Log) emitFetched(p *partition, offset int64, n int) {
 var groupEvents = [...]EventKind{group.NoteCreated: EventGroupCreated, group.NoteJoined: EventMemberJoined,
 	group.NoteRejoined: EventMemberRejoined, group.NoteLeft: EventMemberLeft, group.NoteExpired: EventMemberExpired,
 	group.NoteRebalancing: EventRebalancing, group.NoteJoinCompleted: EventJoinCompleted, group.NoteStable: EventStable,
-	group.NoteEmpty: EventGroupEmpty}
+	group.NoteEmpty: EventGroupEmpty, group.NoteSynced: EventSynced}
+
+// syncedPartitions decodes an assignment for EventSynced: its partitions and their count, or
+// a reason when the leader sent bytes that are not a consumer assignment.
+func syncedPartitions(data []byte) (int, []TopicPartition, string) {
+	a, err := group.DecodeAssignment(data)
+	if err != nil {
+		return 0, nil, "malformed assignment"
+	}
+	var tps []TopicPartition
+	for _, t := range a.Partitions {
+		for _, p := range t.Partitions {
+			tps = append(tps, TopicPartition{Topic: t.Topic, Partition: p})
+		}
+	}
+	return len(tps), tps, ""
+}
 
 // observeGroups returns the coordinator's observer for a Log with an observer, nil otherwise.
 func (l *Log) observeGroups() func(id string, n group.Note) {
@@ -205,7 +229,11 @@ func (l *Log) observeGroups() func(id string, n group.Note) {
 		if !l.observed() || int(n.Kind) >= len(groupEvents) || groupEvents[n.Kind] == 0 {
 			return
 		}
-		l.emit(Event{Kind: groupEvents[n.Kind], Group: id, Member: n.Member, InstanceID: n.InstanceID,
-			Generation: n.Generation, Count: n.Members, Protocol: n.Protocol, Reason: n.Reason})
+		e := Event{Kind: groupEvents[n.Kind], Group: id, Member: n.Member, InstanceID: n.InstanceID,
+			Generation: n.Generation, Count: n.Members, Protocol: n.Protocol, Reason: n.Reason}
+		if n.Kind == group.NoteSynced {
+			e.Count, e.Partitions, e.Reason = syncedPartitions(n.Assignment)
+		}
+		l.emit(e)
 	}
 }

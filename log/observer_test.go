@@ -2,6 +2,7 @@ package log_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
@@ -199,6 +200,9 @@ func syncGroup(t *testing.T, q *tlog.Requests, req tlog.SyncGroupRequest) <-chan
 // A group's life through the coordinator's requests: members join, rebalance, stabilise,
 // leave and expire, each step reported with the generation and member count it left
 // (K19–K25).
+//
+// The leader's assignments are reported per member as the coordinator handed them out
+// (EventSynced), whatever client the member runs.
 func TestObserver_GroupLifecycle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l, r := observedLog(t, "", tlog.Options{})
@@ -215,6 +219,7 @@ func TestObserver_GroupLifecycle(t *testing.T) {
 			{Kind: tlog.EventRebalancing, Group: "g", Member: a, Count: 1, Reason: "a new member joined"},
 			{Kind: tlog.EventJoinCompleted, Group: "g", Member: a, Generation: 1, Count: 1, Protocol: "range"},
 			{Kind: tlog.EventStable, Group: "g", Generation: 1, Count: 1},
+			{Kind: tlog.EventSynced, Group: "g", Member: a, Generation: 1},
 		}, r.take(t))
 
 		jbc := join(t, q, groupReq(""))
@@ -225,7 +230,8 @@ func TestObserver_GroupLifecycle(t *testing.T) {
 		ja = <-join(t, q, groupReq(a))
 		b := (<-jbc).MemberID
 		sb := syncGroup(t, q, tlog.SyncGroupRequest{MemberID: b, Generation: 2})
-		<-syncGroup(t, q, tlog.SyncGroupRequest{MemberID: a, Generation: 2, Assignments: map[string][]byte{a: nil, b: nil}})
+		<-syncGroup(t, q, tlog.SyncGroupRequest{MemberID: a, Generation: 2,
+			Assignments: map[string][]byte{a: consumerAssignment("t", 0), b: []byte("not an assignment")}})
 		<-sb
 		assert.Equal(t, []tlog.Event{
 			{Kind: tlog.EventMemberJoined, Group: "g", Member: b, Generation: 1, Count: 2},
@@ -233,6 +239,8 @@ func TestObserver_GroupLifecycle(t *testing.T) {
 			{Kind: tlog.EventMemberRejoined, Group: "g", Member: a, Generation: 1, Count: 2},
 			{Kind: tlog.EventJoinCompleted, Group: "g", Member: a, Generation: 2, Count: 2, Protocol: "range"},
 			{Kind: tlog.EventStable, Group: "g", Generation: 2, Count: 2},
+			{Kind: tlog.EventSynced, Group: "g", Member: a, Generation: 2, Count: 1, Partitions: []tlog.TopicPartition{{Topic: "t"}}},
+			{Kind: tlog.EventSynced, Group: "g", Member: b, Generation: 2, Reason: "malformed assignment"},
 		}, r.take(t))
 
 		code, err = q.CommitOffsets(tlog.GroupMetadata{GroupID: "g", MemberID: a, Generation: 2},
@@ -251,6 +259,7 @@ func TestObserver_GroupLifecycle(t *testing.T) {
 			{Kind: tlog.EventMemberRejoined, Group: "g", Member: a, Generation: 2, Count: 1},
 			{Kind: tlog.EventJoinCompleted, Group: "g", Member: a, Generation: 3, Count: 1, Protocol: "range"},
 			{Kind: tlog.EventStable, Group: "g", Generation: 3, Count: 1},
+			{Kind: tlog.EventSynced, Group: "g", Member: a, Generation: 3},
 		}, r.take(t))
 
 		// a stops heartbeating: its session times out (K23) and the group empties.
@@ -374,12 +383,12 @@ func TestObserver_EventKindNames(t *testing.T) {
 	assert.Equal(t, "txn-aborted", tlog.EventTxnAborted.String())
 	assert.Equal(t, "unknown", tlog.EventKind(200).String())
 	seen := map[string]bool{}
-	for k := tlog.EventKind(1); k <= tlog.EventLost; k++ {
+	for k := tlog.EventKind(1); k <= tlog.EventSynced; k++ {
 		name := k.String()
 		assert.False(t, name == "unknown" || seen[name], "kind %d is named %q", k, name)
 		seen[name] = true
 	}
-	assert.Equal(t, "unknown", (tlog.EventLost + 1).String(), "the names table ends with the last kind")
+	assert.Equal(t, "unknown", (tlog.EventSynced + 1).String(), "the names table ends with the last kind")
 }
 
 // waiter is how a test toolkit waits on the observer: every event wakes it, and it re-reads
@@ -822,4 +831,18 @@ func TestObserver_SetObserverTakesEffectForLaterEvents(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, l.DeleteTopic("t"))
 	assert.Empty(t, r.take(t))
+}
+
+// consumerAssignment encodes a ConsumerProtocolAssignment (v0) of topic's parts, as a Kafka
+// client's leader sends it in SyncGroup.
+func consumerAssignment(topic string, parts ...int32) []byte {
+	b := binary.BigEndian.AppendUint16(nil, 0)
+	b = binary.BigEndian.AppendUint32(b, 1)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(topic)))
+	b = append(b, topic...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(parts)))
+	for _, p := range parts {
+		b = binary.BigEndian.AppendUint32(b, uint32(p))
+	}
+	return binary.BigEndian.AppendUint32(b, 0xFFFFFFFF) // no user data
 }

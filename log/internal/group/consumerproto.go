@@ -14,6 +14,10 @@ import (
 // ConsumerProtocolAssignment (v0–v3), non-flexible: int16 version, then big-endian fields.
 // A newer version than these is read by its known fields, as Kafka's ConsumerProtocol does.
 
+// ConsumerProtocolType is the protocol type of Kafka consumers' groups, whose metadata and
+// assignments are the encodings below.
+const ConsumerProtocolType = "consumer"
+
 // ErrMalformed is returned for bytes that are not a subscription or assignment.
 var ErrMalformed = errors.New("tribus/log: malformed consumer protocol data")
 

@@ -687,6 +687,13 @@ func (g *Group) Sync(now time.Time, req SyncRequest) (resp SyncResponse, waits b
 	}
 	g.state = Stable
 	effects = g.note(effects, NoteStable, nil, "")
+	if g.cfg.Notes && g.protocolType == ConsumerProtocolType {
+		for _, id := range g.order {
+			o := g.members[id]
+			effects = append(effects, Effect{Kind: Notify, Note: Note{Kind: NoteSynced, Member: o.ID, InstanceID: o.InstanceID,
+				Generation: g.generation, Members: len(g.members), Assignment: o.Assignment}})
+		}
+	}
 	for _, id := range g.order {
 		if o := g.members[id]; o.syncing {
 			o.syncing = false

@@ -36,10 +36,14 @@ const (
 	NoteStable
 	// NoteEmpty: the join phase ended with no member left: the group is Empty at Generation.
 	NoteEmpty
+	// NoteSynced: in a group of the "consumer" protocol type, the leader's SyncGroup gave
+	// Member the Assignment of Generation (its ConsumerProtocolAssignment bytes). One for
+	// each member, after the NoteStable.
+	NoteSynced
 )
 
 var noteNames = [...]string{"", "created", "joined", "rejoined", "left", "expired", "rebalancing",
-	"join-completed", "stable", "empty"}
+	"join-completed", "stable", "empty", "synced"}
 
 // String returns the note's name.
 func (k NoteKind) String() string {
@@ -58,6 +62,7 @@ type Note struct {
 	Members    int    // the group's member count when the note was made
 	Protocol   string // NoteJoinCompleted: the protocol the members agreed on
 	Reason     string // why, for NoteJoined, NoteLeft, NoteExpired and NoteRebalancing
+	Assignment []byte // NoteSynced: the member's assignment, shared with the group: read only
 }
 
 // Reasons the core gives in its notes.

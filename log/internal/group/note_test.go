@@ -34,7 +34,7 @@ func lifecycle(t *testing.T, g *Group) []Effect {
 	b := resp.MemberID
 	_, _, effects = g.Join(t0, joinReq(a, "range"))
 	keep(effects)
-	_, _, effects = g.Sync(t0, SyncRequest{MemberID: a, Generation: 2, Assignments: map[string][]byte{a: nil, b: nil}})
+	_, _, effects = g.Sync(t0, SyncRequest{MemberID: a, Generation: 2, Assignments: map[string][]byte{a: aAssigned, b: nil}})
 	keep(effects)
 	_, effects = g.Leave(t0, b, "")
 	keep(effects)
@@ -43,6 +43,9 @@ func lifecycle(t *testing.T, g *Group) []Effect {
 	require.Equal(t, Empty, g.State())
 	return all
 }
+
+// aAssigned is what lifecycle's second SyncGroup gives its first member.
+var aAssigned = Assignment{Partitions: []TopicPartitions{{Topic: "t", Partitions: []int32{0, 1}}}}.Encode()
 
 func TestNotes_OnlyWhenConfigAsks(t *testing.T) {
 	assert.Empty(t, notes(lifecycle(t, newGroup())), "a group without Notes makes none")
@@ -61,11 +64,14 @@ func TestNotes_ReportEachChangeInOrder(t *testing.T) {
 		{Kind: NoteRebalancing, Members: 1, Reason: ReasonNewMember},
 		{Kind: NoteJoinCompleted, Generation: 1, Members: 1, Protocol: "range"},
 		{Kind: NoteStable, Generation: 1, Members: 1},
+		{Kind: NoteSynced, Generation: 1, Members: 1},
 		{Kind: NoteJoined, Generation: 1, Members: 2},
 		{Kind: NoteRebalancing, Generation: 1, Members: 2, Reason: ReasonNewMember},
 		{Kind: NoteRejoined, Generation: 1, Members: 2},
 		{Kind: NoteJoinCompleted, Generation: 2, Members: 2, Protocol: "range"},
 		{Kind: NoteStable, Generation: 2, Members: 2},
+		{Kind: NoteSynced, Generation: 2, Members: 2, Assignment: aAssigned},
+		{Kind: NoteSynced, Generation: 2, Members: 2},
 		{Kind: NoteLeft, Generation: 2, Members: 1, Reason: ReasonLeaveGroup},
 		{Kind: NoteRebalancing, Generation: 2, Members: 1, Reason: ReasonLeaveGroup},
 		{Kind: NoteExpired, Generation: 2, Reason: ReasonRebalanceTimeout},
