@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -90,6 +91,47 @@ func (r *Router) Queues() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// BindingInfo is one binding: messages routed by the Source exchange with RoutingKey (and, to
+// a headers exchange, Args) go to Destination, a queue or, exchange-to-exchange (A9), an
+// exchange.
+type BindingInfo struct {
+	Source          string
+	Destination     string
+	DestinationKind string // "queue" or "exchange"
+	RoutingKey      string
+	Args            Table
+}
+
+// Bindings returns every binding, sorted by source, destination kind, destination and key.
+// Like RabbitMQ's list_bindings, it includes the default exchange's implicit binding of each
+// queue under its own name (A4), which no queue.bind made and none can remove.
+func (r *Router) Bindings() []BindingInfo {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []BindingInfo
+	for name, q := range r.queues {
+		if !q.reply {
+			out = append(out, BindingInfo{Destination: name, DestinationKind: "queue", RoutingKey: name})
+		}
+	}
+	for _, ex := range r.exchanges {
+		for _, b := range ex.bindings {
+			bi := BindingInfo{Source: ex.name, RoutingKey: b.key, Args: b.args.clone()}
+			if b.dst.q != nil {
+				bi.Destination, bi.DestinationKind = b.dst.q.name, "queue"
+			} else {
+				bi.Destination, bi.DestinationKind = b.dst.x.name, "exchange"
+			}
+			out = append(out, bi)
+		}
+	}
+	slices.SortFunc(out, func(a, b BindingInfo) int {
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.DestinationKind, b.DestinationKind),
+			cmp.Compare(a.Destination, b.Destination), cmp.Compare(a.RoutingKey, b.RoutingKey))
+	})
+	return out
 }
 
 // Exchanges returns the names of every exchange, the default "" included, sorted.

@@ -1,6 +1,9 @@
 package pubsub
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // ChannelCount is one channel and its number of subscribers, as PUBSUB NUMSUB reports it.
 type ChannelCount struct {
@@ -41,6 +44,23 @@ func (h *Hub) NumPat() (int, error) {
 	}
 	defer h.mu.Unlock()
 	return len(h.patterns.Load().list), nil
+}
+
+// Patterns returns every subscribed pattern with its number of subscribers, sorted by pattern:
+// what a dashboard shows beside the channels. Redis has no command for it (PUBSUB NUMPAT only
+// counts the patterns).
+func (h *Hub) Patterns() ([]ChannelCount, error) {
+	if err := h.lockOpen(); err != nil {
+		return nil, err
+	}
+	defer h.mu.Unlock()
+	list := h.patterns.Load().list
+	out := make([]ChannelCount, 0, len(list))
+	for _, p := range list {
+		out = append(out, ChannelCount{Channel: p.pattern, Subscribers: len(p.subs)})
+	}
+	slices.SortFunc(out, func(a, b ChannelCount) int { return strings.Compare(a.Channel, b.Channel) })
+	return out, nil
 }
 
 // lockOpen takes h.mu with the tables free of disconnected subscriptions, or says why not.

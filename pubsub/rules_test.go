@@ -249,6 +249,21 @@ func TestNumPat_R16_UniquePatterns(t *testing.T) {
 	// Reference: R16, redis.io PUBSUB NUMPAT
 }
 
+// Patterns lists each pattern once with its subscribers, sorted, as NUMPAT counts them.
+func TestPatterns_ListsEachPatternWithItsSubscribers(t *testing.T) {
+	h := newHub(t, nil)
+	a, b := sub(t, h), sub(t, h)
+	must(a.PSubscribe("q*", "p*"))
+	must(b.PSubscribe("p*"))
+	must(b.Subscribe("p1"))
+	assert.Equal(t, []pubsub.ChannelCount{{"p*", 2}, {"q*", 1}}, must(h.Patterns()))
+	b.Close()
+	assert.Equal(t, []pubsub.ChannelCount{{"p*", 1}, {"q*", 1}}, must(h.Patterns()))
+	h.Close()
+	_, err := h.Patterns()
+	assert.ErrorIs(t, err, pubsub.ErrClosed)
+}
+
 func TestSPublish_R20_OnlyShardSubscribers(t *testing.T) {
 	h := newHub(t, nil)
 	shard, plain, pat := sub(t, h), sub(t, h), sub(t, h)

@@ -1,0 +1,84 @@
+package tribus_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tribusmq/tribus"
+	"github.com/tribusmq/tribus/exchange"
+	tlog "github.com/tribusmq/tribus/log"
+)
+
+// A snapshot shows each engine's objects as the engines report them: a queue's depth and its
+// dead-letter exchange, the bindings, a topic's offsets, a group's members, committed offsets
+// and lag per partition, and the pub/sub channels with their subscribers.
+func TestInspect_ShowsEveryEnginesState(t *testing.T) {
+	b := openTraced(t, 0)
+	r := b.Router()
+	require.NoError(t, r.ExchangeDeclare("orders", exchange.Topic, exchange.ExchangeOptions{Durable: true}))
+	_, err := r.QueueDeclare("work", exchange.QueueOptions{Durable: true, Args: exchange.Table{"x-dead-letter-exchange": "dlx"}})
+	require.NoError(t, err)
+	require.NoError(t, r.QueueBind("work", "orders", "order.*", nil))
+	for range 3 {
+		require.NoError(t, r.Publish(t.Context(), "orders", "order.created", false, exchange.Publishing{Body: []byte("o")}))
+	}
+	l := b.Log()
+	require.NoError(t, l.CreateTopic("events", tlog.TopicConfig{Partitions: 2}))
+	for range 5 {
+		_, err := l.ProduceTo(t.Context(), "events", 1, tlog.Record{Value: []byte("e")})
+		require.NoError(t, err)
+	}
+	c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "billing", Topics: []string{"events"}, Reset: tlog.ResetEarliest, MaxPollRecords: 2})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Poll(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, c.Commit(t.Context()))
+	sub, err := b.Hub().Subscribe("news")
+	require.NoError(t, err)
+	defer sub.Close()
+	_, err = sub.PSubscribe("news:*")
+	require.NoError(t, err)
+
+	s, err := b.Inspect()
+	require.NoError(t, err)
+	var work tribus.QueueView
+	for _, q := range s.Queues {
+		if q.Name == "work" {
+			work = q
+		}
+	}
+	assert.Equal(t, 3, work.Ready)
+	assert.Equal(t, "dlx", work.DeadLetterExchange)
+	assert.True(t, work.Durable)
+	assert.Contains(t, s.Bindings, tribus.BindingView{Source: "orders", Destination: "work", DestinationType: "queue", RoutingKey: "order.*"})
+	assert.Contains(t, s.Exchanges, tribus.ExchangeView{Name: "orders", Type: "topic", Durable: true, Bindings: 1, Published: 3, Routed: 3})
+
+	require.Len(t, s.Topics, 1)
+	events := s.Topics[0]
+	assert.Equal(t, "events", events.Name)
+	assert.Equal(t, int64(5), events.Records)
+	assert.Equal(t, tribus.PartitionView{Partition: 1, EndOffset: 5, LastStableOffset: 5, Segments: 1, Size: events.Partitions[1].Size}, events.Partitions[1])
+	assert.Positive(t, events.Size)
+
+	require.Len(t, s.Groups, 1)
+	g := s.Groups[0]
+	assert.Equal(t, "billing", g.ID)
+	assert.Equal(t, "Stable", g.State)
+	require.Len(t, g.Members, 1)
+	assert.Equal(t, []string{"events-0", "events-1"}, g.Members[0].Assignment)
+	assert.Equal(t, []tribus.GroupOffsetView{
+		{Topic: "events", Partition: 0, Committed: 0, End: 0, Lag: 0, Owner: c.MemberID()},
+		{Topic: "events", Partition: 1, Committed: 2, End: 5, Lag: 3, Owner: c.MemberID()},
+	}, g.Offsets)
+	assert.Equal(t, int64(3), g.Lag)
+
+	assert.Equal(t, []tribus.ChannelView{{Name: "news", Subscribers: 1}}, s.PubSub.Channels)
+	assert.Equal(t, []tribus.ChannelView{{Name: "news:*", Subscribers: 1}}, s.PubSub.Patterns)
+
+	require.NoError(t, b.Close())
+	_, err = b.Inspect()
+	assert.ErrorIs(t, err, tribus.ErrClosed)
+}
