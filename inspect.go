@@ -3,6 +3,11 @@ package tribus
 import (
 	"cmp"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -301,4 +306,74 @@ func millis(d time.Duration) int64 {
 		return -1
 	}
 	return d.Milliseconds()
+}
+
+// InspectDir returns a [Snapshot] of the broker kept in dir, a directory no process holds,
+// without changing it: it takes the directory's lock for as long as it copies the directory
+// into a temporary one, opens a broker on the copy and inspects that, then removes the copy.
+// So it needs the directory's size in temporary space (os.TempDir) and the time to copy it. A
+// directory another process (or Broker) holds fails with [ErrLocked], and one that is not a
+// tribus directory with [ErrInvalidDir]; either way nothing is created or written in dir.
+// The pub/sub hub keeps nothing, so its part of the snapshot is empty.
+func InspectDir(dir string) (Snapshot, error) {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return Snapshot{}, fmt.Errorf("%w: %s is not a directory", ErrInvalidDir, dir)
+	}
+	lock, err := lockExisting(dir)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	tmp, err := os.MkdirTemp("", "tribus-inspect-")
+	if err != nil {
+		unlockDir(lock)
+		return Snapshot{}, fmt.Errorf("tribus: inspect %s: %w", dir, err)
+	}
+	defer os.RemoveAll(tmp)
+	err = copyTree(dir, tmp)
+	unlockDir(lock)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("tribus: inspect %s: copying it: %w", dir, err)
+	}
+	b, err := Open(tmp, &Options{Sync: SyncNever})
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("tribus: inspect %s: %w", dir, err)
+	}
+	s, err := b.Inspect()
+	return s, errors.Join(err, b.Close())
+}
+
+// copyTree copies the regular files and directories under src into dst, which exists, but
+// not src's LOCK file.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil || rel == "." || rel == "LOCK" {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.Mkdir(to, 0o700)
+		case d.Type().IsRegular():
+			return copyFile(path, to)
+		}
+		return nil // a socket or a link is not a broker's
+	})
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	return errors.Join(err, out.Close())
 }

@@ -1,6 +1,11 @@
 package tribus_test
 
 import (
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -81,4 +86,74 @@ func TestInspect_ShowsEveryEnginesState(t *testing.T) {
 	require.NoError(t, b.Close())
 	_, err = b.Inspect()
 	assert.ErrorIs(t, err, tribus.ErrClosed)
+}
+
+// dirState is every file under dir with its size, mode and modification time, and a hash of
+// its bytes: what a read-only inspection must leave as it found it.
+func dirState(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		fi, err := d.Info()
+		require.NoError(t, err)
+		sum := ""
+		if d.Type().IsRegular() {
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			sum = fmt.Sprintf("%x", sha256.Sum256(data))
+		}
+		out[path] = fmt.Sprint(fi.Size(), fi.Mode(), fi.ModTime().UnixNano(), sum)
+		return nil
+	}))
+	return out
+}
+
+// InspectDir reads a directory no process holds without writing to it; a held directory is
+// ErrLocked and a directory that is not a broker's ErrInvalidDir, both changing nothing.
+func TestInspectDir_ReadsWithoutChangingTheDirectory(t *testing.T) {
+	dir := t.TempDir()
+	b, err := tribus.Open(dir, nil)
+	require.NoError(t, err)
+	_, err = b.Router().QueueDeclare("jobs", exchange.QueueOptions{Durable: true})
+	require.NoError(t, err)
+	for range 2 {
+		require.NoError(t, b.Router().Publish(t.Context(), "", "jobs", false, exchange.Publishing{DeliveryMode: 2, Body: []byte("j")}))
+	}
+	require.NoError(t, b.Log().CreateTopic("events", tlog.TopicConfig{Partitions: 1}))
+	_, err = b.Log().Produce(t.Context(), "events", tlog.Record{Value: []byte("e")})
+	require.NoError(t, err)
+	code, err := b.Log().Requests().CommitOffsets(tlog.GroupMetadata{GroupID: "readers", Generation: -1},
+		map[tlog.TopicPartition]tlog.OffsetAndMetadata{{Topic: "events"}: {Offset: 0}})
+	require.NoError(t, err)
+	require.Zero(t, code)
+
+	_, err = tribus.InspectDir(dir)
+	assert.ErrorIs(t, err, tribus.ErrLocked, "an open broker holds it")
+	require.NoError(t, b.Close())
+	before := dirState(t, dir)
+
+	s, err := tribus.InspectDir(dir)
+	require.NoError(t, err)
+	assert.Equal(t, before, dirState(t, dir), "inspecting wrote nothing")
+	var jobs tribus.QueueView
+	for _, q := range s.Queues {
+		if q.Name == "jobs" {
+			jobs = q
+		}
+	}
+	assert.Equal(t, 2, jobs.Ready)
+	require.Len(t, s.Topics, 1)
+	assert.Equal(t, int64(1), s.Topics[0].Partitions[0].EndOffset)
+	require.Len(t, s.Groups, 1)
+	assert.Equal(t, []tribus.GroupOffsetView{{Topic: "events", Committed: 0, End: 1, Lag: 1}}, s.Groups[0].Offsets)
+
+	other := t.TempDir()
+	_, err = tribus.InspectDir(other)
+	assert.ErrorIs(t, err, tribus.ErrInvalidDir)
+	entries, err := os.ReadDir(other)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing created in a directory that is not a broker's")
+	_, err = tribus.InspectDir(filepath.Join(other, "missing"))
+	assert.ErrorIs(t, err, tribus.ErrInvalidDir)
 }

@@ -3,6 +3,7 @@
 package tribus
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,3 +21,17 @@ func lockDir(dir string) (*os.File, error) {
 }
 
 func unlockDir(f *os.File) error { return f.Close() }
+
+// lockExisting opens dir/LOCK, which must exist, read-only. Without flock it cannot tell
+// whether another process holds the directory.
+func lockExisting(dir string) (*os.File, error) {
+	path := filepath.Join(dir, "LOCK")
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s has no LOCK file: not a tribus directory", ErrInvalidDir, dir)
+		}
+		return nil, fmt.Errorf("tribus: lock %s: %w", path, err)
+	}
+	return f, nil
+}

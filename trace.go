@@ -352,6 +352,10 @@ func (r *traceReader) next(ctx context.Context) (TraceEvent, bool) {
 	}
 }
 
+// Tracing reports whether the broker was opened with [Options.Trace], so that [Broker.Trace]
+// has events to yield.
+func (b *Broker) Tracing() bool { return b.tracer != nil }
+
 // Trace returns the broker's events from now on, across its engines, in the order they were
 // emitted, until ctx ends or the broker closes. Either way the loop first gets every event
 // emitted before that end (and maybe a few emitted while the reader is released), so that a
