@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net"
 	"time"
 
 	"github.com/tribusmq/tribus"
@@ -18,14 +19,36 @@ import (
 // order.
 var demoScenarios = []string{"rabbitmq", "kafka", "redis", "ordering", "hybrid", "persistence", "all"}
 
-// demo tells scenario on one broker, in memory or durable in dir: each of its stories, then
-// the story's timeline from the broker's trace. With asJSON it prints the broker's whole trace
-// instead, one JSON object a line.
-func demo(ctx context.Context, w io.Writer, scenario, dir string, asJSON bool) (err error) {
+// demoConfig is what `tribus demo` was asked to do.
+type demoConfig struct {
+	scenario string
+	dir      string // "": in memory
+	asJSON   bool   // print the trace as JSON lines instead of the stories
+	httpAddr string // serve the broker's dashboard there, until ctx ends; "": none
+}
+
+// demo tells the scenario on one broker, in memory or durable in cfg.dir: each of its stories,
+// then the story's timeline from the broker's trace. With asJSON it prints the broker's whole
+// trace instead, one JSON object a line. With httpAddr it serves the broker's dashboard while
+// it tells them, and after, until ctx ends, so that its timeline can be watched.
+func demo(ctx context.Context, w io.Writer, cfg demoConfig) (err error) {
+	scenario, dir, asJSON := cfg.scenario, cfg.dir, cfg.asJSON
 	b, err := tribus.Open(dir, &tribus.Options{Trace: true})
 	if err != nil {
 		return err
 	}
+	var web *webServer
+	if cfg.httpAddr != "" {
+		ln, err := net.Listen("tcp", cfg.httpAddr)
+		if err != nil {
+			b.Close()
+			return fmt.Errorf("dashboard: %w", err)
+		}
+		web = newWebServer(b, false)
+		go web.serve(ln)
+		fmt.Fprintf(w, "dashboard on http://%s/\n\n", ln.Addr())
+	}
+	stopped := ctx // what ends the dashboard once the stories are told
 	var traced chan error
 	if asJSON {
 		events := b.Trace(ctx)
@@ -40,6 +63,9 @@ func demo(ctx context.Context, w io.Writer, scenario, dir string, asJSON bool) (
 			err = errors.Join(err, <-traced) // Close ended the trace after the demo's last events
 		}
 	}()
+	if web != nil {
+		defer web.close() // before the broker closes
+	}
 	if dir != "" {
 		fmt.Fprintf(w, "durable broker in %s\n\n", dir)
 	}
@@ -79,6 +105,10 @@ func demo(ctx context.Context, w io.Writer, scenario, dir string, asJSON bool) (
 		if err := tellStory(ctx, w, b, s); err != nil {
 			return err
 		}
+	}
+	if web != nil {
+		fmt.Fprintln(w, "the stories are told; the dashboard stays up until Ctrl-C")
+		<-stopped.Done()
 	}
 	return nil
 }

@@ -3,7 +3,8 @@
 // Usage:
 //
 //	tribus demo [rabbitmq|kafka|redis|ordering|hybrid|persistence|all] [--dir DIR] [--json]   tell a scenario, in memory or in DIR
-//	tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR]   serve the engines to real clients
+//	tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR] [--http ADDR]   serve the engines to real clients
+//	tribus inspect [exchanges|queues|bindings|topics|groups|pubsub|all] (--dir DIR | --addr ADDR) [--json]   look inside a broker
 //	tribus version   print the version
 //	tribus help      print this help
 package main
@@ -27,14 +28,20 @@ import (
 const usage = `tribus: an embedded message broker with RabbitMQ, Kafka and Redis semantics
 
 Usage:
-  tribus demo [rabbitmq|kafka|redis|ordering|hybrid|persistence|all] [--dir DIR] [--json]
+  tribus demo [rabbitmq|kafka|redis|ordering|hybrid|persistence|all] [--dir DIR] [--json] [--http ADDR]
                    tell a scenario (all of them by default), in memory or durably in DIR;
-                   with --json, print the broker's trace as JSON lines instead
-  tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR] [--redis-password PASS] [--redis-timeout D] [--kafka-user USER:PASS]
+                   with --json, print the broker's trace as JSON lines instead; with
+                   --http, serve its dashboard and keep it up until SIGINT or SIGTERM
+  tribus serve [--dir DIR] [--redis ADDR] [--amqp ADDR] [--kafka ADDR] [--http ADDR] [--allow-actions] [--redis-password PASS] [--redis-timeout D] [--kafka-user USER:PASS]
                    serve the engines to Redis, RabbitMQ (AMQP 0-9-1) and Kafka clients
-                   until SIGINT or SIGTERM; with no address given, all three on their
-                   standard ports on loopback (127.0.0.1:6379, 127.0.0.1:5672 and
-                   127.0.0.1:9092), else only those given
+                   until SIGINT or SIGTERM; with no door's address given, all three on
+                   their standard ports on loopback (127.0.0.1:6379, 127.0.0.1:5672 and
+                   127.0.0.1:9092), else only those given; --http serves the dashboard
+                   and its JSON API (read-only unless --allow-actions)
+  tribus inspect [exchanges|queues|bindings|topics|groups|pubsub|all] (--dir DIR | --addr ADDR) [--json]
+                   print what a broker holds, as tables or JSON: read from DIR, which no
+                   process may hold (it is never written), or asked of the dashboard of a
+                   serving tribus at ADDR
   tribus version   print the version
   tribus help      print this help
 `
@@ -59,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs := newFlagSet("demo")
 		dir := fs.String("dir", "", "keep the broker's state in `DIR` (durable); a second run finds what the first left")
 		asJSON := fs.Bool("json", false, "print the broker's trace as JSON lines, one event each, instead of the story")
+		httpAddr := fs.String("http", "", "serve the demo broker's dashboard on `ADDR` (for example "+defaultHTTPAddr+") until SIGINT or SIGTERM")
 		rest, scenario := args[1:], "all"
 		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") { // the scenario first, then flags
 			scenario, rest = rest[0], rest[1:]
@@ -79,13 +87,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			printUsage(stderr, fs)
 			return 2
 		}
-		if err := demo(ctx, stdout, scenario, *dir, *asJSON); err != nil {
+		if err := demo(ctx, stdout, demoConfig{scenario: scenario, dir: *dir, asJSON: *asJSON, httpAddr: *httpAddr}); err != nil {
 			fmt.Fprintf(stderr, "tribus demo: %v\n", err)
 			return 1
 		}
 		return 0
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr, nil)
+	case "inspect":
+		return runInspect(ctx, args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "tribus %s\n", tribus.Version)
 		return 0
@@ -133,6 +143,40 @@ func parse(fs *flag.FlagSet, args []string, maxArgs int, stdout, stderr io.Write
 	return 2, false
 }
 
+// runInspect parses inspect's flags and runs it.
+func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("inspect")
+	var cfg inspectConfig
+	fs.StringVar(&cfg.dir, "dir", "", "read the broker kept in `DIR`, which no process may hold; it is never written")
+	fs.StringVar(&cfg.addr, "addr", "", "ask the dashboard of a serving tribus (serve --http) at `ADDR` instead")
+	fs.BoolVar(&cfg.asJSON, "json", false, "print JSON (the dashboard's /api/snapshot, or one section of it) instead of tables")
+	rest, section := args, "all"
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		section, rest = rest[0], rest[1:]
+	}
+	if code, ok := parse(fs, rest, 0, stdout, stderr); !ok {
+		return code
+	}
+	cfg.section = section
+	var bad string
+	switch {
+	case !slices.Contains(inspectSections, section):
+		bad = fmt.Sprintf("unknown section %q (want one of %s)", section, strings.Join(inspectSections, ", "))
+	case (cfg.dir == "") == (cfg.addr == ""):
+		bad = "give --dir DIR or --addr ADDR (one of them)"
+	}
+	if bad != "" {
+		fmt.Fprintf(stderr, "tribus inspect: %s\n\n", bad)
+		printUsage(stderr, fs)
+		return 2
+	}
+	if err := inspect(ctx, stdout, cfg); err != nil {
+		fmt.Fprintf(stderr, "tribus inspect: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
 // runServe parses serve's flags and runs it; ready is passed to serve (tests use it).
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(map[string]net.Addr)) int {
 	fs := newFlagSet("serve")
@@ -141,6 +185,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	fs.StringVar(&cfg.redisAddr, "redis", "", "serve Redis clients (RESP) on `ADDR` (default "+defaultRedisAddr+")")
 	fs.StringVar(&cfg.amqpAddr, "amqp", "", "serve RabbitMQ clients (AMQP 0-9-1) on `ADDR` (default "+defaultAMQPAddr+")")
 	fs.StringVar(&cfg.kafkaAddr, "kafka", "", "serve Kafka clients (the Kafka protocol) on `ADDR` (default "+defaultKafkaAddr+")")
+	fs.StringVar(&cfg.httpAddr, "http", "", "serve the dashboard and its JSON API on `ADDR` (for example "+defaultHTTPAddr+")")
+	fs.BoolVar(&cfg.allowActions, "allow-actions", false, "let the dashboard purge and delete queues and reset group offsets")
 	fs.StringVar(&cfg.redisPassword, "redis-password", "", "require AUTH with `PASS` (requirepass)")
 	fs.DurationVar(&cfg.idleTimeout, "redis-timeout", 0, "close connections idle for `D` (Redis's timeout; 0 = never)")
 	fs.IntVar(&cfg.maxClients, "redis-maxclients", 0, "refuse connections beyond `N` (0 = 10000)")

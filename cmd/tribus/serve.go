@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/tribusmq/tribus"
+	"github.com/tribusmq/tribus/dashboard"
 	"github.com/tribusmq/tribus/wire/amqp"
 	"github.com/tribusmq/tribus/wire/kafka"
 	"github.com/tribusmq/tribus/wire/resp"
@@ -19,6 +22,7 @@ const (
 	defaultRedisAddr = "127.0.0.1:6379"
 	defaultAMQPAddr  = "127.0.0.1:5672"
 	defaultKafkaAddr = "127.0.0.1:9092"
+	defaultHTTPAddr  = "127.0.0.1:15672" // where RabbitMQ's management UI listens
 )
 
 // serveConfig is what `tribus serve` was asked to do. An empty address leaves its door shut.
@@ -31,6 +35,8 @@ type serveConfig struct {
 	amqpAddr      string
 	kafkaAddr     string
 	kafkaUsers    map[string]string // SASL/PLAIN users of the Kafka door; nil: none required
+	httpAddr      string            // the dashboard and its JSON API; "": none
+	allowActions  bool              // the dashboard may purge, delete and reset offsets
 }
 
 // door is one front door being served.
@@ -49,11 +55,16 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 		Password:    cfg.redisPassword,
 		IdleTimeout: cfg.idleTimeout,
 		MaxClients:  cfg.maxClients,
-	}, Kafka: kafka.Options{SASLPlainUsers: cfg.kafkaUsers}})
+	}, Kafka: kafka.Options{SASLPlainUsers: cfg.kafkaUsers}, Trace: cfg.httpAddr != ""})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	var web *webServer
+	if cfg.httpAddr != "" {
+		web = newWebServer(b, cfg.allowActions)
+		defer web.close()
+	}
 	var doors []door
 	listen := func(name, addr string, serve func(net.Listener) error, closed error) error {
 		if addr == "" {
@@ -70,6 +81,7 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 		listen("redis", cfg.redisAddr, func(ln net.Listener) error { return b.Redis().Serve(ln) }, resp.ErrServerClosed),
 		listen("amqp", cfg.amqpAddr, func(ln net.Listener) error { return b.AMQP().Serve(ln) }, amqp.ErrServerClosed),
 		listen("kafka", cfg.kafkaAddr, func(ln net.Listener) error { return b.Kafka().Serve(ln) }, kafka.ErrServerClosed),
+		listen("http", cfg.httpAddr, func(ln net.Listener) error { return web.serve(ln) }, http.ErrServerClosed),
 	); err != nil {
 		for _, d := range doors {
 			d.ln.Close()
@@ -99,6 +111,11 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 			}
 		case "kafka":
 			fmt.Fprintf(w, "kafka (Kafka protocol, one broker) listening on %s\n", d.ln.Addr())
+		case "http":
+			fmt.Fprintf(w, "dashboard on http://%s/ (JSON API under /api/)%s\n", d.ln.Addr(), actionsNote(cfg.allowActions))
+			if remote {
+				fmt.Fprintf(w, "warning: the dashboard on %s is reachable from other machines and has no login\n", d.ln.Addr())
+			}
 		}
 	}
 	served := make(chan error, len(doors))
@@ -123,6 +140,9 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 	case failed = <-served:
 		// A listener failed on its own: report it after closing the rest.
 	}
+	if web != nil {
+		web.close() // its streams end, and its listener's Serve returns
+	}
 	if err := b.Close(); err != nil {
 		return err
 	}
@@ -137,4 +157,33 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 		fmt.Fprintln(w, "tribus: stopped")
 	}
 	return failed
+}
+
+// webServer serves a broker's dashboard over HTTP.
+type webServer struct {
+	dash *dashboard.Server
+	srv  *http.Server
+	once sync.Once
+}
+
+func newWebServer(b *tribus.Broker, allowActions bool) *webServer {
+	dash := dashboard.New(b, &dashboard.Options{AllowActions: allowActions})
+	return &webServer{dash: dash, srv: &http.Server{Handler: dash, ReadHeaderTimeout: 10 * time.Second}}
+}
+
+func (s *webServer) serve(ln net.Listener) error { return s.srv.Serve(ln) }
+
+// close ends the timeline streams, then the server and its connections. It is idempotent.
+func (s *webServer) close() {
+	s.once.Do(func() {
+		s.dash.Close()
+		s.srv.Close()
+	})
+}
+
+func actionsNote(allowed bool) string {
+	if allowed {
+		return "; actions (purge, delete, reset offsets) are on"
+	}
+	return ", read-only"
 }
