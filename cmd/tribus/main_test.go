@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -291,6 +293,29 @@ func TestServe_AMQPUntilContextEnds(t *testing.T) {
 	assert.Contains(t, srv.out.String(), "tribus: stopped")
 }
 
+// serve --http serves the dashboard's API (read-only unless --allow-actions) with the doors,
+// and stops with them, a timeline stream open included.
+func TestServe_HTTPDashboardUntilContextEnds(t *testing.T) {
+	srv := startServe(t, "--http", "127.0.0.1:0", "--redis", "127.0.0.1:0")
+	base := "http://" + srv.addrs["http"].String()
+	resp, err := http.Get(base + "/api/config")
+	require.NoError(t, err)
+	var cfg struct{ Trace, Actions bool }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&cfg))
+	resp.Body.Close()
+	assert.True(t, cfg.Trace, "serve --http turns the trace on for the timeline")
+	assert.False(t, cfg.Actions)
+	stream, err := http.Get(base + "/api/trace")
+	require.NoError(t, err)
+	defer stream.Body.Close()
+
+	srv.stop(t)
+	_, err = io.ReadAll(stream.Body)
+	assert.NoError(t, err, "the stream ends cleanly")
+	assert.Contains(t, srv.out.String(), "dashboard on "+base+"/ (JSON API under /api/), read-only")
+	assert.Contains(t, srv.out.String(), "tribus: stopped")
+}
+
 func TestServe_BadAddressFails(t *testing.T) {
 	var out, errOut bytes.Buffer
 	assert.Equal(t, 1, runServe(context.Background(), []string{"--redis", "256.0.0.1:1"}, &out, &errOut, nil))
@@ -448,4 +473,41 @@ func tellTwice(t *testing.T, tell func(context.Context, io.Writer, *tribus.Broke
 		outs[run] = out.String()
 	}
 	return b, outs
+}
+
+// demo --http serves the demo broker's dashboard and keeps it up after the stories, until
+// its context ends: the snapshot then shows what the scenario left.
+func TestDemo_HTTPKeepsTheDashboardUpAfterTheStories(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"demo", "hybrid", "--http", "127.0.0.1:0"}, pw, io.Discard)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	var base string
+	for lines.Scan() {
+		if rest, ok := strings.CutPrefix(lines.Text(), "dashboard on "); ok {
+			base = strings.TrimSuffix(rest, "/")
+		}
+		if strings.HasPrefix(lines.Text(), "the stories are told") {
+			break
+		}
+	}
+	require.NotEmpty(t, base, "the demo printed no dashboard address")
+	go io.Copy(io.Discard, pr)
+	resp, err := http.Get(base + "/api/queues")
+	require.NoError(t, err)
+	var queues []tribus.QueueView
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&queues))
+	resp.Body.Close()
+	names := []string{}
+	for _, q := range queues {
+		names = append(names, q.Name)
+	}
+	assert.Contains(t, names, hybridBilling)
+	cancel()
+	assert.Equal(t, 0, <-code)
 }
