@@ -95,7 +95,9 @@ func New(b *tribus.Broker, opts *Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Close stops reading the trace and ends every timeline stream. It does not close the
-// broker. It is idempotent.
+// broker. It is idempotent. Call it before an http.Server's Shutdown (or an httptest.Server's
+// Close), which wait for open requests: a timeline stream ends only with its client, Close, or
+// the broker's Close.
 func (s *Server) Close() error {
 	s.stop()
 	<-s.done

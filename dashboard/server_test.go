@@ -28,8 +28,8 @@ func serve(t *testing.T, o *dashboard.Options) (*tribus.Broker, *httptest.Server
 	d := dashboard.New(b, o)
 	srv := httptest.NewServer(d)
 	t.Cleanup(func() {
+		d.Close() // first: it ends the timeline streams, which srv.Close waits for
 		srv.Close()
-		d.Close()
 		b.Close()
 	})
 	return b, srv

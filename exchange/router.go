@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tribusmq/tribus/internal/observe"
 	"github.com/tribusmq/tribus/store"
 )
 
@@ -28,11 +29,11 @@ type Router struct {
 	// found too little to page out left, so the next waits until they grow (budget.go).
 	evicting   atomic.Bool
 	evictFloor atomic.Int64
-	al         alarms                      // memory and disk alarms (alarm.go)
-	obs        atomic.Pointer[func(Event)] // Options.Observer, or what SetObserver set; nil: emit nothing
-	faults     *Faults                     // Options.Faults; nil: no hook
-	seed       uint64                      // Options.Seed; 0: round-robins start at the first consumer
-	names      atomic.Uint64               // names generated under a seed (Router.randomID)
+	al         alarms              // memory and disk alarms (alarm.go)
+	obs        observe.Slot[Event] // Options.Observer, or what SetObserver set; none: emit nothing
+	faults     *Faults             // Options.Faults; nil: no hook
+	seed       uint64              // Options.Seed; 0: round-robins start at the first consumer
+	names      atomic.Uint64       // names generated under a seed (Router.randomID)
 	logger     *slog.Logger
 
 	// mu guards the topology: exchanges, queues and every binding. Publishers hold it for
@@ -166,19 +167,17 @@ func (r *Router) afterFunc(d time.Duration, fn func()) *time.Timer {
 
 // observed reports whether the router has an observer. Callers check it before they build
 // an event, so that a router nobody observes builds none.
-func (r *Router) observed() bool { return r.obs.Load() != nil }
+func (r *Router) observed() bool { return r.obs.Observed() }
 
 // emit calls the observer with e, stamped now if it has no time. The observer may have been
 // removed since the caller checked observed; then the event goes nowhere.
 func (r *Router) emit(e Event) {
-	obs := r.obs.Load()
-	if obs == nil {
-		return
+	if obs := r.obs.Load(); obs != nil {
+		if e.Time.IsZero() {
+			e.Time = time.Now()
+		}
+		obs(e)
 	}
-	if e.Time.IsZero() {
-		e.Time = time.Now()
-	}
-	(*obs)(e)
 }
 
 // SetObserver replaces the router's observer ([Options.Observer]); nil removes it, and then
@@ -186,13 +185,7 @@ func (r *Router) emit(e Event) {
 // event being emitted while it runs reaches the old observer or the new one, and every event
 // emitted after it returns reaches the new one. Turning an observer on at runtime this way is
 // what RabbitMQ's firehose tracer (rabbitmqctl trace_on) does.
-func (r *Router) SetObserver(fn func(Event)) {
-	if fn == nil {
-		r.obs.Store(nil)
-		return
-	}
-	r.obs.Store(&fn)
-}
+func (r *Router) SetObserver(fn func(Event)) { r.obs.Set(fn) }
 
 // emitConfirmed emits EventConfirmed for conf, if the router has an observer.
 func (r *Router) emitConfirmed(conf Confirmation, exchange, key, messageID string) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tribusmq/tribus/internal/diskspace"
+	"github.com/tribusmq/tribus/internal/observe"
 	"github.com/tribusmq/tribus/log/internal/group"
 	"github.com/tribusmq/tribus/log/internal/segfs"
 	"github.com/tribusmq/tribus/store"
@@ -103,8 +104,8 @@ type Log struct {
 	meta  *atomic.Pointer[chan struct{}] // closed and replaced when topics change (group.go)
 
 	offsetsRetention time.Duration
-	obs              atomic.Pointer[func(Event)] // Options.Observer, or what SetObserver set; nil: emit nothing
-	faults           *Faults                     // Options.Faults; nil: no hook
+	obs              observe.Slot[Event] // Options.Observer, or what SetObserver set; none: emit nothing
+	faults           *Faults             // Options.Faults; nil: no hook
 
 	life  sync.Mutex // guards timer and the callbacks in flight (wg)
 	timer *time.Timer

@@ -167,32 +167,24 @@ type Event struct {
 
 // observed reports whether the log has an observer. Callers check it before they build an
 // event, so that a Log nobody observes builds none.
-func (l *Log) observed() bool { return l.obs.Load() != nil }
+func (l *Log) observed() bool { return l.obs.Observed() }
 
 // emit calls the observer with e, stamped now if it has no time. The observer may have been
 // removed since the caller checked observed; then the event goes nowhere.
 func (l *Log) emit(e Event) {
-	obs := l.obs.Load()
-	if obs == nil {
-		return
+	if obs := l.obs.Load(); obs != nil {
+		if e.Time.IsZero() {
+			e.Time = time.Now()
+		}
+		obs(e)
 	}
-	if e.Time.IsZero() {
-		e.Time = time.Now()
-	}
-	(*obs)(e)
 }
 
 // SetObserver replaces the log's observer ([Options.Observer]); nil removes it, and then the
 // log builds no event at all. It is safe to call at any time, from any goroutine: an event
 // being emitted while it runs reaches the old observer or the new one, and every event
 // emitted after it returns reaches the new one.
-func (l *Log) SetObserver(fn func(Event)) {
-	if fn == nil {
-		l.obs.Store(nil)
-		return
-	}
-	l.obs.Store(&fn)
-}
+func (l *Log) SetObserver(fn func(Event)) { l.obs.Set(fn) }
 
 // emitFetched emits EventFetched for n records of p from offset, if n > 0.
 func (l *Log) emitFetched(p *partition, offset int64, n int) {

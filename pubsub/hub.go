@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+
+	"github.com/tribusmq/tribus/internal/observe"
 )
 
 // Hub is a Redis-style pub/sub server in process: channels, glob patterns and shard channels,
@@ -14,8 +16,8 @@ import (
 type Hub struct {
 	limits Limits // resolved defaults for subscriptions
 	logger *slog.Logger
-	obs    atomic.Pointer[func(Event)] // Options.Observer, or what SetObserver set; nil: emit nothing
-	faults *Faults                     // Options.Faults; nil: no hook
+	obs    observe.Slot[Event] // Options.Observer, or what SetObserver set; none: emit nothing
+	faults *Faults             // Options.Faults; nil: no hook
 
 	closed atomic.Bool
 

@@ -79,29 +79,21 @@ const (
 
 // observed reports whether the hub has an observer. Callers check it before they build an
 // event, so that a Hub nobody observes builds none.
-func (h *Hub) observed() bool { return h.obs.Load() != nil }
+func (h *Hub) observed() bool { return h.obs.Observed() }
 
 // emit calls the observer with e, stamped now if it has no time. The observer may have been
 // removed since the caller checked observed; then the event goes nowhere.
 func (h *Hub) emit(e Event) {
-	obs := h.obs.Load()
-	if obs == nil {
-		return
+	if obs := h.obs.Load(); obs != nil {
+		if e.Time.IsZero() {
+			e.Time = time.Now()
+		}
+		obs(e)
 	}
-	if e.Time.IsZero() {
-		e.Time = time.Now()
-	}
-	(*obs)(e)
 }
 
 // SetObserver replaces the hub's observer ([Options.Observer]); nil removes it, and then the
 // hub builds no event at all. It is safe to call at any time, from any goroutine: an event
 // being emitted while it runs reaches the old observer or the new one, and every event
 // emitted after it returns reaches the new one.
-func (h *Hub) SetObserver(fn func(Event)) {
-	if fn == nil {
-		h.obs.Store(nil)
-		return
-	}
-	h.obs.Store(&fn)
-}
+func (h *Hub) SetObserver(fn func(Event)) { h.obs.Set(fn) }

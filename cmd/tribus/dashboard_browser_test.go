@@ -40,20 +40,44 @@ func dashboardFor(t *testing.T, b *tribus.Broker) string {
 	d := dashboard.New(b, nil)
 	srv := httptest.NewServer(d)
 	t.Cleanup(func() {
+		d.Close() // first: it ends the page's timeline stream, which srv.Close waits for
 		srv.Close()
-		d.Close()
 	})
 	return srv.URL
+}
+
+// evalString evaluates js, a JavaScript expression of a string, on the page.
+func evalString(t *testing.T, ctx context.Context, p *browser.Page, js string) string {
+	t.Helper()
+	raw, err := p.Eval(ctx, js)
+	require.NoError(t, err)
+	var s string
+	require.NoError(t, json.Unmarshal(raw, &s))
+	return s
 }
 
 // text returns the text of the element selector matches, "" when there is none.
 func text(t *testing.T, ctx context.Context, p *browser.Page, selector string) string {
 	t.Helper()
-	raw, err := p.Eval(ctx, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, selector))
+	return evalString(t, ctx, p, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, selector))
+}
+
+// attr returns the attribute name of the element selector matches, "" when there is none.
+func attr(t *testing.T, ctx context.Context, p *browser.Page, selector, name string) string {
+	t.Helper()
+	return evalString(t, ctx, p, fmt.Sprintf(`(document.querySelector(%q) || {getAttribute: () => ""}).getAttribute(%q) || ""`, selector, name))
+}
+
+// browserTest starts a browser and a traced in-memory broker for a test of a minute at most.
+func browserTest(t *testing.T) (context.Context, *browser.Browser, *tribus.Broker) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	t.Cleanup(cancel)
+	br := openBrowser(t, ctx)
+	b, err := tribus.Open("", &tribus.Options{Trace: true})
 	require.NoError(t, err)
-	var s string
-	require.NoError(t, json.Unmarshal(raw, &s))
-	return s
+	t.Cleanup(func() { b.Close() })
+	return ctx, br, b
 }
 
 // The dashboard, loaded in a real browser against a broker that ran the hybrid scenario,
@@ -61,12 +85,7 @@ func text(t *testing.T, ctx context.Context, p *browser.Page, selector string) s
 // members of a group reading it. A screenshot goes to the test's artifacts (go test
 // -artifacts keeps it).
 func TestDashboard_ShowsTheEnginesStateInABrowser(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	br := openBrowser(t, ctx)
-	b, err := tribus.Open("", &tribus.Options{Trace: true})
-	require.NoError(t, err)
-	defer b.Close()
+	ctx, br, b := browserTest(t)
 	require.NoError(t, demoHybrid(ctx, io.Discard, b))
 	watcher, err := b.Log().NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "watchers", Topics: []string{hybridTopic}, Reset: tlog.ResetEarliest})
 	require.NoError(t, err)
@@ -98,25 +117,10 @@ func TestDashboard_ShowsTheEnginesStateInABrowser(t *testing.T) {
 	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
 }
 
-// attr returns the attribute name of the element selector matches.
-func attr(t *testing.T, ctx context.Context, p *browser.Page, selector, name string) string {
-	t.Helper()
-	raw, err := p.Eval(ctx, fmt.Sprintf(`(document.querySelector(%q) || {getAttribute: () => ""}).getAttribute(%q) || ""`, selector, name))
-	require.NoError(t, err)
-	var s string
-	require.NoError(t, json.Unmarshal(raw, &s))
-	return s
-}
-
 // The timeline gets a rebalance live: a page already open shows the rebalancing event of a
 // group rebalanced after it loaded.
 func TestDashboard_TimelineShowsARebalanceLive(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	br := openBrowser(t, ctx)
-	b, err := tribus.Open("", &tribus.Options{Trace: true})
-	require.NoError(t, err)
-	defer b.Close()
+	ctx, br, b := browserTest(t)
 	l := b.Log()
 	require.NoError(t, l.CreateTopic("live", tlog.TopicConfig{Partitions: 2}))
 	c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "live-group", Topics: []string{"live"}})
