@@ -251,31 +251,28 @@ func (c *Coordinator) HeartbeatWatch(id, memberID, instanceID string, generation
 // Rebalance starts a rebalance of group id ([Group.Rebalance]) and reports whether one began;
 // it creates no group.
 func (c *Coordinator) Rebalance(id, why string) (bool, error) {
-	if c.lookup(id) == nil {
-		return false, nil
-	}
-	var began bool
-	_, err := c.run(id, func(s *shell) (Code, []Effect) {
-		var effects []Effect
-		began, effects = s.g.Rebalance(time.Now(), why)
-		return None, effects
-	})
-	return began, err
+	return c.runExisting(id, func(g *Group, now time.Time) (bool, []Effect) { return g.Rebalance(now, why) })
 }
 
 // ExpireSession ends the session of memberID in group id now, as its session timer would
 // ([Group.ExpireSession]), and reports whether the member was removed; it creates no group.
 func (c *Coordinator) ExpireSession(id, memberID string) (bool, error) {
+	return c.runExisting(id, func(g *Group, now time.Time) (bool, []Effect) { return g.ExpireSession(now, memberID) })
+}
+
+// runExisting runs fn on group id, if the coordinator has it, and returns what fn reported:
+// false for a group it does not have.
+func (c *Coordinator) runExisting(id string, fn func(*Group, time.Time) (bool, []Effect)) (bool, error) {
 	if c.lookup(id) == nil {
 		return false, nil
 	}
-	var removed bool
+	var done bool
 	_, err := c.run(id, func(s *shell) (Code, []Effect) {
 		var effects []Effect
-		removed, effects = s.g.ExpireSession(time.Now(), memberID)
+		done, effects = fn(s.g, time.Now())
 		return None, effects
 	})
-	return removed, err
+	return done, err
 }
 
 // Leave runs a LeaveGroup of one member for group id.
