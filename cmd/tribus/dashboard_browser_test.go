@@ -82,10 +82,11 @@ func browserTest(t *testing.T) (context.Context, *browser.Browser, *tribus.Broke
 
 // The dashboard, loaded in a real browser against a broker that ran the hybrid scenario,
 // shows what the engines hold: the billing queue's depth, the topic's end offset, and the
-// members of a group reading it. A screenshot goes to the test's artifacts (go test
-// -artifacts keeps it).
+// members of a group reading it, and its timeline has the scenario's events. Screenshots go
+// to the test's artifacts (go test -artifacts keeps them).
 func TestDashboard_ShowsTheEnginesStateInABrowser(t *testing.T) {
 	ctx, br, b := browserTest(t)
+	url := dashboardFor(t, b) // before the scenario, so that its timeline keeps the scenario's events
 	require.NoError(t, demoHybrid(ctx, io.Discard, b))
 	watcher, err := b.Log().NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: "watchers", Topics: []string{hybridTopic}, Reset: tlog.ResetEarliest})
 	require.NoError(t, err)
@@ -93,9 +94,11 @@ func TestDashboard_ShowsTheEnginesStateInABrowser(t *testing.T) {
 	_, err = watcher.Poll(ctx)
 	require.NoError(t, err)
 
-	page, err := br.NewPage(ctx, dashboardFor(t, b)+"/")
+	page, err := br.NewPage(ctx, url+"/")
 	require.NoError(t, err)
 	require.NoError(t, page.WaitFor(ctx, `document.body.dataset.ready === "true"`))
+	require.NoError(t, page.WaitFor(ctx, `document.querySelector('#timeline li[data-kind="committed"][data-group="`+hybridGroup+`"]') !== null`),
+		"the timeline shows the bridge committing its offsets")
 
 	billing, err := b.Router().QueueInfo(hybridBilling)
 	require.NoError(t, err)
@@ -110,11 +113,21 @@ func TestDashboard_ShowsTheEnginesStateInABrowser(t *testing.T) {
 	assert.Equal(t, group.Members[0].MemberID, attr(t, ctx, page, `[data-group="watchers"] [data-member]`, "data-member"))
 	assert.Equal(t, string(group.State), text(t, ctx, page, `[data-group="watchers"] [data-field="state"]`))
 
-	png, err := page.Screenshot(ctx)
+	screenshot(t, ctx, page, "dashboard-hybrid.png")
+	_, err = page.Eval(ctx, `document.getElementById("timeline").scrollIntoView()`)
 	require.NoError(t, err)
-	shot := filepath.Join(t.ArtifactDir(), "dashboard-hybrid.png")
-	require.NoError(t, os.WriteFile(shot, png, 0o644))
-	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
+	screenshot(t, ctx, page, "dashboard-hybrid-timeline.png")
+}
+
+// screenshot saves what the page shows now under the test's artifacts (go test -artifacts
+// -outputdir DIR keeps them).
+func screenshot(t *testing.T, ctx context.Context, p *browser.Page, name string) {
+	t.Helper()
+	png, err := p.Screenshot(ctx)
+	require.NoError(t, err)
+	path := filepath.Join(t.ArtifactDir(), name)
+	require.NoError(t, os.WriteFile(path, png, 0o644))
+	t.Logf("screenshot: %s (%d bytes)", path, len(png))
 }
 
 // The timeline gets a rebalance live: a page already open shows the rebalancing event of a
