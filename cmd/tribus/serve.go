@@ -173,11 +173,17 @@ func newWebServer(b *tribus.Broker, allowActions bool) *webServer {
 
 func (s *webServer) serve(ln net.Listener) error { return s.srv.Serve(ln) }
 
-// close ends the timeline streams, then the server and its connections. It is idempotent.
+// close ends the timeline streams, then shuts the server down, letting the requests in
+// flight finish (a stream's last bytes included) for a few seconds before it closes what is
+// left. It is idempotent.
 func (s *webServer) close() {
 	s.once.Do(func() {
 		s.dash.Close()
-		s.srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if s.srv.Shutdown(ctx) != nil {
+			s.srv.Close()
+		}
 	})
 }
 
