@@ -176,13 +176,21 @@ func printGroups(w io.Writer, s tribus.Snapshot) {
 		}
 	})
 	fmt.Fprintln(w)
-	table(w, "GROUP\tMEMBER\tASSIGNMENT", func(w io.Writer) {
-		for _, g := range s.Groups {
-			for _, m := range g.Members {
-				fmt.Fprintf(w, "%s\t%s\t%s\n", g.ID, m.MemberID, dash(strings.Join(m.Assignment, ",")))
+	members := 0
+	for _, g := range s.Groups {
+		members += len(g.Members)
+	}
+	if members == 0 {
+		fmt.Fprintln(w, "no group has members now")
+	} else {
+		table(w, "GROUP\tMEMBER\tASSIGNMENT", func(w io.Writer) {
+			for _, g := range s.Groups {
+				for _, m := range g.Members {
+					fmt.Fprintf(w, "%s\t%s\t%s\n", g.ID, m.MemberID, dash(strings.Join(m.Assignment, ",")))
+				}
 			}
-		}
-	})
+		})
+	}
 	fmt.Fprintln(w)
 	table(w, "GROUP\tTOPIC\tPARTITION\tCURRENT-OFFSET\tLOG-END-OFFSET\tLAG\tCONSUMER-ID", func(w io.Writer) {
 		for _, g := range s.Groups {
