@@ -39,7 +39,7 @@ func demo(ctx context.Context, w io.Writer, cfg demoConfig) (err error) {
 	}
 	var web *webServer
 	if cfg.httpAddr != "" {
-		ln, err := net.Listen("tcp", cfg.httpAddr)
+		ln, err := net.Listen("tcp", loopbackByDefault(cfg.httpAddr))
 		if err != nil {
 			b.Close()
 			return fmt.Errorf("dashboard: %w", err)

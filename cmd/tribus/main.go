@@ -185,7 +185,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	fs.StringVar(&cfg.redisAddr, "redis", "", "serve Redis clients (RESP) on `ADDR` (default "+defaultRedisAddr+")")
 	fs.StringVar(&cfg.amqpAddr, "amqp", "", "serve RabbitMQ clients (AMQP 0-9-1) on `ADDR` (default "+defaultAMQPAddr+")")
 	fs.StringVar(&cfg.kafkaAddr, "kafka", "", "serve Kafka clients (the Kafka protocol) on `ADDR` (default "+defaultKafkaAddr+")")
-	fs.StringVar(&cfg.httpAddr, "http", "", "serve the dashboard and its JSON API on `ADDR` (for example "+defaultHTTPAddr+")")
+	fs.StringVar(&cfg.httpAddr, "http", "", "serve the dashboard and its JSON API on `ADDR` (for example "+defaultHTTPAddr+"; a bare :PORT is on loopback, 0.0.0.0:PORT on every interface)")
 	fs.BoolVar(&cfg.allowActions, "allow-actions", false, "let the dashboard purge and delete queues and reset group offsets")
 	fs.StringVar(&cfg.redisPassword, "redis-password", "", "require AUTH with `PASS` (requirepass)")
 	fs.DurationVar(&cfg.idleTimeout, "redis-timeout", 0, "close connections idle for `D` (Redis's timeout; 0 = never)")

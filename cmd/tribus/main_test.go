@@ -511,3 +511,17 @@ func TestDemo_HTTPKeepsTheDashboardUpAfterTheStories(t *testing.T) {
 	cancel()
 	assert.Equal(t, 0, <-code)
 }
+
+// The dashboard has no login: an address without a host listens on loopback.
+func TestLoopbackByDefault(t *testing.T) {
+	for addr, want := range map[string]string{
+		":15672":          "127.0.0.1:15672",
+		"0.0.0.0:15672":   "0.0.0.0:15672",
+		"10.0.0.1:80":     "10.0.0.1:80",
+		"[::1]:15672":     "[::1]:15672",
+		"localhost:15672": "localhost:15672",
+		"nonsense":        "nonsense",
+	} {
+		assert.Equal(t, want, loopbackByDefault(addr), addr)
+	}
+}

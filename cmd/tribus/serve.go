@@ -81,7 +81,7 @@ func serve(ctx context.Context, w io.Writer, cfg serveConfig, ready func(map[str
 		listen("redis", cfg.redisAddr, func(ln net.Listener) error { return b.Redis().Serve(ln) }, resp.ErrServerClosed),
 		listen("amqp", cfg.amqpAddr, func(ln net.Listener) error { return b.AMQP().Serve(ln) }, amqp.ErrServerClosed),
 		listen("kafka", cfg.kafkaAddr, func(ln net.Listener) error { return b.Kafka().Serve(ln) }, kafka.ErrServerClosed),
-		listen("http", cfg.httpAddr, func(ln net.Listener) error { return web.serve(ln) }, http.ErrServerClosed),
+		listen("http", loopbackByDefault(cfg.httpAddr), func(ln net.Listener) error { return web.serve(ln) }, http.ErrServerClosed),
 	); err != nil {
 		for _, d := range doors {
 			d.ln.Close()
@@ -185,6 +185,16 @@ func (s *webServer) close() {
 			s.srv.Close()
 		}
 	})
+}
+
+// loopbackByDefault returns addr with 127.0.0.1 as its host when it names none (":15672"):
+// the dashboard has no login, so it listens beyond this machine only when an address says
+// so (0.0.0.0:15672).
+func loopbackByDefault(addr string) string {
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
 }
 
 func actionsNote(allowed bool) string {
