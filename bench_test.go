@@ -1081,3 +1081,61 @@ func BenchmarkTrace_Publish(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBroker_Inspect is what one snapshot costs (the dashboard takes one a second per
+// open page, tribus inspect one): an in-memory broker with 100 queues holding 10 messages
+// each, 10 topics of 4 partitions, 10 groups with committed offsets and one member each, and
+// 10 pub/sub channels with a subscriber.
+func BenchmarkBroker_Inspect(b *testing.B) {
+	br, err := tribus.Open("", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	ctx := context.Background()
+	r, l := br.Router(), br.Log()
+	for i := range 100 {
+		q := fmt.Sprintf("queue-%d", i)
+		if _, err := r.QueueDeclare(q, exchange.QueueOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		for range 10 {
+			if err := r.Publish(ctx, "", q, false, exchange.Publishing{Body: make([]byte, 128)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for i := range 10 {
+		topic := fmt.Sprintf("topic-%d", i)
+		if err := l.CreateTopic(topic, tlog.TopicConfig{Partitions: 4}); err != nil {
+			b.Fatal(err)
+		}
+		for range 100 {
+			if _, err := l.Produce(ctx, topic, tlog.Record{Value: make([]byte, 128)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		c, err := l.NewGroupConsumer(tlog.GroupConsumerOptions{GroupID: fmt.Sprintf("group-%d", i), Topics: []string{topic}, Reset: tlog.ResetEarliest})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Poll(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Commit(ctx); err != nil {
+			b.Fatal(err)
+		}
+		s, err := br.Hub().Subscribe(fmt.Sprintf("channel-%d", i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := br.Inspect(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
