@@ -132,6 +132,7 @@ func Open(dir string, opts *Options) (*Log, error) {
 		topics: make(map[string]*topic), offsetsRetention: o.OffsetsRetention, faults: o.Faults, meta: newMetadata()}
 	l.SetObserver(o.Observer)
 	l.coord = newCoordinator(o.GroupInitialRebalanceDelay, o.Seed, l.observeGroups())
+	l.coord.SetNotes(l.observed())
 	if l.offsetsRetention <= 0 {
 		l.offsetsRetention = DefaultOffsetsRetention
 	}

@@ -184,7 +184,12 @@ func (l *Log) emit(e Event) {
 // log builds no event at all. It is safe to call at any time, from any goroutine: an event
 // being emitted while it runs reaches the old observer or the new one, and every event
 // emitted after it returns reaches the new one.
-func (l *Log) SetObserver(fn func(Event)) { l.obs.Set(fn) }
+func (l *Log) SetObserver(fn func(Event)) {
+	l.obs.Set(fn)
+	if l.coord != nil { // nil only while Open builds the Log
+		l.coord.SetNotes(fn != nil) // groups nobody observes make no notes
+	}
+}
 
 // emitFetched emits EventFetched for n records of p from offset, if n > 0.
 func (l *Log) emitFetched(p *partition, offset int64, n int) {
@@ -215,7 +220,8 @@ func syncedPartitions(data []byte) (int, []TopicPartition, string) {
 	return len(tps), tps, ""
 }
 
-// observeGroups returns the coordinator's observer for a Log with an observer, nil otherwise.
+// observeGroups returns the coordinator's observer: it emits the groups' notes as events
+// while the Log has an observer (SetObserver switches the notes on and off).
 func (l *Log) observeGroups() func(id string, n group.Note) {
 	return func(id string, n group.Note) {
 		if !l.observed() || int(n.Kind) >= len(groupEvents) || groupEvents[n.Kind] == 0 {

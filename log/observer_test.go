@@ -826,9 +826,16 @@ func TestObserver_SetObserverTakesEffectForLaterEvents(t *testing.T) {
 	_, err = l.ProduceTo(t.Context(), "t", 0, tlog.Record{Value: []byte("a")})
 	require.NoError(t, err)
 	assert.Equal(t, []tlog.Event{{Kind: tlog.EventAppended, Topic: "t", Count: 1}}, r.take(t))
+	c := make(chan tlog.JoinGroupResponse, 1)
+	l.Requests().JoinGroup("g", groupReq(""), func(resp tlog.JoinGroupResponse, _ error) { c <- resp })
+	<-c
+	assert.NotEmpty(t, r.take(t, tlog.EventGroupCreated, tlog.EventRebalancing), "the groups report to an observer set at runtime")
+
 	l.SetObserver(nil)
 	_, err = l.ProduceTo(t.Context(), "t", 0, tlog.Record{Value: []byte("b")})
 	require.NoError(t, err)
+	l.Requests().JoinGroup("h", groupReq(""), func(resp tlog.JoinGroupResponse, _ error) { c <- resp })
+	<-c
 	require.NoError(t, l.DeleteTopic("t"))
 	assert.Empty(t, r.take(t))
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tribusmq/tribus/internal/seed"
@@ -31,6 +32,7 @@ var ErrClosed = errors.New("tribus/log: group coordinator closed")
 type Coordinator struct {
 	cfg     Config
 	observe func(group string, n Note) // see NewCoordinator; nil when nobody observes
+	notes   atomic.Bool                // the groups make notes for observe (SetNotes)
 	// boot is random, drawn at NewCoordinator; with incarnations (guarded by mu) it makes
 	// each group's MemberIDPrefix unique across groups, deletions and restarts.
 	boot         string
@@ -46,6 +48,7 @@ type Coordinator struct {
 type shell struct {
 	mu      sync.Mutex
 	observe func(group string, n Note) // the coordinator's; set at creation
+	notes   *atomic.Bool               // the coordinator's: whether the core makes notes now
 	g       *Group
 	timers  map[Timer]*armed
 	joins   map[string][]JoinFunc // waiting JoinGroups by member id
@@ -82,11 +85,20 @@ func NewCoordinator(cfg Config, observe func(group string, n Note)) *Coordinator
 	} else {
 		_, _ = rand.Read(b[:]) // crypto/rand's Read never fails
 	}
-	if observe != nil {
-		cfg.Notes = true
-	}
-	return &Coordinator{cfg: cfg, observe: observe, boot: hex.EncodeToString(b[:]), groups: make(map[string]*shell),
+	c := &Coordinator{cfg: cfg, observe: observe, boot: hex.EncodeToString(b[:]), groups: make(map[string]*shell),
 		done: make(chan struct{})}
+	c.notes.Store(observe != nil)
+	return c
+}
+
+// SetNotes says whether the groups make notes for the observer from now on: an observer that
+// is switched off costs the groups nothing. With no observer it changes nothing.
+func (c *Coordinator) SetNotes(on bool) { c.notes.Store(on && c.observe != nil) }
+
+// core returns the group's core, told whether to make notes for this call. s.mu is held.
+func (s *shell) core() *Group {
+	s.g.cfg.Notes = s.notes.Load()
+	return s.g
 }
 
 // Done returns a channel closed by Close.
@@ -113,7 +125,7 @@ func (c *Coordinator) shell(id string) (*shell, error) {
 		c.incarnations++
 		cfg := c.cfg
 		cfg.MemberIDPrefix = c.boot + "-" + strconv.FormatUint(c.incarnations, 10) + "-"
-		s = &shell{observe: c.observe, g: New(id, cfg, time.Now()), timers: make(map[Timer]*armed),
+		s = &shell{observe: c.observe, notes: &c.notes, g: New(id, cfg, time.Now()), timers: make(map[Timer]*armed),
 			joins: make(map[string][]JoinFunc), syncs: make(map[string][]SyncFunc), changed: make(chan struct{})}
 		c.groups[id] = s
 		if c.observe != nil {
@@ -141,7 +153,7 @@ func (c *Coordinator) lookup(id string) *shell {
 // completes it.
 func (c *Coordinator) JoinAsync(id string, req JoinRequest, done JoinFunc) {
 	ask(c, id, done, func(s *shell) (JoinResponse, bool, []Effect) {
-		resp, waits, effects := s.g.Join(time.Now(), req)
+		resp, waits, effects := s.core().Join(time.Now(), req)
 		if waits {
 			s.joins[resp.MemberID] = append(s.joins[resp.MemberID], done)
 		}
@@ -153,7 +165,7 @@ func (c *Coordinator) JoinAsync(id string, req JoinRequest, done JoinFunc) {
 // ahead of its leader, when the leader's arrives.
 func (c *Coordinator) SyncAsync(id string, req SyncRequest, done SyncFunc) {
 	ask(c, id, done, func(s *shell) (SyncResponse, bool, []Effect) {
-		resp, waits, effects := s.g.Sync(time.Now(), req)
+		resp, waits, effects := s.core().Sync(time.Now(), req)
 		if waits {
 			s.syncs[req.MemberID] = append(s.syncs[req.MemberID], done)
 		}
@@ -223,7 +235,9 @@ func run(answers []func()) {
 
 // Heartbeat runs a Heartbeat for group id.
 func (c *Coordinator) Heartbeat(id, memberID, instanceID string, generation int32) (Code, error) {
-	return c.run(id, func(s *shell) (Code, []Effect) { return s.g.Heartbeat(time.Now(), memberID, instanceID, generation) })
+	return c.run(id, func(s *shell) (Code, []Effect) {
+		return s.core().Heartbeat(time.Now(), memberID, instanceID, generation)
+	})
 }
 
 // HeartbeatWatch runs a Heartbeat for group id and returns, with its answer, a channel
@@ -241,7 +255,7 @@ func (c *Coordinator) HeartbeatWatch(id, memberID, instanceID string, generation
 		return 0, nil, ErrClosed
 	}
 	watch := s.changed
-	code, effects := s.g.Heartbeat(time.Now(), memberID, instanceID, generation)
+	code, effects := s.core().Heartbeat(time.Now(), memberID, instanceID, generation)
 	answers := s.apply(s.g.state, s.g.generation, effects) // a heartbeat moves neither
 	s.mu.Unlock()
 	run(answers)
@@ -269,7 +283,7 @@ func (c *Coordinator) runExisting(id string, fn func(*Group, time.Time) (bool, [
 	var done bool
 	_, err := c.run(id, func(s *shell) (Code, []Effect) {
 		var effects []Effect
-		done, effects = fn(s.g, time.Now())
+		done, effects = fn(s.core(), time.Now())
 		return None, effects
 	})
 	return done, err
@@ -277,7 +291,7 @@ func (c *Coordinator) runExisting(id string, fn func(*Group, time.Time) (bool, [
 
 // Leave runs a LeaveGroup of one member for group id.
 func (c *Coordinator) Leave(id, memberID, instanceID string) (Code, error) {
-	return c.run(id, func(s *shell) (Code, []Effect) { return s.g.Leave(time.Now(), memberID, instanceID) })
+	return c.run(id, func(s *shell) (Code, []Effect) { return s.core().Leave(time.Now(), memberID, instanceID) })
 }
 
 // Commit checks that memberID of generation may commit group id's offsets now (see
@@ -285,7 +299,7 @@ func (c *Coordinator) Leave(id, memberID, instanceID string) (Code, error) {
 // not one step, so a rebalance may begin in between, as it may between a Kafka broker's check
 // and its append.
 func (c *Coordinator) Commit(id, memberID, instanceID string, generation int32) (Code, error) {
-	return c.run(id, func(s *shell) (Code, []Effect) { return s.g.Commit(time.Now(), memberID, instanceID, generation) })
+	return c.run(id, func(s *shell) (Code, []Effect) { return s.core().Commit(time.Now(), memberID, instanceID, generation) })
 }
 
 // run runs a request that never waits under the group's lock.
@@ -425,7 +439,7 @@ func (s *shell) expire(k Timer, a *armed) {
 	}
 	delete(s.timers, k)
 	st, gen := s.g.state, s.g.generation
-	answers := s.apply(st, gen, s.g.Expire(now, k))
+	answers := s.apply(st, gen, s.core().Expire(now, k))
 	s.mu.Unlock()
 	run(answers)
 }
