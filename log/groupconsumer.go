@@ -306,6 +306,13 @@ func (c *GroupConsumer) step() (ready bool, waits []<-chan struct{}, err error) 
 			continue
 		}
 		id, gen := c.memberID, c.syncedGen
+		if st, _, ok := c.l.coord.Peek(c.opts.GroupID); ok && st == group.PreparingRebalance {
+			// A rebalance began: rejoin at once, as the Heartbeat's REBALANCE_IN_PROGRESS
+			// would have said, without taking the group's lock to hear it.
+			c.rejoin = true
+			c.mu.Unlock()
+			continue
+		}
 		c.mu.Unlock()
 
 		watch, code, err := c.heartbeat(id, gen)

@@ -55,6 +55,9 @@ type shell struct {
 	syncs   map[string][]SyncFunc // waiting SyncGroups by member id
 	closed  bool
 	changed chan struct{} // closed and replaced when the group's state or generation changes
+	// seen is the group's state and generation as of the last change (state<<32 | generation),
+	// for Peek, which reads it without the lock.
+	seen atomic.Uint64
 }
 
 // armed is one of a group's timers. Moving a deadline later (every heartbeat moves a session's)
@@ -289,6 +292,19 @@ func (c *Coordinator) runExisting(id string, fn func(*Group, time.Time) (bool, [
 	return done, err
 }
 
+// Peek returns group id's state and generation as of its last change, without taking its
+// lock, and whether the coordinator has the group: what a member may read to learn that a
+// rebalance began without a Heartbeat (which would answer REBALANCE_IN_PROGRESS). It may be a
+// moment old, as a Heartbeat's answer is by the time the member reads it.
+func (c *Coordinator) Peek(id string) (State, int32, bool) {
+	s := c.lookup(id)
+	if s == nil {
+		return 0, 0, false
+	}
+	v := s.seen.Load()
+	return State(v >> 32), int32(uint32(v)), true
+}
+
 // Leave runs a LeaveGroup of one member for group id.
 func (c *Coordinator) Leave(id, memberID, instanceID string) (Code, error) {
 	return c.run(id, func(s *shell) (Code, []Effect) { return s.core().Leave(time.Now(), memberID, instanceID) })
@@ -417,6 +433,7 @@ func (s *shell) apply(st State, gen int32, effects []Effect) (answers []func()) 
 	if s.g.state != st || s.g.generation != gen {
 		close(s.changed)
 		s.changed = make(chan struct{})
+		s.seen.Store(uint64(s.g.state)<<32 | uint64(uint32(s.g.generation)))
 	}
 	return answers
 }

@@ -71,6 +71,41 @@ func TestCoordinator_TwoMembersJoinAndSync(t *testing.T) {
 	})
 }
 
+// Peek shows each change of state and generation without the group's lock: what the
+// Heartbeat of a member would answer (a rebalance in progress) is visible at once.
+func TestCoordinator_PeekFollowsStateAndGeneration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := NewCoordinator(DefaultConfig, nil)
+		defer c.Close()
+		_, _, ok := c.Peek("g")
+		assert.False(t, ok, "no such group")
+		first := joinAsync(c, joinReq("", "range"))
+		synctest.Wait()
+		st, gen, ok := c.Peek("g")
+		require.True(t, ok)
+		assert.Equal(t, PreparingRebalance, st)
+		assert.Equal(t, int32(0), gen)
+		time.Sleep(3 * time.Second) // group.initial.rebalance.delay.ms
+		a := <-first
+		st, gen, _ = c.Peek("g")
+		assert.Equal(t, CompletingRebalance, st)
+		assert.Equal(t, int32(1), gen)
+		_, err := c.Sync(context.Background(), "g", SyncRequest{MemberID: a.MemberID, Generation: 1, Assignments: map[string][]byte{a.MemberID: nil}})
+		require.NoError(t, err)
+		st, gen, _ = c.Peek("g")
+		assert.Equal(t, Stable, st)
+		assert.Equal(t, int32(1), gen)
+		began, err := c.Rebalance("g", "requested")
+		require.NoError(t, err)
+		require.True(t, began)
+		code, err := c.Heartbeat("g", a.MemberID, "", 1)
+		require.NoError(t, err)
+		st, _, _ = c.Peek("g")
+		assert.Equal(t, RebalanceInProgress, code)
+		assert.Equal(t, PreparingRebalance, st, "what the heartbeat said")
+	})
+}
+
 // A member that stops heartbeating is dropped at its session timeout by the shell's timer,
 // and the other's heartbeat then asks it to rejoin.
 func TestCoordinator_SessionTimerDropsASilentMember(t *testing.T) {
