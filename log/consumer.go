@@ -243,7 +243,7 @@ func (c *Consumer) Poll(ctx context.Context) ([]Record, error) {
 		if left <= 0 || len(waits) == 0 {
 			return recs, nil
 		}
-		if err := waitAny(ctx, waits, left); err != nil {
+		if err := waitAny(ctx, waits, left, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -327,14 +327,32 @@ func (c *Consumer) pollOnce() ([]Record, []<-chan struct{}, error) {
 	return out, waits, nil
 }
 
+// waitTimer is a timer one poll loop reuses for its waits, so that a wait allocates none. It
+// belongs to whoever holds the loop's lock (GroupConsumer.pmu).
+type waitTimer struct{ t *time.Timer }
+
+// start arms the timer for d and returns its channel. Since Go 1.23 a Reset timer never
+// delivers a value from before the Reset.
+func (w *waitTimer) start(d time.Duration) <-chan time.Time {
+	if w.t == nil {
+		w.t = time.NewTimer(d)
+	} else {
+		w.t.Reset(d)
+	}
+	return w.t.C
+}
+
 // waitAny waits until one of chs is closed, d passes, or ctx ends. Up to eight channels are
-// waited on in one select; more take a goroutine each.
-func waitAny(ctx context.Context, chs []<-chan struct{}, d time.Duration) error {
+// waited on in one select, with timer if not nil (else a new one); more take a goroutine each.
+func waitAny(ctx context.Context, chs []<-chan struct{}, d time.Duration, timer *waitTimer) error {
 	if len(chs) <= 8 {
 		var c [8]<-chan struct{} // nil channels never fire
 		copy(c[:], chs)
-		t := time.NewTimer(d)
-		defer t.Stop()
+		if timer == nil {
+			timer = &waitTimer{}
+		}
+		expired := timer.start(d)
+		defer timer.t.Stop()
 		select {
 		case <-c[0]:
 		case <-c[1]:
@@ -344,7 +362,7 @@ func waitAny(ctx context.Context, chs []<-chan struct{}, d time.Duration) error 
 		case <-c[5]:
 		case <-c[6]:
 		case <-c[7]:
-		case <-t.C:
+		case <-expired:
 		case <-ctx.Done():
 			return ctx.Err()
 		}

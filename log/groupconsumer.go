@@ -93,7 +93,8 @@ type GroupConsumer struct {
 	opts  GroupConsumerOptions
 	inner *Consumer // positions and fetching of the assigned partitions
 
-	pmu sync.Mutex // held by Poll and Close
+	pmu  sync.Mutex // held by Poll and Close
+	wait waitTimer  // Poll's waits; guarded by pmu
 
 	gate        requestGate   // no request once Crash returns
 	stopped     chan struct{} // closed at Close or Crash: wakes a Poll and the heartbeats
@@ -225,7 +226,7 @@ func (c *GroupConsumer) Poll(ctx context.Context) ([]Record, error) {
 		if left <= 0 {
 			return nil, nil
 		}
-		if err := waitAny(ctx, waits, left); err != nil {
+		if err := waitAny(ctx, waits, left, &c.wait); err != nil {
 			return nil, err
 		}
 	}
