@@ -60,6 +60,10 @@
 //	a transaction                                txnMeta.mu
 //	the batches above the high watermark, for    partition.nmu (taken under partition.mu
 //	  the observer's EventAppended                 by an append)
+//	the observer                                 an atomic pointer (SetObserver swaps it; an
+//	                                               event in flight may reach the old one)
+//	a group's state and generation for Peek      one atomic word, written under the group's
+//	                                               mu at each change, read with no lock
 //
 // Lock orders (each arrow: the first may be held while taking the second, never the reverse):
 //
