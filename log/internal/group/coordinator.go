@@ -426,7 +426,7 @@ func (s *shell) apply(st State, gen int32, effects []Effect) (answers []func()) 
 			delete(s.syncs, e.Member)
 		case Notify:
 			if s.observe != nil {
-				s.observe(s.g.ID, e.Note)
+				s.observe(s.g.ID, *e.Note)
 			}
 		}
 	}

@@ -155,7 +155,7 @@ type Effect struct {
 	Member string
 	Join   JoinResponse
 	Sync   SyncResponse
-	Note   Note
+	Note   *Note // Notify only
 }
 
 // JoinRequest is a JoinGroup request.
@@ -690,7 +690,7 @@ func (g *Group) Sync(now time.Time, req SyncRequest) (resp SyncResponse, waits b
 	if g.cfg.Notes && g.protocolType == ConsumerProtocolType {
 		for _, id := range g.order {
 			o := g.members[id]
-			effects = append(effects, Effect{Kind: Notify, Note: Note{Kind: NoteSynced, Member: o.ID, InstanceID: o.InstanceID,
+			effects = append(effects, Effect{Kind: Notify, Note: &Note{Kind: NoteSynced, Member: o.ID, InstanceID: o.InstanceID,
 				Generation: g.generation, Members: len(g.members), Assignment: o.Assignment}})
 		}
 	}

@@ -91,7 +91,7 @@ func (g *Group) note(effects []Effect, kind NoteKind, m *Member, reason string) 
 	if kind == NoteJoinCompleted {
 		n.Member, n.Protocol = g.leader, g.protocol
 	}
-	return append(effects, Effect{Kind: Notify, Note: n})
+	return append(effects, Effect{Kind: Notify, Note: &n})
 }
 
 // noted returns rest preceded by a note of kind about m made now, or rest unchanged when the

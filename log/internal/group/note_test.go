@@ -13,7 +13,7 @@ func notes(effects []Effect) []Note {
 	var out []Note
 	for _, e := range effects {
 		if e.Kind == Notify {
-			out = append(out, e.Note)
+			out = append(out, *e.Note)
 		}
 	}
 	return out
