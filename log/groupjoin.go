@@ -284,8 +284,8 @@ func (c *GroupConsumer) setMember(jc *joinCall, id string, gen int32) {
 // assignment (a static leader that rejoined, KIP-814) computes nothing but still watches the
 // group's topics.
 func (c *GroupConsumer) assign(resp group.JoinResponse) (map[string][]byte, *leaderView) {
-	var members []GroupMember
-	var topics []string
+	members := make([]GroupMember, 0, len(resp.Members))
+	topics := make([]string, 0, len(resp.Members))
 	for _, m := range resp.Members {
 		sub, err := group.DecodeSubscription(m.Metadata)
 		if err != nil {

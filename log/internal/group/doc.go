@@ -19,7 +19,9 @@
 //
 // A Group is not safe for concurrent use: the shell calls it under the group's lock. It keeps
 // the byte slices requests give it (metadata, assignments) and never modifies them, so a caller
-// may read them after the lock is released, and must not modify them either.
+// may read them after the lock is released, and must not modify them either. The effects a
+// call returns may sit in a buffer the group reuses at its next call (a heartbeat's one
+// effect does): the shell applies them before it calls the group again.
 //
 //	state                                   owner
 //	--------------------------------------------------------------------------

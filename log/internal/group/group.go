@@ -231,6 +231,7 @@ type Group struct {
 	delayLimit  time.Time // the initial delay may not be extended beyond it
 
 	one [1]Effect // the effects of [Group.only]
+	buf []Effect  // the effects of completeJoin, reused from one join phase to the next
 }
 
 // New returns an empty group, created at now.
@@ -539,8 +540,11 @@ func (g *Group) completeJoin(now time.Time) []Effect {
 	if g.cfg.Notes {
 		n++
 	}
-	effects := make([]Effect, 1, n)
-	effects[0] = Effect{Kind: StopTimer, Timer: Timer{Kind: RebalanceTimer}}
+	if cap(g.buf) < n {
+		g.buf = make([]Effect, 0, n)
+	}
+	clear(g.buf[:cap(g.buf)]) // what the last join phase left there is no one's now
+	effects := append(g.buf[:0], Effect{Kind: StopTimer, Timer: Timer{Kind: RebalanceTimer}})
 	g.rebalanceAt = time.Time{}
 	g.generation++
 	if len(g.members) == 0 {
@@ -671,7 +675,7 @@ func (g *Group) Sync(now time.Time, req SyncRequest) (resp SyncResponse, waits b
 	case PreparingRebalance:
 		return SyncResponse{Code: RebalanceInProgress}, false, nil
 	case Stable:
-		return SyncResponse{Assignment: m.Assignment}, false, []Effect{g.heartbeat(now, m)}
+		return SyncResponse{Assignment: m.Assignment}, false, g.only(g.heartbeat(now, m))
 	case CompletingRebalance:
 	default:
 		return SyncResponse{Code: UnknownMemberID}, false, nil
