@@ -20,11 +20,15 @@ import (
 // joinCall is one JoinGroup and SyncGroup exchange. Its steps run as the coordinator answers,
 // on whichever goroutine completes each request, as a Kafka consumer's network client runs
 // them: the leader's assignment is sent even while the consumer's owner is not polling.
-// done is closed when res and err are set.
+// done is closed when res and err are set. req and joined belong to the step running: one
+// request of the exchange is in flight at a time, and each step starts the next.
 type joinCall struct {
-	done chan struct{}
-	res  joinResult
-	err  error
+	done   chan struct{}
+	req    group.JoinRequest  // the JoinGroup, with the member id the coordinator handed out
+	joined group.JoinResponse // the JoinGroup's answer, for the SyncGroup's step
+	lv     *leaderView        // what the leader assigned from; nil for a follower
+	res    joinResult
+	err    error
 }
 
 // finish records the exchange's outcome.
@@ -167,19 +171,18 @@ func (c *GroupConsumer) startJoin() {
 	for i, a := range c.opts.Assignors {
 		protocols[i] = group.Protocol{Name: a.Name(), Metadata: md}
 	}
-	jc := &joinCall{done: make(chan struct{})}
+	jc := &joinCall{done: make(chan struct{}), req: group.JoinRequest{MemberID: c.memberID, InstanceID: c.opts.InstanceID,
+		ClientID: c.opts.ClientID, ProtocolType: consumerProtocol, Protocols: protocols, SessionTimeout: c.opts.SessionTimeout,
+		RebalanceTimeout: c.opts.MaxPollInterval, RequireKnownMemberID: true}}
 	c.join, c.topics, c.meta = jc, topics, meta
-	req := group.JoinRequest{MemberID: c.memberID, InstanceID: c.opts.InstanceID, ClientID: c.opts.ClientID,
-		ProtocolType: consumerProtocol, Protocols: protocols, SessionTimeout: c.opts.SessionTimeout,
-		RebalanceTimeout: c.opts.MaxPollInterval, RequireKnownMemberID: true}
 	c.mu.Unlock() // the answer may come at once, and takes c.mu
-	c.sendJoin(jc, req)
+	c.sendJoin(jc)
 }
 
 // sendJoin sends the exchange's JoinGroup; onJoin takes the answer.
-func (c *GroupConsumer) sendJoin(jc *joinCall, req group.JoinRequest) {
+func (c *GroupConsumer) sendJoin(jc *joinCall) {
 	err := c.request(func() error {
-		c.l.coord.JoinAsync(c.opts.GroupID, req, func(resp group.JoinResponse, err error) { c.onJoin(jc, req, resp, err) })
+		c.l.coord.JoinAsync(c.opts.GroupID, jc.req, func(resp group.JoinResponse, err error) { c.onJoin(jc, resp, err) })
 		return nil
 	})
 	if err != nil {
@@ -189,7 +192,7 @@ func (c *GroupConsumer) sendJoin(jc *joinCall, req group.JoinRequest) {
 
 // onJoin takes a JoinGroup's answer: it joins again with the member id KIP-394 hands out, or,
 // with a generation, runs the assignment if the member leads and sends SyncGroup.
-func (c *GroupConsumer) onJoin(jc *joinCall, req group.JoinRequest, resp group.JoinResponse, err error) {
+func (c *GroupConsumer) onJoin(jc *joinCall, resp group.JoinResponse, err error) {
 	if err != nil {
 		jc.finish(joinResult{}, closedOr(err))
 		return
@@ -197,27 +200,27 @@ func (c *GroupConsumer) onJoin(jc *joinCall, req group.JoinRequest, resp group.J
 	switch resp.Code {
 	case group.None:
 	case group.MemberIDRequired:
-		req.MemberID = resp.MemberID
+		jc.req.MemberID = resp.MemberID
 		c.setMember(jc, resp.MemberID, -1)
-		c.sendJoin(jc, req)
+		c.sendJoin(jc)
 		return
 	default:
 		jc.finish(joinResult{}, codeError(resp.Code, c.opts.GroupID))
 		return
 	}
-	req.MemberID = resp.MemberID
+	jc.req.MemberID = resp.MemberID
 	c.setMember(jc, resp.MemberID, -1)
 	var assignments map[string][]byte
-	var lv *leaderView
+	jc.lv = nil
 	if resp.Leader == resp.MemberID {
-		assignments, lv = c.assign(resp)
+		assignments, jc.lv = c.assign(resp)
 	}
-	sreq := group.SyncRequest{MemberID: resp.MemberID, InstanceID: req.InstanceID, Generation: resp.Generation,
+	resp.Members = nil // the leader's view of the members is spent; the exchange keeps no copy
+	jc.joined = resp
+	sreq := group.SyncRequest{MemberID: resp.MemberID, InstanceID: jc.req.InstanceID, Generation: resp.Generation,
 		Assignments: assignments}
 	err = c.request(func() error {
-		c.l.coord.SyncAsync(c.opts.GroupID, sreq, func(sresp group.SyncResponse, err error) {
-			c.onSync(jc, req, resp, lv, sresp, err)
-		})
+		c.l.coord.SyncAsync(c.opts.GroupID, sreq, func(sresp group.SyncResponse, err error) { c.onSync(jc, sresp, err) })
 		return nil
 	})
 	if err != nil {
@@ -227,8 +230,7 @@ func (c *GroupConsumer) onJoin(jc *joinCall, req group.JoinRequest, resp group.J
 
 // onSync takes a SyncGroup's answer: the assignment ends the exchange; a rebalance that began
 // meanwhile sends the member back to JoinGroup.
-func (c *GroupConsumer) onSync(jc *joinCall, req group.JoinRequest, jresp group.JoinResponse, lv *leaderView,
-	resp group.SyncResponse, err error) {
+func (c *GroupConsumer) onSync(jc *joinCall, resp group.SyncResponse, err error) {
 	if err != nil {
 		jc.finish(joinResult{}, closedOr(err))
 		return
@@ -236,7 +238,7 @@ func (c *GroupConsumer) onSync(jc *joinCall, req group.JoinRequest, jresp group.
 	switch resp.Code {
 	case group.None:
 	case group.RebalanceInProgress, group.IllegalGeneration:
-		c.sendJoin(jc, req)
+		c.sendJoin(jc)
 		return
 	default:
 		jc.finish(joinResult{}, codeError(resp.Code, c.opts.GroupID))
@@ -247,12 +249,13 @@ func (c *GroupConsumer) onSync(jc *joinCall, req group.JoinRequest, jresp group.
 		jc.finish(joinResult{}, err)
 		return
 	}
+	jresp := jc.joined
 	c.setMember(jc, jresp.MemberID, jresp.Generation)
 	assignment := toTopicPartitions(a.Partitions)
 	if assignment == nil {
 		assignment = []TopicPartition{}
 	}
-	jc.finish(joinResult{gen: jresp.Generation, protocol: jresp.Protocol, assignment: assignment, leader: lv}, nil)
+	jc.finish(joinResult{gen: jresp.Generation, protocol: jresp.Protocol, assignment: assignment, leader: jc.lv}, nil)
 }
 
 // closedOr maps the coordinator's ErrClosed to this package's.
