@@ -157,14 +157,28 @@ func toTopicPartitions(in []group.TopicPartitions) []TopicPartition {
 
 // fromTopicPartitions converts TopicPartitions to the consumer protocol's topic lists.
 func fromTopicPartitions(in []TopicPartition) []group.TopicPartitions {
-	sorted := slices.SortedFunc(slices.Values(in), compareTP)
-	var out []group.TopicPartitions
-	for _, tp := range sorted {
-		if n := len(out); n == 0 || out[n-1].Topic != tp.Topic {
-			out = append(out, group.TopicPartitions{Topic: tp.Topic})
+	if len(in) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(in)
+	slices.SortFunc(sorted, compareTP)
+	topics := 1
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i].Topic != sorted[i-1].Topic {
+			topics++
 		}
-		last := &out[len(out)-1]
-		last.Partitions = append(last.Partitions, tp.Partition)
+	}
+	// Three allocations whatever the size: the sorted copy, the topics, and one array that
+	// every topic's partitions are a piece of.
+	out := make([]group.TopicPartitions, 0, topics)
+	parts := make([]int32, len(sorted))
+	start := 0
+	for i, tp := range sorted {
+		parts[i] = tp.Partition
+		if i+1 == len(sorted) || sorted[i+1].Topic != tp.Topic {
+			out = append(out, group.TopicPartitions{Topic: tp.Topic, Partitions: parts[start : i+1 : i+1]})
+			start = i + 1
+		}
 	}
 	return out
 }

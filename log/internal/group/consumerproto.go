@@ -49,7 +49,11 @@ const subscriptionVersion = 3
 
 // Encode returns s as ConsumerProtocolSubscription v3.
 func (s Subscription) Encode() []byte {
-	b := binary.BigEndian.AppendUint16(nil, subscriptionVersion)
+	n := 2 + 4 + 4 + len(s.UserData) + sizeTopicPartitions(s.Owned) + 4 + 2 + len(s.Rack)
+	for _, t := range s.Topics {
+		n += 2 + len(t)
+	}
+	b := binary.BigEndian.AppendUint16(make([]byte, 0, n), subscriptionVersion)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s.Topics)))
 	for _, t := range s.Topics {
 		b = appendString(b, t)
@@ -95,7 +99,7 @@ func DecodeSubscription(data []byte) (Subscription, error) {
 
 // Encode returns a as ConsumerProtocolAssignment v3 (every version has the same fields).
 func (a Assignment) Encode() []byte {
-	b := binary.BigEndian.AppendUint16(nil, 3)
+	b := binary.BigEndian.AppendUint16(make([]byte, 0, 2+sizeTopicPartitions(a.Partitions)+4+len(a.UserData)), 3)
 	b = appendTopicPartitions(b, a.Partitions)
 	return appendBytes(b, a.UserData)
 }
@@ -126,6 +130,15 @@ func appendBytes(b, p []byte) []byte {
 	}
 	b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
 	return append(b, p...)
+}
+
+// sizeTopicPartitions is how many bytes appendTopicPartitions adds for tps.
+func sizeTopicPartitions(tps []TopicPartitions) int {
+	n := 4
+	for _, tp := range tps {
+		n += 2 + len(tp.Topic) + 4 + 4*len(tp.Partitions)
+	}
+	return n
 }
 
 func appendTopicPartitions(b []byte, tps []TopicPartitions) []byte {

@@ -23,6 +23,24 @@ func TestConsumerProtocol_RoundTrip(t *testing.T) {
 	assert.Empty(t, empty.Partitions, "a member the leader left out gets no partitions")
 }
 
+// Encode sizes its buffer exactly: one allocation, nothing left over, with and without the
+// optional parts.
+func TestConsumerProtocol_EncodeAllocatesOnce(t *testing.T) {
+	for _, s := range []Subscription{
+		{},
+		{Topics: []string{"orders", "payments"}, UserData: []byte("ud"), Generation: 3, Rack: "rack-1",
+			Owned: []TopicPartitions{{Topic: "orders", Partitions: []int32{0, 1, 2}}}},
+	} {
+		b := s.Encode()
+		assert.Equal(t, len(b), cap(b), "%+v", s)
+	}
+	for _, a := range []Assignment{{}, {Partitions: []TopicPartitions{{Topic: "t", Partitions: []int32{4, 5}}}, UserData: []byte{1}}} {
+		b := a.Encode()
+		assert.Equal(t, len(b), cap(b), "%+v", a)
+	}
+	assert.Equal(t, 1.0, testing.AllocsPerRun(10, func() { _ = Assignment{Partitions: []TopicPartitions{{Topic: "t", Partitions: []int32{4}}}}.Encode() }))
+}
+
 // A version 0 subscription (topics and user data only) is what old clients send: it has no
 // owned partitions, and its generation is -1.
 func TestConsumerProtocol_OlderVersions(t *testing.T) {
