@@ -252,7 +252,9 @@ func (c *Consumer) Poll(ctx context.Context) ([]Record, error) {
 func (c *Consumer) pollOnce() ([]Record, []<-chan struct{}, error) {
 	tps := c.Assignment()
 	var out []Record
-	var waits []<-chan struct{}
+	// Room for a channel per partition and the few a GroupConsumer's Poll adds (its group
+	// watch, its metadata, stop and close), so that its appends allocate nothing more.
+	waits := make([]<-chan struct{}, 0, len(tps)+4)
 	c.mu.Lock()
 	start := c.next
 	c.next++
@@ -277,8 +279,10 @@ func (c *Consumer) pollOnce() ([]Record, []<-chan struct{}, error) {
 		c.mu.Unlock()
 		if fb.from != off || len(fb.recs) == 0 {
 			recs, end, err := p.readAt(off, fetchBytes, 0, c.opts.Isolation, nil)
-			var oor *OffsetOutOfRangeError
-			if errors.As(err, &oor) {
+			if err != nil {
+				if !errors.Is(err, ErrOffsetOutOfRange) {
+					return out, nil, err
+				}
 				if c.opts.Reset == ResetNone {
 					return out, nil, err
 				}
@@ -286,9 +290,6 @@ func (c *Consumer) pollOnce() ([]Record, []<-chan struct{}, error) {
 					return out, nil, err
 				}
 				continue
-			}
-			if err != nil {
-				return out, nil, err
 			}
 			if c.l.observed() && len(recs) > 0 {
 				c.l.emitFetched(p, recs[0].Offset, len(recs))
@@ -368,6 +369,12 @@ func waitAny(ctx context.Context, chs []<-chan struct{}, d time.Duration, timer 
 		}
 		return nil
 	}
+	return waitMany(ctx, chs, d)
+}
+
+// waitMany is waitAny for more than eight channels, with a goroutine each. It is a function of
+// its own so that waitAny's common case keeps its context on the stack.
+func waitMany(ctx context.Context, chs []<-chan struct{}, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	done := make(chan struct{})

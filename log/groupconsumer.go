@@ -219,7 +219,7 @@ func (c *GroupConsumer) Poll(ctx context.Context) ([]Record, error) {
 			if err != nil || len(recs) > 0 {
 				return recs, err
 			}
-			waits = append(waits, w...)
+			waits = append(w, waits...) // w has room for these and the two below
 		}
 		waits = append(waits, c.stopped, c.closing)
 		left := time.Until(deadline)
