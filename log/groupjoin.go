@@ -24,11 +24,18 @@ import (
 // request of the exchange is in flight at a time, and each step starts the next.
 type joinCall struct {
 	done   chan struct{}
-	req    group.JoinRequest  // the JoinGroup, with the member id the coordinator handed out
-	joined group.JoinResponse // the JoinGroup's answer, for the SyncGroup's step
-	lv     *leaderView        // what the leader assigned from; nil for a follower
+	req    group.JoinRequest // the JoinGroup, with the member id the coordinator handed out
+	joined joinedAs          // what the JoinGroup's answer made the member, for the SyncGroup's step
+	lv     *leaderView       // what the leader assigned from; nil for a follower
 	res    joinResult
 	err    error
+}
+
+// joinedAs is what a JoinGroup's answer made the member: its id, generation and protocol.
+type joinedAs struct {
+	memberID   string
+	generation int32
+	protocol   string
 }
 
 // finish records the exchange's outcome.
@@ -215,8 +222,7 @@ func (c *GroupConsumer) onJoin(jc *joinCall, resp group.JoinResponse, err error)
 	if resp.Leader == resp.MemberID {
 		assignments, jc.lv = c.assign(resp)
 	}
-	resp.Members = nil // the leader's view of the members is spent; the exchange keeps no copy
-	jc.joined = resp
+	jc.joined = joinedAs{memberID: resp.MemberID, generation: resp.Generation, protocol: resp.Protocol}
 	sreq := group.SyncRequest{MemberID: resp.MemberID, InstanceID: jc.req.InstanceID, Generation: resp.Generation,
 		Assignments: assignments}
 	err = c.request(func() error {
@@ -249,13 +255,13 @@ func (c *GroupConsumer) onSync(jc *joinCall, resp group.SyncResponse, err error)
 		jc.finish(joinResult{}, err)
 		return
 	}
-	jresp := jc.joined
-	c.setMember(jc, jresp.MemberID, jresp.Generation)
+	joined := jc.joined
+	c.setMember(jc, joined.memberID, joined.generation)
 	assignment := toTopicPartitions(a.Partitions)
 	if assignment == nil {
 		assignment = []TopicPartition{}
 	}
-	jc.finish(joinResult{gen: jresp.Generation, protocol: jresp.Protocol, assignment: assignment, leader: jc.lv}, nil)
+	jc.finish(joinResult{gen: joined.generation, protocol: joined.protocol, assignment: assignment, leader: jc.lv}, nil)
 }
 
 // closedOr maps the coordinator's ErrClosed to this package's.
