@@ -27,10 +27,10 @@ type Faults struct {
 	// BeforeCommit is called before the member gm commits offsets: a [GroupConsumer]'s
 	// Commit, CommitOffsets or auto-commit in Poll (not Close's last commit), and the Kafka
 	// front door's OffsetCommit ([Requests.CommitOffsets]). A non-nil error fails the commit
-	// with it, committing nothing.
+	// with it, committing nothing. offsets is a copy the hook may keep.
 	BeforeCommit func(gm GroupMetadata, offsets map[TopicPartition]OffsetAndMetadata) error
 	// AfterCommit is called once c's commit of offsets is durable, before Commit or
 	// CommitOffsets returns (and after an auto-commit in Poll); what it returns is what they
-	// return. The last commit of Close does not call it.
+	// return. The last commit of Close does not call it. offsets is a copy the hook may keep.
 	AfterCommit func(c *GroupConsumer, offsets map[TopicPartition]OffsetAndMetadata) error
 }

@@ -565,7 +565,9 @@ func (c *GroupConsumer) commit(ctx context.Context, offsets map[TopicPartition]O
 	f := c.l.faults
 	gm := c.GroupMetadata()
 	if faulty && f != nil && f.BeforeCommit != nil {
-		if err := f.BeforeCommit(gm, offsets); err != nil {
+		// The hooks get copies, so that the caller's map never escapes to them: a map the
+		// caller built for one commit can stay on its stack.
+		if err := f.BeforeCommit(gm, copyOffsets(offsets)); err != nil {
 			return err
 		}
 	}
@@ -576,9 +578,19 @@ func (c *GroupConsumer) commit(ctx context.Context, offsets map[TopicPartition]O
 		return err
 	}
 	if faulty && f != nil && f.AfterCommit != nil {
-		return f.AfterCommit(c, offsets)
+		return f.AfterCommit(c, copyOffsets(offsets))
 	}
 	return nil
+}
+
+// copyOffsets copies offsets for a fault hook. It is not maps.Clone, whose conversion to an
+// interface would let the caller's map escape all the same.
+func copyOffsets(offsets map[TopicPartition]OffsetAndMetadata) map[TopicPartition]OffsetAndMetadata {
+	out := make(map[TopicPartition]OffsetAndMetadata, len(offsets))
+	for tp, om := range offsets {
+		out[tp] = om
+	}
+	return out
 }
 
 // checkCommit asks the coordinator whether this member may commit now.

@@ -434,7 +434,7 @@ func (q *Requests) CommitOffsets(gm GroupMetadata, offsets map[TopicPartition]Of
 		return 0, err
 	}
 	if f := q.l.faults; f != nil && f.BeforeCommit != nil {
-		if err := f.BeforeCommit(gm, offsets); err != nil {
+		if err := f.BeforeCommit(gm, copyOffsets(offsets)); err != nil { // a copy: offsets stays the caller's
 			return 0, err
 		}
 	}
