@@ -48,6 +48,7 @@ type conn struct {
 	publisher bool          // published is closed
 
 	running atomic.Bool // the handshake is done and the writer runs; read by Server.Close
+	forced  atomic.Bool // Server.Close sent connection.close 320: the loop treats it as closeSent
 
 	// wmu guards out, werr, done, stopped and sendLimit. Only the writer goroutine writes to nc; appenders wait
 	// on room while out is over maxOut, which holds consumers back as TCP would.
@@ -330,6 +331,7 @@ func (c *conn) forceClose() {
 		return
 	}
 	c.setSendLimit(time.Second) // a client that does not read is not waited for
+	c.forced.Store(true)        // before the close goes out, so the loop takes its close-ok
 	c.write(func(b []byte) []byte {
 		return proto.AppendMethod(b, 0, &proto.ConnectionClose{ReplyCode: 320,
 			ReplyText: "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"})
@@ -337,9 +339,13 @@ func (c *conn) forceClose() {
 	c.finish()
 }
 
+// closing reports whether a connection.close went out, from the loop or from Server.Close:
+// from then on everything but close-ok is ignored.
+func (c *conn) closing() bool { return c.closeSent || c.forced.Load() }
+
 // closeConnection sends connection.close; the loop then waits for close-ok.
 func (c *conn) closeConnection(code uint16, text string, classID, methodID uint16) {
-	if c.closeSent {
+	if c.closing() {
 		return
 	}
 	c.closeSent = true
@@ -356,7 +362,7 @@ func (c *conn) loop() error {
 	for {
 		f, err := c.rd.ReadFrame()
 		if err != nil {
-			if code := proto.Code(err); code != 0 && !c.closeSent {
+			if code := proto.Code(err); code != 0 && !c.closing() {
 				text := replyNames[code] + " - " + err.Error()
 				if fse := (*proto.FrameSizeError)(nil); errors.As(err, &fse) {
 					// RabbitMQ's words, its limit counted without the framing.
@@ -399,7 +405,7 @@ func (c *conn) frame(f proto.Frame) error {
 		return nil
 	case proto.FrameMethod:
 	case proto.FrameHeader, proto.FrameBody:
-		if c.closeSent {
+		if c.closing() {
 			return nil
 		}
 		ch := c.channels[f.Channel]
@@ -421,16 +427,16 @@ func (c *conn) frame(f proto.Frame) error {
 			c.write(func(b []byte) []byte { return proto.AppendMethod(b, 0, &proto.ConnectionCloseOk{}) })
 			return io.EOF
 		case *proto.ConnectionCloseOk:
-			if c.closeSent {
+			if c.closing() {
 				return io.EOF
 			}
 		}
-		if c.closeSent {
+		if c.closing() {
 			return nil
 		}
 		return fmt.Errorf("%w: %T on channel 0", proto.ErrUnexpectedFrame, m)
 	}
-	if c.closeSent {
+	if c.closing() {
 		return nil
 	}
 	ch := c.channels[f.Channel]
