@@ -157,7 +157,9 @@ func (q *queue) storeLocked(m *qmsg) func() error {
 			k, val = bytes.Clone(key), bytes.Clone(v)
 		}
 		handed = true
-		return tx.Bucket(store.BucketExchange, bktMessages, name).PutOwned(k, val)
+		b := tx.Bucket(store.BucketExchange, bktMessages, name)
+		b.AppendOrder()
+		return b.PutOwned(k, val)
 	})
 }
 

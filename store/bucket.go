@@ -14,8 +14,9 @@ type Bucket struct {
 	bb *bolt.Bucket // set on the bbolt backend
 	mb *memBucket   // set on the memory backend
 
-	path []string // the names from the top, kept only when tx records a journal
-	meta bool     // the top-level BucketMeta, whose reserved keys a caller may not write
+	path []string     // the names from the top, kept only when tx records a journal
+	meta bool         // the top-level BucketMeta, whose reserved keys a caller may not write
+	cur  *bolt.Cursor // Delete's, made at the first and repositioned by each
 }
 
 // checkWrite returns the error a write of key into b must fail with, if any.
@@ -107,7 +108,7 @@ func (b *Bucket) Delete(key []byte) error {
 		return ErrReserved
 	}
 	if b.bb != nil {
-		if err := b.bb.Delete(key); err != nil {
+		if err := b.boltDelete(key); err != nil {
 			return mapError(err)
 		}
 		if b.tx.wal != nil {
@@ -265,4 +266,31 @@ func (b *Bucket) DeleteBucket(name string) error {
 		return nil
 	}
 	return b.mb.deleteBucket(b.tx.mtx, name)
+}
+
+// boltDelete is bbolt's Bucket.Delete on one cursor for all of b's deletes: bbolt's makes a
+// cursor, and grows its stack, for every key. Seek starts from the root each time, so the
+// cursor stays right after the deletes before it.
+func (b *Bucket) boltDelete(key []byte) error {
+	if len(key) == 0 {
+		return nil // no value has it; Seek would find the first key
+	}
+	if b.cur == nil {
+		b.cur = b.bb.Cursor()
+	}
+	k, _ := b.cur.Seek(key)
+	if k == nil || !bytes.Equal(k, key) {
+		return nil
+	}
+	return b.cur.Delete()
+}
+
+// AppendOrder tells the store that b's keys are written in ascending order, as a log's or a
+// queue's positions are, so that the pages a write transaction splits are filled to the brim
+// rather than half: half the pages to write, cache and read back. Keys written out of order
+// still land where they belong; only the page layout changes. It lasts for b's transaction.
+func (b *Bucket) AppendOrder() {
+	if b != nil && b.bb != nil {
+		b.bb.FillPercent = 1
+	}
 }

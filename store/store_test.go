@@ -496,3 +496,49 @@ func TestStore_SubmitCommitsInOrder(t *testing.T) {
 		}))
 	})
 }
+
+// Deletes through one Bucket handle, between puts and nested buckets and of missing, empty and
+// bucket-named keys, leave exactly the keys a map would: Delete reuses one cursor for them all.
+func TestStore_ManyDeletesOnOneBucket(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *store.Store) {
+		want := map[string]bool{}
+		require.NoError(t, s.Update(func(tx *store.Tx) error {
+			b, err := tx.CreateBucketIfNotExists(q...)
+			if err != nil {
+				return err
+			}
+			b.AppendOrder()
+			if _, err := b.CreateBucketIfNotExists("nested"); err != nil {
+				return err
+			}
+			for i := range 2000 {
+				k := fmt.Sprintf("k%05d", i)
+				require.NoError(t, b.Put([]byte(k), make([]byte, 100)))
+				want[k] = true
+			}
+			for i := 0; i < 2000; i += 3 {
+				k := fmt.Sprintf("k%05d", i)
+				require.NoError(t, b.Delete([]byte(k)))
+				delete(want, k)
+				if i%300 == 0 { // a put between deletes, out of order
+					k := fmt.Sprintf("k%05d", 2000-i)
+					require.NoError(t, b.Put([]byte(k), []byte("again")))
+					want[k] = true
+				}
+			}
+			require.NoError(t, b.Delete([]byte("k99999")), "missing")
+			require.NoError(t, b.Delete(nil), "empty")
+			assert.ErrorIs(t, b.Delete([]byte("nested")), store.ErrIncompatible)
+			return nil
+		}))
+		got := keys(t, s, q...)
+		assert.Len(t, got, len(want))
+		for _, k := range got {
+			assert.True(t, want[k], k)
+		}
+		require.NoError(t, s.View(func(tx *store.Tx) error {
+			assert.NotNil(t, tx.Bucket(append(q, "nested")...), "the nested bucket stays")
+			return nil
+		}))
+	})
+}
