@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -110,19 +111,34 @@ func (c *Consumer) Assign(tps ...TopicPartition) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	keep := make(map[TopicPartition]int64)
-	for _, tp := range tps {
-		if off, ok := c.pos[tp]; ok {
-			keep[tp] = off
+	c.assigned = append(c.assigned[:0:0], tps...)
+	// The positions and fetched batches of partitions still assigned stay; the maps are kept
+	// rather than rebuilt, as a rebalance reassigns every member.
+	in := assignedSet(tps)
+	for tp := range c.pos {
+		if !in(tp) {
+			delete(c.pos, tp)
 		}
 	}
-	c.assigned, c.pos = append([]TopicPartition(nil), tps...), keep
 	for tp := range c.fetched {
-		if _, ok := keep[tp]; !ok {
+		if !in(tp) {
 			delete(c.fetched, tp)
 		}
 	}
 	return nil
+}
+
+// assignedSet returns a membership test for tps: a scan for the few partitions a group member
+// usually has, a set beyond that.
+func assignedSet(tps []TopicPartition) func(TopicPartition) bool {
+	if len(tps) <= 16 {
+		return func(tp TopicPartition) bool { return slices.Contains(tps, tp) }
+	}
+	set := make(map[TopicPartition]bool, len(tps))
+	for _, tp := range tps {
+		set[tp] = true
+	}
+	return func(tp TopicPartition) bool { return set[tp] }
 }
 
 // Assignment returns the assigned partitions.

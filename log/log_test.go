@@ -270,6 +270,48 @@ func TestConsumer_K15_SeekMovesNextPoll(t *testing.T) {
 	// Reference: K15, KafkaConsumer.seek
 }
 
+// A new assignment keeps the positions of the partitions that stay assigned and forgets the
+// others: one assigned again later starts from the reset policy, not from where it was.
+func TestConsumer_ReassignKeepsOnlyStillAssignedPositions(t *testing.T) {
+	for _, parts := range []int32{4, 40} { // few partitions, and more than a scan is used for
+		t.Run(fmt.Sprint(parts), func(t *testing.T) {
+			l := openLog(t, "")
+			require.NoError(t, l.CreateTopic("t", tlog.TopicConfig{Partitions: int(parts)}))
+			all := make([]tlog.TopicPartition, parts)
+			for p := range parts {
+				all[p] = tlog.TopicPartition{Topic: "t", Partition: p}
+				for range 3 {
+					_, err := l.ProduceTo(context.Background(), "t", p, tlog.Record{Value: []byte("v")})
+					require.NoError(t, err)
+				}
+			}
+			c := l.NewConsumer(tlog.ConsumerOptions{Reset: tlog.ResetEarliest, MaxWait: time.Millisecond})
+			require.NoError(t, c.Assign(all...))
+			for _, tp := range all {
+				require.NoError(t, c.Seek(tp, 2))
+			}
+			even := []tlog.TopicPartition{}
+			for _, tp := range all {
+				if tp.Partition%2 == 0 {
+					even = append(even, tp)
+				}
+			}
+			require.NoError(t, c.Assign(even...))
+			assert.Equal(t, even, c.Assignment())
+			require.NoError(t, c.Assign(all...))
+			for _, tp := range all {
+				pos, err := c.Position(tp)
+				require.NoError(t, err)
+				want := int64(2) // kept
+				if tp.Partition%2 == 1 {
+					want = 0 // forgotten, then reset to the earliest
+				}
+				assert.Equal(t, want, pos, "partition %d", tp.Partition)
+			}
+		})
+	}
+}
+
 func TestListOffsets_K16_FirstAtOrAfterInOffsetOrder(t *testing.T) {
 	forEachMode(t, func(t *testing.T, dir string) {
 		l := openLog(t, dir)
