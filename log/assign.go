@@ -160,7 +160,7 @@ func (RangeAssignor) Assign(members []GroupMember, partitions map[string]int32) 
 	for _, topic := range subscribedTopics(ms, partitions) {
 		var subs []*assignee
 		for _, m := range ms {
-			if m.subs[topic] {
+			if m.subscribes(topic) {
 				subs = append(subs, m)
 			}
 		}
@@ -201,7 +201,7 @@ func (RoundRobinAssignor) Assign(members []GroupMember, partitions map[string]in
 	for _, topic := range subscribedTopics(ms, partitions) {
 		for k := range partitions[topic] {
 			// Some member subscribes to topic, so this stops within one turn round the group.
-			for !ms[next].subs[topic] {
+			for !ms[next].subscribes(topic) {
 				next = (next + 1) % len(ms)
 			}
 			id := ms[next].ID
@@ -281,7 +281,7 @@ func newStickyPlan(ms []*assignee, partitions map[string]int32) *stickyPlan {
 		owner: map[TopicPartition]int{}, contested: map[TopicPartition]bool{},
 		hold: make([][]TopicPartition, len(ms)), foreign: make([]int, len(ms))}
 	for i, m := range ms {
-		for t := range m.subs {
+		for _, t := range m.subs {
 			if _, ok := partitions[t]; ok {
 				s.subscribers[t] = append(s.subscribers[t], i)
 			}
@@ -311,7 +311,7 @@ func newStickyPlan(ms []*assignee, partitions map[string]int32) *stickyPlan {
 		}
 	}
 	for tp, i := range s.owner {
-		if s.ms[i].subs[tp.Topic] {
+		if s.ms[i].subscribes(tp.Topic) {
 			s.hold[i] = append(s.hold[i], tp)
 		}
 	}
@@ -402,7 +402,7 @@ func (s *stickyPlan) balance() {
 
 // canTake reports whether m subscribes to a topic that has partitions.
 func (s *stickyPlan) canTake(m *assignee) bool {
-	for t := range m.subs {
+	for _, t := range m.subs {
 		if s.partitions[t] > 0 {
 			return true
 		}
@@ -496,10 +496,17 @@ func removeTP(tps []TopicPartition, tp TopicPartition) []TopicPartition {
 	return tps
 }
 
-// assignee is a validated member: subs is its subscription as a set.
+// assignee is a validated member: subs is its subscription, sorted and without repeats (a
+// member subscribes to a few topics, so a slice costs less than a set).
 type assignee struct {
 	GroupMember
-	subs map[string]bool
+	subs []string
+}
+
+// subscribes reports whether a subscribes to topic.
+func (a *assignee) subscribes(topic string) bool {
+	_, ok := slices.BinarySearch(a.subs, topic)
+	return ok
 }
 
 // prepareAssign validates the input of Assign and returns the members in Kafka's order
@@ -521,10 +528,7 @@ func prepareAssign(members []GroupMember, partitions map[string]int32) ([]*assig
 			return nil, nil, fmt.Errorf("%w: member id %q appears twice", ErrInvalidGroupMember, m.ID)
 		}
 		out[m.ID] = []TopicPartition{}
-		a := &assignee{GroupMember: m, subs: make(map[string]bool, len(m.Topics))}
-		for _, t := range m.Topics {
-			a.subs[t] = true
-		}
+		a := &assignee{GroupMember: m, subs: slices.Compact(slices.Sorted(slices.Values(m.Topics)))}
 		ms = append(ms, a)
 	}
 	slices.SortFunc(ms, func(a, b *assignee) int { return compareMembers(&a.GroupMember, &b.GroupMember) })
@@ -554,7 +558,7 @@ func subscribedTopics(ms []*assignee, partitions map[string]int32) []string {
 	var topics []string
 	for topic := range partitions {
 		for _, m := range ms {
-			if m.subs[topic] {
+			if m.subscribes(topic) {
 				topics = append(topics, topic)
 				break
 			}
