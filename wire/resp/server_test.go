@@ -163,24 +163,27 @@ func TestServer_KeepsReadingWhileRepliesWait(t *testing.T) {
 // messages ahead of its reply into the connection's output, so the hub's buffer never fills;
 // the output's own hard limit cuts it off instead.
 func TestSlow_R24_SubscriberSendingCommandsIsCutOffByItsOutput(t *testing.T) {
-	srv, hub := resptest.NewServer(t, &resp.Options{Limits: pubsub.Limits{MaxBytes: 64 << 10}})
-	c := resptest.Dial(t, srv)
-	c.Do("HELLO", "3")
-	c.Reply()
-	c.Do("SUBSCRIBE", "firehose")
-	c.Expect(resptest.Frame('>', "subscribe", "firehose", 1))
-	payload := bytes.Repeat([]byte("x"), 1024)
-	ping := []byte("PING\r\n")
-	for range 10000 {
-		hub.Publish("firehose", payload)
-		if _, err := c.NC.Write(ping); err != nil {
-			break // the server has closed the connection
+	synctest.Test(t, func(t *testing.T) {
+		srv, hub := resptest.NewServer(t, &resp.Options{Limits: pubsub.Limits{MaxBytes: 64 << 10}})
+		c := resptest.Dial(t, srv)
+		c.Do("HELLO", "3")
+		c.Reply()
+		c.Do("SUBSCRIBE", "firehose")
+		c.Expect(resptest.Frame('>', "subscribe", "firehose", 1))
+		payload := bytes.Repeat([]byte("x"), 1024)
+		ping := []byte("PING\r\n")
+		for range 10000 {
+			hub.Publish("firehose", payload)
+			if _, err := c.NC.Write(ping); err != nil {
+				break // the server has closed the connection
+			}
+			if srv.Stats().Connections == 0 {
+				break
+			}
 		}
-		if srv.Stats().Connections == 0 {
-			break
-		}
-	}
-	assert.Equal(t, 0, srv.Stats().Connections, "the subscriber was cut off")
-	assert.Equal(t, 0, hub.Publish("firehose", payload))
-	// Reference: R24, redis.conf client-output-buffer-limit pubsub
+		synctest.Wait() // the server's side of the closed connection has ended
+		assert.Equal(t, 0, srv.Stats().Connections, "the subscriber was cut off")
+		assert.Equal(t, 0, hub.Publish("firehose", payload))
+		// Reference: R24, redis.conf client-output-buffer-limit pubsub
+	})
 }
