@@ -111,7 +111,7 @@ func (c *Consumer) Assign(tps ...TopicPartition) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.assigned = append(c.assigned[:0:0], tps...)
+	c.assigned = append([]TopicPartition(nil), tps...)
 	// The positions and fetched batches of partitions still assigned stay; the maps are kept
 	// rather than rebuilt, as a rebalance reassigns every member.
 	in := assignedSet(tps)
