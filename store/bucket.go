@@ -279,7 +279,7 @@ func (b *Bucket) boltDelete(key []byte) error {
 		b.cur = b.bb.Cursor()
 	}
 	k, _ := b.cur.Seek(key)
-	if k == nil || !bytes.Equal(k, key) {
+	if !bytes.Equal(k, key) {
 		return nil
 	}
 	return b.cur.Delete()
