@@ -3,11 +3,13 @@ package exchange_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+	"weak"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -408,6 +410,30 @@ func TestAlarm_PagedOutMessagesCountOnlyTheirIndex(t *testing.T) {
 
 // Deleting a durable queue gives back the memory budget its in-memory persistent messages used;
 // before, a deleted queue's messages stayed counted and later messages paged out at once.
+// A message that left its queue keeps no memory alive through the queue: its body is freed
+// once nothing outside the router holds it, even while a message queued next to it (whose
+// index entry the router allocates in the same chunk) stays unacked.
+func TestMemory_AckedMessageBodyIsFreedWhileItsNeighbourWaits(t *testing.T) {
+	r := newRouter(t)
+	s := newSession(t, r)
+	q := declareQueue(t, s, "q", exchange.QueueOptions{})
+	for _, body := range []string{"kept unacked", "acked and dropped"} {
+		publish(t, s, "", q, body)
+	}
+	c, err := s.Consume(q, exchange.ConsumeOptions{Prefetch: 2})
+	require.NoError(t, err)
+	kept := next(t, c)
+	body := func() weak.Pointer[byte] {
+		d := next(t, c)
+		require.Equal(t, "acked and dropped", string(d.Body))
+		require.NoError(t, d.Ack())
+		return weak.Make(&d.Body[0])
+	}()
+	runtime.GC()
+	assert.Nil(t, body.Value(), "the acked message's body is still reachable")
+	require.NoError(t, kept.Ack())
+}
+
 func TestMemoryBudget_DeletedQueueGivesBackItsBudget(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *store.Store) {
 		r := openDurable(t, st)

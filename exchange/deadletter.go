@@ -40,13 +40,14 @@ func (r *Router) deadLetterOne(it dead, now time.Time, out []dead) []dead {
 	if q.cfg.hasDLX {
 		old = q.content(m) // read back a paged-out message before its record goes
 	}
+	id := m.messageID()
 	q.forget(m)
 	q.mu.Unlock()
 	if now.IsZero() {
 		now = time.Now()
 	}
 	if r.observed() && it.reason == reasonExpired {
-		r.emit(Event{Kind: EventExpired, Time: now, Queue: q.name, MessageID: m.messageID()})
+		r.emit(Event{Kind: EventExpired, Time: now, Queue: q.name, MessageID: id})
 	}
 	if !q.cfg.hasDLX {
 		q.mu.Lock()

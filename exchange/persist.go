@@ -173,15 +173,17 @@ func (q *queue) record(m *qmsg) messageRecord {
 
 // forget queues the delete of a stored message that left q for good: acked, dead-lettered,
 // expired, dropped or purged. Nobody waits for it: if it is lost in a crash, the message comes
-// back, which at-least-once allows. Callers hold q.mu.
+// back, which at-least-once allows. m drops its content, which its deliveries keep if they
+// need it, so that an index entry kept alive (with its chunk, queueState.alloc) keeps no
+// message body alive. Callers hold q.mu.
 func (q *queue) forget(m *qmsg) {
 	q.r.release(m)
-	if !m.stored {
-		return
+	if m.stored {
+		q.r.countStored(m, -1)
+		m.stored = false
+		q.deleteLocked(m.seq)
 	}
-	q.r.countStored(m, -1)
-	m.stored = false
-	q.deleteLocked(m.seq)
+	m.c = nil
 }
 
 // deleteBatch is a batch of message records of one queue to delete in one store write.
@@ -238,7 +240,7 @@ func (q *queue) goneLocked(m *qmsg) {
 	if m.stored {
 		q.r.countStored(m, -1)
 	}
-	m.stored = false
+	m.stored, m.c = false, nil
 }
 
 // markDeliveredLocked records that m was delivered, so that after a restart it comes back
@@ -348,7 +350,8 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 		if err != nil {
 			return fmt.Errorf("queue %q: message %d: %w", q.name, seq, err)
 		}
-		m := &qmsg{seq: seq, size: idx.BodySize, deliveryCount: idx.DeliveryCount, stored: true,
+		m := q.st.alloc()
+		*m = qmsg{seq: seq, size: idx.BodySize, deliveryCount: idx.DeliveryCount, stored: true,
 			redelivered: idx.Redelivered || seq <= mark, savedAt: savedAt}
 		if !r.overBudget() {
 			rec, err := decodeMessageRecord(v)

@@ -105,6 +105,8 @@ type queueState struct {
 	ready   int
 	bytes   int64 // body bytes of ready messages (A33)
 	nextSeq uint64
+	// spare holds index entries made but not handed out yet (alloc).
+	spare []qmsg
 }
 
 func newQueueState(cfg queueConfig) *queueState {
@@ -114,13 +116,31 @@ func newQueueState(cfg queueConfig) *queueState {
 // newMessage makes the queue's copy of c, arriving at now.
 func (s *queueState) newMessage(c *content, now time.Time) *qmsg {
 	s.nextSeq++
-	m := &qmsg{c: c, seq: s.nextSeq, size: c.size}
+	m := s.alloc()
+	*m = qmsg{c: c, seq: s.nextSeq, size: c.size}
 	if ttl := s.ttl(c); ttl >= 0 {
 		m.expires = now.Add(time.Duration(ttl) * time.Millisecond).UnixNano()
 	}
 	if s.cfg.maxPriority > 0 {
 		m.level = uint8(min(int(c.pub.Priority), s.cfg.maxPriority)) // above the maximum counts as it (A36)
 	}
+	return m
+}
+
+// Index entries are made this many at a time.
+const qmsgChunk = 32
+
+// alloc returns a zero index entry. Entries are made qmsgChunk at a time, in one array: the
+// garbage collector then marks one object where it would mark qmsgChunk, which matters for a
+// long queue, whose index is most of the live heap. An entry kept alive keeps its chunk, 2 KiB,
+// alive too, but not what the chunk's other entries pointed to: a message that leaves the queue
+// drops its content (queue.forget).
+func (s *queueState) alloc() *qmsg {
+	if len(s.spare) == 0 {
+		s.spare = make([]qmsg, qmsgChunk)
+	}
+	m := &s.spare[0]
+	s.spare = s.spare[1:]
 	return m
 }
 
