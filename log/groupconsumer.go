@@ -95,6 +95,9 @@ type GroupConsumer struct {
 
 	pmu  sync.Mutex // held by Poll and Close
 	wait waitTimer  // Poll's waits; guarded by pmu
+	// stepWaits is the room step returns its waits in, so that a Poll of a member in a stable
+	// group allocates nothing for them; guarded by pmu.
+	stepWaits [4]<-chan struct{}
 
 	gate        requestGate   // no request once Crash returns
 	stopped     chan struct{} // closed at Close or Crash: wakes a Poll and the heartbeats
@@ -245,7 +248,8 @@ func (c *GroupConsumer) usable() error {
 
 // step brings the consumer in line with its group, one request at a time, until it holds the
 // group's current assignment (ready) or must wait for the coordinator (waits lists what to
-// wait on before looking again). Listener calls happen here, without locks held.
+// wait on before looking again; it may be c.stepWaits, with room for two more). Listener calls
+// happen here, without locks held. Callers hold pmu.
 func (c *GroupConsumer) step() (ready bool, waits []<-chan struct{}, err error) {
 	for {
 		c.mu.Lock()
@@ -323,7 +327,7 @@ func (c *GroupConsumer) step() (ready bool, waits []<-chan struct{}, err error) 
 		c.mu.Lock()
 		switch code {
 		case group.None:
-			waits = []<-chan struct{}{watch}
+			waits = append(c.stepWaits[:0], watch)
 			if c.meta != nil && (c.opts.Pattern != nil || c.leader != nil) {
 				waits = append(waits, c.meta)
 			}
