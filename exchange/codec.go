@@ -226,6 +226,13 @@ func appendMessageRecord(b []byte, r *messageRecord) []byte {
 // of the record without its body, which stays alive while any of them does. Times decode in
 // UTC (see appendTable). Errors wrap [ErrCorrupt].
 func decodeMessageRecord(b []byte) (messageRecord, error) {
+	return decodeMessageRecordLike(b, &messageRecord{})
+}
+
+// decodeMessageRecordLike is decodeMessageRecord, except that each string property equal to
+// like's is like's string (see strLike), so that decoding a queue's records in order, each
+// like the one before, copies only the strings that change.
+func decodeMessageRecordLike(b []byte, like *messageRecord) (messageRecord, error) {
 	var r messageRecord
 	d := decoder{b: b}
 	idx, bodyNil := d.messagePrefix()
@@ -239,20 +246,21 @@ func decodeMessageRecord(b []byte) (messageRecord, error) {
 		d.off += copy(p.Body, b[d.off:])
 	}
 	d.useArena()
-	r.Exchange = d.str("exchange")
-	r.RoutingKey = d.str("routing key")
-	p.ContentType = d.str("content type")
-	p.ContentEncoding = d.str("content encoding")
+	lp := &like.Pub
+	r.Exchange = d.strLike("exchange", like.Exchange)
+	r.RoutingKey = d.strLike("routing key", like.RoutingKey)
+	p.ContentType = d.strLike("content type", lp.ContentType)
+	p.ContentEncoding = d.strLike("content encoding", lp.ContentEncoding)
 	p.DeliveryMode = d.u8("delivery mode")
-	p.CorrelationID = d.str("correlation id")
-	p.ReplyTo = d.str("reply to")
-	p.Expiration = d.str("expiration")
-	p.MessageID = d.str("message id")
+	p.CorrelationID = d.strLike("correlation id", lp.CorrelationID)
+	p.ReplyTo = d.strLike("reply to", lp.ReplyTo)
+	p.Expiration = d.strLike("expiration", lp.Expiration)
+	p.MessageID = d.strLike("message id", lp.MessageID)
 	p.Timestamp = d.time("timestamp")
-	p.Type = d.str("type")
-	p.UserID = d.str("user id")
-	p.AppID = d.str("app id")
-	p.ClusterID = d.str("cluster id")
+	p.Type = d.strLike("type", lp.Type)
+	p.UserID = d.strLike("user id", lp.UserID)
+	p.AppID = d.strLike("app id", lp.AppID)
+	p.ClusterID = d.strLike("cluster id", lp.ClusterID)
 	p.Headers = d.table("headers", 0)
 	r.BCC = d.strings("bcc")
 	// Each death takes at least 7 bytes, one per field.
@@ -421,9 +429,11 @@ type decoder struct {
 	err error
 	// arena is a copy of b[arenaAt:]. Strings decoded past arenaAt are cut from it, which costs
 	// one allocation per record instead of one per string and never aliases b (bbolt's memory
-	// is valid only inside its transaction).
+	// is valid only inside its transaction). With arenaOn, the first string that needs a copy
+	// makes it, so a record whose strings are all empty, or all shared (strLike), makes none.
 	arena   string
 	arenaAt int
+	arenaOn bool
 }
 
 var errTruncated = errors.New("truncated")
@@ -463,10 +473,9 @@ func (d *decoder) header(kind byte) {
 	}
 }
 
-// useArena copies the rest of the record for the strings to come.
-func (d *decoder) useArena() {
-	d.arena, d.arenaAt = string(d.b[d.off:]), d.off
-}
+// useArena makes the strings to come share one copy of the rest of the record, taken at the
+// first of them that needs one.
+func (d *decoder) useArena() { d.arenaOn = true }
 
 // end rejects bytes left over after the last field.
 func (d *decoder) end() {
@@ -567,7 +576,12 @@ func (d *decoder) nilLen(what string, min int) (n int, isNil bool) {
 	return int(v - 1), false
 }
 
-func (d *decoder) str(what string) string {
+func (d *decoder) str(what string) string { return d.strLike(what, "") }
+
+// strLike is str, except that a string equal to like is like itself, not a copy: decoding
+// records one after another, passing each field of the one before, shares the strings that
+// repeat (a queue's messages mostly have the same exchange, routing key and content type).
+func (d *decoder) strLike(what, like string) string {
 	n := d.uvarint(what)
 	if n > uint64(len(d.b)-d.off) {
 		d.fail(what, fmt.Errorf("length %d exceeds the %d bytes left", n, len(d.b)-d.off))
@@ -578,10 +592,17 @@ func (d *decoder) str(what string) string {
 	}
 	i := d.off
 	d.off += int(n)
-	if i >= d.arenaAt && d.off-d.arenaAt <= len(d.arena) {
+	v := d.b[i:d.off]
+	if string(v) == like {
+		return like
+	}
+	if d.arenaOn && d.arena == "" {
+		d.arena, d.arenaAt = string(d.b[i:]), i
+	}
+	if d.arena != "" && i >= d.arenaAt && d.off-d.arenaAt <= len(d.arena) {
 		return d.arena[i-d.arenaAt : d.off-d.arenaAt]
 	}
-	return string(d.b[i:d.off])
+	return string(v)
 }
 
 func (d *decoder) bytes(what string) []byte {

@@ -456,6 +456,34 @@ func TestCodec_DecodeDoesNotAlias(t *testing.T) {
 	}
 }
 
+// A record decoded like another reads the same whatever the other holds, and copies only the
+// strings that differ: like the record before it in its queue (same exchange, routing key and
+// properties, another body), it costs the body alone.
+func TestCodec_MessageRecordLikeAnotherSharesTheStringsThatRepeat(t *testing.T) {
+	recs := codecMessageRecords()
+	for _, want := range recs {
+		b := appendMessageRecord(nil, &want)
+		for _, like := range recs {
+			got, err := decodeMessageRecordLike(b, &like)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+		}
+	}
+	prev := messageRecord{Exchange: "orders", RoutingKey: "order.created",
+		Pub: Publishing{ContentType: "application/json", DeliveryMode: Persistent, AppID: "shop", Body: []byte(`{"id":1}`)}}
+	next := prev
+	next.Pub.Body = []byte(`{"id":2}`)
+	b := appendMessageRecord(nil, &next)
+	require.Equal(t, 2.0, testing.AllocsPerRun(100, func() { _, _ = decodeMessageRecord(b) }), "the body and one copy of the strings")
+	require.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _, _ = decodeMessageRecordLike(b, &prev) }), "the body alone")
+	next.Pub.MessageID = "m-2"
+	b = appendMessageRecord(nil, &next)
+	got, err := decodeMessageRecordLike(b, &prev)
+	require.NoError(t, err)
+	require.Equal(t, next, got)
+	require.Equal(t, 2.0, testing.AllocsPerRun(100, func() { _, _ = decodeMessageRecordLike(b, &prev) }), "the body and the strings from the message id on")
+}
+
 func TestCodec_EncodeAndIndexDoNotAllocate(t *testing.T) {
 	r := codecBenchMessage()
 	buf := appendMessageRecord(nil, &r)
@@ -564,6 +592,11 @@ func codecCheckMessage(t *testing.T, b []byte) {
 	r2, err := decodeMessageRecord(appendMessageRecord(nil, &r))
 	require.NoError(t, err)
 	require.Equal(t, codecCanonMessage(r), codecCanonMessage(r2))
+
+	// Like itself, every string is shared; it still reads the same.
+	liked, err := decodeMessageRecordLike(b, &r)
+	require.NoError(t, err)
+	require.Equal(t, codecCanonMessage(r), codecCanonMessage(liked))
 }
 
 // FuzzCodec_Table is FuzzCodec_MessageRecord for a bare table.

@@ -339,6 +339,7 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 	if b == nil {
 		return nil
 	}
+	var prev messageRecord // the record loaded last, whose repeated strings the next one shares
 	err := b.ForEach(func(k, v []byte) error {
 		if len(k) != 8 {
 			return fmt.Errorf("queue %q: message key %x: %w", q.name, k, ErrCorrupt)
@@ -354,11 +355,11 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 		*m = qmsg{seq: seq, size: idx.BodySize, deliveryCount: idx.DeliveryCount, stored: true,
 			redelivered: idx.Redelivered || seq <= mark, savedAt: savedAt}
 		if !r.overBudget() {
-			rec, err := decodeMessageRecord(v)
+			rec, err := decodeMessageRecordLike(v, &prev)
 			if err != nil {
 				return fmt.Errorf("queue %q: message %d: %w", q.name, seq, err)
 			}
-			m.c = contentOf(&rec)
+			m.c, prev = contentOf(&rec), rec
 		}
 		r.countStored(m, 1)
 		q.chargeLocked(m)
@@ -512,6 +513,7 @@ func (q *queue) pageInLocked(m *qmsg) *content {
 // It sets nothing on the messages. Callers hold q.mu.
 func (q *queue) readRecords(view func(func(*store.Tx) error) error, batch []*qmsg, must *qmsg) ([]*content, error) {
 	read := make([]*content, len(batch))
+	var prev messageRecord // the record read last, whose repeated strings the next one shares
 	err := view(func(tx *store.Tx) error {
 		b := tx.Bucket(store.BucketExchange, bktMessages, q.name)
 		if b == nil {
@@ -538,8 +540,9 @@ func (q *queue) readRecords(view func(func(*store.Tx) error) error, batch []*qms
 					return !reseek, nil
 				}
 				skipped = 0
-				if rec, err := decodeMessageRecord(v); err == nil {
+				if rec, err := decodeMessageRecordLike(v, &prev); err == nil {
 					read[i] = contentOf(&rec)
+					prev = rec
 				} else if batch[i] == must {
 					return false, fmt.Errorf("position %d: %w", seq, err)
 				}
