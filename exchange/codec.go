@@ -599,7 +599,7 @@ func (d *decoder) strLike(what, like string) string {
 	if d.arenaOn && d.arena == "" {
 		d.arena, d.arenaAt = string(d.b[i:]), i
 	}
-	if d.arena != "" && i >= d.arenaAt && d.off-d.arenaAt <= len(d.arena) {
+	if i >= d.arenaAt && d.off-d.arenaAt <= len(d.arena) {
 		return d.arena[i-d.arenaAt : d.off-d.arenaAt]
 	}
 	return string(v)

@@ -132,8 +132,8 @@ const qmsgChunk = 32
 
 // alloc returns a zero index entry. Entries are made qmsgChunk at a time, in one array: the
 // garbage collector then marks one object where it would mark qmsgChunk, which matters for a
-// long queue, whose index is most of the live heap. An entry kept alive keeps its chunk, 2 KiB,
-// alive too, but not what the chunk's other entries pointed to: a message that leaves the queue
+// long queue, whose index is most of the live heap. An entry kept alive keeps its chunk (1,792
+// bytes) alive too, but not what the chunk's other entries pointed to: a message that leaves the queue
 // drops its content (queue.forget).
 func (s *queueState) alloc() *qmsg {
 	if len(s.spare) == 0 {
