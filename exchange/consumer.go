@@ -112,6 +112,14 @@ func (c *Consumer) reserveLocked() bool {
 // push appends a delivery for Next. Called with q.mu held.
 func (c *Consumer) push(d *Delivery) {
 	c.mu.Lock()
+	if len(c.buf) == cap(c.buf) && c.head >= len(c.buf)/2 {
+		// Move the unread deliveries down over the read ones rather than grow the buffer: a
+		// consumer whose every read lets one more delivery in never empties it, and would
+		// otherwise grow it by a slot per delivery for as long as it consumes.
+		n := copy(c.buf, c.buf[c.head:])
+		clear(c.buf[n:])
+		c.buf, c.head = c.buf[:n], 0
+	}
 	c.buf = append(c.buf, d)
 	wake := c.waiting
 	c.waiting = false
