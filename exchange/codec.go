@@ -226,13 +226,15 @@ func appendMessageRecord(b []byte, r *messageRecord) []byte {
 // of the record without its body, which stays alive while any of them does. Times decode in
 // UTC (see appendTable). Errors wrap [ErrCorrupt].
 func decodeMessageRecord(b []byte) (messageRecord, error) {
-	return decodeMessageRecordLike(b, &messageRecord{})
+	return decodeMessageRecordLike(b, &messageRecord{}, nil)
 }
 
 // decodeMessageRecordLike is decodeMessageRecord, except that each string property equal to
 // like's is like's string (see strLike), so that decoding a queue's records in order, each
-// like the one before, copies only the strings that change.
-func decodeMessageRecordLike(b []byte, like *messageRecord) (messageRecord, error) {
+// like the one before, copies only the strings that change; and that a non-nil body makes the
+// room the body is copied into (it is asked once, for the body's length, unless the body is
+// nil), where decodeMessageRecord makes a slice of its own.
+func decodeMessageRecordLike(b []byte, like *messageRecord, body func(n int) []byte) (messageRecord, error) {
 	var r messageRecord
 	d := decoder{b: b}
 	idx, bodyNil := d.messagePrefix()
@@ -242,7 +244,11 @@ func decodeMessageRecordLike(b []byte, like *messageRecord) (messageRecord, erro
 	p := &r.Pub
 	r.ExpiresAt, r.DeliveryCount, r.Redelivered, p.Priority = idx.ExpiresAt, idx.DeliveryCount, idx.Redelivered, idx.Priority
 	if !bodyNil {
-		p.Body = make([]byte, idx.BodySize)
+		if body != nil {
+			p.Body = body(int(idx.BodySize))
+		} else {
+			p.Body = make([]byte, idx.BodySize)
+		}
 		d.off += copy(p.Body, b[d.off:])
 	}
 	d.useArena()
