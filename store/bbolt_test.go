@@ -3,8 +3,10 @@ package store_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +47,28 @@ func TestOpen_ReopenKeepsData(t *testing.T) {
 		assert.Equal(t, uint64(2), n)
 		return err
 	}))
+}
+
+// A checkpoint reads each page it added to the file once through bbolt's map, so that the
+// first reader of the page does not pay for the first access; pages the file had at Open are
+// left alone.
+func TestCheckpoint_ReadsThePagesItAddedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tribus.db")
+	s := openFile(t, path, nil)
+	require.NoError(t, s.Close())
+	s = openFile(t, path, &store.Options{CheckpointBytes: 256 << 10})
+	atOpen := store.BytesTouched(s)
+	assert.Positive(t, atOpen, "the file's size at Open")
+	const values, size = 512, 4 << 10
+	for i := range values {
+		put(t, s, q, fmt.Sprint(i), strings.Repeat("v", size))
+	}
+	require.NoError(t, s.Close())
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	touched := store.BytesTouched(s)
+	assert.GreaterOrEqual(t, touched, atOpen+values*size, "the pages the checkpoints added were not all read")
+	assert.LessOrEqual(t, touched, fi.Size(), "read past the end of the file")
 }
 
 func TestOpen_RefusesUnknownSchemaVersion(t *testing.T) {

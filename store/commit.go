@@ -284,6 +284,7 @@ func (s *Store) checkpoint() {
 		return
 	}
 	s.checkpoints.Add(1)
+	s.touchGrown()
 	s.since = nil
 	s.sinceBytes = 0
 	s.mu.Lock()

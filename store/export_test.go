@@ -180,3 +180,8 @@ func InTx(id uint64, fn func() error) error { return inTx(id, fn) }
 
 // CallerInTx reports whether the caller runs below the stack marks of the store numbered id.
 func CallerInTx(id uint64) bool { return callerInTx(id) }
+
+// BytesTouched returns how many bytes from the start of the bbolt file's map the committer has
+// read once (touch.go). Call it before the first Update or after Close, when the committer
+// cannot be changing it.
+func BytesTouched(s *Store) int64 { return s.mapped }

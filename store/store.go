@@ -78,6 +78,12 @@ type Store struct {
 	failed      atomic.Uint64
 	checkpoints atomic.Uint64
 
+	// The committer's record of the bbolt file's pages read once through the map (touch.go):
+	// the map's address, the bytes from its start read, and the sum of the bytes read.
+	mapBase uintptr
+	mapped  int64
+	touched byte
+
 	// running is the token of the function given to Update that the committer is running, 0
 	// between functions; committerID is the committer goroutine's id; fnSeq numbers the
 	// functions (committer only). See nested.go.
@@ -191,6 +197,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	jr.sync = !o.NoSync && o.SyncInterval == 0
 	s.jr = jr
 	s.cond.L = &s.mu
+	s.touchGrown() // notes the size at Open
 	go s.commitLoop(nil)
 	return s, nil
 }
