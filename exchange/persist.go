@@ -588,31 +588,28 @@ func contentOf(rec *messageRecord, into *content) *content {
 func contentWithBody(n int) (*content, []byte) {
 	switch {
 	case n <= 64:
-		blk := new(struct {
-			c    content
-			body [64]byte
-		})
-		return &blk.c, blk.body[:n:n]
+		return makeContentBlock(n, func(b *[64]byte) []byte { return b[:] })
 	case n <= 128:
-		blk := new(struct {
-			c    content
-			body [128]byte
-		})
-		return &blk.c, blk.body[:n:n]
+		return makeContentBlock(n, func(b *[128]byte) []byte { return b[:] })
 	case n <= 256:
-		blk := new(struct {
-			c    content
-			body [256]byte
-		})
-		return &blk.c, blk.body[:n:n]
+		return makeContentBlock(n, func(b *[256]byte) []byte { return b[:] })
 	case n <= 512:
-		blk := new(struct {
-			c    content
-			body [512]byte
-		})
-		return &blk.c, blk.body[:n:n]
+		return makeContentBlock(n, func(b *[512]byte) []byte { return b[:] })
 	}
 	return new(content), make([]byte, n)
+}
+
+// contentBlock is a content and the room for its body (an array), made as one object.
+type contentBlock[Room any] struct {
+	c    content
+	room Room
+}
+
+// makeContentBlock makes a contentBlock and returns its content and the first n bytes of its
+// room, which bytes slices as a whole.
+func makeContentBlock[Room any](n int, bytes func(*Room) []byte) (*content, []byte) {
+	blk := new(contentBlock[Room])
+	return &blk.c, bytes(&blk.room)[:n:n]
 }
 
 // messageID is m's message ID for an event, "" while it is paged out.

@@ -55,12 +55,12 @@
 // that is the commit point. The bbolt transaction stays open across rounds and is committed
 // every [Options.CheckpointBytes] of journal or [Options.CheckpointInterval], and at Close (a
 // checkpoint), after which the journal is emptied and the committer reads once, through
-// bbolt's memory map, each page the checkpoint added to the file, so that the first access to a
-// new page (costly on a virtual machine) is not left to a reader. Open applies the journal records the file
-// does not hold yet, so the file is only ever changed by complete, fsynced bbolt commits, and a
-// crash between checkpoints loses nothing that was answered. A journal record cut short by a
-// crash (a torn tail: nothing valid after it) was never answered and is dropped; any other
-// damage makes Open fail (see # Caveats, recovery).
+// bbolt's memory map, each page the checkpoint added to the file, so that the first access to
+// a new page (costly on a virtual machine) is not left to a reader. Open applies the journal
+// records the file does not hold yet, so the file is only ever changed by complete, fsynced
+// bbolt commits, and a crash between checkpoints loses nothing that was answered. A journal
+// record cut short by a crash (a torn tail: nothing valid after it) was never answered and is
+// dropped; any other damage makes Open fail (see # Caveats, recovery).
 //
 // With [Options.NoSync] the fsyncs are skipped; a process crash still loses nothing, but an
 // operating-system crash or power loss can lose transactions Update reported as committed, and
