@@ -355,15 +355,11 @@ func (r *Router) recoverMessages(tx *store.Tx, q *queue, now time.Time) error {
 		*m = qmsg{seq: seq, size: idx.BodySize, deliveryCount: idx.DeliveryCount, stored: true,
 			redelivered: idx.Redelivered || seq <= mark, savedAt: savedAt}
 		if !r.overBudget() {
-			var c *content
-			rec, err := decodeMessageRecordLike(v, &prev, func(n int) (body []byte) {
-				c, body = contentWithBody(n)
-				return body
-			})
+			c, err := decodeContentLike(v, &prev)
 			if err != nil {
 				return fmt.Errorf("queue %q: message %d: %w", q.name, seq, err)
 			}
-			m.c, prev = contentOf(&rec, c), rec
+			m.c = c
 		}
 		r.countStored(m, 1)
 		q.chargeLocked(m)
@@ -518,11 +514,6 @@ func (q *queue) pageInLocked(m *qmsg) *content {
 func (q *queue) readRecords(view func(func(*store.Tx) error) error, batch []*qmsg, must *qmsg) ([]*content, error) {
 	read := make([]*content, len(batch))
 	var prev messageRecord // the record read last, whose repeated strings the next one shares
-	var made *content      // the content made with the body of the record being decoded
-	body := func(n int) (body []byte) {
-		made, body = contentWithBody(n)
-		return body
-	}
 	err := view(func(tx *store.Tx) error {
 		b := tx.Bucket(store.BucketExchange, bktMessages, q.name)
 		if b == nil {
@@ -549,10 +540,8 @@ func (q *queue) readRecords(view func(func(*store.Tx) error) error, batch []*qms
 					return !reseek, nil
 				}
 				skipped = 0
-				made = nil
-				if rec, err := decodeMessageRecordLike(v, &prev, body); err == nil {
-					read[i] = contentOf(&rec, made)
-					prev = rec
+				if c, err := decodeContentLike(v, &prev); err == nil {
+					read[i] = c
 				} else if batch[i] == must {
 					return false, fmt.Errorf("position %d: %w", seq, err)
 				}
@@ -566,6 +555,22 @@ func (q *queue) readRecords(view func(func(*store.Tx) error) error, batch []*qms
 		return nil
 	})
 	return read, err
+}
+
+// decodeContentLike decodes a stored message record into a content made together with its
+// body (contentWithBody). Repeated strings are shared with *prev as decodeMessageRecordLike
+// shares them, and a record that decodes becomes *prev for the next one.
+func decodeContentLike(v []byte, prev *messageRecord) (*content, error) {
+	var made *content
+	rec, err := decodeMessageRecordLike(v, prev, func(n int) (body []byte) {
+		made, body = contentWithBody(n)
+		return body
+	})
+	if err != nil {
+		return nil, err
+	}
+	*prev = rec
+	return contentOf(&rec, made), nil
 }
 
 // contentOf returns the content of a decoded record: into, if it is not nil (a content
